@@ -1,0 +1,723 @@
+//! The Invite aggregate. One aggregate per invite, keyed by the hash of its token,
+//! so two invites can never share a token (the store's key refuses the second).
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::roles::RolePolicy;
+use super::token::TokenType;
+
+pub const AGGREGATE_TYPE: &str = "invite";
+
+/// Who is acting: a signed-in user as the ledger knows them at that moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Everything an invite is created with; defaults are resolved before this point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteTerms {
+    pub invite_id: Uuid,
+    pub token_type: TokenType,
+    pub role: String,
+    /// Lower-case email for a private invite; `None` for a public one.
+    pub email: Option<String>,
+    /// For a private invite: no account had this email when it was created.
+    pub new_account: bool,
+    pub max_uses: u32,
+    pub expires_at: DateTime<Utc>,
+    pub redirect_to_sign_up: String,
+    pub redirect_to_sign_in: String,
+    pub redirect_to_after_upgrade: String,
+    pub share_inviter_name: bool,
+    /// Where a public invite's URL sends the visitor: `"signUp"` or `"signIn"`.
+    pub sender_response_redirect: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InviteCommand {
+    Create {
+        terms: InviteTerms,
+        inviter: Actor,
+        at: DateTime<Utc>,
+    },
+    Activate {
+        by: Option<Actor>,
+        at: DateTime<Utc>,
+    },
+    Use {
+        user: Actor,
+        new_account: bool,
+        at: DateTime<Utc>,
+    },
+    Cancel {
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    Reject {
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    Expire {
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InviteEvent {
+    Created {
+        terms: InviteTerms,
+        inviter_id: String,
+        inviter_name: String,
+        inviter_email: String,
+        inviter_role: String,
+        at: DateTime<Utc>,
+    },
+    Activated {
+        by_user_id: Option<String>,
+        at: DateTime<Utc>,
+    },
+    Used {
+        user_id: String,
+        user_email: String,
+        role_before: String,
+        role_after: String,
+        new_account: bool,
+        at: DateTime<Utc>,
+    },
+    Cancelled {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    Rejected {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    Expired {
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for InviteEvent {
+    fn event_type(&self) -> String {
+        match self {
+            InviteEvent::Created { .. } => "Created",
+            InviteEvent::Activated { .. } => "Activated",
+            InviteEvent::Used { .. } => "Used",
+            InviteEvent::Cancelled { .. } => "Cancelled",
+            InviteEvent::Rejected { .. } => "Rejected",
+            InviteEvent::Expired { .. } => "Expired",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InviteError {
+    #[error("Invalid invite token")]
+    NotFound,
+    #[error("An invite with this token already exists")]
+    TokenTaken,
+    #[error("Role `{0}` is not configured")]
+    UnknownRole(String),
+    #[error("You are not allowed to create an invite for role `{0}`")]
+    NotAllowedToInvite(String),
+    #[error("maxUses must be at least 1")]
+    InvalidMaxUses,
+    #[error("The expiry must be in the future")]
+    InvalidExpiry,
+    #[error("The invite has expired")]
+    Expired,
+    #[error("The invite has no uses left")]
+    UsedUp,
+    #[error("The invite was cancelled")]
+    Cancelled,
+    #[error("The invite was rejected")]
+    Rejected,
+    #[error("This invite was sent to another email address")]
+    EmailMismatch,
+    #[error("You cannot use an invite you created")]
+    OwnInvite,
+    #[error("This invite would lower your role")]
+    WouldLowerRole,
+    #[error("Only the user who created the invite can cancel it")]
+    NotCreator,
+    #[error("Only the invited user can reject the invite")]
+    NotInvitee,
+    #[error("Only private invites (sent to an email) can be rejected")]
+    NotPrivate,
+    #[error("The invite has not expired")]
+    NotExpired,
+}
+
+impl InviteError {
+    /// The stable error code clients see, as Better Auth spells its codes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InviteError::NotFound => "INVALID_TOKEN",
+            InviteError::TokenTaken => "TOKEN_ALREADY_EXISTS",
+            InviteError::UnknownRole(_) => "ROLE_NOT_CONFIGURED",
+            InviteError::NotAllowedToInvite(_) => "INSUFFICIENT_PERMISSIONS",
+            InviteError::InvalidMaxUses => "INVALID_MAX_USES",
+            InviteError::InvalidExpiry => "INVALID_EXPIRES_IN",
+            InviteError::Expired => "INVITE_EXPIRED",
+            InviteError::UsedUp => "INVITE_USED_UP",
+            InviteError::Cancelled => "INVITE_CANCELLED",
+            InviteError::Rejected => "INVITE_REJECTED",
+            InviteError::EmailMismatch => "INVITE_EMAIL_MISMATCH",
+            InviteError::OwnInvite => "CANNOT_USE_OWN_INVITE",
+            InviteError::WouldLowerRole => "INVITE_WOULD_LOWER_ROLE",
+            InviteError::NotCreator => "NOT_INVITE_CREATOR",
+            InviteError::NotInvitee => "NOT_INVITEE",
+            InviteError::NotPrivate => "NOT_A_PRIVATE_INVITE",
+            InviteError::NotExpired => "INVITE_NOT_EXPIRED",
+        }
+    }
+}
+
+/// Why an invite can no longer be used, once and for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Closed {
+    Cancelled,
+    Rejected,
+    Expired,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    created: Option<Created>,
+    uses: u32,
+    closed: Option<Closed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Created {
+    terms: InviteTerms,
+    inviter_id: String,
+}
+
+impl Invite {
+    pub fn terms(&self) -> Option<&InviteTerms> {
+        self.created.as_ref().map(|c| &c.terms)
+    }
+
+    pub fn uses(&self) -> u32 {
+        self.uses
+    }
+
+    pub fn closed(&self) -> Option<Closed> {
+        self.closed
+    }
+
+    /// Decides a command against the current state: the events to append, or why not.
+    pub fn decide(
+        &self,
+        command: InviteCommand,
+        roles: &RolePolicy,
+    ) -> Result<Vec<InviteEvent>, InviteError> {
+        match command {
+            InviteCommand::Create { terms, inviter, at } => {
+                self.decide_create(terms, inviter, at, roles)
+            }
+            InviteCommand::Activate { by, at } => {
+                let created = self.usable(at)?;
+                if let Some(user) = &by {
+                    check_email(&created.terms, &user.email)?;
+                }
+                Ok(vec![InviteEvent::Activated {
+                    by_user_id: by.map(|u| u.user_id),
+                    at,
+                }])
+            }
+            InviteCommand::Use {
+                user,
+                new_account,
+                at,
+            } => {
+                let created = self.usable(at)?;
+                check_email(&created.terms, &user.email)?;
+                if user.user_id == created.inviter_id {
+                    return Err(InviteError::OwnInvite);
+                }
+                let role = &created.terms.role;
+                if roles.compare(role, &user.role).is_lt() {
+                    return Err(InviteError::WouldLowerRole);
+                }
+                Ok(vec![InviteEvent::Used {
+                    user_id: user.user_id,
+                    user_email: user.email,
+                    role_before: user.role,
+                    role_after: role.clone(),
+                    new_account,
+                    at,
+                }])
+            }
+            InviteCommand::Cancel { by, at } => {
+                let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
+                if by.user_id != created.inviter_id {
+                    return Err(InviteError::NotCreator);
+                }
+                self.usable(at)?;
+                Ok(vec![InviteEvent::Cancelled {
+                    by_user_id: by.user_id,
+                    at,
+                }])
+            }
+            InviteCommand::Reject { by, at } => {
+                let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
+                if created.terms.email.is_none() {
+                    return Err(InviteError::NotPrivate);
+                }
+                check_email(&created.terms, &by.email).map_err(|_| InviteError::NotInvitee)?;
+                self.usable(at)?;
+                Ok(vec![InviteEvent::Rejected {
+                    by_user_id: by.user_id,
+                    at,
+                }])
+            }
+            InviteCommand::Expire { at } => {
+                let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
+                if self.closed == Some(Closed::Expired) {
+                    return Ok(vec![]);
+                }
+                if at < created.terms.expires_at {
+                    return Err(InviteError::NotExpired);
+                }
+                Ok(vec![InviteEvent::Expired { at }])
+            }
+        }
+    }
+
+    fn decide_create(
+        &self,
+        terms: InviteTerms,
+        inviter: Actor,
+        at: DateTime<Utc>,
+        roles: &RolePolicy,
+    ) -> Result<Vec<InviteEvent>, InviteError> {
+        if self.created.is_some() {
+            return Err(InviteError::TokenTaken);
+        }
+        if !roles.is_configured(&terms.role) {
+            return Err(InviteError::UnknownRole(terms.role));
+        }
+        if !roles.can_invite(&inviter.role, &terms.role) {
+            return Err(InviteError::NotAllowedToInvite(terms.role));
+        }
+        if terms.max_uses == 0 {
+            return Err(InviteError::InvalidMaxUses);
+        }
+        if terms.expires_at <= at {
+            return Err(InviteError::InvalidExpiry);
+        }
+        Ok(vec![InviteEvent::Created {
+            terms,
+            inviter_id: inviter.user_id,
+            inviter_name: inviter.name,
+            inviter_email: inviter.email,
+            inviter_role: inviter.role,
+            at,
+        }])
+    }
+
+    /// The invite exists, is open, has not expired at `at` and has a use left.
+    fn usable(&self, at: DateTime<Utc>) -> Result<&Created, InviteError> {
+        let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
+        match self.closed {
+            Some(Closed::Cancelled) => return Err(InviteError::Cancelled),
+            Some(Closed::Rejected) => return Err(InviteError::Rejected),
+            Some(Closed::Expired) => return Err(InviteError::Expired),
+            None => {}
+        }
+        if at >= created.terms.expires_at {
+            return Err(InviteError::Expired);
+        }
+        if self.uses >= created.terms.max_uses {
+            return Err(InviteError::UsedUp);
+        }
+        Ok(created)
+    }
+}
+
+fn check_email(terms: &InviteTerms, email: &str) -> Result<(), InviteError> {
+    match &terms.email {
+        Some(bound) if !bound.eq_ignore_ascii_case(email.trim()) => Err(InviteError::EmailMismatch),
+        _ => Ok(()),
+    }
+}
+
+impl Aggregate for Invite {
+    const TYPE: &'static str = AGGREGATE_TYPE;
+    type Command = InviteCommand;
+    type Event = InviteEvent;
+    type Error = InviteError;
+    type Services = RolePolicy;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        roles: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, roles)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            InviteEvent::Created {
+                terms, inviter_id, ..
+            } => {
+                self.created = Some(Created { terms, inviter_id });
+            }
+            InviteEvent::Activated { .. } => {}
+            InviteEvent::Used { .. } => self.uses += 1,
+            InviteEvent::Cancelled { .. } => self.closed = Some(Closed::Cancelled),
+            InviteEvent::Rejected { .. } => self.closed = Some(Closed::Rejected),
+            InviteEvent::Expired { .. } => self.closed = Some(Closed::Expired),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use cqrs_es::test::TestFramework;
+
+    type Given = TestFramework<Invite>;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
+    }
+
+    fn actor(id: &str, email: &str, role: &str) -> Actor {
+        Actor {
+            user_id: id.into(),
+            email: email.into(),
+            name: format!("{id} name"),
+            role: role.into(),
+        }
+    }
+
+    fn admin() -> Actor {
+        actor("admin-1", "admin@example.com", "admin")
+    }
+
+    fn terms(email: Option<&str>, max_uses: u32) -> InviteTerms {
+        InviteTerms {
+            invite_id: Uuid::nil(),
+            token_type: TokenType::Token,
+            role: "admin".into(),
+            email: email.map(str::to_string),
+            new_account: true,
+            max_uses,
+            expires_at: t0() + Duration::hours(1),
+            redirect_to_sign_up: "/auth/sign-up".into(),
+            redirect_to_sign_in: "/auth/sign-in".into(),
+            redirect_to_after_upgrade: "/auth/invited".into(),
+            share_inviter_name: true,
+            sender_response_redirect: "signUp".into(),
+        }
+    }
+
+    fn created(email: Option<&str>, max_uses: u32) -> InviteEvent {
+        let inviter = admin();
+        InviteEvent::Created {
+            terms: terms(email, max_uses),
+            inviter_id: inviter.user_id,
+            inviter_name: inviter.name,
+            inviter_email: inviter.email,
+            inviter_role: inviter.role,
+            at: t0(),
+        }
+    }
+
+    fn used(user: &Actor) -> InviteEvent {
+        InviteEvent::Used {
+            user_id: user.user_id.clone(),
+            user_email: user.email.clone(),
+            role_before: user.role.clone(),
+            role_after: "admin".into(),
+            new_account: false,
+            at: t0(),
+        }
+    }
+
+    fn use_by(user: &Actor, at: DateTime<Utc>) -> InviteCommand {
+        InviteCommand::Use {
+            user: user.clone(),
+            new_account: false,
+            at,
+        }
+    }
+
+    #[test]
+    fn admin_creates_an_invite() {
+        Given::with(RolePolicy::default())
+            .given_no_previous_events()
+            .when(InviteCommand::Create {
+                terms: terms(None, 1),
+                inviter: admin(),
+                at: t0(),
+            })
+            .then_expect_events(vec![created(None, 1)]);
+    }
+
+    #[test]
+    fn default_role_cannot_invite_and_nobody_invites_above_their_role() {
+        let mut user_terms = terms(None, 1);
+        user_terms.role = "user".into();
+        Given::with(RolePolicy::default())
+            .given_no_previous_events()
+            .when(InviteCommand::Create {
+                terms: user_terms,
+                inviter: actor("u", "u@x.com", "user"),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::NotAllowedToInvite("user".into()));
+        let owner_policy = RolePolicy::new(
+            vec!["user".into(), "admin".into(), "owner".into()],
+            "user",
+            "admin",
+        )
+        .unwrap();
+        let mut owner_terms = terms(None, 1);
+        owner_terms.role = "owner".into();
+        Given::with(owner_policy)
+            .given_no_previous_events()
+            .when(InviteCommand::Create {
+                terms: owner_terms,
+                inviter: admin(),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::NotAllowedToInvite("owner".into()));
+    }
+
+    #[test]
+    fn unknown_role_zero_uses_and_past_expiry_are_refused() {
+        let mut bad_role = terms(None, 1);
+        bad_role.role = "wizard".into();
+        Given::with(RolePolicy::default())
+            .given_no_previous_events()
+            .when(InviteCommand::Create {
+                terms: bad_role,
+                inviter: admin(),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::UnknownRole("wizard".into()));
+        Given::with(RolePolicy::default())
+            .given_no_previous_events()
+            .when(InviteCommand::Create {
+                terms: terms(None, 0),
+                inviter: admin(),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::InvalidMaxUses);
+        Given::with(RolePolicy::default())
+            .given_no_previous_events()
+            .when(InviteCommand::Create {
+                terms: terms(None, 1),
+                inviter: admin(),
+                at: t0() + Duration::hours(2),
+            })
+            .then_expect_error(InviteError::InvalidExpiry);
+    }
+
+    #[test]
+    fn a_token_cannot_be_created_twice() {
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Create {
+                terms: terms(None, 1),
+                inviter: admin(),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::TokenTaken);
+    }
+
+    #[test]
+    fn use_records_role_before_and_after() {
+        let bob = actor("bob", "bob@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(use_by(&bob, t0()))
+            .then_expect_events(vec![InviteEvent::Used {
+                user_id: "bob".into(),
+                user_email: "bob@x.com".into(),
+                role_before: "user".into(),
+                role_after: "admin".into(),
+                new_account: false,
+                at: t0(),
+            }]);
+    }
+
+    #[test]
+    fn max_uses_is_enforced() {
+        let bob = actor("bob", "bob@x.com", "user");
+        let carol = actor("carol", "carol@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1), used(&bob)])
+            .when(use_by(&carol, t0()))
+            .then_expect_error(InviteError::UsedUp);
+    }
+
+    #[test]
+    fn an_expired_invite_cannot_be_used_or_activated() {
+        let bob = actor("bob", "bob@x.com", "user");
+        let later = t0() + Duration::hours(1);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(use_by(&bob, later))
+            .then_expect_error(InviteError::Expired);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Activate {
+                by: None,
+                at: later,
+            })
+            .then_expect_error(InviteError::Expired);
+    }
+
+    #[test]
+    fn expire_is_idempotent_and_only_after_the_time() {
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Expire { at: t0() })
+            .then_expect_error(InviteError::NotExpired);
+        let later = t0() + Duration::hours(2);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Expire { at: later })
+            .then_expect_events(vec![InviteEvent::Expired { at: later }]);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1), InviteEvent::Expired { at: later }])
+            .when(InviteCommand::Expire { at: later })
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn email_binding_ignores_case_and_refuses_others() {
+        let bob = actor("bob", "Bob@X.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(use_by(&bob, t0()))
+            .then_expect_events(vec![used(&bob)]);
+        let eve = actor("eve", "eve@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(use_by(&eve, t0()))
+            .then_expect_error(InviteError::EmailMismatch);
+    }
+
+    #[test]
+    fn the_inviter_cannot_use_their_own_invite() {
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 5)])
+            .when(use_by(&admin(), t0()))
+            .then_expect_error(InviteError::OwnInvite);
+    }
+
+    #[test]
+    fn an_invite_never_lowers_a_role() {
+        let policy = RolePolicy::new(
+            vec!["user".into(), "admin".into(), "owner".into()],
+            "user",
+            "admin",
+        )
+        .unwrap();
+        let owner = actor("olga", "olga@x.com", "owner");
+        Given::with(policy)
+            .given(vec![created(None, 1)])
+            .when(use_by(&owner, t0()))
+            .then_expect_error(InviteError::WouldLowerRole);
+    }
+
+    #[test]
+    fn only_the_creator_cancels_and_nothing_is_used_after() {
+        let bob = actor("bob", "bob@x.com", "admin");
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Cancel { by: bob, at: t0() })
+            .then_expect_error(InviteError::NotCreator);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Cancel {
+                by: admin(),
+                at: t0(),
+            })
+            .then_expect_events(vec![InviteEvent::Cancelled {
+                by_user_id: "admin-1".into(),
+                at: t0(),
+            }]);
+        let carol = actor("carol", "carol@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![
+                created(None, 1),
+                InviteEvent::Cancelled {
+                    by_user_id: "admin-1".into(),
+                    at: t0(),
+                },
+            ])
+            .when(use_by(&carol, t0()))
+            .then_expect_error(InviteError::Cancelled);
+    }
+
+    #[test]
+    fn only_the_invitee_rejects_a_private_invite() {
+        let bob = actor("bob", "BOB@x.com", "user");
+        let eve = actor("eve", "eve@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(InviteCommand::Reject { by: eve, at: t0() })
+            .then_expect_error(InviteError::NotInvitee);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Reject {
+                by: bob.clone(),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::NotPrivate);
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(InviteCommand::Reject {
+                by: bob.clone(),
+                at: t0(),
+            })
+            .then_expect_events(vec![InviteEvent::Rejected {
+                by_user_id: "bob".into(),
+                at: t0(),
+            }]);
+        Given::with(RolePolicy::default())
+            .given(vec![
+                created(Some("bob@x.com"), 1),
+                InviteEvent::Rejected {
+                    by_user_id: "bob".into(),
+                    at: t0(),
+                },
+            ])
+            .when(use_by(&bob, t0()))
+            .then_expect_error(InviteError::Rejected);
+    }
+
+    #[test]
+    fn unknown_invites_are_not_found() {
+        Given::with(RolePolicy::default())
+            .given_no_previous_events()
+            .when(InviteCommand::Activate { by: None, at: t0() })
+            .then_expect_error(InviteError::NotFound);
+    }
+}

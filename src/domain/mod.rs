@@ -1,0 +1,13 @@
+//! The ledger's domain: aggregates, their commands, events and rules.
+//! Pure: no I/O and no clock reads; every time arrives inside a command.
+
+pub mod invite;
+pub mod roles;
+pub mod token;
+pub mod user;
+
+/// Emails are compared and stored in one canonical form, so `Bob@X.com` and
+/// `bob@x.com` are the same person.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}

@@ -1,0 +1,259 @@
+//! The User aggregate: an account's registration and every role an admin sets.
+//! Roles granted by invites are `Used` events of the Invite aggregate; a user's
+//! current role is the latest of these in the ledger's global order.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::roles::RolePolicy;
+
+pub const AGGREGATE_TYPE: &str = "user";
+
+/// A user's id is derived from their normalized email, so two sign-ups with the
+/// same email meet on the same aggregate and the store lets only one register.
+pub fn user_id_for_email(normalized_email: &str) -> String {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x5b1e_7a2c_8c4d_4e0f_9a6b_2d3c_4e5f_6a7b);
+    Uuid::new_v5(&NAMESPACE, normalized_email.as_bytes()).to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserCommand {
+    Register {
+        email: String,
+        name: String,
+        password_hash: String,
+        role: String,
+        at: DateTime<Utc>,
+    },
+    SetRole {
+        role: String,
+        /// The target's current role as the ledger's read model shows it.
+        current_role: String,
+        by_user_id: String,
+        by_role: String,
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserEvent {
+    Registered {
+        email: String,
+        name: String,
+        password_hash: String,
+        role: String,
+        at: DateTime<Utc>,
+    },
+    RoleSet {
+        role_before: String,
+        role: String,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> String {
+        match self {
+            UserEvent::Registered { .. } => "Registered",
+            UserEvent::RoleSet { .. } => "RoleSet",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("User already exists. Use another email.")]
+    AlreadyExists,
+    #[error("User not found")]
+    NotFound,
+    #[error("Role `{0}` is not configured")]
+    UnknownRole(String),
+    #[error("Only an admin can set roles, and not above their own")]
+    NotAllowed,
+}
+
+impl UserError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            UserError::AlreadyExists => "USER_ALREADY_EXISTS",
+            UserError::NotFound => "USER_NOT_FOUND",
+            UserError::UnknownRole(_) => "ROLE_NOT_CONFIGURED",
+            UserError::NotAllowed => "INSUFFICIENT_PERMISSIONS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    registered: bool,
+}
+
+impl User {
+    pub fn decide(
+        &self,
+        command: UserCommand,
+        roles: &RolePolicy,
+    ) -> Result<Vec<UserEvent>, UserError> {
+        match command {
+            UserCommand::Register {
+                email,
+                name,
+                password_hash,
+                role,
+                at,
+            } => {
+                if self.registered {
+                    return Err(UserError::AlreadyExists);
+                }
+                if !roles.is_configured(&role) {
+                    return Err(UserError::UnknownRole(role));
+                }
+                Ok(vec![UserEvent::Registered {
+                    email,
+                    name,
+                    password_hash,
+                    role,
+                    at,
+                }])
+            }
+            UserCommand::SetRole {
+                role,
+                current_role,
+                by_user_id,
+                by_role,
+                at,
+            } => {
+                if !self.registered {
+                    return Err(UserError::NotFound);
+                }
+                if !roles.is_configured(&role) {
+                    return Err(UserError::UnknownRole(role));
+                }
+                let above_setter = |r: &str| roles.compare(r, &by_role).is_gt();
+                if !roles.is_admin(&by_role) || above_setter(&role) || above_setter(&current_role)
+                {
+                    return Err(UserError::NotAllowed);
+                }
+                Ok(vec![UserEvent::RoleSet {
+                    role_before: current_role,
+                    role,
+                    by_user_id,
+                    at,
+                }])
+            }
+        }
+    }
+}
+
+impl Aggregate for User {
+    const TYPE: &'static str = AGGREGATE_TYPE;
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+    type Services = RolePolicy;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        roles: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, roles)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        if let UserEvent::Registered { .. } = event {
+            self.registered = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use cqrs_es::test::TestFramework;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+    }
+
+    fn registered() -> UserEvent {
+        UserEvent::Registered {
+            email: "a@x.com".into(),
+            name: "A".into(),
+            password_hash: "h".into(),
+            role: "user".into(),
+            at: t0(),
+        }
+    }
+
+    fn set_role(role: &str, by_role: &str) -> UserCommand {
+        UserCommand::SetRole {
+            role: role.into(),
+            current_role: "user".into(),
+            by_user_id: "boss".into(),
+            by_role: by_role.into(),
+            at: t0(),
+        }
+    }
+
+    #[test]
+    fn an_email_registers_once() {
+        TestFramework::<User>::with(RolePolicy::default())
+            .given(vec![registered()])
+            .when(UserCommand::Register {
+                email: "a@x.com".into(),
+                name: "A".into(),
+                password_hash: "h".into(),
+                role: "user".into(),
+                at: t0(),
+            })
+            .then_expect_error(UserError::AlreadyExists);
+    }
+
+    #[test]
+    fn only_admins_set_roles_and_not_above_their_own() {
+        TestFramework::<User>::with(RolePolicy::default())
+            .given(vec![registered()])
+            .when(set_role("admin", "user"))
+            .then_expect_error(UserError::NotAllowed);
+        let three = RolePolicy::new(
+            vec!["user".into(), "admin".into(), "owner".into()],
+            "user",
+            "admin",
+        )
+        .unwrap();
+        TestFramework::<User>::with(three)
+            .given(vec![registered()])
+            .when(set_role("owner", "admin"))
+            .then_expect_error(UserError::NotAllowed);
+        TestFramework::<User>::with(RolePolicy::default())
+            .given(vec![registered()])
+            .when(set_role("admin", "admin"))
+            .then_expect_events(vec![UserEvent::RoleSet {
+                role_before: "user".into(),
+                role: "admin".into(),
+                by_user_id: "boss".into(),
+                at: t0(),
+            }]);
+    }
+
+    #[test]
+    fn ids_follow_the_normalized_email() {
+        assert_eq!(user_id_for_email("a@x.com"), user_id_for_email("a@x.com"));
+        assert_ne!(user_id_for_email("a@x.com"), user_id_for_email("b@x.com"));
+    }
+}
