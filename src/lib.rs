@@ -1,4 +1,12 @@
 //! invite-ledger: an event-sourced invitation service that speaks Better Auth's
 //! invite protocol. See README.md for the architecture.
 
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
 pub mod domain;
+pub mod http;
+pub mod ledger;
+pub mod projections;
+pub mod service;

@@ -85,6 +85,8 @@ pub enum InviteEvent {
         at: DateTime<Utc>,
     },
     Used {
+        invite_id: Uuid,
+        inviter_id: String,
         user_id: String,
         user_email: String,
         role_before: String,
@@ -255,6 +257,8 @@ impl Invite {
                     return Err(InviteError::WouldLowerRole);
                 }
                 Ok(vec![InviteEvent::Used {
+                    invite_id: created.terms.invite_id,
+                    inviter_id: created.inviter_id.clone(),
                     user_id: user.user_id,
                     user_email: user.email,
                     role_before: user.role,
@@ -448,6 +452,8 @@ mod tests {
 
     fn used(user: &Actor) -> InviteEvent {
         InviteEvent::Used {
+            invite_id: Uuid::nil(),
+            inviter_id: "admin-1".into(),
             user_id: user.user_id.clone(),
             user_email: user.email.clone(),
             role_before: user.role.clone(),
@@ -556,6 +562,8 @@ mod tests {
             .given(vec![created(None, 1)])
             .when(use_by(&bob, t0()))
             .then_expect_events(vec![InviteEvent::Used {
+                invite_id: Uuid::nil(),
+                inviter_id: "admin-1".into(),
                 user_id: "bob".into(),
                 user_email: "bob@x.com".into(),
                 role_before: "user".into(),

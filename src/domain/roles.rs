@@ -47,7 +47,10 @@ impl RolePolicy {
             ));
         }
         if policy.rank(admin_role).is_none() {
-            return Err(RolePolicyError::NotConfigured("admin role", admin_role.into()));
+            return Err(RolePolicyError::NotConfigured(
+                "admin role",
+                admin_role.into(),
+            ));
         }
         Ok(policy)
     }

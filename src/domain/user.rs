@@ -139,8 +139,7 @@ impl User {
                     return Err(UserError::UnknownRole(role));
                 }
                 let above_setter = |r: &str| roles.compare(r, &by_role).is_gt();
-                if !roles.is_admin(&by_role) || above_setter(&role) || above_setter(&current_role)
-                {
+                if !roles.is_admin(&by_role) || above_setter(&role) || above_setter(&current_role) {
                     return Err(UserError::NotAllowed);
                 }
                 Ok(vec![UserEvent::RoleSet {

@@ -1,0 +1,35 @@
+-- The `invite` view: the current state of every invite, from the ledger.
+-- Disposable: `invite-ledger projections rebuild` drops and replays it.
+CREATE TABLE invite
+(
+    id                        uuid PRIMARY KEY,
+    token_hash                text        NOT NULL UNIQUE,
+    token_type                text        NOT NULL,
+    role                      text        NOT NULL,
+    email                     text,
+    new_account               boolean     NOT NULL,
+    inviter_id                text        NOT NULL,
+    inviter_name              text        NOT NULL,
+    inviter_email             text        NOT NULL,
+    max_uses                  integer     NOT NULL,
+    uses                      integer     NOT NULL,
+    activations               integer     NOT NULL,
+    -- pending | used_up | cancelled | rejected | expired
+    status                    text        NOT NULL,
+    share_inviter_name        boolean     NOT NULL,
+    redirect_to_sign_up       text        NOT NULL,
+    redirect_to_sign_in       text        NOT NULL,
+    redirect_to_after_upgrade text        NOT NULL,
+    sender_response_redirect  text        NOT NULL,
+    created_at                timestamptz NOT NULL,
+    expires_at                timestamptz NOT NULL,
+    last_used_at              timestamptz,
+    closed_at                 timestamptz,
+    closed_by                 text,
+    updated_at                timestamptz NOT NULL,
+    last_position             bigint      NOT NULL
+);
+
+CREATE INDEX invite_inviter ON invite (inviter_id);
+CREATE INDEX invite_email ON invite (email);
+CREATE INDEX invite_status ON invite (status);

@@ -1,0 +1,113 @@
+//! The running service: database, ledger, projections and settings, wired once.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::ledger::{Ledger, Position, MIGRATOR};
+use crate::projections::{self, Progress, ProjectionRunner};
+use crate::service::mailer::Mailer;
+
+/// How long a command waits for the read models to show its own event.
+const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct App {
+    pub pool: PgPool,
+    pub ledger: Ledger,
+    pub progress: Progress,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<dyn Mailer>,
+}
+
+impl App {
+    /// Connects (creating the database if missing), migrates, prepares the read
+    /// models and starts the projection runners.
+    pub async fn start(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+    ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
+        let pool = connect(&settings.config.database_url).await?;
+        prepare(&pool).await?;
+        let ledger = Ledger::new(pool.clone(), settings.roles.clone());
+        let (progress, runners) =
+            ProjectionRunner::spawn(pool.clone(), projections::all(), ledger.appended());
+        let app = App {
+            pool,
+            ledger,
+            progress,
+            settings: Arc::new(settings),
+            clock,
+            mailer,
+        };
+        Ok((app, runners))
+    }
+
+    /// Read your writes: waits until every read model shows the event at `position`.
+    pub async fn settle(&self, position: Option<Position>) {
+        let Some(position) = position else { return };
+        if !self.progress.wait_for(position, READ_YOUR_WRITES).await {
+            tracing::warn!(%position, "read models did not catch up in time; answering anyway");
+        }
+    }
+}
+
+/// A pool on `database_url`, creating the database first if it does not exist.
+pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(database_url)?
+        // A session idle inside a transaction would hold every log reader back.
+        .options([("idle_in_transaction_session_timeout", "60000")])
+        .disable_statement_logging();
+    create_database_if_missing(&options).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let Some(name) = options.get_database().map(str::to_string) else {
+        return Ok(());
+    };
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        if let Err(e) = sqlx::raw_sql(&format!("CREATE DATABASE {quoted}"))
+            .execute(&mut admin)
+            .await
+        {
+            // Another process may have created it in the meantime.
+            let created_meanwhile = e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "42P04" || c == "23505");
+            if !created_meanwhile {
+                return Err(e.into());
+            }
+        }
+        tracing::info!(database = %name, "created database");
+    }
+    admin.close().await?;
+    Ok(())
+}
+
+/// Migrations, then the read models' tables.
+pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    projections::ensure_schema(pool, &projections::all()).await
+}

@@ -1,0 +1,228 @@
+//! Configuration: the plugin's options as flags and environment variables, with
+//! defaults that run on a developer machine with a local PostgreSQL.
+
+use clap::{ArgAction, Args, ValueEnum};
+use url::Url;
+
+use crate::auth::password::PasswordCost;
+use crate::domain::roles::RolePolicy;
+use crate::domain::token::TokenType;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/invite_ledger";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SenderResponse {
+    Token,
+    Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+pub enum SenderResponseRedirect {
+    #[value(name = "signUp")]
+    #[serde(rename = "signUp")]
+    SignUp,
+    #[value(name = "signIn")]
+    #[serde(rename = "signIn")]
+    SignIn,
+}
+
+impl SenderResponseRedirect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderResponseRedirect::SignUp => "signUp",
+            SenderResponseRedirect::SignIn => "signIn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenTypeArg {
+    Token,
+    Code,
+    Custom,
+}
+
+impl From<TokenTypeArg> for TokenType {
+    fn from(arg: TokenTypeArg) -> Self {
+        match arg {
+            TokenTypeArg::Token => TokenType::Token,
+            TokenTypeArg::Code => TokenType::Code,
+            TokenTypeArg::Custom => TokenType::Custom,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// PostgreSQL to keep the ledger in; the database is created if missing.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1")]
+    pub bind_address: String,
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Public URL of this server, used in invite links [default: http://localhost:PORT].
+    #[arg(long, env = "BASE_URL")]
+    pub base_url: Option<String>,
+    /// Other origins that redirects may point to (comma separated).
+    #[arg(long, env = "TRUSTED_ORIGINS", value_delimiter = ',')]
+    pub trusted_origins: Vec<String>,
+    /// Roles, lowest first (comma separated).
+    #[arg(
+        long,
+        env = "ROLES",
+        value_delimiter = ',',
+        default_value = "user,admin"
+    )]
+    pub roles: Vec<String>,
+    /// Role of users who sign up without an invite (`defaultRoleForSignupWithoutInvite`).
+    #[arg(long, env = "DEFAULT_ROLE", default_value = "user")]
+    pub default_role: String,
+    /// Lowest role that may set other users' roles.
+    #[arg(long, env = "ADMIN_ROLE", default_value = "admin")]
+    pub admin_role: String,
+    #[arg(long, env = "DEFAULT_TOKEN_TYPE", value_enum, default_value = "token")]
+    pub default_token_type: TokenTypeArg,
+    /// Prefix of tokens of type `custom`.
+    #[arg(long, env = "CUSTOM_TOKEN_PREFIX", default_value = "INV-")]
+    pub custom_token_prefix: String,
+    /// Number of random characters after the prefix in `custom` tokens.
+    #[arg(long, env = "CUSTOM_TOKEN_LENGTH", default_value_t = 16)]
+    pub custom_token_length: usize,
+    #[arg(long, env = "DEFAULT_MAX_USES", default_value_t = 1)]
+    pub default_max_uses: u32,
+    /// Seconds an invite stays valid (`invitationTokenExpiresIn`).
+    #[arg(long, env = "INVITATION_TOKEN_EXPIRES_IN", default_value_t = 3600)]
+    pub invitation_token_expires_in: i64,
+    #[arg(
+        long,
+        env = "DEFAULT_REDIRECT_TO_SIGN_UP",
+        default_value = "/auth/sign-up"
+    )]
+    pub default_redirect_to_sign_up: String,
+    #[arg(
+        long,
+        env = "DEFAULT_REDIRECT_TO_SIGN_IN",
+        default_value = "/auth/sign-in"
+    )]
+    pub default_redirect_to_sign_in: String,
+    #[arg(
+        long,
+        env = "DEFAULT_REDIRECT_AFTER_UPGRADE",
+        default_value = "/auth/invited"
+    )]
+    pub default_redirect_after_upgrade: String,
+    #[arg(long, env = "DEFAULT_SHARE_INVITER_NAME", default_value_t = true, action = ArgAction::Set)]
+    pub default_share_inviter_name: bool,
+    #[arg(
+        long,
+        env = "DEFAULT_SENDER_RESPONSE",
+        value_enum,
+        default_value = "token"
+    )]
+    pub default_sender_response: SenderResponse,
+    #[arg(
+        long,
+        env = "DEFAULT_SENDER_RESPONSE_REDIRECT",
+        value_enum,
+        default_value = "signUp"
+    )]
+    pub default_sender_response_redirect: SenderResponseRedirect,
+    #[arg(long, env = "COOKIE_PREFIX", default_value = "better-auth")]
+    pub cookie_prefix: String,
+    /// Name of the invite cookie; `{prefix}` becomes the cookie prefix.
+    #[arg(
+        long,
+        env = "INVITE_COOKIE_NAME",
+        default_value = "{prefix}.invite-token"
+    )]
+    pub invite_cookie_name: String,
+    /// Refuse sign-up without a valid invite.
+    #[arg(long, env = "INVITE_ONLY", default_value_t = false, action = ArgAction::Set)]
+    pub invite_only: bool,
+    /// Seconds a session lasts.
+    #[arg(long, env = "SESSION_EXPIRES_IN", default_value_t = 7 * 24 * 3600)]
+    pub session_expires_in: i64,
+    #[arg(long, env = "MIN_PASSWORD_LENGTH", default_value_t = 6)]
+    pub min_password_length: usize,
+    /// Argon2id memory cost in KiB.
+    #[arg(long, env = "PASSWORD_HASH_MEMORY_KIB", default_value_t = 19 * 1024)]
+    pub password_hash_memory_kib: u32,
+    /// Argon2id iterations.
+    #[arg(long, env = "PASSWORD_HASH_ITERATIONS", default_value_t = 2)]
+    pub password_hash_iterations: u32,
+    /// Failed invite-token lookups allowed per client address per minute.
+    #[arg(long, env = "ACTIVATION_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
+    pub activation_attempts_per_minute: u32,
+}
+
+/// The configuration, checked and resolved once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+    pub roles: RolePolicy,
+    pub base_url: Url,
+    /// Origins (scheme://host:port) that absolute redirects may point to.
+    pub trusted_origins: Vec<url::Origin>,
+    pub session_cookie: String,
+    pub invite_cookie: String,
+    pub secure_cookies: bool,
+    pub password_cost: PasswordCost,
+}
+
+impl Config {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let roles = RolePolicy::new(self.roles.clone(), &self.default_role, &self.admin_role)?;
+        let base = self
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{}", self.port));
+        let base_url = Url::parse(&base).map_err(|e| anyhow::anyhow!("BASE_URL `{base}`: {e}"))?;
+        let mut trusted_origins = vec![base_url.origin()];
+        for origin in &self.trusted_origins {
+            let url = Url::parse(origin)
+                .map_err(|e| anyhow::anyhow!("trusted origin `{origin}`: {e}"))?;
+            trusted_origins.push(url.origin());
+        }
+        anyhow::ensure!(
+            self.default_max_uses >= 1,
+            "DEFAULT_MAX_USES must be at least 1"
+        );
+        anyhow::ensure!(
+            self.invitation_token_expires_in > 0,
+            "INVITATION_TOKEN_EXPIRES_IN must be positive"
+        );
+        anyhow::ensure!(
+            self.custom_token_length >= 6,
+            "CUSTOM_TOKEN_LENGTH must be at least 6"
+        );
+        for redirect in [
+            &self.default_redirect_to_sign_up,
+            &self.default_redirect_to_sign_in,
+            &self.default_redirect_after_upgrade,
+        ] {
+            crate::service::redirect::check(redirect, &trusted_origins).map_err(|_| {
+                anyhow::anyhow!(
+                    "default redirect `{redirect}` is not a relative path or trusted origin"
+                )
+            })?;
+        }
+        Ok(Settings {
+            roles,
+            secure_cookies: base_url.scheme() == "https",
+            session_cookie: format!("{}.session_token", self.cookie_prefix),
+            invite_cookie: self
+                .invite_cookie_name
+                .replace("{prefix}", &self.cookie_prefix),
+            base_url,
+            trusted_origins,
+            password_cost: PasswordCost {
+                memory_kib: self.password_hash_memory_kib,
+                iterations: self.password_hash_iterations,
+            },
+            config: self.clone(),
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! Better Auth's account routes: sign-up, sign-in, sign-out, session, set-role.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::cookies;
+use super::error::ApiError;
+use super::extract::{Body, Client, MaybeUser, User};
+use super::HttpState;
+use crate::app::App;
+use crate::auth::accounts::Account;
+use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
+
+pub fn routes() -> Router<HttpState> {
+    Router::new()
+        .route("/sign-up/email", post(sign_up))
+        .route("/sign-in/email", post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/get-session", get(get_session))
+        .route("/admin/set-role", post(set_role))
+}
+
+/// A user as Better Auth (with its admin plugin) shows one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserJson {
+    id: String,
+    email: String,
+    name: String,
+    image: Option<String>,
+    email_verified: bool,
+    role: String,
+    banned: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Account> for UserJson {
+    fn from(a: &Account) -> Self {
+        UserJson {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            name: a.name.clone(),
+            image: None,
+            email_verified: false,
+            role: a.role.clone(),
+            banned: false,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignUpBody {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignInBody {
+    email: String,
+    password: String,
+}
+
+async fn sign_up(
+    State(app): State<App>,
+    jar: CookieJar,
+    Client(client): Client,
+    Body(body): Body<SignUpBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let invite = cookies::invite_token(&jar, &app.settings);
+    let request = SignUp {
+        email: body.email,
+        password: body.password,
+        name: body.name,
+    };
+    let signed_in = service::sign_up(&app, request, invite.as_deref(), client).await?;
+    Ok(signed_in_response(&app, jar, signed_in))
+}
+
+async fn sign_in(
+    State(app): State<App>,
+    jar: CookieJar,
+    Client(client): Client,
+    Body(body): Body<SignInBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let invite = cookies::invite_token(&jar, &app.settings);
+    let signed_in =
+        service::sign_in(&app, &body.email, body.password, invite.as_deref(), client).await?;
+    Ok(signed_in_response(&app, jar, signed_in))
+}
+
+/// Better Auth's `{redirect, token, url, user}`, the session cookie, and, when an
+/// invite came along, the invite cookie cleared and what became of the invite.
+fn signed_in_response(app: &App, jar: CookieJar, signed_in: SignedIn) -> impl IntoResponse {
+    let SignedIn {
+        account,
+        session,
+        invite,
+    } = signed_in;
+    let mut jar = cookies::with_session(jar, &app.settings, &session.token);
+    let redirect_to = invite
+        .as_ref()
+        .and_then(|r: &InviteReport| r.redirect_to.clone());
+    if invite.is_some() {
+        jar = cookies::without_invite(jar, &app.settings);
+    }
+    let mut body = json!({
+        "redirect": redirect_to.is_some(),
+        "token": session.token,
+        "user": UserJson::from(&account),
+    });
+    if let Some(url) = redirect_to {
+        body["url"] = Value::String(url);
+    }
+    if let Some(report) = invite {
+        body["invite"] = json!(report);
+    }
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&session.token) {
+        headers.insert("set-auth-token", value);
+    }
+    (jar, headers, Json(body))
+}
+
+async fn sign_out(
+    State(app): State<App>,
+    jar: CookieJar,
+    MaybeUser(user): MaybeUser,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(user) = user {
+        crate::auth::session::delete(&app.pool, &user.token).await?;
+    }
+    let jar = cookies::without_session(jar, &app.settings);
+    Ok((jar, Json(json!({ "success": true }))))
+}
+
+/// `{session, user}` for a signed-in request, `null` otherwise (as Better Auth).
+async fn get_session(MaybeUser(user): MaybeUser) -> Json<Value> {
+    let Some(user) = user else {
+        return Json(Value::Null);
+    };
+    let s = &user.session;
+    Json(json!({
+        "session": {
+            "id": s.id,
+            "token": user.token,
+            "userId": s.user_id,
+            "expiresAt": s.expires_at,
+            "createdAt": s.created_at,
+            "updatedAt": s.created_at,
+            "ipAddress": s.ip_address,
+            "userAgent": s.user_agent,
+        },
+        "user": UserJson::from(&user.account),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetRoleBody {
+    user_id: String,
+    role: String,
+}
+
+async fn set_role(
+    State(app): State<App>,
+    User(admin): User,
+    Body(body): Body<SetRoleBody>,
+) -> Result<Json<Value>, ApiError> {
+    let account = service::set_role(&app, &admin.account, &body.user_id, &body.role).await?;
+    Ok(Json(json!({ "user": UserJson::from(&account) })))
+}

@@ -1,0 +1,229 @@
+//! The invite plugin's routes under `/api/auth/invite`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::cookies;
+use super::error::ApiError;
+use super::extract::{Body, MaybeUser, User};
+use super::HttpState;
+use crate::app::App;
+use crate::domain::invite::InviteError;
+use crate::service::invites::{self as service, Activation, CreateInvite};
+use crate::service::ServiceError;
+
+pub fn routes() -> Router<HttpState> {
+    Router::new()
+        .route("/invite/create", post(create))
+        .route("/invite/activate", post(activate))
+        .route("/invite/get", get(get_by_query).post(get_by_body))
+        .route("/invite/cancel", post(cancel))
+        .route("/invite/reject", post(reject))
+        .route("/invite/{token}", get(activate_link))
+}
+
+async fn create(
+    State(app): State<App>,
+    User(user): User,
+    Body(body): Body<CreateInvite>,
+) -> Result<Json<Value>, ApiError> {
+    let created = service::create(&app, &user.account, body).await?;
+    Ok(Json(json!({
+        "status": true,
+        "message": created.message,
+        "inviteId": created.invite_id,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActivateBody {
+    /// Optional: without it, the activated invite's cookie is used.
+    token: Option<String>,
+    #[serde(alias = "redirectTo")]
+    callback_url: Option<String>,
+}
+
+/// The client address, for the guessing limit.
+struct ClientIp(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(ClientIp(ip))
+    }
+}
+
+/// Runs `attempt` unless this client has guessed wrong too often, and counts
+/// its unknown-token failures.
+async fn limited<T>(
+    state: &HttpState,
+    ip: Option<std::net::IpAddr>,
+    attempt: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
+    if state.limiter.is_blocked(ip) {
+        return Err(ServiceError::RateLimited);
+    }
+    let result = attempt.await;
+    if let Err(ServiceError::Invite(InviteError::NotFound)) = &result {
+        state.limiter.record_failure(ip);
+    }
+    result
+}
+
+async fn activate(
+    State(state): State<HttpState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    MaybeUser(user): MaybeUser,
+    Body(body): Body<ActivateBody>,
+) -> Result<Response, ApiError> {
+    let app = &state.app;
+    let token = body
+        .token
+        .or_else(|| cookies::invite_token(&jar, &app.settings))
+        .ok_or_else(|| ServiceError::bad_request("MISSING_TOKEN", "An invite token is required"))?;
+    let account = user.as_ref().map(|u| &u.account);
+    let activation = limited(
+        &state,
+        ip,
+        service::activate(app, account, &token, body.callback_url.as_deref()),
+    )
+    .await?;
+    Ok(match activation {
+        Activation::SignInUpRequired { redirect_to } => (
+            cookies::with_invite(jar, &app.settings, &token),
+            Json(json!({
+                "status": true,
+                "message": "Invite activated: sign up or sign in to use it",
+                "action": "SIGN_IN_UP_REQUIRED",
+                "redirectTo": redirect_to,
+            })),
+        )
+            .into_response(),
+        Activation::Used { redirect_to } => (
+            cookies::without_invite(jar, &app.settings),
+            Json(json!({
+                "status": true,
+                "message": "Invite used: your role was updated",
+                "action": "REDIRECT_TO_AFTER_UPGRADE",
+                "redirectTo": redirect_to,
+            })),
+        )
+            .into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    #[serde(rename = "callbackURL", alias = "redirectTo")]
+    callback_url: Option<String>,
+}
+
+/// The link in emails and URLs. It only activates and redirects, whoever follows
+/// it: a GET never changes anyone's role. Failures redirect with `?error=CODE`.
+async fn activate_link(
+    State(state): State<HttpState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    MaybeUser(user): MaybeUser,
+    Path(token): Path<String>,
+    Query(query): Query<LinkQuery>,
+) -> Result<Response, ApiError> {
+    let app = &state.app;
+    let callback = service::checked_callback(app, query.callback_url.as_deref())?;
+    let account = user.as_ref().map(|u| &u.account);
+    let outcome = limited(
+        &state,
+        ip,
+        service::activate_only(app, account, &token, callback.clone()),
+    )
+    .await;
+    Ok(match outcome {
+        Ok(Activation::SignInUpRequired { redirect_to } | Activation::Used { redirect_to }) => (
+            cookies::with_invite(jar, &app.settings, &token),
+            Redirect::to(&redirect_to),
+        )
+            .into_response(),
+        Err(ServiceError::Internal(error)) => return Err(ServiceError::Internal(error).into()),
+        Err(refused) => {
+            let page =
+                callback.unwrap_or_else(|| app.settings.config.default_redirect_to_sign_up.clone());
+            let separator = if page.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!("{page}{separator}error={}", refused.code())).into_response()
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn get_by_query(
+    State(state): State<HttpState>,
+    ClientIp(ip): ClientIp,
+    MaybeUser(user): MaybeUser,
+    Query(query): Query<TokenBody>,
+) -> Result<Json<Value>, ApiError> {
+    get_invite(state, ip, user.map(|u| u.account), query.token).await
+}
+
+async fn get_by_body(
+    State(state): State<HttpState>,
+    ClientIp(ip): ClientIp,
+    MaybeUser(user): MaybeUser,
+    Body(body): Body<TokenBody>,
+) -> Result<Json<Value>, ApiError> {
+    get_invite(state, ip, user.map(|u| u.account), body.token).await
+}
+
+async fn get_invite(
+    state: HttpState,
+    ip: Option<std::net::IpAddr>,
+    viewer: Option<crate::auth::accounts::Account>,
+    token: String,
+) -> Result<Json<Value>, ApiError> {
+    let info = limited(
+        &state,
+        ip,
+        service::get(&state.app, viewer.as_ref(), &token),
+    )
+    .await?;
+    Ok(Json(json!(info)))
+}
+
+async fn cancel(
+    State(app): State<App>,
+    User(user): User,
+    Body(body): Body<TokenBody>,
+) -> Result<Json<Value>, ApiError> {
+    service::cancel(&app, &user.account, &body.token).await?;
+    Ok(Json(
+        json!({ "status": true, "message": "Invite cancelled" }),
+    ))
+}
+
+async fn reject(
+    State(app): State<App>,
+    User(user): User,
+    Body(body): Body<TokenBody>,
+) -> Result<Json<Value>, ApiError> {
+    service::reject(&app, &user.account, &body.token).await?;
+    Ok(Json(
+        json!({ "status": true, "message": "Invite rejected" }),
+    ))
+}

@@ -1,0 +1,75 @@
+//! The catch-up reader: events in global order, never past a running transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, Row};
+
+use super::Position;
+use crate::domain::{invite, user};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LedgerEvent {
+    Invite(invite::InviteEvent),
+    User(user::UserEvent),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub position: Position,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub event: LedgerEvent,
+}
+
+/// Up to `limit` events after `after`, in (transaction id, position) order, taking
+/// only transactions older than every transaction still running: a later one may
+/// still commit events that sort before ones already visible.
+pub async fn read_batch(
+    conn: &mut PgConnection,
+    after: Position,
+    limit: i64,
+) -> anyhow::Result<Vec<RecordedEvent>> {
+    let rows = sqlx::query(
+        "SELECT transaction_id::text::bigint AS xid, global_position, aggregate_type,
+                aggregate_id, sequence, recorded_at, payload
+           FROM events
+          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY transaction_id, global_position
+          LIMIT $3",
+    )
+    .bind(after.xid.to_string())
+    .bind(after.global)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let aggregate_type: String = row.get("aggregate_type");
+            let payload: Value = row.get("payload");
+            let position = Position {
+                xid: row.get("xid"),
+                global: row.get("global_position"),
+            };
+            let event = decode(&aggregate_type, payload).map_err(|e| {
+                anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
+            })?;
+            Ok(RecordedEvent {
+                position,
+                aggregate_id: row.get("aggregate_id"),
+                sequence: row.get("sequence"),
+                recorded_at: row.get("recorded_at"),
+                event,
+            })
+        })
+        .collect()
+}
+
+fn decode(aggregate_type: &str, payload: Value) -> anyhow::Result<LedgerEvent> {
+    Ok(match aggregate_type {
+        invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_value(payload)?),
+        user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_value(payload)?),
+        other => anyhow::bail!("unknown aggregate type `{other}`"),
+    })
+}

@@ -1,0 +1,187 @@
+//! Keeps every projection caught up with the log, one batch per transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use super::{lock_key, Projection};
+use crate::ledger::{read_batch, Position};
+
+const BATCH: i64 = 500;
+const IDLE_POLL: Duration = Duration::from_millis(100);
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+pub struct ProjectionRunner;
+
+/// What each projection has applied so far, for read-your-writes and `/readyz`.
+#[derive(Clone)]
+pub struct Progress {
+    checkpoints: Vec<(&'static str, watch::Receiver<Position>)>,
+    wake: Arc<Notify>,
+}
+
+impl Progress {
+    pub fn checkpoints(&self) -> Vec<(&'static str, Position)> {
+        self.checkpoints
+            .iter()
+            .map(|(name, rx)| (*name, *rx.borrow()))
+            .collect()
+    }
+
+    /// Waits until every projection has applied the event at `position`, or the
+    /// timeout passes. Returns whether they got there.
+    pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self
+                .checkpoints
+                .iter()
+                .all(|(_, rx)| *rx.borrow() >= position)
+            {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            // A runner may have missed the append's wake-up mid-batch: nudge it.
+            self.wake.notify_waiters();
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+}
+
+enum Step {
+    Applied(usize, Position),
+    Idle(Position),
+    /// Another runner (another replica, or a rebuild) holds this projection.
+    Busy(Position),
+}
+
+impl ProjectionRunner {
+    /// Starts one task per projection. `wake` is notified after local appends.
+    pub fn spawn(
+        pool: PgPool,
+        projections: Vec<Arc<dyn Projection>>,
+        wake: Arc<Notify>,
+    ) -> (Progress, Vec<JoinHandle<()>>) {
+        let mut checkpoints = Vec::new();
+        let mut handles = Vec::new();
+        for projection in projections {
+            let (tx, rx) = watch::channel(Position::default());
+            checkpoints.push((projection.name(), rx));
+            handles.push(tokio::spawn(run(
+                pool.clone(),
+                projection,
+                tx,
+                wake.clone(),
+            )));
+        }
+        (Progress { checkpoints, wake }, handles)
+    }
+
+    /// Applies everything currently visible, then returns the number applied.
+    pub async fn catch_up(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            match step(pool, projection).await? {
+                Step::Applied(n, _) => total += n,
+                Step::Idle(_) | Step::Busy(_) => return Ok(total),
+            }
+        }
+    }
+}
+
+async fn run(
+    pool: PgPool,
+    projection: Arc<dyn Projection>,
+    progress: watch::Sender<Position>,
+    wake: Arc<Notify>,
+) {
+    loop {
+        let woken = wake.notified();
+        match step(&pool, &*projection).await {
+            Ok(Step::Applied(n, at)) => {
+                progress.send_replace(at);
+                if n as i64 == BATCH {
+                    continue;
+                }
+            }
+            Ok(Step::Idle(at)) | Ok(Step::Busy(at)) => {
+                progress.send_if_modified(|p| std::mem::replace(p, at) != at);
+            }
+            Err(error) => {
+                tracing::error!(projection = projection.name(), %error, "projection failed; retrying");
+                tokio::time::sleep(ERROR_BACKOFF).await;
+                continue;
+            }
+        }
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+        }
+    }
+}
+
+async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step> {
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(lock_key(projection.name()))
+        .fetch_one(&mut *tx)
+        .await?;
+    let checkpoint = read_checkpoint(&mut tx, projection.name()).await?;
+    if !locked {
+        return Ok(Step::Busy(checkpoint));
+    }
+    let events = read_batch(&mut tx, checkpoint, BATCH).await?;
+    let Some(last) = events.last().map(|e| e.position) else {
+        return Ok(Step::Idle(checkpoint));
+    };
+    for event in &events {
+        projection.apply(&mut tx, event).await.map_err(|e| {
+            anyhow::anyhow!(
+                "{} failed to apply the event at {}: {e}",
+                projection.name(),
+                event.position
+            )
+        })?;
+    }
+    write_checkpoint(&mut tx, projection.name(), last).await?;
+    tx.commit().await?;
+    Ok(Step::Applied(events.len(), last))
+}
+
+pub(super) async fn read_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+) -> anyhow::Result<Position> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT last_xid::text::bigint, last_position FROM projection_checkpoint WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await?;
+    let (xid, global) =
+        row.ok_or_else(|| anyhow::anyhow!("projection {name} has no checkpoint; run migrate"))?;
+    Ok(Position { xid, global })
+}
+
+pub(super) async fn write_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+    at: Position,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE projection_checkpoint
+            SET last_xid = $2::text::xid8, last_position = $3, updated_at = now()
+          WHERE name = $1",
+    )
+    .bind(name)
+    .bind(at.xid.to_string())
+    .bind(at.global)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

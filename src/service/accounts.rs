@@ -1,0 +1,234 @@
+//! Accounts: sign-up, sign-in and roles, with the invite hook of the plugin
+//! (an activated invite is used after a successful sign-up or sign-in).
+
+use chrono::Duration;
+
+use super::invites::{self, checked_email};
+use super::ServiceError;
+use crate::app::App;
+use crate::auth::accounts::{self, Account};
+use crate::auth::password;
+use crate::auth::session::{self, NewSession};
+use crate::domain::normalize_email;
+use crate::domain::user::{user_id_for_email, UserCommand};
+
+pub struct SignUp {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// Client details recorded with a session.
+#[derive(Default, Clone)]
+pub struct ClientInfo {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What happened to the invite that came with a sign-up or sign-in.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteReport {
+    pub used: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_to: Option<String>,
+}
+
+pub struct SignedIn {
+    pub account: Account,
+    pub session: NewSession,
+    /// `None` when no invite came with the request.
+    pub invite: Option<InviteReport>,
+}
+
+pub async fn sign_up(
+    app: &App,
+    request: SignUp,
+    invite_token: Option<&str>,
+    client: ClientInfo,
+) -> Result<SignedIn, ServiceError> {
+    let config = &app.settings.config;
+    let email = checked_email(&request.email)?;
+    let name = request.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ServiceError::bad_request(
+            "INVALID_NAME",
+            "Name must be 1 to 200 characters",
+        ));
+    }
+    let length = request.password.chars().count();
+    if length < config.min_password_length {
+        return Err(ServiceError::bad_request(
+            "PASSWORD_TOO_SHORT",
+            "Password too short",
+        ));
+    }
+    if length > 128 {
+        return Err(ServiceError::bad_request(
+            "PASSWORD_TOO_LONG",
+            "Password too long",
+        ));
+    }
+    if config.invite_only {
+        let Some(token) = invite_token else {
+            return Err(ServiceError::Forbidden {
+                code: "INVITE_REQUIRED",
+                message: "Sign-up needs an invite".into(),
+            });
+        };
+        invites::check_usable(app, token, &email).await?;
+    }
+    let password_hash = password::hash(request.password, app.settings.password_cost).await?;
+    let user_id = user_id_for_email(&email);
+    let command = UserCommand::Register {
+        email,
+        name,
+        password_hash,
+        role: app.settings.roles.default_role().to_string(),
+        at: app.clock.now(),
+    };
+    let position = app.ledger.execute_user(&user_id, command).await?;
+    app.settle(position).await;
+    let account = accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
+        anyhow::anyhow!("registered user {user_id} is missing from the read model")
+    })?;
+    finish_sign_in(app, account, invite_token, true, client).await
+}
+
+pub async fn sign_in(
+    app: &App,
+    email: &str,
+    password_given: String,
+    invite_token: Option<&str>,
+    client: ClientInfo,
+) -> Result<SignedIn, ServiceError> {
+    let account = accounts::by_email(&app.pool, &normalize_email(email)).await?;
+    // Verify against something even for unknown emails, so timing tells nothing.
+    let stored = match &account {
+        Some(a) => a.password_hash.clone(),
+        None => dummy_hash(app).await?,
+    };
+    let valid = password::verify(password_given, stored).await;
+    let Some(account) = account.filter(|_| valid) else {
+        return Err(ServiceError::InvalidCredentials);
+    };
+    finish_sign_in(app, account, invite_token, false, client).await
+}
+
+/// A hash at the configured cost, verified for unknown emails.
+async fn dummy_hash(app: &App) -> Result<String, ServiceError> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let cost = app.settings.password_cost;
+    Ok(DUMMY
+        .get_or_try_init(|| password::hash("not anyone's password".into(), cost))
+        .await?
+        .clone())
+}
+
+/// Uses the invite if one came along (its failure never blocks the sign-in),
+/// then opens a session.
+async fn finish_sign_in(
+    app: &App,
+    mut account: Account,
+    invite_token: Option<&str>,
+    new_account: bool,
+    client: ClientInfo,
+) -> Result<SignedIn, ServiceError> {
+    let invite = match invite_token {
+        None => None,
+        Some(token) => Some(
+            match invites::use_invite(app, &account, token, new_account).await {
+                Ok(used) => {
+                    account = accounts::by_id(&app.pool, &account.id)
+                        .await?
+                        .unwrap_or(account);
+                    InviteReport {
+                        used: true,
+                        code: None,
+                        message: Some(format!("Role set to {}", used.role)),
+                        redirect_to: Some(used.redirect_to),
+                    }
+                }
+                Err(ServiceError::Internal(error)) => return Err(ServiceError::Internal(error)),
+                Err(refused) => InviteReport {
+                    used: false,
+                    code: Some(refused.code()),
+                    message: Some(refused.to_string()),
+                    redirect_to: None,
+                },
+            },
+        ),
+    };
+    let lifetime = Duration::seconds(app.settings.config.session_expires_in);
+    let session = session::create(
+        &app.pool,
+        &account.id,
+        app.clock.now(),
+        lifetime,
+        client.ip_address,
+        client.user_agent,
+    )
+    .await?;
+    Ok(SignedIn {
+        account,
+        session,
+        invite,
+    })
+}
+
+/// An admin sets a user's role; recorded in the ledger like every role change.
+pub async fn set_role(
+    app: &App,
+    admin: &Account,
+    user_id: &str,
+    role: &str,
+) -> Result<Account, ServiceError> {
+    let target = accounts::by_id(&app.pool, user_id)
+        .await?
+        .ok_or(ServiceError::User(crate::domain::user::UserError::NotFound))?;
+    let command = UserCommand::SetRole {
+        role: role.to_string(),
+        current_role: target.role.clone(),
+        by_user_id: admin.id.clone(),
+        by_role: admin.role.clone(),
+        at: app.clock.now(),
+    };
+    let position = app.ledger.execute_user(user_id, command).await?;
+    app.settle(position).await;
+    Ok(accounts::by_id(&app.pool, user_id).await?.unwrap_or(target))
+}
+
+/// Creates an account with any configured role: the operator's way to make the
+/// first admin, from the command line.
+pub async fn create_user(
+    app: &App,
+    email: &str,
+    password: String,
+    name: &str,
+    role: &str,
+) -> Result<Account, ServiceError> {
+    let email = checked_email(email)?;
+    if password.chars().count() < app.settings.config.min_password_length {
+        return Err(ServiceError::bad_request(
+            "PASSWORD_TOO_SHORT",
+            "Password too short",
+        ));
+    }
+    let user_id = user_id_for_email(&email);
+    let command = UserCommand::Register {
+        email,
+        name: name.trim().to_string(),
+        password_hash: password::hash(password, app.settings.password_cost).await?,
+        role: role.to_string(),
+        at: app.clock.now(),
+    };
+    let position = app.ledger.execute_user(&user_id, command).await?;
+    app.settle(position).await;
+    accounts::by_id(&app.pool, &user_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("registered user {user_id} is missing").into())
+}

@@ -1,0 +1,75 @@
+use crate::domain::invite::InviteError;
+use crate::domain::user::UserError;
+use crate::ledger::LedgerError;
+
+/// Every way a request can fail. `http::error` maps each to a status, once.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invite(InviteError),
+    #[error(transparent)]
+    User(UserError),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("Invalid email or password")]
+    InvalidCredentials,
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("Too many attempts; try again in a minute")]
+    RateLimited,
+    #[error("The service is busy; try again")]
+    Busy,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stable code clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invite(e) => e.code(),
+            ServiceError::User(e) => e.code(),
+            ServiceError::BadRequest { code, .. } | ServiceError::Forbidden { code, .. } => code,
+            ServiceError::Unauthorized => "UNAUTHORIZED",
+            ServiceError::InvalidCredentials => "INVALID_EMAIL_OR_PASSWORD",
+            ServiceError::RateLimited => "TOO_MANY_REQUESTS",
+            ServiceError::Busy => "SERVICE_BUSY",
+            ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        ServiceError::Internal(e.into())
+    }
+}
+
+impl From<LedgerError<InviteError>> for ServiceError {
+    fn from(e: LedgerError<InviteError>) -> Self {
+        match e {
+            LedgerError::Domain(e) => ServiceError::Invite(e),
+            LedgerError::Contended => ServiceError::Busy,
+            LedgerError::Store(m) => ServiceError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+impl From<LedgerError<UserError>> for ServiceError {
+    fn from(e: LedgerError<UserError>) -> Self {
+        match e {
+            LedgerError::Domain(e) => ServiceError::User(e),
+            LedgerError::Contended => ServiceError::Busy,
+            LedgerError::Store(m) => ServiceError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}

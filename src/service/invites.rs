@@ -1,0 +1,514 @@
+//! The invite lifecycle: create, activate, use, get, cancel, reject.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::mailer::InvitationEmail;
+use super::{redirect, ServiceError};
+use crate::app::App;
+use crate::auth::accounts::{self, Account};
+use crate::config::{SenderResponse, SenderResponseRedirect};
+use crate::domain::invite::{InviteCommand, InviteError, InviteTerms};
+use crate::domain::normalize_email;
+use crate::domain::token::{hash_token, random_code, random_token, TokenType};
+
+/// A year of seconds times ten: far enough for any real invite.
+const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
+const MAX_MAX_USES: i64 = 1_000_000;
+
+/// The body of `POST /invite/create`, as the plugin names its fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateInvite {
+    pub role: String,
+    pub email: Option<String>,
+    pub token_type: Option<TokenType>,
+    pub redirect_to_sign_up: Option<String>,
+    pub redirect_to_sign_in: Option<String>,
+    pub redirect_to_after_upgrade: Option<String>,
+    pub max_uses: Option<i64>,
+    pub expires_in: Option<i64>,
+    pub share_inviter_name: Option<bool>,
+    pub sender_response: Option<SenderResponse>,
+    pub sender_response_redirect: Option<SenderResponseRedirect>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    pub invite_id: Uuid,
+    /// The token, the URL, or "The invitation was sent" for a private invite.
+    pub message: String,
+}
+
+/// The `invite` read model's row.
+#[derive(Debug, Clone, FromRow)]
+pub struct InviteRow {
+    pub id: Uuid,
+    pub token_type: String,
+    pub role: String,
+    pub email: Option<String>,
+    pub new_account: bool,
+    pub inviter_id: String,
+    pub inviter_name: String,
+    pub inviter_email: String,
+    pub max_uses: i32,
+    pub uses: i32,
+    pub status: String,
+    pub share_inviter_name: bool,
+    pub redirect_to_sign_up: String,
+    pub redirect_to_sign_in: String,
+    pub redirect_to_after_upgrade: String,
+    pub sender_response_redirect: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl InviteRow {
+    /// The status as of `now`: an invite past its time is expired even before the
+    /// `Expired` event is written.
+    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
+        if self.status == "pending" && now >= self.expires_at {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+
+    /// Where a visitor goes to sign up or sign in to use this invite.
+    pub fn sign_in_up_page(&self) -> &str {
+        let sign_in = goes_to_sign_in(
+            self.email.is_some(),
+            self.new_account,
+            self.sender_response_redirect == SenderResponseRedirect::SignIn.as_str(),
+        );
+        if sign_in {
+            &self.redirect_to_sign_in
+        } else {
+            &self.redirect_to_sign_up
+        }
+    }
+}
+
+pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceError> {
+    Ok(sqlx::query_as(
+        "SELECT id, token_type, role, email, new_account, inviter_id, inviter_name, inviter_email,
+                max_uses, uses, status, share_inviter_name, redirect_to_sign_up,
+                redirect_to_sign_in, redirect_to_after_upgrade, sender_response_redirect,
+                created_at, expires_at
+           FROM invite WHERE token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(&app.pool)
+    .await?)
+}
+
+pub async fn create(
+    app: &App,
+    inviter: &Account,
+    request: CreateInvite,
+) -> Result<Created, ServiceError> {
+    let settings = &app.settings;
+    let config = &settings.config;
+    let now = app.clock.now();
+    let email = match request.email.as_deref() {
+        Some(raw) => Some(checked_email(raw)?),
+        None => None,
+    };
+    let max_uses = request.max_uses.unwrap_or(config.default_max_uses as i64);
+    if !(1..=MAX_MAX_USES).contains(&max_uses) {
+        return Err(InviteError::InvalidMaxUses.into_service());
+    }
+    let expires_in = request
+        .expires_in
+        .unwrap_or(config.invitation_token_expires_in);
+    if !(1..=MAX_EXPIRES_IN).contains(&expires_in) {
+        return Err(InviteError::InvalidExpiry.into_service());
+    }
+    let trusted = &settings.trusted_origins;
+    let pick = |given: &Option<String>, default: &str| match given {
+        Some(target) => redirect::check(target, trusted),
+        None => Ok(default.to_string()),
+    };
+    let new_account = match &email {
+        Some(email) => accounts::by_email(&app.pool, email).await?.is_none(),
+        None => true,
+    };
+    let token_type = request
+        .token_type
+        .unwrap_or(config.default_token_type.into());
+    let sender_response_redirect = request
+        .sender_response_redirect
+        .unwrap_or(config.default_sender_response_redirect);
+    let terms = InviteTerms {
+        invite_id: Uuid::new_v4(),
+        token_type,
+        role: request.role.clone(),
+        email: email.clone(),
+        new_account,
+        max_uses: max_uses as u32,
+        expires_at: now + Duration::seconds(expires_in),
+        redirect_to_sign_up: pick(
+            &request.redirect_to_sign_up,
+            &config.default_redirect_to_sign_up,
+        )?,
+        redirect_to_sign_in: pick(
+            &request.redirect_to_sign_in,
+            &config.default_redirect_to_sign_in,
+        )?,
+        redirect_to_after_upgrade: pick(
+            &request.redirect_to_after_upgrade,
+            &config.default_redirect_after_upgrade,
+        )?,
+        share_inviter_name: request
+            .share_inviter_name
+            .unwrap_or(config.default_share_inviter_name),
+        sender_response_redirect: sender_response_redirect.as_str().to_string(),
+    };
+
+    // Short tokens can collide; the ledger refuses a taken one, so draw again.
+    let mut attempts = 0;
+    let (token, position) = loop {
+        let token = generate_token(app, token_type);
+        let command = InviteCommand::Create {
+            terms: terms.clone(),
+            inviter: inviter.actor(),
+            at: now,
+        };
+        match app
+            .ledger
+            .execute_invite(&hash_token(&token), command)
+            .await
+        {
+            Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
+                attempts += 1;
+            }
+            result => break (token, result?),
+        }
+    };
+    app.settle(position).await;
+
+    let sign_in_up = if goes_to_sign_in(
+        email.is_some(),
+        new_account,
+        sender_response_redirect == SenderResponseRedirect::SignIn,
+    ) {
+        &terms.redirect_to_sign_in
+    } else {
+        &terms.redirect_to_sign_up
+    };
+    let url = invite_url(app, &token, sign_in_up);
+    let message = match email {
+        Some(to) => {
+            let mail = InvitationEmail {
+                to,
+                role: terms.role.clone(),
+                url,
+                token,
+                new_account,
+                inviter_name: terms.share_inviter_name.then(|| inviter.name.clone()),
+            };
+            if let Err(error) = app.mailer.send_invitation(mail).await {
+                tracing::error!(%error, invite = %terms.invite_id, "invitation email failed");
+            }
+            "The invitation was sent".to_string()
+        }
+        None => match request
+            .sender_response
+            .unwrap_or(config.default_sender_response)
+        {
+            SenderResponse::Token => token,
+            SenderResponse::Url => url,
+        },
+    };
+    Ok(Created {
+        invite_id: terms.invite_id,
+        message,
+    })
+}
+
+/// A private invite for an existing account, or a public one configured so,
+/// leads to the sign-in page; everything else to sign-up.
+fn goes_to_sign_in(private: bool, new_account: bool, public_to_sign_in: bool) -> bool {
+    if private {
+        !new_account
+    } else {
+        public_to_sign_in
+    }
+}
+
+fn generate_token(app: &App, token_type: TokenType) -> String {
+    let mut rng = rand::thread_rng();
+    match token_type {
+        TokenType::Token => random_token(&mut rng),
+        TokenType::Code => random_code(&mut rng),
+        TokenType::Custom => {
+            let config = &app.settings.config;
+            let body: String = (0..config.custom_token_length)
+                .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+                .collect();
+            format!("{}{body}", config.custom_token_prefix)
+        }
+    }
+}
+
+/// The link in emails and `senderResponse: "url"`: activates, then redirects.
+pub fn invite_url(app: &App, token: &str, callback: &str) -> String {
+    let base = app.settings.base_url.as_str().trim_end_matches('/');
+    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let callback: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
+    format!("{base}/api/auth/invite/{token}?callbackURL={callback}")
+}
+
+pub fn checked_email(raw: &str) -> Result<String, ServiceError> {
+    let email = normalize_email(raw);
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(ServiceError::bad_request("INVALID_EMAIL", "Invalid email"))
+    }
+}
+
+/// What activation leads to.
+pub enum Activation {
+    /// A visitor: the cookie is set, they go and sign up or sign in.
+    SignInUpRequired { redirect_to: String },
+    /// A signed-in user: the invite was used at once.
+    Used { redirect_to: String },
+}
+
+/// `POST /invite/activate`: a signed-in user uses the invite at once (a
+/// deliberate POST); a visitor activates it and is sent to sign up or sign in.
+pub async fn activate(
+    app: &App,
+    user: Option<&Account>,
+    token: &str,
+    callback_url: Option<&str>,
+) -> Result<Activation, ServiceError> {
+    let callback = checked_callback(app, callback_url)?;
+    if let Some(user) = user {
+        let used = use_invite(app, user, token, false).await?;
+        return Ok(Activation::Used {
+            redirect_to: used.redirect_to,
+        });
+    }
+    activate_only(app, None, token, callback).await
+}
+
+pub fn checked_callback(
+    app: &App,
+    callback_url: Option<&str>,
+) -> Result<Option<String>, ServiceError> {
+    callback_url
+        .map(|c| redirect::check(c, &app.settings.trusted_origins))
+        .transpose()
+}
+
+/// Records the activation and tells where to sign up or sign in. Never uses the
+/// invite: that is what `GET /invite/{token}` does, for anyone, signed in or not.
+pub async fn activate_only(
+    app: &App,
+    user: Option<&Account>,
+    token: &str,
+    callback: Option<String>,
+) -> Result<Activation, ServiceError> {
+    let at = app.clock.now();
+    let by = user.map(Account::actor);
+    let result = app
+        .ledger
+        .execute_invite(&hash_token(token), InviteCommand::Activate { by, at })
+        .await;
+    let position = expire_if_needed(app, token, result).await?;
+    app.settle(position).await;
+    let row = find(app, token)
+        .await?
+        .ok_or(InviteError::NotFound.into_service())?;
+    Ok(Activation::SignInUpRequired {
+        redirect_to: callback.unwrap_or_else(|| row.sign_in_up_page().to_string()),
+    })
+}
+
+/// Checks an invite without changing it, so an invite-only sign-up can be refused
+/// before an account is made.
+pub async fn check_usable(app: &App, token: &str, email: &str) -> Result<(), ServiceError> {
+    let row = find(app, token)
+        .await?
+        .ok_or(InviteError::NotFound.into_service())?;
+    let error = match row.status_at(app.clock.now()) {
+        "pending" => None,
+        "used_up" => Some(InviteError::UsedUp),
+        "cancelled" => Some(InviteError::Cancelled),
+        "rejected" => Some(InviteError::Rejected),
+        _ => Some(InviteError::Expired),
+    };
+    if let Some(error) = error {
+        return Err(error.into_service());
+    }
+    if row
+        .email
+        .as_deref()
+        .is_some_and(|bound| bound != normalize_email(email))
+    {
+        return Err(InviteError::EmailMismatch.into_service());
+    }
+    Ok(())
+}
+
+pub struct Used {
+    pub role: String,
+    pub redirect_to: String,
+}
+
+/// Uses the invite for `user`: the `Used` event is the role change and its
+/// record at once, so neither can exist without the other.
+pub async fn use_invite(
+    app: &App,
+    user: &Account,
+    token: &str,
+    new_account: bool,
+) -> Result<Used, ServiceError> {
+    let command = InviteCommand::Use {
+        user: user.actor(),
+        new_account,
+        at: app.clock.now(),
+    };
+    let result = app.ledger.execute_invite(&hash_token(token), command).await;
+    let position = expire_if_needed(app, token, result).await?;
+    app.settle(position).await;
+    let row = find(app, token)
+        .await?
+        .ok_or(InviteError::NotFound.into_service())?;
+    Ok(Used {
+        role: row.role,
+        redirect_to: row.redirect_to_after_upgrade,
+    })
+}
+
+/// An invite found expired gets its `Expired` event, then the caller its error.
+async fn expire_if_needed(
+    app: &App,
+    token: &str,
+    result: Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>,
+) -> Result<Option<crate::ledger::Position>, ServiceError> {
+    if let Err(crate::ledger::LedgerError::Domain(InviteError::Expired)) = &result {
+        let expire = InviteCommand::Expire {
+            at: app.clock.now(),
+        };
+        match app.ledger.execute_invite(&hash_token(token), expire).await {
+            Ok(position) => app.settle(position).await,
+            Err(error) => tracing::warn!(%error, "could not record the expiry"),
+        }
+    }
+    Ok(result?)
+}
+
+/// What `GET /invite/get` tells: enough to show the invitee what they accept.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteInfo {
+    pub status: bool,
+    pub inviter: InviterInfo,
+    pub invitation: InvitationInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InviterInfo {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationInfo {
+    pub id: Uuid,
+    pub role: String,
+    pub new_account: bool,
+    pub private: bool,
+    /// pending | used_up | cancelled | rejected | expired
+    pub status: String,
+    pub valid: bool,
+    pub token_type: String,
+    pub max_uses: i32,
+    pub uses: i32,
+    pub uses_left: i32,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn get(
+    app: &App,
+    viewer: Option<&Account>,
+    token: &str,
+) -> Result<InviteInfo, ServiceError> {
+    let row = find(app, token)
+        .await?
+        .ok_or(InviteError::NotFound.into_service())?;
+    let status = row.status_at(app.clock.now()).to_string();
+    let shared = row.share_inviter_name;
+    Ok(InviteInfo {
+        status: true,
+        inviter: InviterInfo {
+            name: shared.then(|| row.inviter_name.clone()),
+            email: shared.then(|| row.inviter_email.clone()),
+            image: None,
+        },
+        invitation: InvitationInfo {
+            id: row.id,
+            role: row.role,
+            new_account: match row.email {
+                Some(_) => row.new_account,
+                None => viewer.is_none(),
+            },
+            private: row.email.is_some(),
+            valid: status == "pending",
+            status,
+            token_type: row.token_type,
+            max_uses: row.max_uses,
+            uses: row.uses,
+            uses_left: (row.max_uses - row.uses).max(0),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        },
+    })
+}
+
+pub async fn cancel(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+    let command = InviteCommand::Cancel {
+        by: user.actor(),
+        at: app.clock.now(),
+    };
+    let result = app.ledger.execute_invite(&hash_token(token), command).await;
+    let position = expire_if_needed(app, token, result).await?;
+    app.settle(position).await;
+    Ok(())
+}
+
+pub async fn reject(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+    let command = InviteCommand::Reject {
+        by: user.actor(),
+        at: app.clock.now(),
+    };
+    let result = app.ledger.execute_invite(&hash_token(token), command).await;
+    let position = expire_if_needed(app, token, result).await?;
+    app.settle(position).await;
+    Ok(())
+}
+
+impl InviteError {
+    pub fn into_service(self) -> ServiceError {
+        ServiceError::Invite(self)
+    }
+}

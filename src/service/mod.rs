@@ -1,0 +1,10 @@
+//! What the service does, independent of HTTP: the invite lifecycle and the
+//! accounts it acts on. Handlers in `http/` only translate to and from these.
+
+pub mod accounts;
+mod error;
+pub mod invites;
+pub mod mailer;
+pub mod redirect;
+
+pub use error::ServiceError;
