@@ -106,12 +106,12 @@ fn session_token(parts: &Parts, app: &App) -> Option<String> {
 }
 
 /// Where the request came from, for sessions and rate limits.
-pub fn client_info(parts: &Parts) -> ClientInfo {
+fn client_info(parts: &Parts) -> ClientInfo {
     ClientInfo {
-        ip_address: parts
+        ip: parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+            .map(|ConnectInfo(addr)| addr.ip()),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)

@@ -1,9 +1,8 @@
 //! The invite plugin's routes under `/api/auth/invite`.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::error::ApiError;
-use super::extract::{Body, MaybeUser, User};
+use super::extract::{Body, Client, MaybeUser, User};
 use super::HttpState;
 use crate::app::App;
 use crate::domain::invite::InviteError;
@@ -52,26 +51,11 @@ struct ActivateBody {
     callback_url: Option<String>,
 }
 
-/// The client address, for the guessing limit.
-struct ClientIp(Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        Ok(ClientIp(ip))
-    }
-}
-
 /// Runs `attempt` unless this client has guessed wrong too often, and counts
 /// its unknown-token failures.
 async fn limited<T>(
     state: &HttpState,
-    ip: Option<std::net::IpAddr>,
+    ip: Option<IpAddr>,
     attempt: impl std::future::Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, ServiceError> {
     if state.limiter.is_blocked(ip) {
@@ -86,7 +70,7 @@ async fn limited<T>(
 
 async fn activate(
     State(state): State<HttpState>,
-    ClientIp(ip): ClientIp,
+    Client(client): Client,
     jar: CookieJar,
     MaybeUser(user): MaybeUser,
     Body(body): Body<ActivateBody>,
@@ -99,7 +83,7 @@ async fn activate(
     let account = user.as_ref().map(|u| &u.account);
     let activation = limited(
         &state,
-        ip,
+        client.ip,
         service::activate(app, account, &token, body.callback_url.as_deref()),
     )
     .await?;
@@ -137,7 +121,7 @@ struct LinkQuery {
 /// it: a GET never changes anyone's role. Failures redirect with `?error=CODE`.
 async fn activate_link(
     State(state): State<HttpState>,
-    ClientIp(ip): ClientIp,
+    Client(client): Client,
     jar: CookieJar,
     MaybeUser(user): MaybeUser,
     Path(token): Path<String>,
@@ -148,7 +132,7 @@ async fn activate_link(
     let account = user.as_ref().map(|u| &u.account);
     let outcome = limited(
         &state,
-        ip,
+        client.ip,
         service::activate_only(app, account, &token, callback.clone()),
     )
     .await;
@@ -175,25 +159,25 @@ struct TokenBody {
 
 async fn get_by_query(
     State(state): State<HttpState>,
-    ClientIp(ip): ClientIp,
+    Client(client): Client,
     MaybeUser(user): MaybeUser,
     Query(query): Query<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    get_invite(state, ip, user.map(|u| u.account), query.token).await
+    get_invite(state, client.ip, user.map(|u| u.account), query.token).await
 }
 
 async fn get_by_body(
     State(state): State<HttpState>,
-    ClientIp(ip): ClientIp,
+    Client(client): Client,
     MaybeUser(user): MaybeUser,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    get_invite(state, ip, user.map(|u| u.account), body.token).await
+    get_invite(state, client.ip, user.map(|u| u.account), body.token).await
 }
 
 async fn get_invite(
     state: HttpState,
-    ip: Option<std::net::IpAddr>,
+    ip: Option<IpAddr>,
     viewer: Option<crate::auth::accounts::Account>,
     token: String,
 ) -> Result<Json<Value>, ApiError> {

@@ -21,7 +21,7 @@ pub struct SignUp {
 /// Client details recorded with a session.
 #[derive(Default, Clone)]
 pub struct ClientInfo {
-    pub ip_address: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
 }
 
@@ -169,7 +169,7 @@ async fn finish_sign_in(
         &account.id,
         app.clock.now(),
         lifetime,
-        client.ip_address,
+        client.ip.map(|ip| ip.to_string()),
         client.user_agent,
     )
     .await?;

@@ -48,6 +48,12 @@ impl ServiceError {
     }
 }
 
+impl From<InviteError> for ServiceError {
+    fn from(e: InviteError) -> Self {
+        ServiceError::Invite(e)
+    }
+}
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
         ServiceError::Internal(e.into())

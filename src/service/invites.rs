@@ -120,13 +120,13 @@ pub async fn create(
     };
     let max_uses = request.max_uses.unwrap_or(config.default_max_uses as i64);
     if !(1..=MAX_MAX_USES).contains(&max_uses) {
-        return Err(InviteError::InvalidMaxUses.into_service());
+        return Err(InviteError::InvalidMaxUses.into());
     }
     let expires_in = request
         .expires_in
         .unwrap_or(config.invitation_token_expires_in);
     if !(1..=MAX_EXPIRES_IN).contains(&expires_in) {
-        return Err(InviteError::InvalidExpiry.into_service());
+        return Err(InviteError::InvalidExpiry.into());
     }
     let trusted = &settings.trusted_origins;
     let pick = |given: &Option<String>, default: &str| match given {
@@ -332,9 +332,7 @@ pub async fn activate_only(
         .await;
     let position = expire_if_needed(app, token, result).await?;
     app.settle(position).await;
-    let row = find(app, token)
-        .await?
-        .ok_or(InviteError::NotFound.into_service())?;
+    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Activation::SignInUpRequired {
         redirect_to: callback.unwrap_or_else(|| row.sign_in_up_page().to_string()),
     })
@@ -343,9 +341,7 @@ pub async fn activate_only(
 /// Checks an invite without changing it, so an invite-only sign-up can be refused
 /// before an account is made.
 pub async fn check_usable(app: &App, token: &str, email: &str) -> Result<(), ServiceError> {
-    let row = find(app, token)
-        .await?
-        .ok_or(InviteError::NotFound.into_service())?;
+    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     let error = match row.status_at(app.clock.now()) {
         "pending" => None,
         "used_up" => Some(InviteError::UsedUp),
@@ -354,14 +350,14 @@ pub async fn check_usable(app: &App, token: &str, email: &str) -> Result<(), Ser
         _ => Some(InviteError::Expired),
     };
     if let Some(error) = error {
-        return Err(error.into_service());
+        return Err(error.into());
     }
     if row
         .email
         .as_deref()
         .is_some_and(|bound| bound != normalize_email(email))
     {
-        return Err(InviteError::EmailMismatch.into_service());
+        return Err(InviteError::EmailMismatch.into());
     }
     Ok(())
 }
@@ -387,9 +383,7 @@ pub async fn use_invite(
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
     let position = expire_if_needed(app, token, result).await?;
     app.settle(position).await;
-    let row = find(app, token)
-        .await?
-        .ok_or(InviteError::NotFound.into_service())?;
+    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Used {
         role: row.role,
         redirect_to: row.redirect_to_after_upgrade,
@@ -453,9 +447,7 @@ pub async fn get(
     viewer: Option<&Account>,
     token: &str,
 ) -> Result<InviteInfo, ServiceError> {
-    let row = find(app, token)
-        .await?
-        .ok_or(InviteError::NotFound.into_service())?;
+    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     let status = row.status_at(app.clock.now()).to_string();
     let shared = row.share_inviter_name;
     Ok(InviteInfo {
@@ -505,10 +497,4 @@ pub async fn reject(app: &App, user: &Account, token: &str) -> Result<(), Servic
     let position = expire_if_needed(app, token, result).await?;
     app.settle(position).await;
     Ok(())
-}
-
-impl InviteError {
-    pub fn into_service(self) -> ServiceError {
-        ServiceError::Invite(self)
-    }
 }
