@@ -11,7 +11,9 @@ mod rate_limit;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -37,10 +39,28 @@ pub fn router(app: App) -> Router {
     let auth = Router::new()
         .merge(accounts::routes())
         .merge(invites::routes());
+    let cors = cors(&app);
     Router::new()
         .nest("/api/auth", auth)
         .merge(health::routes())
         .fallback(error::not_found)
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(HttpState { app, limiter })
+}
+
+/// Browsers on the trusted origins may call the API with their cookies.
+fn cors(app: &App) -> CorsLayer {
+    let origins: Vec<HeaderValue> = app
+        .settings
+        .trusted_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(&origin.ascii_serialization()).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([HeaderName::from_static("set-auth-token")])
 }
