@@ -153,6 +153,9 @@ pub struct Config {
     /// Argon2id iterations.
     #[arg(long, env = "PASSWORD_HASH_ITERATIONS", default_value_t = 2)]
     pub password_hash_iterations: u32,
+    /// Write invitation emails as JSON files into this folder instead of the log.
+    #[arg(long, env = "MAIL_DIR")]
+    pub mail_dir: Option<std::path::PathBuf>,
     /// Failed invite-token lookups allowed per client address per minute.
     #[arg(long, env = "ACTIVATION_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
     pub activation_attempts_per_minute: u32,

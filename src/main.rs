@@ -10,7 +10,8 @@ use invite_ledger::app::{self, App};
 use invite_ledger::clock::SystemClock;
 use invite_ledger::config::Config;
 use invite_ledger::projections;
-use invite_ledger::service::{accounts, mailer::LogMailer};
+use invite_ledger::service::accounts;
+use invite_ledger::service::mailer::{DirMailer, LogMailer, Mailer};
 
 #[derive(Parser)]
 #[command(
@@ -143,12 +144,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn start(config: &Config) -> anyhow::Result<(App, Vec<tokio::task::JoinHandle<()>>)> {
-    App::start(
-        config.settings()?,
-        Arc::new(SystemClock),
-        Arc::new(LogMailer),
-    )
-    .await
+    let mailer: Arc<dyn Mailer> = match &config.mail_dir {
+        Some(dir) => Arc::new(DirMailer::new(dir.clone())?),
+        None => Arc::new(LogMailer),
+    };
+    App::start(config.settings()?, Arc::new(SystemClock), mailer).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
