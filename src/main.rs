@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Measure speed, scale and memory against this machine's limit (see README).
+    Bench {
+        #[command(flatten)]
+        args: invite_ledger::bench::BenchArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { config } => serve(config).await,
+        Command::Bench { args } => invite_ledger::bench::run(args).await,
         Command::Migrate { config } => {
             let pool = app::connect(&config.database_url).await?;
             app::prepare(&pool).await?;

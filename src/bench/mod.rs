@@ -1,0 +1,460 @@
+//! `invite-ledger bench`: figures for speed, scale and memory, side by side with
+//! the physical limit of the same machine, measured in the same run.
+//!
+//! The bench creates two fresh databases on the local PostgreSQL (dropped at the
+//! end, whatever happens), runs this same executable as the server in a child
+//! process (so its peak memory can be read from /proc), and prints one table:
+//! create-invite and get-invite over HTTP at 1, 16 and 64 clients, the full flow
+//! per invitee, a crowd of clients on one invite, a rebuild of the read models
+//! from a bulk-written log, the server's peak RSS, and the limit they compare to.
+
+mod history;
+mod limit;
+mod load;
+mod report;
+mod server;
+mod workload;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use clap::Args;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::password::{self, PasswordCost};
+use crate::domain::invite::{InviteEvent, InviteTerms};
+use crate::domain::token::TokenType;
+use limit::Limits;
+use load::Stats;
+use report::{millis, percent, rate, ratio, Row};
+use server::{Cli, Server};
+use workload::Api;
+
+const ADMIN_EMAIL: &str = "admin@bench.example";
+const PASSWORD: &str = "bench-password";
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Tiny counts and short runs: finishes in seconds (CI runs this).
+    #[arg(long)]
+    pub smoke: bool,
+    /// The PostgreSQL server on which the bench creates (and drops) its databases.
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_SERVER",
+        default_value = "postgres://postgres@127.0.0.1:5432"
+    )]
+    pub database_server: String,
+}
+
+/// How much of everything: the full run or the smoke run.
+struct Plan {
+    levels: Vec<usize>,
+    window: Duration,
+    flow_clients: usize,
+    flow_window: Duration,
+    crowd_clients: usize,
+    crowd_max_uses: usize,
+    rebuild_events: u64,
+    cost: PasswordCost,
+}
+
+impl Plan {
+    fn new(smoke: bool) -> Plan {
+        if smoke {
+            Plan {
+                levels: vec![1, 16, 64],
+                window: Duration::from_millis(300),
+                flow_clients: 16,
+                flow_window: Duration::from_millis(500),
+                crowd_clients: 50,
+                crowd_max_uses: 5,
+                rebuild_events: 1_000,
+                cost: PasswordCost {
+                    memory_kib: 1024,
+                    iterations: 1,
+                },
+            }
+        } else {
+            Plan {
+                levels: vec![1, 16, 64],
+                window: Duration::from_secs(5),
+                flow_clients: 16,
+                flow_window: Duration::from_secs(10),
+                crowd_clients: 500,
+                crowd_max_uses: 100,
+                rebuild_events: 1_000_000,
+                cost: PasswordCost::default(),
+            }
+        }
+    }
+}
+
+/// Runs every measure and prints the table. Fails if a measure fails or the
+/// crowd on one invite got other than exactly `maxUses` uses.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let plan = Plan::new(args.smoke);
+    let server_url = args.database_server.trim_end_matches('/').to_string();
+    let name = format!("invite_ledger_bench_{}", Uuid::new_v4().simple());
+    let databases = [name.clone(), format!("{name}_rebuild")];
+    let measured = measure_all(&plan, &server_url, &databases).await;
+    for database in &databases {
+        if let Err(error) = drop_database(&server_url, database).await {
+            eprintln!("could not drop the bench database {database}: {error}");
+        }
+    }
+    let rows = measured?;
+    println!("{}", report::table(&rows));
+    Ok(())
+}
+
+async fn measure_all(
+    plan: &Plan,
+    server_url: &str,
+    databases: &[String; 2],
+) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli {
+        exe: std::env::current_exe()?,
+        database_url: format!("{server_url}/{}", databases[0]),
+        cost: plan.cost,
+    };
+    eprintln!("bench: database {}", databases[0]);
+    cli.run(&["migrate"]).await?;
+
+    // 7. The physical limit, before the server runs, with the machine to itself.
+    let payload = serde_json::to_string(&sample_event())?;
+    let mut limits: Vec<Limits> = Vec::new();
+    for &clients in &plan.levels {
+        eprintln!("bench: physical limit at {clients} clients");
+        limits.push(limit::measure(&cli.database_url, clients, plan.window, &payload).await?);
+    }
+
+    cli.run(&[
+        "user",
+        "create",
+        "--email",
+        ADMIN_EMAIL,
+        "--password",
+        PASSWORD,
+        "--name",
+        "Bench Admin",
+        "--role",
+        "admin",
+    ])
+    .await?;
+    let server = Server::start(&cli).await?;
+    let api = Api::new(&server.base)?;
+    let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
+
+    // 1. create-invite, 2. get-invite, 3. the full flow, 6. peak memory during them.
+    let mut creates = Vec::new();
+    let mut tokens = Vec::new();
+    for &clients in &plan.levels {
+        eprintln!("bench: create-invite at {clients} clients");
+        let (stats, made) = workload::create_invites(&api, &admin, clients, plan.window).await?;
+        creates.push(stats);
+        tokens.extend(made);
+    }
+    let tokens = Arc::new(tokens);
+    let mut gets = Vec::new();
+    for &clients in &plan.levels {
+        eprintln!("bench: get-invite at {clients} clients");
+        gets.push(workload::get_invites(&api, tokens.clone(), clients, plan.window).await?);
+    }
+    eprintln!("bench: full flow at {} clients", plan.flow_clients);
+    let flows = workload::full_flows(&api, &admin, plan.flow_clients, plan.flow_window).await?;
+    let peak_rss_kib = server.peak_rss_kib()?;
+
+    // 4. A crowd of signed-in invitees on one public invite.
+    eprintln!("bench: {} clients on one invite", plan.crowd_clients);
+    let pool = crate::app::connect(&cli.database_url).await?;
+    let hash = password::hash(PASSWORD.into(), plan.cost).await?;
+    history::append(&pool, 0, plan.crowd_clients as u64, &hash).await?;
+    history::add_sessions(&pool, 0, plan.crowd_clients as u64).await?;
+    wait_for_accounts(&pool, plan.crowd_clients).await?;
+    pool.close().await;
+    let crowd = workload::crowd(&api, &admin, 0, plan.crowd_clients, plan.crowd_max_uses).await?;
+    server.stop().await?;
+    anyhow::ensure!(
+        crowd.succeeded == crowd.max_uses,
+        "{} of {} clients used an invite with maxUses {}",
+        crowd.succeeded,
+        crowd.clients,
+        crowd.max_uses
+    );
+
+    // 5. Rebuild every read model from a log written in bulk.
+    eprintln!("bench: rebuild of {} events", plan.rebuild_events);
+    let rebuilt = rebuild(plan, &cli, server_url, &databases[1], &hash).await?;
+
+    let mut rows = Vec::new();
+    for (n, stats) in creates.iter().enumerate() {
+        let limit = &limits[n].inserts;
+        rows.push(Row::from_stats(
+            "1. create-invite (HTTP)",
+            "req",
+            stats,
+            Some(limit),
+        ));
+    }
+    for (n, stats) in gets.iter().enumerate() {
+        let limit = &limits[n].reads;
+        rows.push(Row::from_stats(
+            "2. get-invite (HTTP)",
+            "req",
+            stats,
+            Some(limit),
+        ));
+    }
+    let flow_limit = limit_at(plan, &limits, plan.flow_clients).map(|l| &l.inserts);
+    let mut flow_row = Row::from_stats(
+        "3. full flow: create, activate, sign-up + use",
+        "flow",
+        &flows,
+        flow_limit,
+    );
+    flow_row.notes = format!(
+        "{}; argon2id m={} KiB t={} p=1",
+        flow_row.notes, plan.cost.memory_kib, plan.cost.iterations
+    );
+    rows.push(flow_row);
+    let best_insert = best(limits.iter().map(|l| &l.inserts));
+    let crowd_rate = crowd.clients as f64 / crowd.elapsed.as_secs_f64();
+    let refused: Vec<String> = crowd
+        .refused
+        .iter()
+        .map(|(code, n)| format!("{n} {code}"))
+        .collect();
+    rows.push(Row {
+        measure: format!("4. one invite, maxUses {}", crowd.max_uses),
+        clients: crowd.clients.to_string(),
+        throughput: rate(crowd_rate, "req"),
+        vs_limit: percent(crowd_rate, best_insert),
+        notes: format!(
+            "exactly {} of {} used it (= maxUses), {}; in {}",
+            crowd.succeeded,
+            crowd.clients,
+            refused.join(", "),
+            millis(crowd.elapsed)
+        ),
+        ..Row::default()
+    });
+    rows.push(Row {
+        measure: format!("5. rebuild of {} events", plan.rebuild_events),
+        clients: "1".into(),
+        throughput: rate(rebuilt.events as f64 / rebuilt.wall.as_secs_f64(), "event"),
+        vs_limit: percent(
+            rebuilt.events as f64 / rebuilt.wall.as_secs_f64(),
+            best_insert,
+        ),
+        notes: format!(
+            "wall {:.2} s, all read models (projections rebuild)",
+            rebuilt.wall.as_secs_f64()
+        ),
+        ..Row::default()
+    });
+    rows.push(Row {
+        measure: "6. server peak RSS during 1-3".into(),
+        throughput: format!("{:.1} MiB", peak_rss_kib as f64 / 1024.0),
+        notes: "VmHWM of the server process".into(),
+        ..Row::default()
+    });
+    for limits in &limits {
+        rows.push(Row::from_stats(
+            "7. limit: durable single-row insert (sqlx)",
+            "insert",
+            &limits.inserts,
+            None,
+        ));
+    }
+    for limits in &limits {
+        rows.push(Row::from_stats(
+            "7. limit: primary-key read (sqlx)",
+            "read",
+            &limits.reads,
+            None,
+        ));
+    }
+    print_targets(plan, &creates, &gets, &limits, &rebuilt, peak_rss_kib);
+    Ok(rows)
+}
+
+fn limit_at<'a>(plan: &Plan, limits: &'a [Limits], clients: usize) -> Option<&'a Limits> {
+    plan.levels
+        .iter()
+        .position(|&c| c == clients)
+        .map(|n| &limits[n])
+}
+
+fn best<'a>(stats: impl Iterator<Item = &'a Stats>) -> f64 {
+    stats.map(Stats::per_second).fold(0.0, f64::max)
+}
+
+struct Rebuilt {
+    events: u64,
+    wall: Duration,
+}
+
+/// Writes the log in bulk into its own database, then times
+/// `invite-ledger projections rebuild` over it and checks every row is there.
+async fn rebuild(
+    plan: &Plan,
+    cli: &Cli,
+    server_url: &str,
+    database: &str,
+    password_hash: &str,
+) -> anyhow::Result<Rebuilt> {
+    let cli = Cli {
+        database_url: format!("{server_url}/{database}"),
+        ..cli.clone()
+    };
+    cli.run(&["migrate"]).await?;
+    let invitees = plan.rebuild_events / history::EVENTS_PER_INVITEE;
+    let pool = crate::app::connect(&cli.database_url).await?;
+    history::append(&pool, 0, invitees, password_hash).await?;
+    history::wait_visible(&pool).await?;
+    history::check_format(&pool).await?;
+    sqlx::raw_sql("VACUUM ANALYZE events")
+        .execute(&pool)
+        .await?;
+
+    let started = Instant::now();
+    let output = cli.run(&["projections", "rebuild"]).await?;
+    let wall = started.elapsed();
+    eprint!("{output}");
+
+    for table in ["invite", "invite_use", "user_account"] {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await?;
+        anyhow::ensure!(
+            rows as u64 == invitees,
+            "after the rebuild {table} has {rows} rows, not {invitees}"
+        );
+    }
+    pool.close().await;
+    Ok(Rebuilt {
+        events: invitees * history::EVENTS_PER_INVITEE,
+        wall,
+    })
+}
+
+/// The server's runners project the bulk-written accounts: wait until they have.
+async fn wait_for_accounts(pool: &PgPool, count: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let projected: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM user_account WHERE email LIKE 'invitee%@bench.example'",
+        )
+        .fetch_one(pool)
+        .await?;
+        if projected as usize >= count {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server projected {projected} of {count} accounts"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The targets, each met or missed, from this run's figures.
+fn print_targets(
+    plan: &Plan,
+    creates: &[Stats],
+    gets: &[Stats],
+    limits: &[Limits],
+    rebuilt: &Rebuilt,
+    peak_rss_kib: u64,
+) {
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    let per_level = |stats: &[Stats], limit: fn(&Limits) -> &Stats, target: f64| {
+        let parts: Vec<String> = stats
+            .iter()
+            .zip(limits)
+            .map(|(s, l)| {
+                let r = ratio(s.per_second(), limit(l).per_second());
+                format!(
+                    "{} clients {:.0}% {}",
+                    s.clients,
+                    r * 100.0,
+                    verdict(r >= target)
+                )
+            })
+            .collect();
+        parts.join(", ")
+    };
+    println!("targets (this run):");
+    println!(
+        "  create-invite >= 35% of durable inserts: {}",
+        per_level(creates, |l| &l.inserts, 0.35)
+    );
+    println!(
+        "  get-invite >= 40% of primary-key reads: {}",
+        per_level(gets, |l| &l.reads, 0.40)
+    );
+    if let Some(at16) = plan.levels.iter().position(|&c| c == 16) {
+        let p99 = gets[at16].percentile(99.0);
+        println!(
+            "  get-invite p99 <= 5 ms at 16 clients: {} {}",
+            millis(p99),
+            verdict(p99 <= Duration::from_millis(5))
+        );
+    }
+    let scaled = rebuilt.wall.as_secs_f64() * 1_000_000.0 / rebuilt.events as f64;
+    println!(
+        "  rebuild of 1M events <= 10 s: {:.2} s for {} events ({:.1} s per 1M) {}",
+        rebuilt.wall.as_secs_f64(),
+        rebuilt.events,
+        scaled,
+        verdict(scaled <= 10.0)
+    );
+    let mib = peak_rss_kib as f64 / 1024.0;
+    println!(
+        "  peak RSS <= 100 MiB: {mib:.1} MiB {}",
+        verdict(mib <= 100.0)
+    );
+    println!();
+}
+
+/// A real `Created` event, the payload of every limit-table row.
+fn sample_event() -> InviteEvent {
+    let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+    InviteEvent::Created {
+        terms: InviteTerms {
+            invite_id: Uuid::new_v4(),
+            token_type: TokenType::Token,
+            role: "user".into(),
+            email: None,
+            new_account: true,
+            max_uses: 1,
+            expires_at: at + chrono::Duration::hours(1),
+            redirect_to_sign_up: "/auth/sign-up".into(),
+            redirect_to_sign_in: "/auth/sign-in".into(),
+            redirect_to_after_upgrade: "/auth/invited".into(),
+            share_inviter_name: true,
+            sender_response_redirect: "signUp".into(),
+        },
+        inviter_id: Uuid::new_v4().to_string(),
+        inviter_name: "Bench Admin".into(),
+        inviter_email: ADMIN_EMAIL.into(),
+        inviter_role: "admin".into(),
+        at,
+    }
+}
+
+async fn drop_database(server_url: &str, name: &str) -> anyhow::Result<()> {
+    let options =
+        PgConnectOptions::from_str(&format!("{server_url}/postgres"))?.disable_statement_logging();
+    let mut admin = options.connect().await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The server under test, as a child process of this same executable, so its
+//! memory is its own and can be read from /proc.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+use crate::auth::password::PasswordCost;
+
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// This executable and the flags every child gets.
+#[derive(Clone)]
+pub struct Cli {
+    pub exe: PathBuf,
+    pub database_url: String,
+    pub cost: PasswordCost,
+}
+
+impl Cli {
+    /// Runs a one-shot subcommand (`migrate`, `user create`, ...) to completion.
+    pub async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+        let output = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await?;
+        anyhow::ensure!(
+            output.status.success(),
+            "`invite-ledger {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.exe);
+        command
+            .args(args)
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .arg("--password-hash-memory-kib")
+            .arg(self.cost.memory_kib.to_string())
+            .arg("--password-hash-iterations")
+            .arg(self.cost.iterations.to_string())
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true);
+        command
+    }
+}
+
+pub struct Server {
+    child: Child,
+    pid: u32,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `invite-ledger serve` on a free loopback port and waits until
+    /// `/readyz` answers.
+    pub async fn start(cli: &Cli) -> anyhow::Result<Server> {
+        let port = free_port()?;
+        let child = cli
+            .command(&["serve"])
+            .arg("--port")
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .spawn()?;
+        let pid = child.id().ok_or_else(|| anyhow::anyhow!("server exited"))?;
+        let server = Server {
+            child,
+            pid,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            let ready = client.get(format!("{}/readyz", self.base)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            anyhow::ensure!(started.elapsed() < STARTUP, "the server did not get ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The most memory the server has held resident so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        peak_rss_kib(&PathBuf::from(format!("/proc/{}/status", self.pid)))
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
+fn peak_rss_kib(status: &Path) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(status)?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in {}", status.display()))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process_peak_memory() {
+        let kib = peak_rss_kib(Path::new("/proc/self/status")).unwrap();
+        assert!(kib > 100, "{kib} KiB");
+    }
+}

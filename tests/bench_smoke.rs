@@ -1,0 +1,74 @@
+//! `invite-ledger bench --smoke` runs end to end, so the benchmark cannot rot:
+//! every measure prints its row, the crowd on one invite got exactly `maxUses`,
+//! and the bench's databases are gone afterwards.
+
+use std::process::Command;
+
+use sqlx::{Connection, PgConnection};
+
+const ROWS: &[&str] = &[
+    "| 1. create-invite (HTTP)",
+    "| 2. get-invite (HTTP)",
+    "| 3. full flow: create, activate, sign-up + use",
+    "| 4. one invite, maxUses 5",
+    "| 5. rebuild of 1000 events",
+    "| 6. server peak RSS during 1-3",
+    "| 7. limit: durable single-row insert (sqlx)",
+    "| 7. limit: primary-key read (sqlx)",
+];
+
+#[tokio::test]
+async fn the_smoke_bench_prints_every_row_of_the_table() {
+    let server = std::env::var("TEST_DATABASE_SERVER")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
+        .args(["bench", "--smoke", "--database-server", &server])
+        .output()
+        .expect("the bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+
+    for row in ROWS {
+        let count = stdout.lines().filter(|l| l.starts_with(row)).count();
+        let expected = match *row {
+            r if r.starts_with("| 1.") || r.starts_with("| 2.") || r.starts_with("| 7.") => 3,
+            _ => 1,
+        };
+        assert_eq!(count, expected, "row `{row}` in:\n{stdout}");
+    }
+    let crowd = stdout
+        .lines()
+        .find(|l| l.starts_with("| 4."))
+        .expect("crowd row");
+    assert!(
+        crowd.contains("exactly 5 of 50 used it (= maxUses)"),
+        "{crowd}"
+    );
+    for row in stdout.lines().filter(|l| l.contains("/s |")) {
+        let throughput = row.split('|').nth(3).expect("a throughput cell").trim();
+        let value: f64 = throughput.split(' ').next().unwrap().parse().unwrap();
+        assert!(value > 0.0, "a measure made no progress: {row}");
+    }
+    assert!(stdout.contains("targets (this run):"), "{stdout}");
+
+    let name = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("bench: database "))
+        .expect("the bench names its database")
+        .trim()
+        .to_string();
+    let mut admin = PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE $1 || '%'")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "the bench dropped its databases");
+}
