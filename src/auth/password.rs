@@ -4,6 +4,8 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordCost {
@@ -21,6 +23,14 @@ impl Default for PasswordCost {
     }
 }
 
+/// Hashes at once, at most one per core: more only queue for the same cores,
+/// each holding its `memory_kib` (19 MiB by default) while it waits.
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)))
+}
+
 fn hasher(cost: PasswordCost) -> anyhow::Result<Argon2<'static>> {
     let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
         .map_err(|e| anyhow::anyhow!("bad password hash cost: {e}"))?;
@@ -28,6 +38,7 @@ fn hasher(cost: PasswordCost) -> anyhow::Result<Argon2<'static>> {
 }
 
 pub async fn hash(password: String, cost: PasswordCost) -> anyhow::Result<String> {
+    let _slot = hashing_slots().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher(cost)?
@@ -41,6 +52,9 @@ pub async fn hash(password: String, cost: PasswordCost) -> anyhow::Result<String
 /// The cost parameters travel inside the stored hash, so old hashes keep verifying
 /// after the configured cost changes.
 pub async fn verify(password: String, stored: String) -> bool {
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
             .map(|parsed| {

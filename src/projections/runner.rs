@@ -12,6 +12,9 @@ use crate::ledger::{read_batch, Position};
 
 const BATCH: i64 = 500;
 const IDLE_POLL: Duration = Duration::from_millis(100);
+/// A request waits for an event not yet visible (an older transaction, maybe in
+/// another database or process, is still running): look again this soon.
+const BLOCKED_RETRY: Duration = Duration::from_millis(1);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 pub struct ProjectionRunner;
@@ -20,7 +23,9 @@ pub struct ProjectionRunner;
 #[derive(Clone)]
 pub struct Progress {
     checkpoints: Vec<(&'static str, watch::Receiver<Position>)>,
-    wake: Arc<Notify>,
+    /// The furthest position a request waits for: while a runner is behind it,
+    /// the runner retries at once instead of idling.
+    wanted: Arc<watch::Sender<Position>>,
 }
 
 impl Progress {
@@ -34,22 +39,25 @@ impl Progress {
     /// Waits until every projection has applied the event at `position`, or the
     /// timeout passes. Returns whether they got there.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self
-                .checkpoints
-                .iter()
-                .all(|(_, rx)| *rx.borrow() >= position)
-            {
-                return true;
+        self.wanted.send_if_modified(|wanted| {
+            let further = position > *wanted;
+            if further {
+                *wanted = position;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
+            further
+        });
+        let all_applied = async {
+            for (_, checkpoint) in &self.checkpoints {
+                let mut checkpoint = checkpoint.clone();
+                if checkpoint.wait_for(|at| *at >= position).await.is_err() {
+                    return false; // the runner is gone
+                }
             }
-            // A runner may have missed the append's wake-up mid-batch: nudge it.
-            self.wake.notify_waiters();
-            tokio::time::sleep(Duration::from_millis(3)).await;
-        }
+            true
+        };
+        tokio::time::timeout(timeout, all_applied)
+            .await
+            .unwrap_or(false)
     }
 }
 
@@ -69,6 +77,7 @@ impl ProjectionRunner {
     ) -> (Progress, Vec<JoinHandle<()>>) {
         let mut checkpoints = Vec::new();
         let mut handles = Vec::new();
+        let wanted = Arc::new(watch::Sender::new(Position::default()));
         for projection in projections {
             let (tx, rx) = watch::channel(Position::default());
             checkpoints.push((projection.name(), rx));
@@ -77,9 +86,16 @@ impl ProjectionRunner {
                 projection,
                 tx,
                 wake.clone(),
+                wanted.subscribe(),
             )));
         }
-        (Progress { checkpoints, wake }, handles)
+        (
+            Progress {
+                checkpoints,
+                wanted,
+            },
+            handles,
+        )
     }
 
     /// Applies everything currently visible, then returns the number applied.
@@ -99,9 +115,11 @@ async fn run(
     projection: Arc<dyn Projection>,
     progress: watch::Sender<Position>,
     wake: Arc<Notify>,
+    mut wanted: watch::Receiver<Position>,
 ) {
     loop {
         let woken = wake.notified();
+        wanted.mark_unchanged();
         match step(&pool, &*projection).await {
             Ok(Step::Applied(n, at)) => {
                 progress.send_replace(at);
@@ -109,7 +127,14 @@ async fn run(
                     continue;
                 }
             }
-            Ok(Step::Idle(at)) | Ok(Step::Busy(at)) => {
+            Ok(Step::Idle(at)) => {
+                progress.send_if_modified(|p| std::mem::replace(p, at) != at);
+                if *wanted.borrow() > at {
+                    tokio::time::sleep(BLOCKED_RETRY).await;
+                    continue;
+                }
+            }
+            Ok(Step::Busy(at)) => {
                 progress.send_if_modified(|p| std::mem::replace(p, at) != at);
             }
             Err(error) => {
@@ -120,6 +145,7 @@ async fn run(
         }
         tokio::select! {
             _ = woken => {}
+            Ok(()) = wanted.changed() => {}
             _ = tokio::time::sleep(IDLE_POLL) => {}
         }
     }
@@ -127,10 +153,15 @@ async fn run(
 
 async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step> {
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(lock_key(projection.name()))
-        .fetch_one(&mut *tx)
-        .await?;
+    // Read models are disposable and their checkpoint commits with them: a commit
+    // lost in a crash is lost whole and replayed from the durable log. So they
+    // need not wait for the disk, and requests waiting on them get answered sooner.
+    let locked: bool = sqlx::query_scalar(
+        "SELECT pg_try_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)",
+    )
+    .bind(lock_key(projection.name()))
+    .fetch_one(&mut *tx)
+    .await?;
     let checkpoint = read_checkpoint(&mut tx, projection.name()).await?;
     if !locked {
         return Ok(Step::Busy(checkpoint));
