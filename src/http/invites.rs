@@ -162,7 +162,7 @@ async fn get_by_query(
     Client(client): Client,
     MaybeUser(user): MaybeUser,
     Query(query): Query<TokenBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<service::InviteInfo>, ApiError> {
     get_invite(state, client.ip, user.map(|u| u.account), query.token).await
 }
 
@@ -171,7 +171,7 @@ async fn get_by_body(
     Client(client): Client,
     MaybeUser(user): MaybeUser,
     Body(body): Body<TokenBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<service::InviteInfo>, ApiError> {
     get_invite(state, client.ip, user.map(|u| u.account), body.token).await
 }
 
@@ -180,14 +180,15 @@ async fn get_invite(
     ip: Option<IpAddr>,
     viewer: Option<crate::auth::accounts::Account>,
     token: String,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<service::InviteInfo>, ApiError> {
     let info = limited(
         &state,
         ip,
         service::get(&state.app, viewer.as_ref(), &token),
     )
     .await?;
-    Ok(Json(json!(info)))
+    // Serialized straight from the struct: no intermediate JSON tree per request.
+    Ok(Json(info))
 }
 
 async fn cancel(
