@@ -1,3 +1,4 @@
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,13 @@ use crate::domain::user::User;
 /// Two writers racing for an aggregate's next sequence: one wins, the other
 /// reloads and decides again. Enough rounds for a crowd on one public invite.
 const MAX_ATTEMPTS: usize = 64;
+
+/// Writers of one aggregate in this process take turns, so a crowd on one
+/// invite queues instead of losing the same race over and over (each loss a
+/// reload, a failed insert and a sleep). Writers in other processes are still
+/// held off by the store's sequence check and the retry above. Aggregates share
+/// a turn only when their ids fall in the same of these shards.
+const WRITE_SHARDS: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError<E: std::error::Error> {
@@ -37,6 +45,7 @@ pub struct Ledger {
     users: Arc<Store<User>>,
     roles: Arc<RolePolicy>,
     appended: Arc<Notify>,
+    turns: Arc<[tokio::sync::Mutex<()>]>,
 }
 
 impl Ledger {
@@ -47,6 +56,7 @@ impl Ledger {
             pool,
             roles: Arc::new(roles),
             appended: Arc::new(Notify::new()),
+            turns: (0..WRITE_SHARDS).map(|_| Default::default()).collect(),
         }
     }
 
@@ -83,14 +93,36 @@ impl Ledger {
         Ok(context.aggregate().clone())
     }
 
-    /// Loads, decides and appends; on a lost race, does it all again on fresh
-    /// state. Returns the position of the last event written, if any.
+    /// In this aggregate's turn: loads, decides and appends (on a lost race, does
+    /// it all again on fresh state). Returns the position of the last event
+    /// written, if any.
     async fn execute<A>(
         &self,
         store: &Store<A>,
         id: &str,
         command: A::Command,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = RolePolicy>,
+        A::Command: Clone,
+    {
+        let sequence = {
+            let _turn = self.turn_of(A::TYPE, id).lock().await;
+            match self.decide_and_append(store, id, command).await? {
+                Some(sequence) => sequence,
+                None => return Ok(None),
+            }
+        };
+        self.position_of(A::TYPE, id, sequence).await.map(Some)
+    }
+
+    /// The sequence number of the last event written, if the command wrote any.
+    async fn decide_and_append<A>(
+        &self,
+        store: &Store<A>,
+        id: &str,
+        command: A::Command,
+    ) -> Result<Option<usize>, LedgerError<A::Error>>
     where
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
@@ -111,7 +143,7 @@ impl Ledger {
                 Ok(committed) => {
                     self.appended.notify_waiters();
                     let last = committed.last().expect("events were written");
-                    return self.position_of(A::TYPE, id, last.sequence).await.map(Some);
+                    return Ok(Some(last.sequence));
                 }
                 Err(AggregateError::AggregateConflict) => {
                     let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
@@ -121,6 +153,12 @@ impl Ledger {
             }
         }
         Err(LedgerError::Contended)
+    }
+
+    fn turn_of(&self, aggregate_type: &str, id: &str) -> &tokio::sync::Mutex<()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (aggregate_type, id).hash(&mut hasher);
+        &self.turns[hasher.finish() as usize % self.turns.len()]
     }
 
     async fn position_of<E: std::error::Error>(
