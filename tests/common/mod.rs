@@ -368,3 +368,65 @@ impl Client {
             .await
     }
 }
+
+impl TestServer {
+    /// A script's client: no cookie jar, every request with `Authorization: Bearer`.
+    pub fn bearer_client(&self, session_token: &str) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {session_token}").parse().unwrap(),
+        );
+        Client {
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://{}", self.addr),
+        }
+    }
+
+    /// How many events of `event_type` the ledger holds (all events for `None`).
+    pub async fn events(&self, event_type: Option<&str>) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE $1::text IS NULL OR event_type = $1")
+            .bind(event_type)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+}
+
+impl Reply {
+    /// The `Set-Cookie` header that sets the cookie `name`, if any.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// Whether this reply tells the browser to drop the cookie `name`.
+    pub fn clears_cookie(&self, name: &str) -> bool {
+        self.cookie(name)
+            .is_some_and(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"))
+    }
+
+    /// Asserts a refusal: a 4xx with a non-empty `code` and `message`.
+    pub fn refused(self) -> Value {
+        assert!(
+            self.status.is_client_error(),
+            "expected a 4xx, got {}: {}",
+            self.status,
+            self.body
+        );
+        for field in ["code", "message"] {
+            assert!(
+                self.body[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{} {} has no `{field}`",
+                self.status,
+                self.body
+            );
+        }
+        self.body
+    }
+}
