@@ -17,6 +17,7 @@ use super::HttpState;
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
+use crate::service::invites::checked_callback;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -64,6 +65,9 @@ struct SignUpBody {
     email: String,
     password: String,
     name: String,
+    /// Not followed here, but never accepted pointing at another site.
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +75,8 @@ struct SignUpBody {
 struct SignInBody {
     email: String,
     password: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
 }
 
 async fn sign_up(
@@ -79,6 +85,7 @@ async fn sign_up(
     Client(client): Client,
     Body(body): Body<SignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    checked_callback(&app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
     let request = SignUp {
         email: body.email,
@@ -95,6 +102,7 @@ async fn sign_in(
     Client(client): Client,
     Body(body): Body<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    checked_callback(&app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
     let signed_in =
         service::sign_in(&app, &body.email, body.password, invite.as_deref(), client).await?;
