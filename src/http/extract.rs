@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::Json;
@@ -32,6 +32,48 @@ where
             Ok(Json(value)) => Ok(Body(value)),
             Err(rejection) => Err(ApiError(ServiceError::bad_request(
                 "INVALID_REQUEST_BODY",
+                rejection.body_text(),
+            ))),
+        }
+    }
+}
+
+/// Query-string parameters; malformed or missing ones are a 400 with a code.
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(ApiError(ServiceError::bad_request(
+                "INVALID_QUERY",
+                rejection.body_text(),
+            ))),
+        }
+    }
+}
+
+/// Path parameters; undecodable ones are a 400 with a code.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathParams(value)),
+            Err(rejection) => Err(ApiError(ServiceError::bad_request(
+                "INVALID_PATH",
                 rejection.body_text(),
             ))),
         }

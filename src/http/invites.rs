@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::error::ApiError;
-use super::extract::{Body, Client, MaybeUser, User};
+use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
 use crate::domain::invite::InviteError;
@@ -125,8 +125,8 @@ async fn activate_link(
     Client(client): Client,
     jar: CookieJar,
     MaybeUser(user): MaybeUser,
-    Path(token): Path<String>,
-    Query(query): Query<LinkQuery>,
+    PathParams(token): PathParams<String>,
+    QueryParams(query): QueryParams<LinkQuery>,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
     let callback = service::checked_callback(app, query.callback_url.as_deref())?;
@@ -162,7 +162,7 @@ async fn get_by_query(
     State(state): State<HttpState>,
     Client(client): Client,
     MaybeUser(user): MaybeUser,
-    Query(query): Query<TokenBody>,
+    QueryParams(query): QueryParams<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
     get_invite(state, client.ip, user.map(|u| u.account), query.token).await
 }

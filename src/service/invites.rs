@@ -19,9 +19,10 @@ use crate::domain::token::{hash_token, random_code, random_token, TokenType};
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
 const MAX_MAX_USES: i64 = 1_000_000;
 
-/// The body of `POST /invite/create`, as the plugin names its fields.
+/// The body of `POST /invite/create`, as the plugin names its fields. A misspelt
+/// option is refused rather than silently replaced by its default.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateInvite {
     pub role: String,
     pub email: Option<String>,
