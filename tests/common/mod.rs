@@ -97,6 +97,7 @@ impl CapturingMailer {
 }
 
 #[derive(Parser)]
+#[command(args_override_self = true)]
 struct ConfigArgs {
     #[command(flatten)]
     config: Config,
