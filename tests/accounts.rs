@@ -302,3 +302,32 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert_eq!(reply.body["caughtUp"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invite_only_admits_no_more_sign_ups_than_the_invite_has_uses() {
+    let server = TestServer::start_with(&["--invite-only", "true"]).await;
+    let admin = server.admin().await;
+    let token = admin
+        .create_invite(json!({ "role": "user", "maxUses": 2 }))
+        .await;
+    let visitors: Vec<_> = (0..12).map(|_| server.client()).collect();
+    for visitor in &visitors {
+        visitor.activate(&token).await.ok();
+    }
+    let before = accounts(&server).await;
+    let sign_ups = visitors.iter().enumerate().map(|(i, v)| async move {
+        v.sign_up(&format!("crowd{i}@example.com"), "password1", "Crowd")
+            .await
+    });
+    let replies = futures::future::join_all(sign_ups).await;
+    let admitted = replies.iter().filter(|r| r.status == 200).count();
+    for reply in replies.into_iter().filter(|r| r.status != 200) {
+        reply.err(410, "INVITE_USED_UP");
+    }
+    assert_eq!(admitted, 2, "exactly maxUses sign-ups get in");
+    assert_eq!(
+        accounts(&server).await,
+        before + 2,
+        "and only they have accounts"
+    );
+}

@@ -11,7 +11,7 @@ use super::{redirect, ServiceError};
 use crate::app::App;
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
-use crate::domain::invite::{InviteCommand, InviteError, InviteTerms};
+use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{hash_token, random_code, random_token, TokenType};
 
@@ -300,7 +300,7 @@ pub async fn activate(
 ) -> Result<Activation, ServiceError> {
     let callback = checked_callback(app, callback_url)?;
     if let Some(user) = user {
-        let used = use_invite(app, user, token, false).await?;
+        let used = use_invite(app, user.actor(), token, false).await?;
         return Ok(Activation::Used {
             redirect_to: used.redirect_to,
         });
@@ -339,30 +339,6 @@ pub async fn activate_only(
     })
 }
 
-/// Checks an invite without changing it, so an invite-only sign-up can be refused
-/// before an account is made.
-pub async fn check_usable(app: &App, token: &str, email: &str) -> Result<(), ServiceError> {
-    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
-    let error = match row.status_at(app.clock.now()) {
-        "pending" => None,
-        "used_up" => Some(InviteError::UsedUp),
-        "cancelled" => Some(InviteError::Cancelled),
-        "rejected" => Some(InviteError::Rejected),
-        _ => Some(InviteError::Expired),
-    };
-    if let Some(error) = error {
-        return Err(error.into());
-    }
-    if row
-        .email
-        .as_deref()
-        .is_some_and(|bound| bound != normalize_email(email))
-    {
-        return Err(InviteError::EmailMismatch.into());
-    }
-    Ok(())
-}
-
 pub struct Used {
     pub role: String,
     pub redirect_to: String,
@@ -372,12 +348,12 @@ pub struct Used {
 /// record at once, so neither can exist without the other.
 pub async fn use_invite(
     app: &App,
-    user: &Account,
+    user: Actor,
     token: &str,
     new_account: bool,
 ) -> Result<Used, ServiceError> {
     let command = InviteCommand::Use {
-        user: user.actor(),
+        user,
         new_account,
         at: app.clock.now(),
     };
