@@ -289,3 +289,120 @@ async fn no_token_is_stored_in_plain_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_role_change_is_a_recorded_use_or_an_admins_role_set() {
+    let server = TestServer::start_with(&["--roles", "user,member,admin"]).await;
+    let admin = server.admin().await;
+
+    // Roles change by sign-up, sign-in, a signed-in POST and an admin's set-role.
+    let token = admin
+        .create_invite(json!({ "role": "member", "maxUses": 3 }))
+        .await;
+    let newcomer = server.client();
+    newcomer.activate(&token).await.ok();
+    newcomer
+        .sign_up("new@example.com", "password1", "New")
+        .await
+        .ok();
+    let returning = server.user_with_role("back@example.com", "user").await;
+    returning.post("/api/auth/sign-out", json!({})).await.ok();
+    returning.activate(&token).await.ok();
+    returning
+        .sign_in("back@example.com", "password1")
+        .await
+        .ok();
+    let present = server.user_with_role("here@example.com", "user").await;
+    present.activate(&token).await.ok();
+    server.user_with_role("set@example.com", "admin").await;
+
+    // Replaying the ledger's role events by hand gives every account's role.
+    let events: Vec<(String, String, serde_json::Value)> = sqlx::query_as(
+        "SELECT aggregate_id, event_type, payload::jsonb FROM events
+          WHERE event_type IN ('Registered', 'RoleSet', 'Used')
+          ORDER BY transaction_id, global_position",
+    )
+    .fetch_all(server.pool())
+    .await
+    .unwrap();
+    let mut roles = std::collections::BTreeMap::new();
+    for (aggregate_id, event_type, payload) in &events {
+        let (user, role) = match event_type.as_str() {
+            "Registered" => (aggregate_id.clone(), &payload["Registered"]["role"]),
+            "RoleSet" => (aggregate_id.clone(), &payload["RoleSet"]["role"]),
+            _ => (
+                payload["Used"]["user_id"].as_str().unwrap().to_string(),
+                &payload["Used"]["role_after"],
+            ),
+        };
+        roles.insert(user, role.as_str().unwrap().to_string());
+    }
+    let accounts: std::collections::BTreeMap<String, String> =
+        sqlx::query_as("SELECT id, role FROM user_account")
+            .fetch_all(server.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(accounts, roles);
+    for email in ["new@example.com", "back@example.com", "here@example.com"] {
+        let (role, uses): (String, i64) = sqlx::query_as(
+            "SELECT a.role, (SELECT count(*) FROM invite_use u WHERE u.user_id = a.id)
+               FROM user_account a WHERE a.email = $1",
+        )
+        .bind(email)
+        .fetch_one(server.pool())
+        .await
+        .unwrap();
+        assert_eq!((role.as_str(), uses), ("member", 1), "{email}");
+    }
+    assert_eq!(server.events(Some("Used")).await, 3);
+    assert_eq!(server.events(Some("RoleSet")).await, 1);
+}
+
+#[tokio::test]
+async fn guessing_tokens_is_rate_limited() {
+    let server = TestServer::start_with(&["--activation-attempts-per-minute", "5"]).await;
+    let admin = server.admin().await;
+    let code = admin
+        .create_invite(json!({ "role": "user", "tokenType": "code" }))
+        .await;
+    // A signed-in guesser, since cancel and reject would tell a token exists.
+    let guesser = server.user_with_role("guesser@example.com", "user").await;
+    guesser.activate("AAAAAA").await.err(404, "INVALID_TOKEN");
+    guesser
+        .invite_info("AAAAAB")
+        .await
+        .err(404, "INVALID_TOKEN");
+    for (path, guess) in [
+        ("cancel", "AAAAAC"),
+        ("reject", "AAAAAD"),
+        ("cancel", "AAAAAE"),
+    ] {
+        guesser
+            .post(
+                &format!("/api/auth/invite/{path}"),
+                json!({ "token": guess }),
+            )
+            .await
+            .err(404, "INVALID_TOKEN");
+    }
+    // Blocked now, even for the right code, on every route that looks tokens up.
+    guesser.activate(&code).await.err(429, "TOO_MANY_REQUESTS");
+    guesser
+        .invite_info(&code)
+        .await
+        .err(429, "TOO_MANY_REQUESTS");
+    for path in ["cancel", "reject"] {
+        guesser
+            .post(
+                &format!("/api/auth/invite/{path}"),
+                json!({ "token": code }),
+            )
+            .await
+            .err(429, "TOO_MANY_REQUESTS");
+    }
+    let link = guesser.get(&format!("/api/auth/invite/{code}")).await;
+    assert_eq!(link.location(), "/auth/sign-up?error=TOO_MANY_REQUESTS");
+    assert_eq!(server.events(Some("Activated")).await, 0);
+}

@@ -192,22 +192,26 @@ async fn get_invite(
 }
 
 async fn cancel(
-    State(app): State<App>,
+    State(state): State<HttpState>,
+    Client(client): Client,
     User(user): User,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    service::cancel(&app, &user.account, &body.token).await?;
+    let cancelled = service::cancel(&state.app, &user.account, &body.token);
+    limited(&state, client.ip, cancelled).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite cancelled" }),
     ))
 }
 
 async fn reject(
-    State(app): State<App>,
+    State(state): State<HttpState>,
+    Client(client): Client,
     User(user): User,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    service::reject(&app, &user.account, &body.token).await?;
+    let rejected = service::reject(&state.app, &user.account, &body.token);
+    limited(&state, client.ip, rejected).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite rejected" }),
     ))
