@@ -28,10 +28,7 @@ async fn scripts_sign_in_and_call_the_api_with_a_bearer_token() {
     assert_eq!(session["user"]["email"], common::ADMIN_EMAIL);
     assert_eq!(session["session"]["token"], token.as_str());
     let invite = script.create_invite(json!({ "role": "user" })).await;
-    script
-        .post("/api/auth/invite/cancel", json!({ "token": invite }))
-        .await
-        .ok();
+    script.cancel(&invite).await.ok();
 
     let stranger = server.bearer_client("not-a-session-token");
     assert!(stranger.get("/api/auth/get-session").await.body.is_null());
@@ -64,12 +61,7 @@ async fn the_session_cookie_is_http_only_and_lax_over_http() {
 async fn cookies_are_secure_when_the_base_url_is_https() {
     let server = TestServer::start_with(&["--base-url", "https://auth.example.com"]).await;
     // Secure cookies do not travel over the test's plain http: the admin uses a bearer token.
-    let signed_in = server
-        .client()
-        .sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
-        .await
-        .ok();
-    let admin = server.bearer_client(signed_in["token"].as_str().unwrap());
+    let admin = server.bearer_client(&server.admin_token().await);
     let token = admin.create_invite(json!({ "role": "user" })).await;
     let visitor = server.client();
     let activated = visitor.activate(&token).await;
@@ -94,7 +86,7 @@ async fn sign_out_ends_the_session_for_cookie_and_bearer_alike() {
         .as_str()
         .unwrap()
         .to_string();
-    let signed_out = browser.post("/api/auth/sign-out", json!({})).await;
+    let signed_out = browser.sign_out().await;
     assert!(
         signed_out.clears_cookie(SESSION_COOKIE),
         "{:?}",
@@ -109,16 +101,8 @@ async fn sign_out_ends_the_session_for_cookie_and_bearer_alike() {
         .err(401, "UNAUTHORIZED");
 
     // A script signs out with its bearer token.
-    let token = server
-        .client()
-        .sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
-        .await
-        .ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let script = server.bearer_client(&token);
-    script.post("/api/auth/sign-out", json!({})).await.ok();
+    let script = server.bearer_client(&server.admin_token().await);
+    script.sign_out().await.ok();
     assert!(script.get("/api/auth/get-session").await.body.is_null());
 }
 
@@ -156,22 +140,14 @@ async fn invite_only_sign_up_needs_a_valid_invite() {
         .create_invite(json!({ "role": "user", "expiresIn": 60 }))
         .await;
     let cancelled = admin.create_invite(json!({ "role": "user" })).await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "user", "email": "bob@example.com" }),
-        )
-        .await
-        .ok();
-    let bobs = server.mailer.last_to("bob@example.com").token;
+    let bobs = server
+        .private_invite(&admin, "user", "bob@example.com")
+        .await;
     let holders: Vec<_> = (0..3).map(|_| server.client()).collect();
     for (holder, token) in holders.iter().zip([&expiring, &cancelled, &bobs]) {
         holder.activate(token).await.ok();
     }
-    admin
-        .post("/api/auth/invite/cancel", json!({ "token": cancelled }))
-        .await
-        .ok();
+    admin.cancel(&cancelled).await.ok();
     server.clock.advance(Duration::seconds(61));
     let refusals = [
         (410, "INVITE_EXPIRED"),
@@ -199,21 +175,14 @@ async fn invite_only_sign_up_needs_a_valid_invite() {
     assert_eq!(accounts(&server).await, before + 1);
 
     // Signing in needs no invite.
-    server
-        .client()
-        .sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
-        .await
-        .ok();
+    server.admin_token().await;
 }
 
 #[tokio::test]
 async fn an_admin_sets_a_role_and_the_ledger_records_it() {
     let server = TestServer::start_with(&["--roles", "user,member,admin,owner"]).await;
     let admin = server.admin().await;
-    let admin_id = admin.session().await["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let admin_id = admin.user_id().await;
     let carol = server.client();
     let carol_id = carol
         .sign_up("carol@example.com", "password1", "Carol")

@@ -161,15 +161,10 @@ async fn invite_get_hides_an_unshared_inviter_and_tells_every_state() {
         .sign_up("v@example.com", "password1", "V")
         .await
         .ok();
-    admin
-        .post("/api/auth/invite/cancel", json!({ "token": to_cancel }))
-        .await
-        .ok();
+    admin.cancel(&to_cancel).await.ok();
     let dave = server.client();
     dave.sign_in("dave@example.com", "password1").await.ok();
-    dave.post("/api/auth/invite/reject", json!({ "token": to_reject }))
-        .await
-        .ok();
+    dave.reject(&to_reject).await.ok();
 
     // Untouched by anyone: the clock alone makes it expired.
     server.clock.advance(Duration::seconds(601));
@@ -306,7 +301,7 @@ async fn every_role_change_is_a_recorded_use_or_an_admins_role_set() {
         .await
         .ok();
     let returning = server.user_with_role("back@example.com", "user").await;
-    returning.post("/api/auth/sign-out", json!({})).await.ok();
+    returning.sign_out().await.ok();
     returning.activate(&token).await.ok();
     returning
         .sign_in("back@example.com", "password1")

@@ -13,7 +13,7 @@ const INVITE_COOKIE: &str = "better-auth.invite-token";
 async fn signed_out_user(server: &TestServer, email: &str) -> Client {
     let client = server.client();
     client.sign_up(email, "password1", "Some One").await.ok();
-    client.post("/api/auth/sign-out", json!({})).await.ok();
+    client.sign_out().await.ok();
     client
 }
 
@@ -138,10 +138,7 @@ async fn used_up_and_cancelled_invites_never_block_sign_up_or_sign_in() {
     visitor.activate(&cancelled).await.ok();
     let erin = signed_out_user(&server, "erin@example.com").await;
     erin.activate(&cancelled).await.ok();
-    admin
-        .post("/api/auth/invite/cancel", json!({ "token": cancelled }))
-        .await
-        .ok();
+    admin.cancel(&cancelled).await.ok();
     let signed_up = visitor
         .sign_up("third@example.com", "password1", "Third")
         .await;
@@ -157,14 +154,7 @@ async fn used_up_and_cancelled_invites_never_block_sign_up_or_sign_in() {
 async fn a_private_invite_matches_its_email_whatever_the_case() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "bob@x.com" }),
-        )
-        .await
-        .ok();
-    let token = server.mailer.last_to("bob@x.com").token;
+    let token = server.private_invite(&admin, "admin", "bob@x.com").await;
     let bob = server.client();
     bob.activate(&token).await.ok();
     let signed_up = bob.sign_up("Bob@X.com", "password1", "Bob").await.ok();
@@ -173,14 +163,9 @@ async fn a_private_invite_matches_its_email_whatever_the_case() {
 
     // An existing account, invited by its address in capitals, confirming with a POST.
     let carol = server.user_with_role("carol@example.com", "user").await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "CAROL@Example.COM" }),
-        )
-        .await
-        .ok();
-    let token = server.mailer.last_to("carol@example.com").token;
+    let token = server
+        .private_invite(&admin, "admin", "CAROL@Example.COM")
+        .await;
     let used = carol.activate(&token).await.ok();
     assert_eq!(used["action"], "REDIRECT_TO_AFTER_UPGRADE");
     assert_eq!(carol.role().await, "admin");
@@ -190,14 +175,7 @@ async fn a_private_invite_matches_its_email_whatever_the_case() {
 async fn a_private_invite_is_refused_to_another_email_without_blocking_sign_in() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "bob@x.com" }),
-        )
-        .await
-        .ok();
-    let token = server.mailer.last_to("bob@x.com").token;
+    let token = server.private_invite(&admin, "admin", "bob@x.com").await;
 
     // Eve got hold of Bob's link: activating as a visitor works, using it does not.
     let eve = signed_out_user(&server, "eve@x.com").await;
@@ -235,21 +213,15 @@ async fn only_the_creator_cancels_and_a_cancelled_invite_is_never_used() {
 
     server
         .client()
-        .post("/api/auth/invite/cancel", json!({ "token": token }))
+        .cancel(&token)
         .await
         .err(401, "UNAUTHORIZED");
     for other in [&other_admin, &member] {
-        other
-            .post("/api/auth/invite/cancel", json!({ "token": token }))
-            .await
-            .err(403, "NOT_INVITE_CREATOR");
+        other.cancel(&token).await.err(403, "NOT_INVITE_CREATOR");
     }
     assert_eq!(server.events(Some("Cancelled")).await, 0);
 
-    let cancelled = admin
-        .post("/api/auth/invite/cancel", json!({ "token": token }))
-        .await
-        .ok();
+    let cancelled = admin.cancel(&token).await.ok();
     assert_eq!(cancelled["status"], true);
     let info = server.client().invite_info(&token).await.ok();
     assert_eq!(info["invitation"]["status"], "cancelled");
@@ -263,10 +235,7 @@ async fn only_the_creator_cancels_and_a_cancelled_invite_is_never_used() {
     let user = server.user_with_role("user@example.com", "user").await;
     user.activate(&token).await.err(410, "INVITE_CANCELLED");
     assert_eq!(user.role().await, "user");
-    admin
-        .post("/api/auth/invite/cancel", json!({ "token": token }))
-        .await
-        .err(410, "INVITE_CANCELLED");
+    admin.cancel(&token).await.err(410, "INVITE_CANCELLED");
     assert_eq!(server.events(Some("Cancelled")).await, 1);
     assert_eq!(server.events(Some("Used")).await, 0);
 }
@@ -277,49 +246,31 @@ async fn only_the_invitee_rejects_and_a_rejected_invite_is_never_used() {
     let dave = server.user_with_role("dave@example.com", "user").await;
     let eve = server.user_with_role("eve@example.com", "user").await;
     let admin = server.admin().await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "Dave@Example.com" }),
-        )
-        .await
-        .ok();
-    let token = server.mailer.last_to("dave@example.com").token;
+    let token = server
+        .private_invite(&admin, "admin", "Dave@Example.com")
+        .await;
 
     server
         .client()
-        .post("/api/auth/invite/reject", json!({ "token": token }))
+        .reject(&token)
         .await
         .err(401, "UNAUTHORIZED");
-    eve.post("/api/auth/invite/reject", json!({ "token": token }))
-        .await
-        .err(403, "NOT_INVITEE");
-    admin
-        .post("/api/auth/invite/reject", json!({ "token": token }))
-        .await
-        .err(403, "NOT_INVITEE");
+    eve.reject(&token).await.err(403, "NOT_INVITEE");
+    admin.reject(&token).await.err(403, "NOT_INVITEE");
     assert_eq!(server.events(Some("Rejected")).await, 0);
 
-    let rejected = dave
-        .post("/api/auth/invite/reject", json!({ "token": token }))
-        .await
-        .ok();
+    let rejected = dave.reject(&token).await.ok();
     assert_eq!(rejected["status"], true);
     let info = server.client().invite_info(&token).await.ok();
     assert_eq!(info["invitation"]["status"], "rejected");
     assert_eq!(info["invitation"]["valid"], false);
     dave.activate(&token).await.err(410, "INVITE_REJECTED");
     assert_eq!(dave.role().await, "user");
-    admin
-        .post("/api/auth/invite/cancel", json!({ "token": token }))
-        .await
-        .err(410, "INVITE_REJECTED");
+    admin.cancel(&token).await.err(410, "INVITE_REJECTED");
 
     // A public invite has nobody to reject it.
     let public = admin.create_invite(json!({ "role": "user" })).await;
-    dave.post("/api/auth/invite/reject", json!({ "token": public }))
-        .await
-        .err(400, "NOT_A_PRIVATE_INVITE");
+    dave.reject(&public).await.err(400, "NOT_A_PRIVATE_INVITE");
     assert_eq!(server.events(Some("Used")).await, 0);
 }
 
@@ -344,8 +295,5 @@ async fn a_used_up_invite_says_so_everywhere() {
     assert_eq!(info["invitation"]["status"], "used_up");
     assert_eq!(info["invitation"]["usesLeft"], 0);
     assert_eq!(info["invitation"]["valid"], false);
-    admin
-        .post("/api/auth/invite/cancel", json!({ "token": token }))
-        .await
-        .err(410, "INVITE_USED_UP");
+    admin.cancel(&token).await.err(410, "INVITE_USED_UP");
 }

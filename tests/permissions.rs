@@ -45,10 +45,7 @@ async fn nobody_invites_anyone_to_a_role_above_their_own() {
         )
         .await
         .err(403, "INSUFFICIENT_PERMISSIONS");
-    let id = member.session().await["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = member.user_id().await;
     member
         .post(
             "/api/auth/admin/set-role",
@@ -59,14 +56,9 @@ async fn nobody_invites_anyone_to_a_role_above_their_own() {
     assert_eq!(member.role().await, "member");
 
     // An invite to one's own role, sent to oneself, is no way up either.
-    member
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "member", "email": "member@example.com" }),
-        )
-        .await
-        .ok();
-    let token = server.mailer.last_to("member@example.com").token;
+    let token = server
+        .private_invite(&member, "member", "member@example.com")
+        .await;
     member
         .activate(&token)
         .await
@@ -128,7 +120,7 @@ async fn nobody_uses_their_own_invite() {
         .err(403, "CANNOT_USE_OWN_INVITE");
 
     // Nor through the cookie after signing out and in again.
-    admin.post("/api/auth/sign-out", json!({})).await.ok();
+    admin.sign_out().await.ok();
     admin.activate(&token).await.ok();
     let signed_in = admin
         .sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD)
@@ -153,7 +145,7 @@ async fn an_invite_never_lowers_a_role() {
         .err(409, "INVITE_WOULD_LOWER_ROLE");
     assert_eq!(other_admin.role().await, "admin");
 
-    other_admin.post("/api/auth/sign-out", json!({})).await.ok();
+    other_admin.sign_out().await.ok();
     other_admin.activate(&token).await.ok();
     let signed_in = other_admin
         .sign_in("admin2@example.com", "password1")
@@ -164,14 +156,9 @@ async fn an_invite_never_lowers_a_role() {
     assert_eq!(other_admin.role().await, "admin");
 
     // A private invite to a lower role, sent to an admin, is refused the same way.
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "user", "email": "admin2@example.com" }),
-        )
-        .await
-        .ok();
-    let token = server.mailer.last_to("admin2@example.com").token;
+    let token = server
+        .private_invite(&admin, "user", "admin2@example.com")
+        .await;
     other_admin
         .activate(&token)
         .await

@@ -431,3 +431,50 @@ impl Reply {
         self.body
     }
 }
+
+impl TestServer {
+    /// The raw token of a fresh admin session, for a bearer client.
+    pub async fn admin_token(&self) -> String {
+        let signed_in = self
+            .client()
+            .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .ok();
+        signed_in["token"].as_str().unwrap().to_string()
+    }
+
+    /// A private invite from `inviter` to `email`; returns the token it emailed.
+    pub async fn private_invite(&self, inviter: &Client, role: &str, email: &str) -> String {
+        inviter
+            .post(
+                "/api/auth/invite/create",
+                json!({ "role": role, "email": email }),
+            )
+            .await
+            .ok();
+        self.mailer.last_to(&email.to_lowercase()).token
+    }
+}
+
+impl Client {
+    pub async fn cancel(&self, token: &str) -> Reply {
+        self.post("/api/auth/invite/cancel", json!({ "token": token }))
+            .await
+    }
+
+    pub async fn reject(&self, token: &str) -> Reply {
+        self.post("/api/auth/invite/reject", json!({ "token": token }))
+            .await
+    }
+
+    pub async fn sign_out(&self) -> Reply {
+        self.post("/api/auth/sign-out", json!({})).await
+    }
+
+    pub async fn user_id(&self) -> String {
+        self.session().await["user"]["id"]
+            .as_str()
+            .expect("signed in")
+            .to_string()
+    }
+}
