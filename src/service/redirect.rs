@@ -67,4 +67,11 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn overlong_targets_are_refused() {
+        let at_limit = format!("/{}", "a".repeat(MAX_LENGTH - 1));
+        assert!(check(&at_limit, &trusted()).is_ok());
+        assert!(check(&format!("{at_limit}a"), &trusted()).is_err());
+    }
 }
