@@ -1,6 +1,7 @@
 // Starts the real `invite-ledger` binary on a free loopback port against a fresh
 // database of its own, and makes Better Auth clients, each with its own cookie jar
 // (one per "browser"). Everything a test does goes through those clients.
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -27,6 +28,16 @@ const BINARY =
 const DATABASE_SERVER = process.env.TEST_DATABASE_SERVER ?? "postgres://postgres@127.0.0.1:5432";
 
 export const ADMIN = { email: "admin@example.com", password: "admin-password", name: "Admin" };
+export const USER_PASSWORD = "user-password";
+
+/** A client call that was refused: no data, and the error as the client surfaces it. */
+export function assertRefused(result, status, code) {
+  const shown = JSON.stringify(result);
+  assert.equal(result.data, null, shown);
+  assert.equal(result.error?.status, status, shown);
+  assert.equal(result.error.code, code, shown);
+  assert.ok(result.error.message, `a refusal says why: ${shown}`);
+}
 
 async function freePort() {
   const probe = net.createServer();
@@ -79,6 +90,8 @@ export async function startServer(extraEnv = {}) {
     baseURL,
     /** A fresh browser: a Better Auth client with a cookie jar of its own. */
     browser: () => newBrowser(baseURL),
+    /** Another client on an existing cookie jar (the same browser, a new page). */
+    browserWithJar: (jar) => newBrowser(baseURL, jar),
     /** A browser signed in as the admin made from the command line. */
     admin: async () => {
       const browser = newBrowser(baseURL);
@@ -87,6 +100,17 @@ export async function startServer(extraEnv = {}) {
         password: ADMIN.password,
       });
       if (error) throw new Error(`admin sign-in failed: ${JSON.stringify(error)}`);
+      return browser;
+    },
+    /** A browser signed up (without an invite) as a new user with the default role. */
+    newUser: async (email) => {
+      const browser = newBrowser(baseURL);
+      const { error } = await browser.client.signUp.email({
+        email,
+        password: USER_PASSWORD,
+        name: email.split("@")[0],
+      });
+      if (error) throw new Error(`sign-up of ${email} failed: ${JSON.stringify(error)}`);
       return browser;
     },
     /** The last invitation email sent to `to`, as MAIL_DIR holds it. */
@@ -138,8 +162,7 @@ async function dropDatabase(database) {
   }
 }
 
-function newBrowser(baseURL) {
-  const jar = new CookieJar();
+function newBrowser(baseURL, jar = new CookieJar()) {
   const fetchWithCookies = fetchCookie(fetch, jar);
   const client = createAuthClient({
     baseURL,
