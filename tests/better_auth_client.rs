@@ -80,7 +80,8 @@ fn the_real_better_auth_client_works_against_the_binary() {
     install_packages(&dir);
     let output = run(
         Command::new("node")
-            .arg("--test")
+            // A test that hangs fails after a minute instead of holding up the run.
+            .args(["--test", "--test-timeout=60000"])
             .current_dir(&dir)
             .env("INVITE_LEDGER_BIN", env!("CARGO_BIN_EXE_invite-ledger")),
         "`node --test`",

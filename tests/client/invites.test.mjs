@@ -216,3 +216,17 @@ test("refused: an unknown token", async () => {
     "INVALID_TOKEN",
   );
 });
+
+test("invite.activate by a signed-in user uses the invite at once", async () => {
+  const oscar = await server.newUser("oscar@example.com");
+  const token = await createToken({ role: "admin" });
+
+  const activated = await oscar.client.invite.activate({ token });
+  assert.equal(activated.error, null);
+  assert.equal(activated.data.status, true);
+  assert.equal(activated.data.action, "REDIRECT_TO_AFTER_UPGRADE");
+  assert.equal(activated.data.redirectTo, "/auth/invited");
+
+  const session = await oscar.client.getSession();
+  assert.equal(session.data.user.role, "admin");
+});

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
+import { createAuthClient } from "better-auth/client";
+
 import { assertRefused, startServer, USER_PASSWORD } from "./harness.mjs";
 
 const SESSION_COOKIE = "better-auth.session_token";
@@ -152,4 +154,39 @@ test("signOut ends the session: the cookie is cleared and the token no longer wo
     401,
     "UNAUTHORIZED",
   );
+});
+
+test("a client without cookies signs requests with the bearer token", async () => {
+  const browser = await server.newUser("peggy@example.com");
+  const token = (await browser.cookie(SESSION_COOKIE)).value;
+
+  const cookieless = createAuthClient({
+    baseURL: server.baseURL,
+    fetchOptions: { auth: { type: "Bearer", token: () => token } },
+  });
+  const { data, error } = await cookieless.getSession();
+  assert.equal(error, null);
+  assert.equal(data.user.email, "peggy@example.com");
+});
+
+test("the useSession store shows the signed-in user, then nobody after signOut", async () => {
+  const browser = await server.newUser("trent@example.com");
+  const { useSession } = browser.client;
+  const seen = (predicate) =>
+    new Promise((resolve) => {
+      const unsubscribe = useSession.subscribe((state) => {
+        if (!state.isPending && predicate(state.data)) {
+          queueMicrotask(() => unsubscribe());
+          resolve(state.data);
+        }
+      });
+    });
+
+  const shown = await seen((data) => data !== null);
+  assert.equal(shown.user.email, "trent@example.com");
+  assert.equal(shown.user.role, "user");
+
+  const gone = seen((data) => data === null);
+  await browser.client.signOut();
+  assert.equal(await gone, null);
 });
