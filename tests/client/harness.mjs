@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { promisify } from "node:util";
 
 import { createAuthClient } from "better-auth/client";
@@ -49,11 +50,8 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * A running server with its own database and mail folder.
- * `extraEnv` adds configuration (the binary reads every option from the environment).
- */
-export async function startServer(extraEnv = {}) {
+/** A running server with its own database and mail folder. */
+async function startServer() {
   const port = await freePort();
   const database = `invite_ledger_client_${randomBytes(8).toString("hex")}`;
   const mailDir = await mkdtemp(path.join(os.tmpdir(), "invite-ledger-mail-"));
@@ -69,7 +67,6 @@ export async function startServer(extraEnv = {}) {
     PASSWORD_HASH_MEMORY_KIB: "64",
     PASSWORD_HASH_ITERATIONS: "1",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
-    ...extraEnv,
   };
 
   // The first admin, from the command line (this also creates the database).
@@ -133,6 +130,21 @@ export async function startServer(extraEnv = {}) {
     await server.stop();
     throw new Error(`${error.message}\n--- server log ---\n${log}`);
   }
+  return server;
+}
+
+/**
+ * One server for the tests of a file: started before them, stopped after them.
+ * The object returned is filled in once the server is up; `then` runs next (in the
+ * same hook: Node 20 does not wait for one top-level `before` to end before the next).
+ */
+export function serverForThisFile(then = async () => {}) {
+  const server = {};
+  before(async () => {
+    Object.assign(server, await startServer());
+    await then(server);
+  });
+  after(async () => server.stop?.());
   return server;
 }
 

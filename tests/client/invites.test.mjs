@@ -1,19 +1,14 @@
 // Every `authClient.invite.*` call of the seed, and every refusal as the client shows it.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { ADMIN, assertRefused, startServer, USER_PASSWORD } from "./harness.mjs";
+import { ADMIN, assertRefused, serverForThisFile, USER_PASSWORD } from "./harness.mjs";
 
 const INVITE_COOKIE = "better-auth.invite-token";
 
-let server;
 let admin;
-before(async () => {
-  server = await startServer();
-  admin = (await server.admin()).client;
-});
-after(async () => {
-  await server?.stop();
+const server = serverForThisFile(async (started) => {
+  admin = (await started.admin()).client;
 });
 
 async function createToken(body) {

@@ -1,16 +1,10 @@
 // The seed quick-start's "Testing your setup", with the real Better Auth client.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { startServer } from "./harness.mjs";
+import { serverForThisFile } from "./harness.mjs";
 
-let server;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForThisFile();
 
 test("the quick-start's 'Testing your setup' works as written", async () => {
   // Step 1 needs someone allowed to invite: the admin, in their own browser.

@@ -1,20 +1,14 @@
 // Sessions as the Better Auth client keeps them: a cookie that keeps working, and sign-out.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import { createAuthClient } from "better-auth/client";
 
-import { assertRefused, startServer, USER_PASSWORD } from "./harness.mjs";
+import { assertRefused, serverForThisFile, USER_PASSWORD } from "./harness.mjs";
 
 const SESSION_COOKIE = "better-auth.session_token";
 
-let server;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForThisFile();
 
 test("the session cookie is Better Auth's and keeps working across requests", async () => {
   const browser = server.browser();
