@@ -225,3 +225,14 @@ test("invite.activate by a signed-in user uses the invite at once", async () => 
   const session = await oscar.client.getSession();
   assert.equal(session.data.user.role, "admin");
 });
+
+test("refused: malformed calls get Better Auth's VALIDATION_ERROR or a clear 405", async () => {
+  assertRefused(await admin.invite.create({ senderResponse: "token" }), 400, "VALIDATION_ERROR");
+  assertRefused(
+    await admin.invite.create({ role: "user", maxUses: "three" }),
+    400,
+    "VALIDATION_ERROR",
+  );
+  // Without a body the client sends a GET, which cancel does not take.
+  assertRefused(await admin.invite.cancel(), 405, "METHOD_NOT_ALLOWED");
+});

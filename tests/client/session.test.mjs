@@ -121,6 +121,11 @@ test("refusals of sign-in and sign-up carry Better Auth's codes", async () => {
     400,
     "INVALID_EMAIL",
   );
+  assertRefused(
+    await browser.client.signUp.email({ email: "kim@example.com" }),
+    400,
+    "VALIDATION_ERROR",
+  );
   const { data, error } = await browser.client.getSession();
   assert.equal(error, null);
   assert.equal(data, null, "no session after refusals");
