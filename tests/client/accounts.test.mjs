@@ -1,4 +1,5 @@
-// Sessions as the Better Auth client keeps them: a cookie that keeps working, and sign-out.
+// Accounts as the Better Auth client sees them: sessions that keep working, sign-out,
+// refusals, and the admin plugin's role setting.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -188,4 +189,28 @@ test("the useSession store shows the signed-in user, then nobody after signOut",
   const gone = seen((data) => data === null);
   await browser.client.signOut();
   assert.equal(await gone, null);
+});
+
+test("admin.setRole (the admin client plugin) sets a role; others may not", async () => {
+  const victor = await server.newUser("victor@example.com");
+  const { data: me } = await victor.client.getSession();
+  const { client: admin } = await server.admin();
+
+  const set = await admin.admin.setRole({ userId: me.user.id, role: "admin" });
+  assert.equal(set.error, null);
+  assert.equal(set.data.user.id, me.user.id);
+  assert.equal(set.data.user.role, "admin");
+  assert.equal((await victor.client.getSession()).data.user.role, "admin");
+
+  const wendy = await server.newUser("wendy@example.com");
+  assertRefused(
+    await wendy.client.admin.setRole({ userId: me.user.id, role: "user" }),
+    403,
+    "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+  );
+  assertRefused(
+    await admin.admin.setRole({ userId: "no-such-user", role: "user" }),
+    404,
+    "USER_NOT_FOUND",
+  );
 });
