@@ -69,13 +69,23 @@ async function startServer() {
     RUST_LOG: process.env.RUST_LOG ?? "warn",
   };
 
+  const cleanUp = async () => {
+    await dropDatabase(database);
+    await rm(mailDir, { recursive: true, force: true });
+  };
+
   // The first admin, from the command line (this also creates the database).
-  await promisify(execFile)(
-    BINARY,
-    ["user", "create", "--email", ADMIN.email, "--password", ADMIN.password,
-      "--name", ADMIN.name, "--role", "admin"],
-    { env },
-  );
+  try {
+    await promisify(execFile)(
+      BINARY,
+      ["user", "create", "--email", ADMIN.email, "--password", ADMIN.password,
+        "--name", ADMIN.name, "--role", "admin"],
+      { env },
+    );
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
 
   const child = spawn(BINARY, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
@@ -112,23 +122,24 @@ async function startServer() {
     },
     /** The last invitation email sent to `to`, as MAIL_DIR holds it. */
     emailTo: (to) => lastEmailTo(mailDir, to),
-    log: () => log,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill("SIGINT");
-        const timeout = sleep(5000).then(() => child.kill("SIGKILL"));
-        await Promise.race([exited, timeout]);
+        const stubborn = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(stubborn);
       }
-      await dropDatabase(database);
-      await rm(mailDir, { recursive: true, force: true });
+      await cleanUp();
+      // Warnings and errors the server logged, for whoever reads a failure.
+      if (log.trim()) console.error(`--- invite-ledger log ---\n${log}`);
     },
   };
 
   try {
     await waitUntilReady(baseURL, exited);
   } catch (error) {
-    await server.stop();
-    throw new Error(`${error.message}\n--- server log ---\n${log}`);
+    await server.stop(); // prints the server's log
+    throw error;
   }
   return server;
 }
