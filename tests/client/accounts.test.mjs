@@ -85,8 +85,8 @@ test("sign-in answers Better Auth's shape, with callbackURL as the redirect", as
       password: USER_PASSWORD,
       callbackURL: "https://evil.example/",
     }),
-    400,
-    "INVALID_REDIRECT",
+    403,
+    "INVALID_CALLBACK_URL",
   );
 });
 

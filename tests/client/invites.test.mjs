@@ -53,10 +53,15 @@ test('tokenType "code" gives a 6-character code that activates like a token', as
   assert.equal(info.error, null);
   assert.equal(info.data.invitation.tokenType, "code");
 
+  // The seed's manual activation, with its `callbackURL`.
   const visitor = server.browser();
-  const activated = await visitor.client.invite.activate({ token: code });
+  const activated = await visitor.client.invite.activate({
+    token: code,
+    callbackURL: "/welcome/sign-up",
+  });
   assert.equal(activated.error, null);
   assert.equal(activated.data.action, "SIGN_IN_UP_REQUIRED");
+  assert.equal(activated.data.redirectTo, "/welcome/sign-up");
   assert.equal((await visitor.cookie(INVITE_COOKIE))?.value, code);
 });
 
@@ -226,12 +231,18 @@ test("invite.activate by a signed-in user uses the invite at once", async () => 
   assert.equal(session.data.user.role, "admin");
 });
 
-test("refused: malformed calls get Better Auth's VALIDATION_ERROR or a clear 405", async () => {
+test("refused: malformed calls, with Better Auth's codes or a clear 405", async () => {
   assertRefused(await admin.invite.create({ senderResponse: "token" }), 400, "VALIDATION_ERROR");
   assertRefused(
     await admin.invite.create({ role: "user", maxUses: "three" }),
     400,
     "VALIDATION_ERROR",
+  );
+  const token = await createToken({ role: "user" });
+  assertRefused(
+    await server.browser().client.invite.activate({ token, callbackURL: "https://evil.example/" }),
+    403,
+    "INVALID_CALLBACK_URL",
   );
   // Without a body the client sends a GET, which cancel does not take.
   assertRefused(await admin.invite.cancel(), 405, "METHOD_NOT_ALLOWED");
