@@ -224,14 +224,14 @@ async fn an_admin_sets_a_role_and_the_ledger_records_it() {
             json!({ "userId": admin_id, "role": "user" }),
         )
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE");
     admin
         .post(
             "/api/auth/admin/set-role",
             json!({ "userId": carol_id, "role": "owner" }),
         )
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE");
     assert_eq!(server.events(Some("RoleSet")).await, 1);
     assert_eq!(member.role().await, "member");
     assert_eq!(admin.role().await, "admin");

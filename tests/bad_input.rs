@@ -139,7 +139,7 @@ async fn sign_up_refuses_bad_input() {
     let taken = visitor
         .post(path, with("email", json!("Admin@Example.com")))
         .await;
-    taken.err(422, "USER_ALREADY_EXISTS");
+    taken.err(422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
 }
 
 #[tokio::test]

@@ -62,14 +62,14 @@ async fn every_redirect_field_refuses_other_origins() {
                     json!({ "token": token, field: target }),
                 )
                 .await
-                .err(400, "INVALID_REDIRECT");
+                .err(403, "INVALID_CALLBACK_URL");
         }
         let query: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
         let link = visitor
             .get(&format!("/api/auth/invite/{token}?callbackURL={query}"))
             .await;
         assert!(link.headers.get("location").is_none(), "{target}");
-        link.err(400, "INVALID_REDIRECT");
+        link.err(403, "INVALID_CALLBACK_URL");
 
         visitor
             .post(
@@ -78,7 +78,7 @@ async fn every_redirect_field_refuses_other_origins() {
                         "name": "V", "callbackURL": target }),
             )
             .await
-            .err(400, "INVALID_REDIRECT");
+            .err(403, "INVALID_CALLBACK_URL");
         admin
             .post(
                 "/api/auth/sign-in/email",
@@ -86,7 +86,7 @@ async fn every_redirect_field_refuses_other_origins() {
                         "callbackURL": target }),
             )
             .await
-            .err(400, "INVALID_REDIRECT");
+            .err(403, "INVALID_CALLBACK_URL");
     }
     assert_eq!(
         server.events(None).await,

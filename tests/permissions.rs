@@ -52,7 +52,7 @@ async fn nobody_invites_anyone_to_a_role_above_their_own() {
             json!({ "userId": id, "role": "admin" }),
         )
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE");
     assert_eq!(member.role().await, "member");
 
     // An invite to one's own role, sent to oneself, is no way up either.

@@ -79,7 +79,7 @@ pub async fn not_found() -> Response {
 pub async fn method_not_allowed() -> Response {
     let body = json!({
         "code": "METHOD_NOT_ALLOWED",
-        "message": "This endpoint does not take this method",
+        "message": "This endpoint does not take this HTTP method",
     });
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }

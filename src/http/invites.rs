@@ -47,7 +47,7 @@ async fn create(
 struct ActivateBody {
     /// Optional: without it, the activated invite's cookie is used.
     token: Option<String>,
-    /// Better Auth spells it `callbackURL`; the plugin's docs `redirectTo`.
+    /// The seed's `callbackURL` (camelCase would make it `callbackUrl`).
     #[serde(rename = "callbackURL", alias = "redirectTo")]
     callback_url: Option<String>,
 }
