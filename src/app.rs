@@ -48,7 +48,9 @@ impl App {
             clock,
             mailer,
         };
-        Ok((app, runners))
+        let mut tasks = runners;
+        tasks.extend(crate::reactors::spawn(&app).await?);
+        Ok((app, tasks))
     }
 
     /// Read your writes: waits until every read model shows the event at `position`.

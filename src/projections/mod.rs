@@ -15,6 +15,7 @@ use sqlx::PgConnection;
 use crate::ledger::RecordedEvent;
 
 pub use rebuild::{ensure_schema, rebuild, status, ProjectionStatus};
+pub(crate) use runner::{read_checkpoint, write_checkpoint};
 pub use runner::{Progress, ProjectionRunner};
 
 #[async_trait]
@@ -44,7 +45,8 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
 }
 
 /// One advisory-lock key per projection: one runner (or rebuild) at a time.
-fn lock_key(name: &str) -> i64 {
+/// Reactors and the sweeper take theirs under their own names.
+pub(crate) fn lock_key(name: &str) -> i64 {
     let digest = Sha256::digest(format!("invite-ledger projection {name}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }

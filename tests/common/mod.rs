@@ -2,6 +2,9 @@
 //! the real server on a loopback port, an injected clock and a capturing mailer.
 #![allow(dead_code)]
 
+pub mod smtp_sink;
+pub mod webhook_sink;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -84,15 +87,34 @@ impl Mailer for CapturingMailer {
 }
 
 impl CapturingMailer {
-    pub fn last_to(&self, to: &str) -> InvitationEmail {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .find(|m| m.to == to)
-            .cloned()
-            .unwrap_or_else(|| panic!("no email was sent to {to}"))
+    /// The last email to `to`. Emails leave from a reactor after the request has
+    /// answered, so this waits for one (up to 10 seconds).
+    pub async fn last_to(&self, to: &str) -> InvitationEmail {
+        self.wait_for(to, 1).await.pop().unwrap()
+    }
+
+    /// The emails to `to`, once there are at least `count` (waits up to 10 seconds).
+    pub async fn wait_for(&self, to: &str, count: usize) -> Vec<InvitationEmail> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let sent: Vec<InvitationEmail> = self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.to == to)
+                .cloned()
+                .collect();
+            if sent.len() >= count {
+                return sent;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} of {count} emails were sent to {to}",
+                sent.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -144,13 +166,19 @@ impl TestServer {
     }
 
     pub async fn start_with(extra: &[&str]) -> TestServer {
+        Self::start_with_mailer(extra, None).await
+    }
+
+    /// As `start_with`, sending email through `mailer` instead of capturing it.
+    pub async fn start_with_mailer(extra: &[&str], mailer: Option<Arc<dyn Mailer>>) -> TestServer {
         let db = TestDb::new().await;
         let settings = config(&db, extra).settings().expect("valid settings");
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
         ));
-        let mailer = Arc::new(CapturingMailer::default());
-        let (app, mut tasks) = App::start(settings, clock.clone(), mailer.clone())
+        let capturing = Arc::new(CapturingMailer::default());
+        let mailer = mailer.unwrap_or_else(|| capturing.clone());
+        let (app, mut tasks) = App::start(settings, clock.clone(), mailer)
             .await
             .expect("app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -179,7 +207,7 @@ impl TestServer {
             app,
             addr,
             clock,
-            mailer,
+            mailer: capturing,
             tasks,
         }
     }

@@ -1,0 +1,155 @@
+//! A small SMTP server on loopback that keeps what it receives: enough of the
+//! protocol for a real client (lettre) to deliver to it. It can hold its final
+//! reply to DATA, as a slow server does: a message counts as received only once
+//! it has been acknowledged.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    pub fn message(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .expect("a MIME message")
+    }
+}
+
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    hold: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (hold, held) = watch::channel(false);
+        let store = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(session(stream, store.clone(), held.clone()));
+            }
+        });
+        SmtpSink {
+            addr,
+            received,
+            hold,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    /// Holds (or releases) the final reply to every DATA.
+    pub fn hold(&self, held: bool) {
+        self.hold.send_replace(held);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The acknowledged messages to `to`.
+    pub fn to(&self, to: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.to.iter().any(|t| t == to))
+            .collect()
+    }
+
+    /// Waits (up to `secs` seconds) until `done` holds for what was received.
+    pub async fn wait_until(&self, secs: u64, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let received = self.received();
+            if done(&received) || tokio::time::Instant::now() >= deadline {
+                return received;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn session(
+    stream: tokio::net::TcpStream,
+    store: Arc<Mutex<Vec<Received>>>,
+    mut held: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 sink ESMTP\r\n").await?;
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+            b"250 sink\r\n"
+        } else if command.starts_with("MAIL FROM:") || command.starts_with("RSET") {
+            to.clear();
+            b"250 OK\r\n"
+        } else if command.starts_with("RCPT TO:") {
+            let address = line.trim_end()[8..].trim().trim_matches(['<', '>']);
+            to.push(address.to_string());
+            b"250 OK\r\n"
+        } else if command == "DATA" {
+            write.write_all(b"354 go ahead\r\n").await?;
+            let mut data = Vec::new();
+            loop {
+                let mut raw = Vec::new();
+                if lines.read_until(b'\n', &mut raw).await? == 0 {
+                    return Ok(());
+                }
+                if raw == b".\r\n" {
+                    break;
+                }
+                let unstuffed = if raw.starts_with(b"..") {
+                    &raw[1..]
+                } else {
+                    &raw[..]
+                };
+                data.extend_from_slice(unstuffed);
+            }
+            if held.wait_for(|h| !*h).await.is_err() {
+                return Ok(());
+            }
+            store.lock().unwrap().push(Received {
+                to: std::mem::take(&mut to),
+                data,
+            });
+            b"250 queued\r\n"
+        } else if command.starts_with("QUIT") {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else if command.starts_with("NOOP") {
+            b"250 OK\r\n"
+        } else {
+            b"502 not implemented\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+}
