@@ -54,11 +54,13 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
             .unwrap_or_default()
             .to_string()
     };
-    let aggregate = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["data"]["aggregateId"].as_str().map(str::to_string))
-        .unwrap_or_default();
-    let status = if inner.failing.lock().unwrap().contains(&aggregate) {
+    let data = serde_json::from_slice::<Value>(&body).unwrap_or_default()["data"].clone();
+    let failing = inner.failing.lock().unwrap();
+    let fails = ["aggregateId", "aggregateType"]
+        .iter()
+        .any(|field| data[field].as_str().is_some_and(|v| failing.contains(v)));
+    drop(failing);
+    let status = if fails {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         StatusCode::NO_CONTENT
@@ -91,7 +93,8 @@ impl WebhookSink {
         format!("http://{}/hook", self.addr)
     }
 
-    /// Answer 500 to this aggregate's events (`true`), or accept them again.
+    /// Answer 500 to the events of this aggregate id, or of every aggregate of
+    /// this type (`"invite"`), or accept them again.
     pub fn fail_for(&self, aggregate_id: &str, failing: bool) {
         let mut set = self.inner.failing.lock().unwrap();
         if failing {
