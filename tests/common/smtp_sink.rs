@@ -1,14 +1,15 @@
 //! A small SMTP server on loopback that keeps what it receives: enough of the
-//! protocol for a real client (lettre) to deliver to it. It can hold its final
-//! reply to DATA, as a slow server does: a message counts as received only once
-//! it has been acknowledged.
+//! protocol for a real client (lettre) to deliver to it. It can be told to
+//! struggle: take each message slowly, then refuse it for now (451), as a server
+//! under load does. Only accepted messages count as received.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -27,7 +28,7 @@ impl Received {
 pub struct SmtpSink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
-    hold: watch::Sender<bool>,
+    struggling: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,17 +43,17 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let (hold, held) = watch::channel(false);
-        let store = received.clone();
+        let struggling = Arc::new(AtomicBool::new(false));
+        let (store, refuse) = (received.clone(), struggling.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, store.clone(), held.clone()));
+                tokio::spawn(session(stream, store.clone(), refuse.clone()));
             }
         });
         SmtpSink {
             addr,
             received,
-            hold,
+            struggling,
             task,
         }
     }
@@ -61,9 +62,9 @@ impl SmtpSink {
         format!("smtp://{}", self.addr)
     }
 
-    /// Holds (or releases) the final reply to every DATA.
-    pub fn hold(&self, held: bool) {
-        self.hold.send_replace(held);
+    /// While set, each message is taken slowly (300 ms), then refused with 451.
+    pub fn struggle(&self, struggling: bool) {
+        self.struggling.store(struggling, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -94,7 +95,7 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Received>>>,
-    mut held: watch::Receiver<bool>,
+    struggling: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -134,8 +135,10 @@ async fn session(
                 };
                 data.extend_from_slice(unstuffed);
             }
-            if held.wait_for(|h| !*h).await.is_err() {
-                return Ok(());
+            if struggling.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                write.write_all(b"451 busy, try again later\r\n").await?;
+                continue;
             }
             store.lock().unwrap().push(Received {
                 to: std::mem::take(&mut to),
