@@ -44,9 +44,17 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
     ]
 }
 
+/// Takes the advisory lock named `name` for the rest of the transaction, unless
+/// another holds it: one runner per projection (or reactor, or sweeper) at a time.
+pub(crate) async fn try_lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(lock_key(name))
+        .fetch_one(conn)
+        .await
+}
+
 /// One advisory-lock key per projection: one runner (or rebuild) at a time.
-/// Reactors and the sweeper take theirs under their own names.
-pub(crate) fn lock_key(name: &str) -> i64 {
+fn lock_key(name: &str) -> i64 {
     let digest = Sha256::digest(format!("invite-ledger projection {name}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::{lock_key, Projection};
+use super::{try_lock, Projection};
 use crate::ledger::{read_batch, Position};
 
 const BATCH: i64 = 500;
@@ -127,10 +127,7 @@ async fn run(
 
 async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step> {
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(lock_key(projection.name()))
-        .fetch_one(&mut *tx)
-        .await?;
+    let locked = try_lock(&mut tx, projection.name()).await?;
     let checkpoint = read_checkpoint(&mut tx, projection.name()).await?;
     if !locked {
         return Ok(Step::Busy(checkpoint));

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::{Delivery, Reactor};
 use crate::config::Config;
 use crate::ledger::read_batch;
-use crate::projections::{lock_key, read_checkpoint, write_checkpoint};
+use crate::projections::{read_checkpoint, try_lock, write_checkpoint};
 
 const PLAN_BATCH: i64 = 500;
 /// Deliveries performed at once by one worker.
@@ -121,11 +121,7 @@ pub(super) async fn run(
 async fn plan(pool: &PgPool, reactor: &dyn Reactor) -> anyhow::Result<usize> {
     let name = checkpoint_name(reactor.name());
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(lock_key(&name))
-        .fetch_one(&mut *tx)
-        .await?;
-    if !locked {
+    if !try_lock(&mut tx, &name).await? {
         return Ok(0);
     }
     let checkpoint = read_checkpoint(&mut tx, &name).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::domain::invite::InviteCommand;
-use crate::projections::lock_key;
+use crate::projections::try_lock;
 
 const BATCH: i64 = 200;
 
@@ -35,11 +35,7 @@ pub async fn sweep_expired(app: &App) -> anyhow::Result<usize> {
     let mut expired = 0;
     loop {
         let mut tx = app.pool.begin().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(lock_key("sweeper:expiry"))
-            .fetch_one(&mut *tx)
-            .await?;
-        if !locked {
+        if !try_lock(&mut tx, "sweeper:expiry").await? {
             return Ok(expired);
         }
         let due: Vec<String> = sqlx::query_scalar(

@@ -470,33 +470,24 @@ pub async fn get(
 }
 
 pub async fn cancel(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
-    let command = InviteCommand::Cancel {
-        by: user.actor(),
-        at: app.clock.now(),
-    };
-    let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
-    Ok(())
+    let (by, at) = (user.actor(), app.clock.now());
+    execute(app, token, InviteCommand::Cancel { by, at }).await
 }
 
 /// Asks for the invitation email again: a `Resent` event the email reactor follows.
 pub async fn resend(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
-    let command = InviteCommand::Resend {
-        by: user.actor(),
-        at: app.clock.now(),
-    };
-    let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
-    Ok(())
+    let (by, at) = (user.actor(), app.clock.now());
+    execute(app, token, InviteCommand::Resend { by, at }).await
 }
 
 pub async fn reject(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
-    let command = InviteCommand::Reject {
-        by: user.actor(),
-        at: app.clock.now(),
-    };
+    let (by, at) = (user.actor(), app.clock.now());
+    execute(app, token, InviteCommand::Reject { by, at }).await
+}
+
+/// Runs a command on the invite, records an expiry it runs into, and waits
+/// until the read models show the outcome.
+async fn execute(app: &App, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
     let position = expire_if_needed(app, token, result).await?;
     app.settle(position).await;

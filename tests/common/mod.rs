@@ -75,6 +75,19 @@ impl Drop for TestDb {
     }
 }
 
+/// Polls `read` until `done` holds for what it returns, or `secs` seconds pass;
+/// returns the last reading either way.
+pub async fn poll_until<T>(secs: u64, read: impl Fn() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let value = read();
+        if done(&value) || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[derive(Default)]
 pub struct CapturingMailer(pub Mutex<Vec<InvitationEmail>>);
 
@@ -95,26 +108,17 @@ impl CapturingMailer {
 
     /// The emails to `to`, once there are at least `count` (waits up to 10 seconds).
     pub async fn wait_for(&self, to: &str, count: usize) -> Vec<InvitationEmail> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let sent: Vec<InvitationEmail> = self
-                .0
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|m| m.to == to)
-                .cloned()
-                .collect();
-            if sent.len() >= count {
-                return sent;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} of {count} emails were sent to {to}",
-                sent.len()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let sent_to = || -> Vec<InvitationEmail> {
+            let sent = self.0.lock().unwrap();
+            sent.iter().filter(|m| m.to == to).cloned().collect()
+        };
+        let sent = poll_until(10, sent_to, |sent| sent.len() >= count).await;
+        assert!(
+            sent.len() >= count,
+            "{} of {count} emails were sent to {to}",
+            sent.len()
+        );
+        sent
     }
 }
 

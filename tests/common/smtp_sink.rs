@@ -81,14 +81,7 @@ impl SmtpSink {
 
     /// Waits (up to `secs` seconds) until `done` holds for what was received.
     pub async fn wait_until(&self, secs: u64, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-        loop {
-            let received = self.received();
-            if done(&received) || tokio::time::Instant::now() >= deadline {
-                return received;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        super::poll_until(secs, || self.received(), |r| done(r)).await
     }
 }
 

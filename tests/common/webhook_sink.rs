@@ -118,13 +118,6 @@ impl WebhookSink {
 
     /// Waits (up to `secs` seconds) until `done` holds for the hooks so far.
     pub async fn wait_until(&self, secs: u64, done: impl Fn(&[Hook]) -> bool) -> Vec<Hook> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-        loop {
-            let hooks = self.hooks();
-            if done(&hooks) || tokio::time::Instant::now() >= deadline {
-                return hooks;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        super::poll_until(secs, || self.hooks(), |h| done(h)).await
     }
 }
