@@ -253,3 +253,44 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
         "retrying a delivery that is not parked fails: {nothing}"
     );
 }
+
+#[tokio::test]
+async fn a_webhook_configured_later_starts_at_the_end_of_the_log() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let before = admin.create_invite(json!({ "role": "user" })).await;
+
+    // A replica with a webhook joins: it posts what happens from now on, not the past.
+    let sink = WebhookSink::start().await;
+    let url = sink.url();
+    let secret = secret();
+    let settings = common::config(
+        &server.db,
+        &["--webhook-url", &url, "--webhook-secret", &secret],
+    )
+    .settings()
+    .unwrap();
+    let (_replica, tasks) = invite_ledger::app::App::start(
+        settings,
+        server.clock.clone(),
+        std::sync::Arc::new(common::CapturingMailer::default()),
+    )
+    .await
+    .unwrap();
+    let after = admin.create_invite(json!({ "role": "user" })).await;
+    let after_id = hash_token(&after);
+    sink.wait_until(10, |_| !sink.accepted_for(&after_id).is_empty())
+        .await;
+    assert_eq!(types(&sink.accepted_for(&after_id)), ["invite.created"]);
+    let before_id = hash_token(&before);
+    assert!(
+        sink.hooks()
+            .iter()
+            .all(|h| h.json()["data"]["aggregateId"] != before_id.as_str()
+                && h.json()["type"] != "user.registered"),
+        "nothing from before the webhook existed"
+    );
+    for task in tasks {
+        task.abort();
+    }
+}
