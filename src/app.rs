@@ -48,9 +48,7 @@ impl App {
             clock,
             mailer,
         };
-        let mut tasks = runners;
-        tasks.extend(crate::reactors::spawn(&app).await?);
-        Ok((app, tasks))
+        Ok((app, runners))
     }
 
     /// Read your writes: waits until every read model shows the event at `position`.

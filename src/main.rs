@@ -230,6 +230,8 @@ async fn start(config: &Config) -> anyhow::Result<(App, Vec<tokio::task::JoinHan
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let (app, _runners) = start(&config).await?;
+    // Side effects run in the server only, not in short-lived commands.
+    let _reactors = reactors::spawn(&app).await?;
     let address: SocketAddr = format!("{}:{}", config.bind_address, config.port).parse()?;
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(%address, base_url = %app.settings.base_url, "invite-ledger listening");

@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
 use serde_json::json;
 
-use common::{CapturingMailer, TestServer};
-use invite_ledger::app::App;
+use common::TestServer;
 use invite_ledger::clock::Clock;
 use invite_ledger::domain::token::hash_token;
 use invite_ledger::reactors::sweep_expired;
@@ -94,14 +92,8 @@ async fn the_sweeper_expires_invites_past_their_time_under_the_injected_clock() 
     assert_eq!(expired_events(&server).await, 3);
 
     // A second replica sweeps too; each invite still expires exactly once.
-    let settings = common::config(&server.db, &FAST_SWEEPS).settings().unwrap();
-    let (replica, replica_tasks) = App::start(
-        settings,
-        server.clock.clone(),
-        Arc::new(CapturingMailer::default()),
-    )
-    .await
-    .unwrap();
+    let (replica, replica_tasks) =
+        common::replica(&server.db, server.clock.clone(), &FAST_SWEEPS).await;
     server.clock.advance(Span::hours(2));
     wait_for_expired_rows(&server, 4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

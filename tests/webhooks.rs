@@ -264,19 +264,12 @@ async fn a_webhook_configured_later_starts_at_the_end_of_the_log() {
     let sink = WebhookSink::start().await;
     let url = sink.url();
     let secret = secret();
-    let settings = common::config(
+    let (_replica, tasks) = common::replica(
         &server.db,
+        server.clock.clone(),
         &["--webhook-url", &url, "--webhook-secret", &secret],
     )
-    .settings()
-    .unwrap();
-    let (_replica, tasks) = invite_ledger::app::App::start(
-        settings,
-        server.clock.clone(),
-        std::sync::Arc::new(common::CapturingMailer::default()),
-    )
-    .await
-    .unwrap();
+    .await;
     let after = admin.create_invite(json!({ "role": "user" })).await;
     let after_id = hash_token(&after);
     sink.wait_until(10, |_| !sink.accepted_for(&after_id).is_empty())

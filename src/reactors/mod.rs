@@ -15,7 +15,8 @@
 //! A reactor that wants order per key (webhooks: per invite) gets it: a delivery
 //! waits while an earlier one with its key is not delivered, parked included.
 //!
-//! A reactor seen for the first time starts at the current end of the log: a
+//! The server (`serve`) runs the reactors; short-lived commands do not. A reactor
+//! seen for the first time starts at the current end of the log: a
 //! webhook configured today does not receive the past, and invites created before
 //! the email reactor existed had their email sent already.
 

@@ -39,8 +39,10 @@ impl WebhookReactor {
             })?,
             None => secret.as_bytes().to_vec(),
         };
+        // A redirect is an answer to fix, not to follow: it fails the attempt.
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(config.delivery_timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Some(WebhookReactor {
             client,

@@ -18,6 +18,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use invite_ledger::app::App;
 use invite_ledger::clock::ManualClock;
 use invite_ledger::config::Config;
+use invite_ledger::reactors;
 use invite_ledger::service::accounts;
 use invite_ledger::service::mailer::{InvitationEmail, Mailer};
 
@@ -146,6 +147,21 @@ pub fn config(db: &TestDb, extra: &[&str]) -> Config {
         .config
 }
 
+/// Another server on the same database, as a replica runs: the app and its
+/// reactors, without HTTP. Abort the tasks to stop it.
+pub async fn replica(
+    db: &TestDb,
+    clock: Arc<ManualClock>,
+    extra: &[&str],
+) -> (App, Vec<tokio::task::JoinHandle<()>>) {
+    let settings = config(db, extra).settings().expect("valid settings");
+    let (app, mut tasks) = App::start(settings, clock, Arc::new(CapturingMailer::default()))
+        .await
+        .expect("replica starts");
+    tasks.extend(reactors::spawn(&app).await.expect("reactors start"));
+    (app, tasks)
+}
+
 pub struct TestServer {
     pub db: TestDb,
     pub app: App,
@@ -185,6 +201,7 @@ impl TestServer {
         let (app, mut tasks) = App::start(settings, clock.clone(), mailer)
             .await
             .expect("app starts");
+        tasks.extend(reactors::spawn(&app).await.expect("reactors start"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = invite_ledger::http::router(app.clone());
