@@ -47,13 +47,7 @@ async fn a_private_invite_arrives_over_smtp_with_a_working_link_and_code() {
     let sink = SmtpSink::start().await;
     let server = server_with_smtp(&sink).await;
     let admin = server.admin().await;
-    let created = admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "New@Example.com" }),
-        )
-        .await
-        .ok();
+    let created = admin.invite_by_email("admin", "New@Example.com").await;
     assert_eq!(created["message"], "The invitation was sent");
 
     let received = only_email_to(&sink, "new@example.com").await;
@@ -147,13 +141,7 @@ async fn template_files_replace_the_built_in_templates() {
     .unwrap();
     let server = TestServer::start_with(&["--mail-template-dir", dir.to_str().unwrap()]).await;
     let admin = server.admin().await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "t@example.com" }),
-        )
-        .await
-        .ok();
+    admin.invite_by_email("admin", "t@example.com").await;
     let email = server.mailer.last_to("t@example.com").await;
     assert_eq!(email.subject(), "Join Acme as admin");
     assert_eq!(
@@ -171,13 +159,7 @@ async fn template_files_replace_the_built_in_templates() {
 async fn resend_sends_the_same_invitation_again_and_is_recorded() {
     let server = TestServer::start_with(&["--roles", "user,member,admin"]).await;
     let admin = server.admin().await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "member", "email": "r@example.com" }),
-        )
-        .await
-        .ok();
+    admin.invite_by_email("member", "r@example.com").await;
     let first = server.mailer.last_to("r@example.com").await;
     let view_before: (String, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT status, updated_at FROM invite")
@@ -254,13 +236,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
 async fn the_ledger_keeps_a_sealed_token_never_the_token() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "s@example.com" }),
-        )
-        .await
-        .ok();
+    admin.invite_by_email("admin", "s@example.com").await;
     let token = server.mailer.last_to("s@example.com").await.token;
     let (id, payload): (String, String) = sqlx::query_as(
         "SELECT aggregate_id, payload::text FROM events WHERE event_type = 'Created'",

@@ -58,13 +58,7 @@ async fn every_event_arrives_signed_and_in_order_per_invite() {
         .sign_up("hooked@example.com", "password1", "Hooked")
         .await
         .ok();
-    admin
-        .post(
-            "/api/auth/invite/create",
-            json!({ "role": "admin", "email": "private@example.com" }),
-        )
-        .await
-        .ok();
+    admin.invite_by_email("admin", "private@example.com").await;
 
     let invite = hash_token(&token);
     let hooks = sink

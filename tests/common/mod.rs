@@ -406,6 +406,16 @@ impl Client {
         reply["message"].as_str().unwrap().to_string()
     }
 
+    /// Creates a private invite for `email`; returns the reply's body.
+    pub async fn invite_by_email(&self, role: &str, email: &str) -> Value {
+        self.post(
+            "/api/auth/invite/create",
+            json!({ "role": role, "email": email }),
+        )
+        .await
+        .ok()
+    }
+
     pub async fn activate(&self, token: &str) -> Reply {
         self.post("/api/auth/invite/activate", json!({ "token": token }))
             .await
