@@ -215,7 +215,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
     admin
         .post("/api/auth/invite/resend", json!({}))
         .await
-        .err(400, "INVALID_REQUEST_BODY");
+        .err(400, "VALIDATION_ERROR");
     let public = admin.create_invite(json!({ "role": "member" })).await;
     admin
         .post("/api/auth/invite/resend", json!({ "token": public }))

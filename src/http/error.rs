@@ -77,3 +77,11 @@ pub async fn not_found() -> Response {
     let body = json!({ "code": "NOT_FOUND", "message": "No such endpoint" });
     (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
+
+pub async fn method_not_allowed() -> Response {
+    let body = json!({
+        "code": "METHOD_NOT_ALLOWED",
+        "message": "This endpoint does not take this HTTP method",
+    });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}

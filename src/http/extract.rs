@@ -17,7 +17,8 @@ use crate::auth::session::{self, Session};
 use crate::service::accounts::ClientInfo;
 use crate::service::ServiceError;
 
-/// A JSON body; bad JSON, wrong types and missing fields are a 400 with a code.
+/// A JSON body; bad JSON, wrong types and missing fields are a 400
+/// `VALIDATION_ERROR`, the code Better Auth gives them.
 pub struct Body<T>(pub T);
 
 impl<S, T> FromRequest<S> for Body<T>
@@ -31,7 +32,7 @@ where
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Body(value)),
             Err(rejection) => Err(ApiError(ServiceError::bad_request(
-                "INVALID_REQUEST_BODY",
+                "VALIDATION_ERROR",
                 rejection.body_text(),
             ))),
         }

@@ -48,7 +48,8 @@ async fn create(
 struct ActivateBody {
     /// Optional: without it, the activated invite's cookie is used.
     token: Option<String>,
-    #[serde(alias = "redirectTo")]
+    /// The seed's `callbackURL` (camelCase would make it `callbackUrl`).
+    #[serde(rename = "callbackURL", alias = "redirectTo")]
     callback_url: Option<String>,
 }
 

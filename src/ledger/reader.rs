@@ -25,7 +25,7 @@ pub struct RecordedEvent {
 }
 
 /// Up to `limit` events after `after`, in (transaction id, position) order, taking
-/// only transactions older than every transaction still running: a later one may
+/// only transactions older than every one of this database still running: a later one may
 /// still commit events that sort before ones already visible.
 pub async fn read_batch(
     conn: &mut PgConnection,
@@ -37,7 +37,7 @@ pub async fn read_batch(
                 aggregate_id, sequence, recorded_at, payload
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND transaction_id < ledger_read_horizon()
           ORDER BY transaction_id, global_position
           LIMIT $3",
     )

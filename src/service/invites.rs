@@ -299,12 +299,21 @@ pub async fn activate(
     activate_only(app, None, token, callback).await
 }
 
+/// A `callbackURL` (activation, sign-in) must be a relative path or on a trusted
+/// origin; otherwise the refusal of Better Auth's origin check: 403 `INVALID_CALLBACK_URL`.
 pub fn checked_callback(
     app: &App,
     callback_url: Option<&str>,
 ) -> Result<Option<String>, ServiceError> {
     callback_url
-        .map(|c| redirect::check(c, &app.settings.trusted_origins))
+        .map(|c| {
+            redirect::check(c, &app.settings.trusted_origins).map_err(|refused| {
+                ServiceError::Forbidden {
+                    code: "INVALID_CALLBACK_URL",
+                    message: format!("Invalid callbackURL: {refused}"),
+                }
+            })
+        })
         .transpose()
 }
 
