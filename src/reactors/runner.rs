@@ -70,7 +70,7 @@ pub(super) async fn start_at_log_end(pool: &PgPool, reactor: &str) -> anyhow::Re
            FROM (SELECT 1) AS one
            LEFT JOIN LATERAL (
                 SELECT transaction_id, global_position FROM events
-                 WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                 WHERE transaction_id < ledger_read_horizon()
                  ORDER BY transaction_id DESC, global_position DESC
                  LIMIT 1) AS head ON true
          ON CONFLICT (name) DO NOTHING",
