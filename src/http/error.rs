@@ -31,10 +31,12 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::EmailMismatch
             | InviteError::OwnInvite
             | InviteError::NotCreator
-            | InviteError::NotInvitee => StatusCode::FORBIDDEN,
-            InviteError::TokenTaken | InviteError::WouldLowerRole | InviteError::NotExpired => {
-                StatusCode::CONFLICT
-            }
+            | InviteError::NotInvitee
+            | InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,
+            InviteError::TokenTaken
+            | InviteError::WouldLowerRole
+            | InviteError::NotExpired
+            | InviteError::TokenNotKept => StatusCode::CONFLICT,
             InviteError::Expired
             | InviteError::UsedUp
             | InviteError::Cancelled

@@ -26,6 +26,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/get", get(get_by_query).post(get_by_body))
         .route("/invite/cancel", post(cancel))
         .route("/invite/reject", post(reject))
+        .route("/invite/resend", post(resend))
         .route("/invite/{token}", get(activate_link))
 }
 
@@ -214,5 +215,16 @@ async fn reject(
     limited(&state, client.ip, rejected).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite rejected" }),
+    ))
+}
+
+async fn resend(
+    State(app): State<App>,
+    User(user): User,
+    Body(body): Body<TokenBody>,
+) -> Result<Json<Value>, ApiError> {
+    service::resend(&app, &user.account, &body.token).await?;
+    Ok(Json(
+        json!({ "status": true, "message": "The invitation was sent again" }),
     ))
 }

@@ -7,6 +7,8 @@ use sqlx::{PgConnection, Row};
 use super::Position;
 use crate::domain::{invite, user};
 
+// Events are read in batches and dropped; boxing invite events would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerEvent {
     Invite(invite::InviteEvent),
@@ -64,6 +66,18 @@ pub async fn read_batch(
             })
         })
         .collect()
+}
+
+/// Events in the log after `after`, committed or not yet readable: a reader's lag.
+pub async fn count_after(conn: &mut PgConnection, after: Position) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM events
+          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
+    )
+    .bind(after.xid.to_string())
+    .bind(after.global)
+    .fetch_one(conn)
+    .await?)
 }
 
 fn decode(aggregate_type: &str, payload: Value) -> anyhow::Result<LedgerEvent> {
