@@ -152,8 +152,11 @@ async fn invite_get_hides_an_unshared_inviter_and_tells_every_state() {
     let mut private = hidden.clone();
     private["email"] = json!("dave@example.com");
     admin.post("/api/auth/invite/create", private).await.ok();
-    let to_reject = server.mailer.last_to("dave@example.com").token;
-    assert_eq!(server.mailer.last_to("dave@example.com").inviter_name, None);
+    let to_reject = server.mailer.last_to("dave@example.com").await.token;
+    assert_eq!(
+        server.mailer.last_to("dave@example.com").await.inviter_name,
+        None
+    );
 
     let visitor = server.client();
     visitor.activate(&to_use).await.ok();
@@ -246,7 +249,7 @@ async fn no_token_is_stored_in_plain_text() {
         )
         .await
         .ok();
-    secrets.push(server.mailer.last_to("bob@example.com").token);
+    secrets.push(server.mailer.last_to("bob@example.com").await.token);
 
     // Use each invite, so the tokens pass through every command and projection.
     for (i, token) in secrets.clone().iter().enumerate() {

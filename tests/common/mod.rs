@@ -511,7 +511,7 @@ impl TestServer {
             )
             .await
             .ok();
-        self.mailer.last_to(&email.to_lowercase()).token
+        self.mailer.last_to(&email.to_lowercase()).await.token
     }
 }
 
