@@ -67,6 +67,7 @@ async fn two_ledgers_racing_on_one_invite_never_exceed_max_uses() {
         redirect_to_after_upgrade: "/auth/invited".into(),
         share_inviter_name: true,
         sender_response_redirect: "signUp".into(),
+        sealed_token: None,
     };
     let created = ledgers[0]
         .execute_invite(

@@ -96,13 +96,13 @@ pub fn session_token(invitee: u64) -> String {
 }
 
 /// Waits until readers may take every event: they stop below the oldest
-/// transaction running anywhere on the PostgreSQL server, in any database.
+/// transaction of this database still running (`ledger_read_horizon`).
 pub async fn wait_visible(pool: &PgPool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {
         let hidden: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM events
-              WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())",
+              WHERE transaction_id >= ledger_read_horizon()",
         )
         .fetch_one(pool)
         .await?;

@@ -439,6 +439,7 @@ fn sample_event() -> InviteEvent {
             redirect_to_after_upgrade: "/auth/invited".into(),
             share_inviter_name: true,
             sender_response_redirect: "signUp".into(),
+            sealed_token: None,
         },
         inviter_id: Uuid::new_v4().to_string(),
         inviter_name: "Bench Admin".into(),

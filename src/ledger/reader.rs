@@ -7,6 +7,8 @@ use sqlx::{PgConnection, Row};
 use super::Position;
 use crate::domain::{invite, user};
 
+// Events are read in batches and dropped; boxing invite events would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerEvent {
     Invite(invite::InviteEvent),
@@ -23,7 +25,7 @@ pub struct RecordedEvent {
 }
 
 /// Up to `limit` events after `after`, in (transaction id, position) order, taking
-/// only transactions older than every transaction still running: a later one may
+/// only transactions older than every one of this database still running: a later one may
 /// still commit events that sort before ones already visible.
 pub async fn read_batch(
     conn: &mut PgConnection,
@@ -35,7 +37,7 @@ pub async fn read_batch(
                 aggregate_id, sequence, recorded_at, payload
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND transaction_id < ledger_read_horizon()
           ORDER BY transaction_id, global_position
           LIMIT $3",
     )
@@ -64,6 +66,18 @@ pub async fn read_batch(
             })
         })
         .collect()
+}
+
+/// Events in the log after `after`, committed or not yet readable: a reader's lag.
+pub async fn count_after(conn: &mut PgConnection, after: Position) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM events
+          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
+    )
+    .bind(after.xid.to_string())
+    .bind(after.global)
+    .fetch_one(conn)
+    .await?)
 }
 
 fn decode(aggregate_type: &str, payload: Value) -> anyhow::Result<LedgerEvent> {

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::runner::{read_checkpoint, write_checkpoint};
 use super::{lock_key, Projection};
-use crate::ledger::{read_batch, Position};
+use crate::ledger::{count_after, read_batch, Position};
 
 const REBUILD_BATCH: i64 = 5_000;
 
@@ -144,14 +144,7 @@ pub async fn status(
             None => None,
         };
         let at = checkpoint.unwrap_or_default();
-        let lag: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM events
-              WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
-        )
-        .bind(at.xid.to_string())
-        .bind(at.global)
-        .fetch_one(&mut *conn)
-        .await?;
+        let lag = count_after(&mut conn, at).await?;
         out.push(ProjectionStatus {
             name: projection.name(),
             version: projection.version(),

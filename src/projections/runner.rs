@@ -184,7 +184,7 @@ async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step
     Ok(Step::Applied(events.len(), last))
 }
 
-pub(super) async fn read_checkpoint(
+pub(crate) async fn read_checkpoint(
     conn: &mut PgConnection,
     name: &str,
 ) -> anyhow::Result<Position> {
@@ -199,7 +199,7 @@ pub(super) async fn read_checkpoint(
     Ok(Position { xid, global })
 }
 
-pub(super) async fn write_checkpoint(
+pub(crate) async fn write_checkpoint(
     conn: &mut PgConnection,
     name: &str,
     at: Position,
