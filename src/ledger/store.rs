@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, DomainEvent, EventStore};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlx::PgPool;
@@ -106,7 +106,27 @@ impl Ledger {
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
     {
-        let _turn = self.turn_of(A::TYPE, id).lock().await;
+        let sequence = {
+            let _turn = self.turn_of(A::TYPE, id).lock().await;
+            match self.decide_and_append(store, id, command).await? {
+                Some(sequence) => sequence,
+                None => return Ok(None),
+            }
+        };
+        self.position_of(A::TYPE, id, sequence).await.map(Some)
+    }
+
+    /// The sequence number of the last event written, if the command wrote any.
+    async fn decide_and_append<A>(
+        &self,
+        store: &Store<A>,
+        id: &str,
+        command: A::Command,
+    ) -> Result<Option<usize>, LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = RolePolicy>,
+        A::Command: Clone,
+    {
         for attempt in 0..MAX_ATTEMPTS {
             let mut context = store.load_aggregate(id).await.map_err(store_error)?;
             let sink = Default::default();
@@ -119,68 +139,20 @@ impl Ledger {
             if events.is_empty() {
                 return Ok(None);
             }
-            match self
-                .append::<A>(id, context.current_sequence, &events)
-                .await
-            {
-                Ok(position) => {
+            match store.commit(events, context, Default::default()).await {
+                Ok(committed) => {
                     self.appended.notify_waiters();
-                    return Ok(Some(position));
+                    let last = committed.last().expect("events were written");
+                    return Ok(Some(last.sequence));
                 }
-                Err(Appended::Conflict) => {
+                Err(AggregateError::AggregateConflict) => {
                     let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
-                Err(Appended::Failed(error)) => return Err(LedgerError::Store(error)),
+                Err(other) => return Err(store_error(other)),
             }
         }
         Err(LedgerError::Contended)
-    }
-
-    /// Writes `events` after `sequence` in postgres-es's table and format, in
-    /// one statement (one round trip, one commit), and returns where the last
-    /// one landed. Another writer that took one of these sequence numbers first
-    /// makes the key refuse them all: a conflict, decided again on fresh state.
-    async fn append<A: Aggregate>(
-        &self,
-        id: &str,
-        sequence: usize,
-        events: &[A::Event],
-    ) -> Result<Position, Appended> {
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata) ",
-        );
-        let mut payloads = Vec::with_capacity(events.len());
-        for event in events {
-            let payload = serde_json::to_value(event)
-                .map_err(|e| Appended::Failed(format!("event does not serialize: {e}")))?;
-            payloads.push((event.event_type(), event.event_version(), payload));
-        }
-        insert.push_values(payloads.into_iter().enumerate(), |mut row, (n, event)| {
-            let (event_type, event_version, payload) = event;
-            row.push_bind(A::TYPE)
-                .push_bind(id)
-                .push_bind((sequence + n + 1) as i64)
-                .push_bind(event_type)
-                .push_bind(event_version)
-                .push_bind(sqlx::types::Json(payload))
-                .push_bind(sqlx::types::Json(serde_json::json!({})));
-        });
-        insert.push(" RETURNING transaction_id::text::bigint, global_position");
-        let written: Vec<(i64, i64)> = insert
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
-                Some(code) if code == "23505" => Appended::Conflict,
-                _ => Appended::Failed(e.to_string()),
-            })?;
-        written
-            .into_iter()
-            .map(|(xid, global)| Position { xid, global })
-            .max()
-            .ok_or_else(|| Appended::Failed("no event was written".into()))
     }
 
     fn turn_of(&self, aggregate_type: &str, id: &str) -> &tokio::sync::Mutex<()> {
@@ -188,15 +160,29 @@ impl Ledger {
         (aggregate_type, id).hash(&mut hasher);
         &self.turns[hasher.finish() as usize % self.turns.len()]
     }
+
+    async fn position_of<E: std::error::Error>(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        sequence: usize,
+    ) -> Result<Position, LedgerError<E>> {
+        let (xid, global): (i64, i64) = sqlx::query_as(
+            "SELECT transaction_id::text::bigint, global_position FROM events
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+        )
+        .bind(aggregate_type)
+        .bind(id)
+        .bind(sequence as i64)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| LedgerError::Store(e.to_string()))?;
+        Ok(Position { xid, global })
+    }
 }
 
 fn store_on<A: Aggregate>(pool: &PgPool) -> Store<A> {
     PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
-}
-
-enum Appended {
-    Conflict,
-    Failed(String),
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> LedgerError<E> {
