@@ -205,7 +205,7 @@ function newBrowser(baseURL, jar = new CookieJar()) {
 async function lastEmailTo(mailDir, to) {
   // Delivery may follow the response: wait a little for the file.
   for (let attempt = 0; attempt < 100; attempt++) {
-    const files = (await readdir(mailDir)).filter((f) => f.endsWith(".json")).sort();
+    const files = (await readdir(mailDir)).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort();
     for (const file of files.reverse()) {
       const email = JSON.parse(await readFile(path.join(mailDir, file), "utf8"));
       if (email.to === to) return email;
