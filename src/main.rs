@@ -121,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
             command: ProjectionsCommand::Status { config },
         } => {
             let pool = app::connect(&config.database_url).await?;
-            app::prepare(&pool).await?;
+            app::migrate(&pool).await?;
             println!(
                 "{:<14} {:<18} {:<18} {:>8}",
                 "projection", "version", "checkpoint", "lag"
@@ -170,7 +170,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn rebuild(config: Config, name: Option<String>) -> anyhow::Result<()> {
     let pool = app::connect(&config.database_url).await?;
-    app::prepare(&pool).await?;
+    app::migrate(&pool).await?;
     let all = projections::all();
     let chosen: Vec<_> = match &name {
         Some(name) => {
@@ -180,15 +180,20 @@ async fn rebuild(config: Config, name: Option<String>) -> anyhow::Result<()> {
         }
         None => all,
     };
-    for projection in chosen {
-        let started = std::time::Instant::now();
-        let applied = projections::rebuild(&pool, &*projection, |done| {
-            eprint!("\r{}: {done} events replayed", projection.name());
-        })
-        .await?;
-        eprintln!();
+    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} events  {per_sec}  {elapsed} elapsed, {eta} left",
+    )?);
+    let started = std::time::Instant::now();
+    // One pass over the log feeds every chosen projection.
+    let replayed = projections::rebuild(&pool, &chosen, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish();
+    for projection in &chosen {
         println!(
-            "{}: rebuilt from {applied} events in {:.2?}",
+            "{}: rebuilt from {replayed} events in {:.2?}",
             projection.name(),
             started.elapsed()
         );
