@@ -46,6 +46,22 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Manage API keys for the audit API.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Subcommand)]
@@ -67,7 +83,8 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum ProjectionsCommand {
-    /// Drop every read model (or the one named) and replay it from the log.
+    /// Rebuild every read model (or the one named) from the log beside the live
+    /// tables, then swap them in; reads keep working meanwhile.
     Rebuild {
         /// One of: invite, invite_use, user_account.
         name: Option<String>,
@@ -117,6 +134,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Projections {
             command: ProjectionsCommand::Rebuild { name, config },
         } => rebuild(config, name).await,
+        Command::Apikey {
+            command: ApikeyCommand::Create { name, config },
+        } => {
+            let pool = app::connect(&config.database_url).await?;
+            app::migrate(&pool).await?;
+            let created = invite_ledger::audit::api_keys::create(&pool, &name).await?;
+            eprintln!(
+                "API key `{name}` ({}); it is shown only this once:",
+                created.id
+            );
+            println!("{}", created.key);
+            Ok(())
+        }
         Command::Projections {
             command: ProjectionsCommand::Status { config },
         } => {

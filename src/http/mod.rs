@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod health;
 mod invites;
+mod ledger;
 mod rate_limit;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
     let cors = cors(&app);
     Router::new()
         .nest("/api/auth", auth)
+        .nest("/api/ledger", ledger::routes())
         .merge(health::routes())
         .fallback(error::not_found)
         .layer(cors)

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::Position;
@@ -44,26 +45,31 @@ pub async fn read_batch(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let aggregate_type: String = row.get("aggregate_type");
-            let payload: Value = row.get("payload");
-            let position = Position {
-                xid: row.get("xid"),
-                global: row.get("global_position"),
-            };
-            let event = decode(&aggregate_type, payload).map_err(|e| {
-                anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
-            })?;
-            Ok(RecordedEvent {
-                position,
-                aggregate_id: row.get("aggregate_id"),
-                sequence: row.get("sequence"),
-                recorded_at: row.get("recorded_at"),
-                event,
-            })
-        })
-        .collect()
+    rows.iter().map(recorded_from_row).collect()
+}
+
+/// The columns `recorded_from_row` reads, for other queries of the log.
+pub const RECORDED_COLUMNS: &str = "transaction_id::text::bigint AS xid, global_position,
+    aggregate_type, aggregate_id, sequence, recorded_at, payload";
+
+/// Decodes one row selected with `RECORDED_COLUMNS`.
+pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
+    let aggregate_type: String = row.get("aggregate_type");
+    let payload: Value = row.get("payload");
+    let position = Position {
+        xid: row.get("xid"),
+        global: row.get("global_position"),
+    };
+    let event = decode(&aggregate_type, payload).map_err(|e| {
+        anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
+    })?;
+    Ok(RecordedEvent {
+        position,
+        aggregate_id: row.get("aggregate_id"),
+        sequence: row.get("sequence"),
+        recorded_at: row.get("recorded_at"),
+        event,
+    })
 }
 
 fn decode(aggregate_type: &str, payload: Value) -> anyhow::Result<LedgerEvent> {

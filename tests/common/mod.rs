@@ -2,6 +2,8 @@
 //! the real server on a loopback port, an injected clock and a capturing mailer.
 #![allow(dead_code)]
 
+pub mod synthetic;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
