@@ -7,17 +7,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{decode_cursor, encode_cursor};
-use crate::projections::bulk::invite::InviteRow;
-use crate::projections::bulk::invite_use::InviteUseRow;
-
-const INVITE_COLUMNS: &str = "id, token_hash, token_type, role, email, new_account, inviter_id,
-    inviter_name, inviter_email, max_uses, uses, activations, status, share_inviter_name,
-    redirect_to_sign_up, redirect_to_sign_in, redirect_to_after_upgrade,
-    sender_response_redirect, created_at, expires_at, last_used_at, closed_at, closed_by,
-    updated_at, last_position";
-
-const USE_COLUMNS: &str = "position, invite_id, inviter_id, user_id, user_email, role_before,
-    role_granted, new_account, used_at";
+use crate::projections::bulk::invite::{InviteRow, COLUMNS as INVITE_COLUMNS};
+use crate::projections::bulk::invite_use::{InviteUseRow, COLUMNS as USE_COLUMNS};
 
 /// Which invites to list; every field narrows the list.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]

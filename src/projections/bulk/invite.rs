@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{column, BulkFold, CHUNK};
+use super::{BulkFold, CopyRows};
 use crate::domain::invite::InviteEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
 
@@ -138,61 +138,51 @@ impl BulkFold for InviteFold {
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
-        let rows: Vec<InviteRow> = std::mem::take(&mut self.rows).into_values().collect();
-        for chunk in rows.chunks(CHUNK) {
-            insert(conn, chunk).await?;
+        let mut copy = CopyRows::start(conn, "invite", COLUMNS).await?;
+        for r in std::mem::take(&mut self.rows).into_values() {
+            copy.row(&[
+                &r.id,
+                &r.token_hash,
+                &r.token_type,
+                &r.role,
+                &r.email,
+                &r.new_account,
+                &r.inviter_id,
+                &r.inviter_name,
+                &r.inviter_email,
+                &r.max_uses,
+                &r.uses,
+                &r.activations,
+                &r.status,
+                &r.share_inviter_name,
+                &r.redirect_to_sign_up,
+                &r.redirect_to_sign_in,
+                &r.redirect_to_after_upgrade,
+                &r.sender_response_redirect,
+                &r.created_at,
+                &r.expires_at,
+                &r.last_used_at,
+                &r.closed_at,
+                &r.closed_by,
+                &r.updated_at,
+                &r.last_position,
+            ])
+            .await?;
         }
-        Ok(rows.len() as u64)
+        copy.finish().await
     }
 }
+
+/// The view's columns, in the order `write` sends them.
+pub const COLUMNS: &str = "id, token_hash, token_type, role, email, new_account, inviter_id,
+    inviter_name, inviter_email, max_uses, uses, activations, status, share_inviter_name,
+    redirect_to_sign_up, redirect_to_sign_in, redirect_to_after_upgrade,
+    sender_response_redirect, created_at, expires_at, last_used_at, closed_at, closed_by,
+    updated_at, last_position";
 
 fn close(row: &mut InviteRow, status: &str, by: Option<&String>, at: &DateTime<Utc>) {
     row.status = status.into();
     row.closed_by = by.cloned();
     row.closed_at = Some(*at);
     row.updated_at = *at;
-}
-
-/// One statement for the whole chunk: a column array per field, unnested.
-async fn insert(conn: &mut PgConnection, rows: &[InviteRow]) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO invite (id, token_hash, token_type, role, email, new_account,
-            inviter_id, inviter_name, inviter_email, max_uses, uses, activations,
-            status, share_inviter_name, redirect_to_sign_up, redirect_to_sign_in,
-            redirect_to_after_upgrade, sender_response_redirect, created_at,
-            expires_at, last_used_at, closed_at, closed_by, updated_at, last_position)
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-            $6::bool[], $7::text[], $8::text[], $9::text[], $10::int4[], $11::int4[],
-            $12::int4[], $13::text[], $14::bool[], $15::text[], $16::text[], $17::text[],
-            $18::text[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[],
-            $22::timestamptz[], $23::text[], $24::timestamptz[], $25::int8[])",
-    )
-    .bind(column(rows, |r| r.id))
-    .bind(column(rows, |r| r.token_hash.clone()))
-    .bind(column(rows, |r| r.token_type.clone()))
-    .bind(column(rows, |r| r.role.clone()))
-    .bind(column(rows, |r| r.email.clone()))
-    .bind(column(rows, |r| r.new_account))
-    .bind(column(rows, |r| r.inviter_id.clone()))
-    .bind(column(rows, |r| r.inviter_name.clone()))
-    .bind(column(rows, |r| r.inviter_email.clone()))
-    .bind(column(rows, |r| r.max_uses))
-    .bind(column(rows, |r| r.uses))
-    .bind(column(rows, |r| r.activations))
-    .bind(column(rows, |r| r.status.clone()))
-    .bind(column(rows, |r| r.share_inviter_name))
-    .bind(column(rows, |r| r.redirect_to_sign_up.clone()))
-    .bind(column(rows, |r| r.redirect_to_sign_in.clone()))
-    .bind(column(rows, |r| r.redirect_to_after_upgrade.clone()))
-    .bind(column(rows, |r| r.sender_response_redirect.clone()))
-    .bind(column(rows, |r| r.created_at))
-    .bind(column(rows, |r| r.expires_at))
-    .bind(column(rows, |r| r.last_used_at))
-    .bind(column(rows, |r| r.closed_at))
-    .bind(column(rows, |r| r.closed_by.clone()))
-    .bind(column(rows, |r| r.updated_at))
-    .bind(column(rows, |r| r.last_position))
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{column, BulkFold, CHUNK};
+use super::{BulkFold, CopyRows};
 use crate::domain::invite::InviteEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
 
@@ -61,26 +61,25 @@ impl BulkFold for InviteUseFold {
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
-        let rows = std::mem::take(&mut self.rows);
-        for chunk in rows.chunks(CHUNK) {
-            sqlx::query(
-                "INSERT INTO invite_use (position, invite_id, inviter_id, user_id, user_email,
-                    role_before, role_granted, new_account, used_at)
-                 SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::text[], $4::text[],
-                    $5::text[], $6::text[], $7::text[], $8::bool[], $9::timestamptz[])",
-            )
-            .bind(column(chunk, |r| r.position))
-            .bind(column(chunk, |r| r.invite_id))
-            .bind(column(chunk, |r| r.inviter_id.clone()))
-            .bind(column(chunk, |r| r.user_id.clone()))
-            .bind(column(chunk, |r| r.user_email.clone()))
-            .bind(column(chunk, |r| r.role_before.clone()))
-            .bind(column(chunk, |r| r.role_granted.clone()))
-            .bind(column(chunk, |r| r.new_account))
-            .bind(column(chunk, |r| r.used_at))
-            .execute(&mut *conn)
+        let mut copy = CopyRows::start(conn, "invite_use", COLUMNS).await?;
+        for r in std::mem::take(&mut self.rows) {
+            copy.row(&[
+                &r.position,
+                &r.invite_id,
+                &r.inviter_id,
+                &r.user_id,
+                &r.user_email,
+                &r.role_before,
+                &r.role_granted,
+                &r.new_account,
+                &r.used_at,
+            ])
             .await?;
         }
-        Ok(rows.len() as u64)
+        copy.finish().await
     }
 }
+
+/// The trail's columns, in the order `write` sends them.
+pub const COLUMNS: &str = "position, invite_id, inviter_id, user_id, user_email, role_before,
+    role_granted, new_account, used_at";

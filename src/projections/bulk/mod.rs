@@ -3,7 +3,7 @@
 //! A rebuild replays millions of events: one round trip per event is far too slow.
 //! Each fold keeps the rows its projection would hold, in memory, applying events
 //! exactly as the projection's incremental `apply` does (tests/rebuild.rs checks
-//! both give identical rows), and writes them with one multi-row INSERT per chunk.
+//! both give identical rows), and writes them with COPY.
 //! The same folds answer `as_of` questions from the log (see `audit`).
 
 pub mod invite;
@@ -15,10 +15,6 @@ use sqlx::PgConnection;
 
 use crate::ledger::RecordedEvent;
 
-/// Rows per INSERT: large enough to amortize the round trip, small enough to
-/// keep each statement's arrays modest.
-pub(crate) const CHUNK: usize = 20_000;
-
 #[async_trait]
 pub trait BulkFold: Send {
     /// Applies one event to the rows in memory.
@@ -28,7 +24,115 @@ pub trait BulkFold: Send {
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64>;
 }
 
-/// One field of every row, as the array a multi-row `INSERT ... UNNEST` binds.
-pub(crate) fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
-    rows.iter().map(field).collect()
+/// Rows in COPY's text format, sent to the server a buffer at a time.
+pub(crate) struct CopyRows<'c> {
+    copy: sqlx::postgres::PgCopyIn<&'c mut PgConnection>,
+    buffer: Vec<u8>,
+    rows: u64,
+}
+
+/// Flush to the server every this many bytes.
+const COPY_BUFFER: usize = 1 << 20;
+
+impl<'c> CopyRows<'c> {
+    /// Starts `COPY table (columns) FROM STDIN`.
+    pub async fn start(
+        conn: &'c mut PgConnection,
+        table: &str,
+        columns: &str,
+    ) -> sqlx::Result<CopyRows<'c>> {
+        let copy = conn
+            .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN"))
+            .await?;
+        Ok(CopyRows {
+            copy,
+            buffer: Vec::with_capacity(COPY_BUFFER + 4096),
+            rows: 0,
+        })
+    }
+
+    /// Appends one row, its fields in the order of the COPY's columns.
+    pub async fn row(&mut self, fields: &[&dyn CopyField]) -> sqlx::Result<()> {
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.buffer.push(b'\t');
+            }
+            field.write(&mut self.buffer);
+        }
+        self.buffer.push(b'\n');
+        self.rows += 1;
+        if self.buffer.len() >= COPY_BUFFER {
+            self.copy.send(std::mem::take(&mut self.buffer)).await?;
+            self.buffer.reserve(COPY_BUFFER + 4096);
+        }
+        Ok(())
+    }
+
+    pub async fn finish(mut self) -> sqlx::Result<u64> {
+        if !self.buffer.is_empty() {
+            self.copy.send(std::mem::take(&mut self.buffer)).await?;
+        }
+        self.copy.finish().await?;
+        Ok(self.rows)
+    }
+}
+
+/// A value in COPY's text format.
+pub(crate) trait CopyField: Sync {
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+impl CopyField for str {
+    fn write(&self, out: &mut Vec<u8>) {
+        for byte in self.bytes() {
+            match byte {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                other => out.push(other),
+            }
+        }
+    }
+}
+
+impl CopyField for String {
+    fn write(&self, out: &mut Vec<u8>) {
+        self.as_str().write(out)
+    }
+}
+
+impl<T: CopyField> CopyField for Option<T> {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(value) => value.write(out),
+            None => out.extend_from_slice(b"\\N"),
+        }
+    }
+}
+
+impl CopyField for bool {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(if *self { b't' } else { b'f' });
+    }
+}
+
+macro_rules! copy_display {
+    ($($t:ty),*) => {$(
+        impl CopyField for $t {
+            fn write(&self, out: &mut Vec<u8>) {
+                use std::io::Write;
+                write!(out, "{self}").expect("writing to memory");
+            }
+        }
+    )*};
+}
+
+copy_display!(i32, i64, uuid::Uuid);
+
+impl CopyField for chrono::DateTime<chrono::Utc> {
+    fn write(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        write!(out, "{}", self.format("%Y-%m-%d %H:%M:%S%.6f+00")).expect("writing to memory");
+    }
 }

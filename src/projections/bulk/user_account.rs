@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{column, BulkFold, CHUNK};
+use super::{BulkFold, CopyRows};
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
@@ -92,25 +92,23 @@ impl BulkFold for UserAccountFold {
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
-        let rows: Vec<UserAccountRow> = std::mem::take(&mut self.rows).into_values().collect();
-        for chunk in rows.chunks(CHUNK) {
-            sqlx::query(
-                "INSERT INTO user_account (id, email, name, password_hash, role, invited_by,
-                    created_at, updated_at)
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[],
-                    $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])",
-            )
-            .bind(column(chunk, |r| r.id.clone()))
-            .bind(column(chunk, |r| r.email.clone()))
-            .bind(column(chunk, |r| r.name.clone()))
-            .bind(column(chunk, |r| r.password_hash.clone()))
-            .bind(column(chunk, |r| r.role.clone()))
-            .bind(column(chunk, |r| r.invited_by.clone()))
-            .bind(column(chunk, |r| r.created_at))
-            .bind(column(chunk, |r| r.updated_at))
-            .execute(&mut *conn)
+        let mut copy = CopyRows::start(conn, "user_account", COLUMNS).await?;
+        for r in std::mem::take(&mut self.rows).into_values() {
+            copy.row(&[
+                &r.id,
+                &r.email,
+                &r.name,
+                &r.password_hash,
+                &r.role,
+                &r.invited_by,
+                &r.created_at,
+                &r.updated_at,
+            ])
             .await?;
         }
-        Ok(rows.len() as u64)
+        copy.finish().await
     }
 }
+
+/// The table's columns, in the order `write` sends them.
+const COLUMNS: &str = "id, email, name, password_hash, role, invited_by, created_at, updated_at";
