@@ -87,6 +87,10 @@ pub async fn fold_until(
             break;
         }
     }
+    if let Scope::Aggregate { .. } = scope {
+        // The answer reflects the whole log up to `as_of`, not one aggregate.
+        position = last_position_until(&mut conn, as_of).await?;
+    }
     for fold in &mut folds {
         fold.write(&mut conn).await?;
     }
@@ -137,4 +141,22 @@ async fn read_until(
         }
     };
     rows.iter().map(recorded_from_row).collect()
+}
+
+/// The last position, in global order, of an event recorded by `as_of`.
+async fn last_position_until(
+    conn: &mut PgConnection,
+    as_of: DateTime<Utc>,
+) -> sqlx::Result<Option<Position>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events
+          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND recorded_at <= $1
+          ORDER BY transaction_id DESC, global_position DESC
+          LIMIT 1",
+    )
+    .bind(as_of)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(xid, global)| Position { xid, global }))
 }

@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod invites;
 mod ledger;
+mod openapi;
 mod rate_limit;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 pub use error::ApiError;
+pub use openapi::ApiDoc;
 use rate_limit::Limiter;
 
 #[derive(Clone)]
@@ -45,6 +47,7 @@ pub fn router(app: App) -> Router {
         .nest("/api/auth", auth)
         .nest("/api/ledger", ledger::routes())
         .merge(health::routes())
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(cors)
         .layer(TraceLayer::new_for_http())

@@ -198,9 +198,11 @@ async fn bulk_load(
     tracing::debug!(replayed, elapsed = ?started.elapsed(), "log read and folded");
     // Each projection's rows on a connection of its own, at the same time.
     try_join_all(folds.iter_mut().flatten().map(|fold| async {
-        let mut tx = scratch.begin(pool).await?;
-        fold.write(&mut tx).await?;
-        tx.commit().await?;
+        // A connection of its own, out of the pool: it leaves with the
+        // scratch tables first in its search path.
+        let mut conn = pool.acquire().await?.detach();
+        run(&mut conn, scratch.search_path("SET")).await?;
+        fold.write(&mut conn).await?;
         anyhow::Ok(())
     }))
     .await?;
@@ -302,12 +304,13 @@ impl Scratch {
     }
 
     async fn enter(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
-        run(
-            conn,
-            &format!("SET LOCAL search_path TO {}, {}", self.schema, self.live),
-        )
-        .await?;
+        run(conn, self.search_path("SET LOCAL")).await?;
         Ok(())
+    }
+
+    /// `set` (`SET` or `SET LOCAL`) the search path to the scratch tables first.
+    fn search_path(&self, set: &str) -> String {
+        format!("{set} search_path TO {}, {}", self.schema, self.live)
     }
 
     /// Applies the events appended after `at` to the scratch tables, in pages.

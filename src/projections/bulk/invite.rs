@@ -138,7 +138,7 @@ impl BulkFold for InviteFold {
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
-        let mut copy = CopyRows::start(conn, "invite", COLUMNS).await?;
+        let mut copy = CopyRows::new(conn, "invite", COLUMNS);
         for r in std::mem::take(&mut self.rows).into_values() {
             copy.row(&[
                 &r.id,

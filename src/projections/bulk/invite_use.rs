@@ -61,7 +61,7 @@ impl BulkFold for InviteUseFold {
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
-        let mut copy = CopyRows::start(conn, "invite_use", COLUMNS).await?;
+        let mut copy = CopyRows::new(conn, "invite_use", COLUMNS);
         for r in std::mem::take(&mut self.rows) {
             copy.row(&[
                 &r.position,

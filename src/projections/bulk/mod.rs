@@ -24,31 +24,28 @@ pub trait BulkFold: Send {
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64>;
 }
 
-/// Rows in COPY's text format, sent to the server a buffer at a time.
+/// Rows in COPY's text format, sent a few megabytes per COPY statement. Outside
+/// an explicit transaction each statement commits on its own, so no transaction
+/// stays open for long: an open transaction holds every log reader back.
 pub(crate) struct CopyRows<'c> {
-    copy: sqlx::postgres::PgCopyIn<&'c mut PgConnection>,
+    conn: &'c mut PgConnection,
+    statement: String,
     buffer: Vec<u8>,
     rows: u64,
 }
 
-/// Flush to the server every this many bytes.
-const COPY_BUFFER: usize = 1 << 20;
+/// Bytes per COPY statement.
+const COPY_CHUNK: usize = 8 << 20;
 
 impl<'c> CopyRows<'c> {
-    /// Starts `COPY table (columns) FROM STDIN`.
-    pub async fn start(
-        conn: &'c mut PgConnection,
-        table: &str,
-        columns: &str,
-    ) -> sqlx::Result<CopyRows<'c>> {
-        let copy = conn
-            .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN"))
-            .await?;
-        Ok(CopyRows {
-            copy,
-            buffer: Vec::with_capacity(COPY_BUFFER + 4096),
+    /// Prepares `COPY table (columns) FROM STDIN`.
+    pub fn new(conn: &'c mut PgConnection, table: &str, columns: &str) -> CopyRows<'c> {
+        CopyRows {
+            conn,
+            statement: format!("COPY {table} ({columns}) FROM STDIN"),
+            buffer: Vec::with_capacity(COPY_CHUNK + 4096),
             rows: 0,
-        })
+        }
     }
 
     /// Appends one row, its fields in the order of the COPY's columns.
@@ -61,18 +58,25 @@ impl<'c> CopyRows<'c> {
         }
         self.buffer.push(b'\n');
         self.rows += 1;
-        if self.buffer.len() >= COPY_BUFFER {
-            self.copy.send(std::mem::take(&mut self.buffer)).await?;
-            self.buffer.reserve(COPY_BUFFER + 4096);
+        if self.buffer.len() >= COPY_CHUNK {
+            self.flush().await?;
         }
         Ok(())
     }
 
-    pub async fn finish(mut self) -> sqlx::Result<u64> {
-        if !self.buffer.is_empty() {
-            self.copy.send(std::mem::take(&mut self.buffer)).await?;
+    async fn flush(&mut self) -> sqlx::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
         }
-        self.copy.finish().await?;
+        let mut copy = self.conn.copy_in_raw(&self.statement).await?;
+        copy.send(std::mem::take(&mut self.buffer)).await?;
+        copy.finish().await?;
+        self.buffer.reserve(COPY_CHUNK + 4096);
+        Ok(())
+    }
+
+    pub async fn finish(mut self) -> sqlx::Result<u64> {
+        self.flush().await?;
         Ok(self.rows)
     }
 }

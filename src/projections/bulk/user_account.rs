@@ -92,7 +92,7 @@ impl BulkFold for UserAccountFold {
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
-        let mut copy = CopyRows::start(conn, "user_account", COLUMNS).await?;
+        let mut copy = CopyRows::new(conn, "user_account", COLUMNS);
         for r in std::mem::take(&mut self.rows).into_values() {
             copy.row(&[
                 &r.id,
