@@ -68,7 +68,12 @@ async fn only_admins_and_api_keys_may_read() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    let key = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let key = stdout
+        .lines()
+        .find(|l| l.starts_with("ilk_"))
+        .unwrap_or_else(|| panic!("no key printed: {stdout}"))
+        .to_string();
     assert!(key.starts_with("ilk_"), "{key}");
     let stored: Vec<String> = sqlx::query_scalar("SELECT key_hash FROM api_key")
         .fetch_all(server.pool())
@@ -356,7 +361,10 @@ async fn an_invites_history_its_uses_and_who_invited_whom() {
         .ok();
     let a_node = &tree["invitees"][0];
     assert_eq!(ids(&a_node["invitees"]), std::slice::from_ref(&b_id));
-    assert_eq!(ids(&a_node["invitees"][0]["invitees"]), std::slice::from_ref(&c_id));
+    assert_eq!(
+        ids(&a_node["invitees"][0]["invitees"]),
+        std::slice::from_ref(&c_id)
+    );
 
     let chain = admin
         .get(&format!("/api/ledger/users/{c_id}/inviter-chain"))

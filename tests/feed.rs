@@ -50,7 +50,11 @@ async fn the_feed_pages_through_the_log_in_global_order() {
             break;
         }
         assert!(events.len() <= 4);
-        seen.extend(events.iter().map(|e| e["position"].as_str().unwrap().to_string()));
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["position"].as_str().unwrap().to_string()),
+        );
         after = page["next"].as_str().unwrap().to_string();
     }
     assert_eq!(seen, log_positions(&server).await);
@@ -63,7 +67,10 @@ async fn the_feed_pages_through_the_log_in_global_order() {
         .find(|e| e["type"] == "Registered")
         .unwrap();
     assert!(registered["data"]["email"].is_string());
-    assert!(registered["data"].get("password_hash").is_none(), "no password hashes");
+    assert!(
+        registered["data"].get("password_hash").is_none(),
+        "no password hashes"
+    );
 
     admin
         .get("/api/ledger/events?after=12")
@@ -137,7 +144,11 @@ async fn a_follower_that_reconnects_gets_every_event_once_in_order() {
     received.extend(read_events(&mut second, total - received.len()).await);
 
     let ids: Vec<String> = received.iter().map(|(id, _)| id.clone()).collect();
-    assert_eq!(ids, log_positions(&server).await, "every event once, in order");
+    assert_eq!(
+        ids,
+        log_positions(&server).await,
+        "every event once, in order"
+    );
     assert!(received
         .iter()
         .all(|(id, data)| data["position"] == id.as_str()));
