@@ -1,7 +1,6 @@
 //! The catch-up reader: events in global order, never past a running transaction.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -31,9 +30,22 @@ pub async fn read_batch(
     after: Position,
     limit: i64,
 ) -> anyhow::Result<Vec<RecordedEvent>> {
-    let rows = sqlx::query(
+    fetch_batch(conn, after, limit)
+        .await?
+        .iter()
+        .map(recorded_from_row)
+        .collect()
+}
+
+/// `read_batch` without decoding: the rows, for readers that decode elsewhere.
+pub async fn fetch_batch(
+    conn: &mut PgConnection,
+    after: Position,
+    limit: i64,
+) -> sqlx::Result<Vec<PgRow>> {
+    sqlx::query(
         "SELECT transaction_id::text::bigint AS xid, global_position, aggregate_type,
-                aggregate_id, sequence, recorded_at, payload
+                aggregate_id, sequence, recorded_at, payload::text AS payload
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
             AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -44,23 +56,28 @@ pub async fn read_batch(
     .bind(after.global)
     .bind(limit)
     .fetch_all(conn)
-    .await?;
-    rows.iter().map(recorded_from_row).collect()
+    .await
 }
 
 /// The columns `recorded_from_row` reads, for other queries of the log.
 pub const RECORDED_COLUMNS: &str = "transaction_id::text::bigint AS xid, global_position,
-    aggregate_type, aggregate_id, sequence, recorded_at, payload";
+    aggregate_type, aggregate_id, sequence, recorded_at, payload::text AS payload";
 
-/// Decodes one row selected with `RECORDED_COLUMNS`.
-pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
-    let aggregate_type: String = row.get("aggregate_type");
-    let payload: Value = row.get("payload");
-    let position = Position {
+/// The position of a row selected with `RECORDED_COLUMNS`.
+pub fn position_of(row: &PgRow) -> Position {
+    Position {
         xid: row.get("xid"),
         global: row.get("global_position"),
-    };
-    let event = decode(&aggregate_type, payload).map_err(|e| {
+    }
+}
+
+/// Decodes one row selected with `RECORDED_COLUMNS` (the payload as text, parsed
+/// once, straight into the event type).
+pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
+    let aggregate_type: &str = row.get("aggregate_type");
+    let payload: &str = row.get("payload");
+    let position = position_of(row);
+    let event = decode(aggregate_type, payload).map_err(|e| {
         anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
     })?;
     Ok(RecordedEvent {
@@ -72,10 +89,10 @@ pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
     })
 }
 
-fn decode(aggregate_type: &str, payload: Value) -> anyhow::Result<LedgerEvent> {
+fn decode(aggregate_type: &str, payload: &str) -> anyhow::Result<LedgerEvent> {
     Ok(match aggregate_type {
-        invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_value(payload)?),
-        user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_value(payload)?),
+        invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_str(payload)?),
+        user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_str(payload)?),
         other => anyhow::bail!("unknown aggregate type `{other}`"),
     })
 }

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use futures_util::future::try_join_all;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -24,7 +25,9 @@ use tokio::task::JoinHandle;
 use super::bulk::BulkFold;
 use super::runner::{read_checkpoint, stored_version, write_checkpoint};
 use super::{lock_key, Projection};
-use crate::ledger::{read_batch, Position, RecordedEvent};
+use crate::ledger::{
+    fetch_batch, position_of, read_batch, recorded_from_row, Position, RecordedEvent,
+};
 
 /// Events per page of the bulk read.
 const PAGE: i64 = 20_000;
@@ -154,21 +157,36 @@ async fn bulk_load(
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
+    // Three stages at once: the database sends a page, a task decodes the
+    // previous one, this one folds the one before.
+    let (rows_tx, mut rows) = mpsc::channel::<Vec<PgRow>>(2);
     let (pages_tx, mut pages) = mpsc::channel::<Vec<RecordedEvent>>(2);
     let reader_pool = pool.clone();
     let reader = tokio::spawn(async move {
         let mut conn = reader_pool.acquire().await?;
         let mut at = Position::default();
         loop {
-            let page = read_batch(&mut conn, at, PAGE).await?;
-            let Some(last) = page.last().map(|e| e.position) else {
+            let page = fetch_batch(&mut conn, at, PAGE).await?;
+            let Some(last) = page.last().map(position_of) else {
                 return anyhow::Ok(());
             };
             at = last;
-            if pages_tx.send(page).await.is_err() {
+            if rows_tx.send(page).await.is_err() {
                 return Ok(());
             }
         }
+    });
+    let decoder = tokio::spawn(async move {
+        while let Some(page) = rows.recv().await {
+            let events = page
+                .iter()
+                .map(recorded_from_row)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if pages_tx.send(events).await.is_err() {
+                break;
+            }
+        }
+        anyhow::Ok(())
     });
 
     let mut folds: Vec<Option<Box<dyn BulkFold>>> =
@@ -194,6 +212,7 @@ async fn bulk_load(
         progress(replayed, (total as u64).max(replayed));
     }
     reader.await??;
+    decoder.await??;
 
     tracing::debug!(replayed, elapsed = ?started.elapsed(), "log read and folded");
     // Each projection's rows on a connection of its own, at the same time.
