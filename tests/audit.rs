@@ -7,26 +7,10 @@ use std::collections::HashSet;
 use std::process::Command;
 
 use chrono::Duration;
+use common::ledger::{sign_up_with, user_id};
 use common::{Client, TestServer};
 use invite_ledger::clock::Clock;
 use serde_json::{json, Value};
-
-/// Signs up through an invite; returns the new user's id.
-async fn sign_up_with(server: &TestServer, token: &str, email: &str) -> (Client, String) {
-    let client = server.client();
-    client.activate(token).await.ok();
-    let reply = client.sign_up(email, "password1", "Invitee").await.ok();
-    assert_eq!(reply["invite"]["used"], true, "{reply}");
-    let id = reply["user"]["id"].as_str().unwrap().to_string();
-    (client, id)
-}
-
-async fn user_id(client: &Client) -> String {
-    client.session().await["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// Every page of `path` (which has no cursor yet).
 async fn all_pages(client: &Client, path: &str, key: &str) -> Vec<Value> {

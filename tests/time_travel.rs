@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::ledger::{sign_up_with, user_id};
 use common::{Client, TestServer};
 use serde_json::{json, Value};
 
@@ -20,13 +21,6 @@ async fn db_now(server: &TestServer) -> (DateTime<Utc>, String) {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let encoded = url::form_urlencoded::byte_serialize(now.to_rfc3339().as_bytes()).collect();
     (now, encoded)
-}
-
-async fn sign_up_with(server: &TestServer, token: &str, email: &str) -> String {
-    let client = server.client();
-    client.activate(token).await.ok();
-    let reply = client.sign_up(email, "password1", "Invitee").await.ok();
-    reply["user"]["id"].as_str().unwrap().to_string()
 }
 
 async fn get(client: &Client, path: &str) -> Value {
@@ -46,10 +40,7 @@ fn state(mut answer: Value) -> Value {
 async fn as_of_answers_equal_the_state_at_that_time() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    let admin_id = admin.session().await["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let admin_id = user_id(&admin).await;
     let (_, before_anything) = db_now(&server).await;
 
     admin
@@ -73,7 +64,7 @@ async fn as_of_answers_equal_the_state_at_that_time() {
     let (_, t1) = db_now(&server).await;
 
     // Moment 2: `a` signed up through the invite, with its role.
-    let a_id = sign_up_with(&server, &shared, "a@example.com").await;
+    let (_, a_id) = sign_up_with(&server, &shared, "a@example.com").await;
     let invite_2 = get(&admin, &format!("/api/ledger/invites/{invite_id}")).await;
     let tree_2 = get(&admin, &format!("/api/ledger/users/{admin_id}/invitees")).await;
     let chain_2 = get(&admin, &format!("/api/ledger/users/{a_id}/inviter-chain")).await;

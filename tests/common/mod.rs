@@ -2,6 +2,7 @@
 //! the real server on a loopback port, an injected clock and a capturing mailer.
 #![allow(dead_code)]
 
+pub mod ledger;
 pub mod synthetic;
 
 use std::net::SocketAddr;
