@@ -159,6 +159,43 @@ pub struct Config {
     /// Failed invite-token lookups allowed per client address per minute.
     #[arg(long, env = "ACTIVATION_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
     pub activation_attempts_per_minute: u32,
+    /// Send invitation emails through this SMTP server (`smtp://host:port`,
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host`).
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of invitation emails.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "invite-ledger <no-reply@localhost>"
+    )]
+    pub mail_from: String,
+    /// Folder with templates replacing the built-in ones (`invitation.subject.txt`,
+    /// `invitation.txt`, `invitation.html`).
+    #[arg(long, env = "MAIL_TEMPLATE_DIR")]
+    pub mail_template_dir: Option<std::path::PathBuf>,
+    /// Key sealing private invites' tokens in the ledger for their emails: 64 hex
+    /// characters [default: a public development key].
+    #[arg(long, env = "TOKEN_SEALING_KEY", hide_env_values = true)]
+    pub token_sealing_key: Option<String>,
+    /// Post every ledger event to this URL (signed as Standard Webhooks).
+    #[arg(long, env = "WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// The webhook signing secret (`whsec_<base64>`, or any other string used as is).
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Time limit of one email or webhook delivery attempt, in milliseconds.
+    #[arg(long, env = "DELIVERY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub delivery_timeout_ms: u64,
+    /// Attempts before a delivery is parked (then `invite-ledger reactors retry`).
+    #[arg(long, env = "DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    pub delivery_max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; doubled at each further one.
+    #[arg(long, env = "DELIVERY_RETRY_BASE_MS", default_value_t = 1_000)]
+    pub delivery_retry_base_ms: u64,
+    /// How often the sweeper looks for invites past their time, in milliseconds.
+    #[arg(long, env = "EXPIRY_SWEEP_INTERVAL_MS", default_value_t = 30_000)]
+    pub expiry_sweep_interval_ms: u64,
 }
 
 /// The configuration, checked and resolved once at start-up.
@@ -173,6 +210,7 @@ pub struct Settings {
     pub invite_cookie: String,
     pub secure_cookies: bool,
     pub password_cost: PasswordCost,
+    pub token_seal: crate::service::token_seal::TokenSeal,
 }
 
 impl Config {
@@ -212,7 +250,18 @@ impl Config {
                 )
             })?;
         }
+        anyhow::ensure!(
+            self.webhook_url.is_none() || self.webhook_secret.is_some(),
+            "WEBHOOK_URL needs a WEBHOOK_SECRET to sign with"
+        );
+        anyhow::ensure!(
+            self.delivery_max_attempts >= 1,
+            "DELIVERY_MAX_ATTEMPTS must be at least 1"
+        );
         Ok(Settings {
+            token_seal: crate::service::token_seal::TokenSeal::from_hex(
+                self.token_sealing_key.as_deref(),
+            )?,
             roles,
             secure_cookies: base_url.scheme() == "https",
             session_cookie: format!("{}.session_token", self.cookie_prefix),

@@ -10,4 +10,5 @@ pub mod domain;
 pub mod http;
 pub mod ledger;
 pub mod projections;
+pub mod reactors;
 pub mod service;

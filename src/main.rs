@@ -10,8 +10,9 @@ use invite_ledger::app::{self, App};
 use invite_ledger::clock::SystemClock;
 use invite_ledger::config::Config;
 use invite_ledger::projections;
+use invite_ledger::reactors;
 use invite_ledger::service::accounts;
-use invite_ledger::service::mailer::{DirMailer, LogMailer, Mailer};
+use invite_ledger::service::mailer;
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Inspect the reactors (email, webhooks) and retry parked deliveries.
+    Reactors {
+        #[command(subcommand)]
+        command: ReactorsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,6 +65,26 @@ enum ApikeyCommand {
     Create {
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReactorsCommand {
+    /// Each reactor's checkpoint, lag and deliveries; then the parked ones.
+    Status {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Put a parked delivery (or all of them) back in the queue.
+    Retry {
+        /// The delivery's id, as `status` lists it.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every parked delivery.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         config: Config,
     },
@@ -170,19 +196,72 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Reactors { command } => reactors_command(command).await,
+    }
+}
+
+async fn reactors_command(command: ReactorsCommand) -> anyhow::Result<()> {
+    match command {
+        ReactorsCommand::Status { config } => {
+            let pool = app::connect(&config.database_url).await?;
+            app::prepare(&pool).await?;
+            println!(
+                "{:<10} {:<18} {:>8} {:>8} {:>8} {:>10}",
+                "reactor", "checkpoint", "lag", "pending", "parked", "delivered"
+            );
+            for s in reactors::status(&pool).await? {
+                println!(
+                    "{:<10} {:<18} {:>8} {:>8} {:>8} {:>10}",
+                    s.name, s.checkpoint, s.lag, s.pending, s.parked, s.delivered
+                );
+            }
+            let parked = reactors::parked(&pool).await?;
+            if !parked.is_empty() {
+                println!(
+                    "\nparked deliveries (retry with `invite-ledger reactors retry ID|--all`):"
+                );
+                for p in parked {
+                    println!(
+                        "  #{} {} {} (event {}) after {} attempts: {}",
+                        p.id,
+                        p.reactor,
+                        p.ordering_key,
+                        p.event_position,
+                        p.attempts,
+                        p.last_error.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        ReactorsCommand::Retry { id, all, config } => {
+            let pool = app::connect(&config.database_url).await?;
+            app::prepare(&pool).await?;
+            let target = match (id, all) {
+                (Some(id), false) => reactors::RetryTarget::One(id),
+                _ => reactors::RetryTarget::AllParked,
+            };
+            let requeued = reactors::retry(&pool, target).await?;
+            println!("{requeued} parked deliveries put back in the queue");
+            anyhow::ensure!(
+                requeued > 0 || all,
+                "delivery {} is not parked",
+                id.unwrap_or_default()
+            );
+            Ok(())
+        }
     }
 }
 
 async fn start(config: &Config) -> anyhow::Result<(App, Vec<tokio::task::JoinHandle<()>>)> {
-    let mailer: Arc<dyn Mailer> = match &config.mail_dir {
-        Some(dir) => Arc::new(DirMailer::new(dir.clone())?),
-        None => Arc::new(LogMailer),
-    };
+    let mailer = mailer::from_config(config)?;
     App::start(config.settings()?, Arc::new(SystemClock), mailer).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let (app, _runners) = start(&config).await?;
+    // Side effects run in the server only, not in short-lived commands.
+    let _reactors = reactors::spawn(&app).await?;
     let address: SocketAddr = format!("{}:{}", config.bind_address, config.port).parse()?;
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(%address, base_url = %app.settings.base_url, "invite-ledger listening");

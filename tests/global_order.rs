@@ -7,7 +7,7 @@ use chrono::Utc;
 use common::TestServer;
 use invite_ledger::domain::user::{user_id_for_email, UserCommand, UserEvent};
 use invite_ledger::ledger::{read_batch, LedgerEvent, Position};
-use sqlx::Acquire;
+use sqlx::{Acquire, Connection};
 
 fn registered(email: &str) -> serde_json::Value {
     serde_json::to_value(UserEvent::Registered {
@@ -140,4 +140,54 @@ async fn each_event_records_its_transaction_and_time() {
     .unwrap();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|(p, x, t)| *p > 0 && *x > 0 && *t));
+}
+
+/// A write transaction left open in another database on the same server must not
+/// hold this ledger's readers back (its transaction ids share the server's counter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_transaction_in_another_database_does_not_stall_readers() {
+    let server = TestServer::start().await;
+    let other = common::TestDb::new().await;
+    let mut foreign = sqlx::PgConnection::connect(&other.url).await.unwrap();
+    let mut open = Acquire::begin(&mut foreign).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *open)
+        .await
+        .unwrap();
+
+    let id = user_id_for_email("after@example.com");
+    let position = server
+        .app
+        .ledger
+        .execute_user(
+            &id,
+            UserCommand::Register {
+                email: "after@example.com".into(),
+                name: "After".into(),
+                password_hash: "x".into(),
+                role: "user".into(),
+                at: Utc::now(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut reader = server.pool().acquire().await.unwrap();
+    let visible = read_batch(&mut reader, Position::default(), 100)
+        .await
+        .unwrap();
+    assert!(
+        visible.iter().any(|e| e.position == position),
+        "an event committed here is readable while another database's transaction is open"
+    );
+    assert!(
+        server
+            .app
+            .progress
+            .wait_for(position, std::time::Duration::from_secs(5))
+            .await,
+        "the read models catch up while another database's transaction is open"
+    );
+    open.rollback().await.unwrap();
 }

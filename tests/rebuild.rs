@@ -60,7 +60,7 @@ async fn varied_history(server: &TestServer) {
         .sign_up("r@example.com", "password1", "R")
         .await
         .ok();
-    let token = server.mailer.last_to("r@example.com").token;
+    let token = server.mailer.last_to("r@example.com").await.token;
     rejecter
         .post("/api/auth/invite/reject", json!({ "token": token }))
         .await

@@ -109,7 +109,7 @@ async fn a_private_invite_upgrades_an_existing_user_on_sign_in() {
         .ok();
     assert_eq!(created["message"], "The invitation was sent");
 
-    let email = server.mailer.last_to("bob@example.com");
+    let email = server.mailer.last_to("bob@example.com").await;
     assert!(
         !email.new_account,
         "Bob already has an account: a role upgrade"
@@ -162,7 +162,7 @@ async fn a_private_invite_for_a_new_email_leads_to_sign_up() {
         )
         .await
         .ok();
-    let email = server.mailer.last_to("new@example.com");
+    let email = server.mailer.last_to("new@example.com").await;
     assert!(email.new_account);
     assert_eq!(email.subject(), "You're invited to join our platform!");
     assert!(email.url.contains("callbackURL=%2Fauth%2Fsign-up"));

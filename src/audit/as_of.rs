@@ -109,7 +109,7 @@ async fn read_until(
             sqlx::query(&format!(
                 "SELECT {RECORDED_COLUMNS} FROM events
                   WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-                    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                    AND transaction_id < ledger_read_horizon()
                     AND recorded_at <= $3
                   ORDER BY transaction_id, global_position
                   LIMIT $4"
@@ -129,7 +129,7 @@ async fn read_until(
             sqlx::query(&format!(
                 "SELECT {RECORDED_COLUMNS} FROM events
                   WHERE aggregate_type = $1 AND aggregate_id = $2
-                    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                    AND transaction_id < ledger_read_horizon()
                     AND recorded_at <= $3
                   ORDER BY sequence"
             ))
@@ -150,7 +150,7 @@ async fn last_position_until(
 ) -> sqlx::Result<Option<Position>> {
     let row: Option<(i64, i64)> = sqlx::query_as(
         "SELECT transaction_id::text::bigint, global_position FROM events
-          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          WHERE transaction_id < ledger_read_horizon()
             AND recorded_at <= $1
           ORDER BY transaction_id DESC, global_position DESC
           LIMIT 1",

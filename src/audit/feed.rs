@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use crate::ledger::{recorded_from_row, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
+use crate::ledger::{recorded_from_row, RecordedEvent, RECORDED_COLUMNS};
 
 /// One event of the log.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -25,24 +25,18 @@ pub struct EventView {
     pub event_type: String,
     /// When the ledger recorded it (what `as_of` compares with).
     pub recorded_at: DateTime<Utc>,
-    /// The event's fields; password hashes are left out.
+    /// The event's fields; secrets (password hashes, sealed tokens) are left out.
     pub data: Value,
 }
 
 impl From<&RecordedEvent> for EventView {
     fn from(recorded: &RecordedEvent) -> Self {
-        let (aggregate_type, tagged) = match &recorded.event {
-            LedgerEvent::Invite(e) => ("invite", serde_json::to_value(e)),
-            LedgerEvent::User(e) => ("user", serde_json::to_value(e)),
+        let (aggregate_type, event_type, tagged) = recorded.event.public_json();
+        // Events serialize as `{"Type": {fields}}`: the fields are the data.
+        let data = match tagged {
+            Value::Object(map) => map.into_iter().next().map(|(_, v)| v).unwrap_or_default(),
+            other => other,
         };
-        // Events serialize as `{"Type": {fields}}`.
-        let (event_type, mut data) = match tagged.expect("events serialize") {
-            Value::Object(map) => map.into_iter().next().unwrap_or_default(),
-            other => (String::new(), other),
-        };
-        if let Value::Object(fields) = &mut data {
-            fields.remove("password_hash");
-        }
         EventView {
             position: recorded.position.to_string(),
             global_position: recorded.position.global,

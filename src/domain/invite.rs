@@ -39,8 +39,15 @@ pub struct InviteTerms {
     pub share_inviter_name: bool,
     /// Where a public invite's URL sends the visitor: `"signUp"` or `"signIn"`.
     pub sender_response_redirect: String,
+    /// A private invite's token, sealed with the server's key so the email
+    /// reactor can send (and resend) it; see `service::token_seal`. Absent in
+    /// public invites and in events written before sealing existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_token: Option<String>,
 }
 
+// Commands live for one request; boxing `Create`'s terms would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InviteCommand {
     Create {
@@ -66,6 +73,11 @@ pub enum InviteCommand {
         at: DateTime<Utc>,
     },
     Expire {
+        at: DateTime<Utc>,
+    },
+    /// Send a private invite's email again.
+    Resend {
+        by: Actor,
         at: DateTime<Utc>,
     },
 }
@@ -105,6 +117,11 @@ pub enum InviteEvent {
     Expired {
         at: DateTime<Utc>,
     },
+    /// The invitation email was asked for again; read models ignore it.
+    Resent {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InviteEvent {
@@ -116,6 +133,7 @@ impl DomainEvent for InviteEvent {
             InviteEvent::Cancelled { .. } => "Cancelled",
             InviteEvent::Rejected { .. } => "Rejected",
             InviteEvent::Expired { .. } => "Expired",
+            InviteEvent::Resent { .. } => "Resent",
         }
         .to_string()
     }
@@ -161,6 +179,10 @@ pub enum InviteError {
     NotPrivate,
     #[error("The invite has not expired")]
     NotExpired,
+    #[error("Only the user who created the invite or an admin can resend it")]
+    NotAllowedToResend,
+    #[error("This invite's token was not kept, so its email cannot be sent again")]
+    TokenNotKept,
 }
 
 impl InviteError {
@@ -184,6 +206,8 @@ impl InviteError {
             InviteError::NotInvitee => "NOT_INVITEE",
             InviteError::NotPrivate => "NOT_A_PRIVATE_INVITE",
             InviteError::NotExpired => "INVITE_NOT_EXPIRED",
+            InviteError::NotAllowedToResend => "NOT_ALLOWED_TO_RESEND",
+            InviteError::TokenNotKept => "INVITE_TOKEN_NOT_KEPT",
         }
     }
 }
@@ -292,13 +316,31 @@ impl Invite {
             }
             InviteCommand::Expire { at } => {
                 let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
-                if self.closed == Some(Closed::Expired) {
+                // Nothing left to expire: closed already, or every use taken.
+                if self.closed.is_some() || self.uses >= created.terms.max_uses {
                     return Ok(vec![]);
                 }
                 if at < created.terms.expires_at {
                     return Err(InviteError::NotExpired);
                 }
                 Ok(vec![InviteEvent::Expired { at }])
+            }
+            InviteCommand::Resend { by, at } => {
+                let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
+                if created.terms.email.is_none() {
+                    return Err(InviteError::NotPrivate);
+                }
+                if by.user_id != created.inviter_id && !roles.is_admin(&by.role) {
+                    return Err(InviteError::NotAllowedToResend);
+                }
+                self.usable(at)?;
+                if created.terms.sealed_token.is_none() {
+                    return Err(InviteError::TokenNotKept);
+                }
+                Ok(vec![InviteEvent::Resent {
+                    by_user_id: by.user_id,
+                    at,
+                }])
             }
         }
     }
@@ -387,7 +429,7 @@ impl Aggregate for Invite {
             } => {
                 self.created = Some(Created { terms, inviter_id });
             }
-            InviteEvent::Activated { .. } => {}
+            InviteEvent::Activated { .. } | InviteEvent::Resent { .. } => {}
             InviteEvent::Used { .. } => self.uses += 1,
             InviteEvent::Cancelled { .. } => self.closed = Some(Closed::Cancelled),
             InviteEvent::Rejected { .. } => self.closed = Some(Closed::Rejected),
@@ -435,6 +477,7 @@ mod tests {
             redirect_to_after_upgrade: "/auth/invited".into(),
             share_inviter_name: true,
             sender_response_redirect: "signUp".into(),
+            sealed_token: email.map(|_| "sealed".to_string()),
         }
     }
 
@@ -719,6 +762,80 @@ mod tests {
             ])
             .when(use_by(&bob, t0()))
             .then_expect_error(InviteError::Rejected);
+    }
+
+    #[test]
+    fn expire_does_nothing_to_a_closed_or_used_up_invite() {
+        let later = t0() + Duration::hours(2);
+        let cancelled = InviteEvent::Cancelled {
+            by_user_id: "admin-1".into(),
+            at: t0(),
+        };
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1), cancelled])
+            .when(InviteCommand::Expire { at: later })
+            .then_expect_events(vec![]);
+        let bob = actor("bob", "bob@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1), used(&bob)])
+            .when(InviteCommand::Expire { at: later })
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn the_creator_or_an_admin_resends_a_private_open_invite() {
+        let other_admin = actor("admin-2", "root@x.com", "admin");
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(InviteCommand::Resend {
+                by: other_admin,
+                at: t0(),
+            })
+            .then_expect_events(vec![InviteEvent::Resent {
+                by_user_id: "admin-2".into(),
+                at: t0(),
+            }]);
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(InviteCommand::Resend {
+                by: actor("carol", "carol@x.com", "user"),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::NotAllowedToResend);
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 1)])
+            .when(InviteCommand::Resend {
+                by: admin(),
+                at: t0(),
+            })
+            .then_expect_error(InviteError::NotPrivate);
+        Given::with(RolePolicy::default())
+            .given(vec![created(Some("bob@x.com"), 1)])
+            .when(InviteCommand::Resend {
+                by: admin(),
+                at: t0() + Duration::hours(1),
+            })
+            .then_expect_error(InviteError::Expired);
+    }
+
+    #[test]
+    fn events_written_before_sealing_still_decode() {
+        let json = serde_json::json!({ "Created": {
+            "terms": {
+                "invite_id": Uuid::nil(), "token_type": "token", "role": "admin",
+                "email": "bob@x.com", "new_account": true, "max_uses": 1,
+                "expires_at": t0() + Duration::hours(1),
+                "redirect_to_sign_up": "/a", "redirect_to_sign_in": "/b",
+                "redirect_to_after_upgrade": "/c", "share_inviter_name": true,
+                "sender_response_redirect": "signUp"
+            },
+            "inviter_id": "admin-1", "inviter_name": "A", "inviter_email": "a@x.com",
+            "inviter_role": "admin", "at": t0()
+        }});
+        let InviteEvent::Created { terms, .. } = serde_json::from_value(json).unwrap() else {
+            panic!("a Created event");
+        };
+        assert_eq!(terms.sealed_token, None);
     }
 
     #[test]

@@ -84,10 +84,10 @@ pub enum UserError {
 impl UserError {
     pub fn code(&self) -> &'static str {
         match self {
-            UserError::AlreadyExists => "USER_ALREADY_EXISTS",
+            UserError::AlreadyExists => "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
             UserError::NotFound => "USER_NOT_FOUND",
             UserError::UnknownRole(_) => "ROLE_NOT_CONFIGURED",
-            UserError::NotAllowed => "INSUFFICIENT_PERMISSIONS",
+            UserError::NotAllowed => "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
         }
     }
 }

@@ -17,6 +17,7 @@ use super::HttpState;
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
+use crate::service::invites::checked_callback;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -38,6 +39,8 @@ pub struct UserJson {
     email_verified: bool,
     role: String,
     banned: bool,
+    ban_reason: Option<String>,
+    ban_expires: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -52,6 +55,8 @@ impl From<&Account> for UserJson {
             email_verified: false,
             role: a.role.clone(),
             banned: false,
+            ban_reason: None,
+            ban_expires: None,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -64,6 +69,9 @@ struct SignUpBody {
     email: String,
     password: String,
     name: String,
+    /// Not followed here, but never accepted pointing at another site.
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +79,9 @@ struct SignUpBody {
 struct SignInBody {
     email: String,
     password: String,
+    /// Where the front end goes after signing in (Better Auth answers it as `url`).
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/auth/sign-up/email", tag = "auth",
@@ -85,6 +96,7 @@ async fn sign_up(
     Client(client): Client,
     Body(body): Body<SignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    checked_callback(&app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
     let request = SignUp {
         email: body.email,
@@ -92,7 +104,7 @@ async fn sign_up(
         name: body.name,
     };
     let signed_in = service::sign_up(&app, request, invite.as_deref(), client).await?;
-    Ok(signed_in_response(&app, jar, signed_in))
+    Ok(signed_in_response(&app, jar, signed_in, None))
 }
 
 #[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth",
@@ -106,15 +118,23 @@ async fn sign_in(
     Client(client): Client,
     Body(body): Body<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let callback = checked_callback(&app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
     let signed_in =
         service::sign_in(&app, &body.email, body.password, invite.as_deref(), client).await?;
-    Ok(signed_in_response(&app, jar, signed_in))
+    Ok(signed_in_response(&app, jar, signed_in, callback))
 }
 
 /// Better Auth's `{redirect, token, url, user}`, the session cookie, and, when an
 /// invite came along, the invite cookie cleared and what became of the invite.
-fn signed_in_response(app: &App, jar: CookieJar, signed_in: SignedIn) -> impl IntoResponse {
+/// A used invite redirects to its after-upgrade page (as the plugin's hook does);
+/// otherwise the sign-in's own `callbackURL`, if any.
+fn signed_in_response(
+    app: &App,
+    jar: CookieJar,
+    signed_in: SignedIn,
+    callback: Option<String>,
+) -> impl IntoResponse {
     let SignedIn {
         account,
         session,
@@ -123,7 +143,8 @@ fn signed_in_response(app: &App, jar: CookieJar, signed_in: SignedIn) -> impl In
     let mut jar = cookies::with_session(jar, &app.settings, &session.token);
     let redirect_to = invite
         .as_ref()
-        .and_then(|r: &InviteReport| r.redirect_to.clone());
+        .and_then(|r: &InviteReport| r.redirect_to.clone())
+        .or(callback);
     if invite.is_some() {
         jar = cookies::without_invite(jar, &app.settings);
     }
@@ -177,6 +198,7 @@ async fn get_session(MaybeUser(user): MaybeUser) -> Json<Value> {
             "updatedAt": s.created_at,
             "ipAddress": s.ip_address,
             "userAgent": s.user_agent,
+            "impersonatedBy": null,
         },
         "user": UserJson::from(&user.account),
     }))

@@ -31,10 +31,12 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::EmailMismatch
             | InviteError::OwnInvite
             | InviteError::NotCreator
-            | InviteError::NotInvitee => StatusCode::FORBIDDEN,
-            InviteError::TokenTaken | InviteError::WouldLowerRole | InviteError::NotExpired => {
-                StatusCode::CONFLICT
-            }
+            | InviteError::NotInvitee
+            | InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,
+            InviteError::TokenTaken
+            | InviteError::WouldLowerRole
+            | InviteError::NotExpired
+            | InviteError::TokenNotKept => StatusCode::CONFLICT,
             InviteError::Expired
             | InviteError::UsedUp
             | InviteError::Cancelled
@@ -74,4 +76,12 @@ impl IntoResponse for ApiError {
 pub async fn not_found() -> Response {
     let body = json!({ "code": "NOT_FOUND", "message": "No such endpoint" });
     (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+pub async fn method_not_allowed() -> Response {
+    let body = json!({
+        "code": "METHOD_NOT_ALLOWED",
+        "message": "This endpoint does not take this HTTP method",
+    });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::Json;
@@ -17,7 +17,8 @@ use crate::auth::session::{self, Session};
 use crate::service::accounts::ClientInfo;
 use crate::service::ServiceError;
 
-/// A JSON body; bad JSON, wrong types and missing fields are a 400 with a code.
+/// A JSON body; bad JSON, wrong types and missing fields are a 400
+/// `VALIDATION_ERROR`, the code Better Auth gives them.
 pub struct Body<T>(pub T);
 
 impl<S, T> FromRequest<S> for Body<T>
@@ -30,10 +31,47 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(ApiError(ServiceError::bad_request(
-                "INVALID_REQUEST_BODY",
-                rejection.body_text(),
-            ))),
+            Err(rejection) => Err(validation_error(rejection.body_text())),
+        }
+    }
+}
+
+fn validation_error(message: String) -> ApiError {
+    ApiError(ServiceError::bad_request("VALIDATION_ERROR", message))
+}
+
+/// Query-string parameters; malformed or missing ones are a 400 `VALIDATION_ERROR`.
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(validation_error(rejection.body_text())),
+        }
+    }
+}
+
+/// Path parameters; undecodable ones are a 400 `VALIDATION_ERROR`.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathParams(value)),
+            Err(rejection) => Err(validation_error(rejection.body_text())),
         }
     }
 }

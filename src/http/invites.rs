@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::cookies;
 use super::error::ApiError;
-use super::extract::{Body, Client, MaybeUser, User};
+use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
 use crate::domain::invite::InviteError;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/get", get(get_by_query).post(get_by_body))
         .route("/invite/cancel", post(cancel))
         .route("/invite/reject", post(reject))
+        .route("/invite/resend", post(resend))
         .route("/invite/{token}", get(activate_link))
 }
 
@@ -54,7 +55,8 @@ async fn create(
 struct ActivateBody {
     /// Optional: without it, the activated invite's cookie is used.
     token: Option<String>,
-    #[serde(alias = "redirectTo")]
+    /// The seed's `callbackURL` (camelCase would make it `callbackUrl`).
+    #[serde(rename = "callbackURL", alias = "redirectTo")]
     callback_url: Option<String>,
 }
 
@@ -142,8 +144,8 @@ async fn activate_link(
     Client(client): Client,
     jar: CookieJar,
     MaybeUser(user): MaybeUser,
-    Path(token): Path<String>,
-    Query(query): Query<LinkQuery>,
+    PathParams(token): PathParams<String>,
+    QueryParams(query): QueryParams<LinkQuery>,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
     let callback = service::checked_callback(app, query.callback_url.as_deref())?;
@@ -183,7 +185,7 @@ async fn get_by_query(
     State(state): State<HttpState>,
     Client(client): Client,
     MaybeUser(user): MaybeUser,
-    Query(query): Query<TokenBody>,
+    QueryParams(query): QueryParams<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
     get_invite(state, client.ip, user.map(|u| u.account), query.token).await
 }
@@ -221,11 +223,13 @@ async fn get_invite(
     responses((status = 200, description = "`{status: true, message}`"),
         (status = 401), (status = 403), (status = 410)))]
 async fn cancel(
-    State(app): State<App>,
+    State(state): State<HttpState>,
+    Client(client): Client,
     User(user): User,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    service::cancel(&app, &user.account, &body.token).await?;
+    let cancelled = service::cancel(&state.app, &user.account, &body.token);
+    limited(&state, client.ip, cancelled).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite cancelled" }),
     ))
@@ -236,12 +240,25 @@ async fn cancel(
     responses((status = 200, description = "`{status: true, message}`"),
         (status = 401), (status = 403), (status = 410)))]
 async fn reject(
+    State(state): State<HttpState>,
+    Client(client): Client,
+    User(user): User,
+    Body(body): Body<TokenBody>,
+) -> Result<Json<Value>, ApiError> {
+    let rejected = service::reject(&state.app, &user.account, &body.token);
+    limited(&state, client.ip, rejected).await?;
+    Ok(Json(
+        json!({ "status": true, "message": "Invite rejected" }),
+    ))
+}
+
+async fn resend(
     State(app): State<App>,
     User(user): User,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    service::reject(&app, &user.account, &body.token).await?;
+    service::resend(&app, &user.account, &body.token).await?;
     Ok(Json(
-        json!({ "status": true, "message": "Invite rejected" }),
+        json!({ "status": true, "message": "The invitation was sent again" }),
     ))
 }

@@ -49,6 +49,7 @@ pub fn router(app: App) -> Router {
         .merge(health::routes())
         .merge(openapi::routes())
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(HttpState { app, limiter })

@@ -7,8 +7,8 @@ mod store;
 
 pub use position::Position;
 pub use reader::{
-    fetch_batch, position_of, read_batch, recorded_from_row, LedgerEvent, RecordedEvent,
-    RECORDED_COLUMNS,
+    count_after, fetch_batch, position_of, read_batch, recorded_from_row, LedgerEvent,
+    RecordedEvent, RECORDED_COLUMNS,
 };
 pub use store::{Ledger, LedgerError};
 

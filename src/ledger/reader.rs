@@ -7,10 +7,43 @@ use sqlx::{PgConnection, Row};
 use super::Position;
 use crate::domain::{invite, user};
 
+// Events are read in batches and dropped; boxing invite events would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerEvent {
     Invite(invite::InviteEvent),
     User(user::UserEvent),
+}
+
+impl LedgerEvent {
+    /// `(aggregate type, event type, fields)` as the outside world sees the event:
+    /// secrets (a sealed token, a password hash) removed.
+    pub fn public_json(&self) -> (&'static str, String, serde_json::Value) {
+        use cqrs_es::DomainEvent;
+        let (aggregate_type, event_type, event) = match self {
+            LedgerEvent::Invite(e) => (
+                invite::AGGREGATE_TYPE,
+                e.event_type(),
+                serde_json::to_value(e),
+            ),
+            LedgerEvent::User(e) => (
+                user::AGGREGATE_TYPE,
+                e.event_type(),
+                serde_json::to_value(e),
+            ),
+        };
+        let mut event = event.expect("events serialize");
+        for secret in ["/Created/terms", "/Registered"] {
+            if let Some(fields) = event
+                .pointer_mut(secret)
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                fields.remove("sealed_token");
+                fields.remove("password_hash");
+            }
+        }
+        (aggregate_type, event_type, event)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +56,7 @@ pub struct RecordedEvent {
 }
 
 /// Up to `limit` events after `after`, in (transaction id, position) order, taking
-/// only transactions older than every transaction still running: a later one may
+/// only transactions older than every one of this database still running: a later one may
 /// still commit events that sort before ones already visible.
 pub async fn read_batch(
     conn: &mut PgConnection,
@@ -48,7 +81,7 @@ pub async fn fetch_batch(
                 aggregate_id, sequence, recorded_at, payload::text AS payload
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND transaction_id < ledger_read_horizon()
           ORDER BY transaction_id, global_position
           LIMIT $3",
     )
@@ -87,6 +120,18 @@ pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
         recorded_at: row.get("recorded_at"),
         event,
     })
+}
+
+/// Events in the log after `after`, committed or not yet readable: a reader's lag.
+pub async fn count_after(conn: &mut PgConnection, after: Position) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM events
+          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
+    )
+    .bind(after.xid.to_string())
+    .bind(after.global)
+    .fetch_one(conn)
+    .await?)
 }
 
 fn decode(aggregate_type: &str, payload: &str) -> anyhow::Result<LedgerEvent> {

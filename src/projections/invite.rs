@@ -93,6 +93,8 @@ impl Projection for InviteView {
                 close(hash, "rejected", Some(by_user_id), at)
             }
             InviteEvent::Expired { at } => close(hash, "expired", None, at),
+            // A resend changes nothing an invite shows.
+            InviteEvent::Resent { .. } => return Ok(()),
         };
         query.bind(position).execute(conn).await.map(drop)
     }

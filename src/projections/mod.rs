@@ -18,6 +18,7 @@ use crate::ledger::RecordedEvent;
 pub use rebuild::{
     create_missing, ensure_schema, rebuild, rebuild_in_background, status, ProjectionStatus,
 };
+pub(crate) use runner::{read_checkpoint, write_checkpoint};
 pub use runner::{Progress, ProjectionRunner};
 
 #[async_trait]
@@ -48,6 +49,15 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
         std::sync::Arc::new(invite_use::InviteUseTrail),
         std::sync::Arc::new(user_account::UserAccounts),
     ]
+}
+
+/// Takes the advisory lock named `name` for the rest of the transaction, unless
+/// another holds it: one runner per projection (or reactor, or sweeper) at a time.
+pub(crate) async fn try_lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(lock_key(name))
+        .fetch_one(conn)
+        .await
 }
 
 /// One advisory-lock key per projection: one runner (or rebuild) at a time.

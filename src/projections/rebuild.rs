@@ -26,7 +26,7 @@ use super::bulk::BulkFold;
 use super::runner::{read_checkpoint, stored_version, write_checkpoint};
 use super::{lock_key, Projection};
 use crate::ledger::{
-    fetch_batch, position_of, read_batch, recorded_from_row, Position, RecordedEvent,
+    count_after, fetch_batch, position_of, read_batch, recorded_from_row, Position, RecordedEvent,
 };
 
 /// Events per page of the bulk read.
@@ -460,14 +460,7 @@ pub async fn status(
             None => None,
         };
         let at = checkpoint.unwrap_or_default();
-        let lag: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM events
-              WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
-        )
-        .bind(at.xid.to_string())
-        .bind(at.global)
-        .fetch_one(&mut *conn)
-        .await?;
+        let lag = count_after(&mut conn, at).await?;
         out.push(ProjectionStatus {
             name: projection.name(),
             version: projection.version(),

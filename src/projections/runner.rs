@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::{lock_key, Projection};
+use super::{try_lock, Projection};
 use crate::ledger::{read_batch, Position};
 
 const BATCH: i64 = 500;
@@ -127,10 +127,7 @@ async fn run(
 
 async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step> {
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(lock_key(projection.name()))
-        .fetch_one(&mut *tx)
-        .await?;
+    let locked = try_lock(&mut tx, projection.name()).await?;
     let checkpoint = read_checkpoint(&mut tx, projection.name()).await?;
     if !locked || is_stale(&mut tx, projection).await? {
         return Ok(Step::Busy(checkpoint));
@@ -171,7 +168,7 @@ pub(super) async fn stored_version(
         .await
 }
 
-pub(super) async fn read_checkpoint(
+pub(crate) async fn read_checkpoint(
     conn: &mut PgConnection,
     name: &str,
 ) -> anyhow::Result<Position> {
@@ -186,7 +183,7 @@ pub(super) async fn read_checkpoint(
     Ok(Position { xid, global })
 }
 
-pub(super) async fn write_checkpoint(
+pub(crate) async fn write_checkpoint(
     conn: &mut PgConnection,
     name: &str,
     at: Position,

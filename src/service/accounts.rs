@@ -9,8 +9,9 @@ use crate::app::App;
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
 use crate::auth::session::{self, NewSession};
+use crate::domain::invite::Actor;
 use crate::domain::normalize_email;
-use crate::domain::user::{user_id_for_email, UserCommand};
+use crate::domain::user::{user_id_for_email, UserCommand, UserError};
 
 pub struct SignUp {
     pub email: String,
@@ -36,6 +37,17 @@ pub struct InviteReport {
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_to: Option<String>,
+}
+
+impl InviteReport {
+    fn used(used: &invites::Used) -> Self {
+        InviteReport {
+            used: true,
+            code: None,
+            message: Some(format!("Role set to {}", used.role)),
+            redirect_to: Some(used.redirect_to.clone()),
+        }
+    }
 }
 
 pub struct SignedIn {
@@ -73,30 +85,85 @@ pub async fn sign_up(
             "Password too long",
         ));
     }
-    if config.invite_only {
-        let Some(token) = invite_token else {
-            return Err(ServiceError::Forbidden {
-                code: "INVITE_REQUIRED",
-                message: "Sign-up needs an invite".into(),
-            });
-        };
-        invites::check_usable(app, token, &email).await?;
+    if config.invite_only && invite_token.is_none() {
+        return Err(ServiceError::Forbidden {
+            code: "INVITE_REQUIRED",
+            message: "Sign-up needs an invite".into(),
+        });
     }
     let password_hash = password::hash(request.password, app.settings.password_cost).await?;
-    let user_id = user_id_for_email(&email);
+    let registration = Registration {
+        user_id: user_id_for_email(&email),
+        email,
+        name,
+        password_hash,
+    };
+    if let (true, Some(token)) = (config.invite_only, invite_token) {
+        return sign_up_by_invite(app, registration, token, client).await;
+    }
+    let role = app.settings.roles.default_role().to_string();
+    let account = register(app, registration, role).await?;
+    finish_sign_in(app, account, invite_token, true, client).await
+}
+
+/// A checked sign-up, not yet in the ledger.
+struct Registration {
+    user_id: String,
+    email: String,
+    name: String,
+    password_hash: String,
+}
+
+async fn register(
+    app: &App,
+    registration: Registration,
+    role: String,
+) -> Result<Account, ServiceError> {
+    let Registration {
+        user_id,
+        email,
+        name,
+        password_hash,
+    } = registration;
     let command = UserCommand::Register {
         email,
         name,
         password_hash,
-        role: app.settings.roles.default_role().to_string(),
+        role,
         at: app.clock.now(),
     };
     let position = app.ledger.execute_user(&user_id, command).await?;
     app.settle(position).await;
-    let account = accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
+    Ok(accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
         anyhow::anyhow!("registered user {user_id} is missing from the read model")
-    })?;
-    finish_sign_in(app, account, invite_token, true, client).await
+    })?)
+}
+
+/// Invite-only sign-up: the invite is used first, so its seat is taken before
+/// the account exists and concurrent sign-ups can never outnumber `maxUses`.
+/// The account is then registered with the invited role.
+async fn sign_up_by_invite(
+    app: &App,
+    registration: Registration,
+    token: &str,
+    client: ClientInfo,
+) -> Result<SignedIn, ServiceError> {
+    if accounts::by_email(&app.pool, &registration.email)
+        .await?
+        .is_some()
+    {
+        return Err(ServiceError::User(UserError::AlreadyExists));
+    }
+    let newcomer = Actor {
+        user_id: registration.user_id.clone(),
+        email: registration.email.clone(),
+        name: registration.name.clone(),
+        role: app.settings.roles.default_role().to_string(),
+    };
+    let used = invites::use_invite(app, newcomer, token, true).await?;
+    let report = InviteReport::used(&used);
+    let account = register(app, registration, used.role).await?;
+    open_session(app, account, Some(report), client).await
 }
 
 pub async fn sign_in(
@@ -141,17 +208,12 @@ async fn finish_sign_in(
     let invite = match invite_token {
         None => None,
         Some(token) => Some(
-            match invites::use_invite(app, &account, token, new_account).await {
+            match invites::use_invite(app, account.actor(), token, new_account).await {
                 Ok(used) => {
                     account = accounts::by_id(&app.pool, &account.id)
                         .await?
                         .unwrap_or(account);
-                    InviteReport {
-                        used: true,
-                        code: None,
-                        message: Some(format!("Role set to {}", used.role)),
-                        redirect_to: Some(used.redirect_to),
-                    }
+                    InviteReport::used(&used)
                 }
                 Err(ServiceError::Internal(error)) => return Err(ServiceError::Internal(error)),
                 Err(refused) => InviteReport {
@@ -163,6 +225,15 @@ async fn finish_sign_in(
             },
         ),
     };
+    open_session(app, account, invite, client).await
+}
+
+async fn open_session(
+    app: &App,
+    account: Account,
+    invite: Option<InviteReport>,
+    client: ClientInfo,
+) -> Result<SignedIn, ServiceError> {
     let lifetime = Duration::seconds(app.settings.config.session_expires_in);
     let session = session::create(
         &app.pool,
@@ -218,17 +289,11 @@ pub async fn create_user(
             "Password too short",
         ));
     }
-    let user_id = user_id_for_email(&email);
-    let command = UserCommand::Register {
+    let registration = Registration {
+        user_id: user_id_for_email(&email),
         email,
         name: name.trim().to_string(),
         password_hash: password::hash(password, app.settings.password_cost).await?,
-        role: role.to_string(),
-        at: app.clock.now(),
     };
-    let position = app.ledger.execute_user(&user_id, command).await?;
-    app.settle(position).await;
-    accounts::by_id(&app.pool, &user_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("registered user {user_id} is missing").into())
+    register(app, registration, role.to_string()).await
 }

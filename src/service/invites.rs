@@ -1,4 +1,5 @@
-//! The invite lifecycle: create, activate, use, get, cancel, reject.
+//! The invite lifecycle: create, activate, use, get, cancel, reject, resend.
+//! Emails are not sent here: the email reactor follows `Created` and `Resent`.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -6,12 +7,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::mailer::InvitationEmail;
 use super::{redirect, ServiceError};
 use crate::app::App;
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
-use crate::domain::invite::{InviteCommand, InviteError, InviteTerms};
+use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{hash_token, random_code, random_token, TokenType};
 
@@ -19,9 +19,10 @@ use crate::domain::token::{hash_token, random_code, random_token, TokenType};
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
 const MAX_MAX_USES: i64 = 1_000_000;
 
-/// The body of `POST /invite/create`, as the plugin names its fields.
+/// The body of `POST /invite/create`, as the plugin names its fields. A misspelt
+/// option is refused rather than silently replaced by its default.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateInvite {
     pub role: String,
     pub email: Option<String>,
@@ -167,22 +168,25 @@ pub async fn create(
             .share_inviter_name
             .unwrap_or(config.default_share_inviter_name),
         sender_response_redirect: sender_response_redirect.as_str().to_string(),
+        sealed_token: None,
     };
 
     // Short tokens can collide; the ledger refuses a taken one, so draw again.
     let mut attempts = 0;
     let (token, position) = loop {
         let token = generate_token(app, token_type);
+        let hash = hash_token(&token);
+        let mut terms = terms.clone();
+        // Only a private invite's token is needed again, by its email.
+        terms.sealed_token = email
+            .is_some()
+            .then(|| settings.token_seal.seal(&token, &hash));
         let command = InviteCommand::Create {
-            terms: terms.clone(),
+            terms,
             inviter: inviter.actor(),
             at: now,
         };
-        match app
-            .ledger
-            .execute_invite(&hash_token(&token), command)
-            .await
-        {
+        match app.ledger.execute_invite(&hash, command).await {
             Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
                 attempts += 1;
             }
@@ -191,43 +195,32 @@ pub async fn create(
     };
     app.settle(position).await;
 
-    let sign_in_up = if goes_to_sign_in(
-        email.is_some(),
-        new_account,
-        sender_response_redirect == SenderResponseRedirect::SignIn,
-    ) {
-        &terms.redirect_to_sign_in
-    } else {
-        &terms.redirect_to_sign_up
-    };
-    let url = invite_url(app, &token, sign_in_up);
     let message = match email {
-        Some(to) => {
-            let mail = InvitationEmail {
-                to,
-                role: terms.role.clone(),
-                url,
-                token,
-                new_account,
-                inviter_name: terms.share_inviter_name.then(|| inviter.name.clone()),
-            };
-            if let Err(error) = app.mailer.send_invitation(mail).await {
-                tracing::error!(%error, invite = %terms.invite_id, "invitation email failed");
-            }
-            "The invitation was sent".to_string()
-        }
+        // The email reactor sends it, from the `Created` event.
+        Some(_) => "The invitation was sent".to_string(),
         None => match request
             .sender_response
             .unwrap_or(config.default_sender_response)
         {
             SenderResponse::Token => token,
-            SenderResponse::Url => url,
+            SenderResponse::Url => invite_url(app, &token, sign_in_up_page(&terms)),
         },
     };
     Ok(Created {
         invite_id: terms.invite_id,
         message,
     })
+}
+
+/// Where the invite's link sends its visitor to sign up or sign in.
+pub fn sign_in_up_page(terms: &InviteTerms) -> &str {
+    let public_to_sign_in =
+        terms.sender_response_redirect == SenderResponseRedirect::SignIn.as_str();
+    if goes_to_sign_in(terms.email.is_some(), terms.new_account, public_to_sign_in) {
+        &terms.redirect_to_sign_in
+    } else {
+        &terms.redirect_to_sign_up
+    }
 }
 
 /// A private invite for an existing account, or a public one configured so,
@@ -299,7 +292,7 @@ pub async fn activate(
 ) -> Result<Activation, ServiceError> {
     let callback = checked_callback(app, callback_url)?;
     if let Some(user) = user {
-        let used = use_invite(app, user, token, false).await?;
+        let used = use_invite(app, user.actor(), token, false).await?;
         return Ok(Activation::Used {
             redirect_to: used.redirect_to,
         });
@@ -307,12 +300,21 @@ pub async fn activate(
     activate_only(app, None, token, callback).await
 }
 
+/// A `callbackURL` (activation, sign-in) must be a relative path or on a trusted
+/// origin; otherwise the refusal of Better Auth's origin check: 403 `INVALID_CALLBACK_URL`.
 pub fn checked_callback(
     app: &App,
     callback_url: Option<&str>,
 ) -> Result<Option<String>, ServiceError> {
     callback_url
-        .map(|c| redirect::check(c, &app.settings.trusted_origins))
+        .map(|c| {
+            redirect::check(c, &app.settings.trusted_origins).map_err(|refused| {
+                ServiceError::Forbidden {
+                    code: "INVALID_CALLBACK_URL",
+                    message: format!("Invalid callbackURL: {refused}"),
+                }
+            })
+        })
         .transpose()
 }
 
@@ -338,30 +340,6 @@ pub async fn activate_only(
     })
 }
 
-/// Checks an invite without changing it, so an invite-only sign-up can be refused
-/// before an account is made.
-pub async fn check_usable(app: &App, token: &str, email: &str) -> Result<(), ServiceError> {
-    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
-    let error = match row.status_at(app.clock.now()) {
-        "pending" => None,
-        "used_up" => Some(InviteError::UsedUp),
-        "cancelled" => Some(InviteError::Cancelled),
-        "rejected" => Some(InviteError::Rejected),
-        _ => Some(InviteError::Expired),
-    };
-    if let Some(error) = error {
-        return Err(error.into());
-    }
-    if row
-        .email
-        .as_deref()
-        .is_some_and(|bound| bound != normalize_email(email))
-    {
-        return Err(InviteError::EmailMismatch.into());
-    }
-    Ok(())
-}
-
 pub struct Used {
     pub role: String,
     pub redirect_to: String,
@@ -371,12 +349,12 @@ pub struct Used {
 /// record at once, so neither can exist without the other.
 pub async fn use_invite(
     app: &App,
-    user: &Account,
+    user: Actor,
     token: &str,
     new_account: bool,
 ) -> Result<Used, ServiceError> {
     let command = InviteCommand::Use {
-        user: user.actor(),
+        user,
         new_account,
         at: app.clock.now(),
     };
@@ -478,21 +456,24 @@ pub async fn get(
 }
 
 pub async fn cancel(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
-    let command = InviteCommand::Cancel {
-        by: user.actor(),
-        at: app.clock.now(),
-    };
-    let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
-    Ok(())
+    let (by, at) = (user.actor(), app.clock.now());
+    execute(app, token, InviteCommand::Cancel { by, at }).await
+}
+
+/// Asks for the invitation email again: a `Resent` event the email reactor follows.
+pub async fn resend(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+    let (by, at) = (user.actor(), app.clock.now());
+    execute(app, token, InviteCommand::Resend { by, at }).await
 }
 
 pub async fn reject(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
-    let command = InviteCommand::Reject {
-        by: user.actor(),
-        at: app.clock.now(),
-    };
+    let (by, at) = (user.actor(), app.clock.now());
+    execute(app, token, InviteCommand::Reject { by, at }).await
+}
+
+/// Runs a command on the invite, records an expiry it runs into, and waits
+/// until the read models show the outcome.
+async fn execute(app: &App, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
     let position = expire_if_needed(app, token, result).await?;
     app.settle(position).await;

@@ -6,5 +6,6 @@ mod error;
 pub mod invites;
 pub mod mailer;
 pub mod redirect;
+pub mod token_seal;
 
 pub use error::ServiceError;

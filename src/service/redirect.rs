@@ -5,6 +5,9 @@ use url::{Origin, Url};
 
 use super::ServiceError;
 
+/// Longer than any URL a browser or proxy reliably carries.
+const MAX_LENGTH: usize = 2048;
+
 pub fn check(target: &str, trusted: &[Origin]) -> Result<String, ServiceError> {
     let refuse = || {
         ServiceError::bad_request(
@@ -12,7 +15,7 @@ pub fn check(target: &str, trusted: &[Origin]) -> Result<String, ServiceError> {
             format!("`{target}` is neither a relative path nor on a trusted origin"),
         )
     };
-    if target.chars().any(|c| c.is_control() || c == '\\') {
+    if target.len() > MAX_LENGTH || target.chars().any(|c| c.is_control() || c == '\\') {
         return Err(refuse());
     }
     if target.starts_with('/') {
@@ -63,5 +66,12 @@ mod tests {
                 "{target} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn overlong_targets_are_refused() {
+        let at_limit = format!("/{}", "a".repeat(MAX_LENGTH - 1));
+        assert!(check(&at_limit, &trusted()).is_ok());
+        assert!(check(&format!("{at_limit}a"), &trusted()).is_err());
     }
 }

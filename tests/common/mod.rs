@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod ledger;
+pub mod smtp_sink;
 pub mod synthetic;
+pub mod webhook_sink;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use invite_ledger::app::App;
 use invite_ledger::clock::ManualClock;
 use invite_ledger::config::Config;
+use invite_ledger::reactors;
 use invite_ledger::service::accounts;
 use invite_ledger::service::mailer::{InvitationEmail, Mailer};
 
@@ -75,6 +78,19 @@ impl Drop for TestDb {
     }
 }
 
+/// Polls `read` until `done` holds for what it returns, or `secs` seconds pass;
+/// returns the last reading either way.
+pub async fn poll_until<T>(secs: u64, read: impl Fn() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let value = read();
+        if done(&value) || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[derive(Default)]
 pub struct CapturingMailer(pub Mutex<Vec<InvitationEmail>>);
 
@@ -87,19 +103,30 @@ impl Mailer for CapturingMailer {
 }
 
 impl CapturingMailer {
-    pub fn last_to(&self, to: &str) -> InvitationEmail {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .find(|m| m.to == to)
-            .cloned()
-            .unwrap_or_else(|| panic!("no email was sent to {to}"))
+    /// The last email to `to`. Emails leave from a reactor after the request has
+    /// answered, so this waits for one (up to 10 seconds).
+    pub async fn last_to(&self, to: &str) -> InvitationEmail {
+        self.wait_for(to, 1).await.pop().unwrap()
+    }
+
+    /// The emails to `to`, once there are at least `count` (waits up to 10 seconds).
+    pub async fn wait_for(&self, to: &str, count: usize) -> Vec<InvitationEmail> {
+        let sent_to = || -> Vec<InvitationEmail> {
+            let sent = self.0.lock().unwrap();
+            sent.iter().filter(|m| m.to == to).cloned().collect()
+        };
+        let sent = poll_until(10, sent_to, |sent| sent.len() >= count).await;
+        assert!(
+            sent.len() >= count,
+            "{} of {count} emails were sent to {to}",
+            sent.len()
+        );
+        sent
     }
 }
 
 #[derive(Parser)]
+#[command(args_override_self = true)]
 struct ConfigArgs {
     #[command(flatten)]
     config: Config,
@@ -121,6 +148,21 @@ pub fn config(db: &TestDb, extra: &[&str]) -> Config {
     ConfigArgs::try_parse_from(args)
         .expect("test config parses")
         .config
+}
+
+/// Another server on the same database, as a replica runs: the app and its
+/// reactors, without HTTP. Abort the tasks to stop it.
+pub async fn replica(
+    db: &TestDb,
+    clock: Arc<ManualClock>,
+    extra: &[&str],
+) -> (App, Vec<tokio::task::JoinHandle<()>>) {
+    let settings = config(db, extra).settings().expect("valid settings");
+    let (app, mut tasks) = App::start(settings, clock, Arc::new(CapturingMailer::default()))
+        .await
+        .expect("replica starts");
+    tasks.extend(reactors::spawn(&app).await.expect("reactors start"));
+    (app, tasks)
 }
 
 pub struct TestServer {
@@ -147,15 +189,22 @@ impl TestServer {
     }
 
     pub async fn start_with(extra: &[&str]) -> TestServer {
+        Self::start_with_mailer(extra, None).await
+    }
+
+    /// As `start_with`, sending email through `mailer` instead of capturing it.
+    pub async fn start_with_mailer(extra: &[&str], mailer: Option<Arc<dyn Mailer>>) -> TestServer {
         let db = TestDb::new().await;
         let settings = config(&db, extra).settings().expect("valid settings");
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
         ));
-        let mailer = Arc::new(CapturingMailer::default());
-        let (app, mut tasks) = App::start(settings, clock.clone(), mailer.clone())
+        let capturing = Arc::new(CapturingMailer::default());
+        let mailer = mailer.unwrap_or_else(|| capturing.clone());
+        let (app, mut tasks) = App::start(settings, clock.clone(), mailer)
             .await
             .expect("app starts");
+        tasks.extend(reactors::spawn(&app).await.expect("reactors start"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = invite_ledger::http::router(app.clone());
@@ -182,7 +231,7 @@ impl TestServer {
             app,
             addr,
             clock,
-            mailer,
+            mailer: capturing,
             tasks,
         }
     }
@@ -360,6 +409,16 @@ impl Client {
         reply["message"].as_str().unwrap().to_string()
     }
 
+    /// Creates a private invite for `email`; returns the reply's body.
+    pub async fn invite_by_email(&self, role: &str, email: &str) -> Value {
+        self.post(
+            "/api/auth/invite/create",
+            json!({ "role": role, "email": email }),
+        )
+        .await
+        .ok()
+    }
+
     pub async fn activate(&self, token: &str) -> Reply {
         self.post("/api/auth/invite/activate", json!({ "token": token }))
             .await
@@ -369,5 +428,114 @@ impl Client {
         let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
         self.get(&format!("/api/auth/invite/get?token={token}"))
             .await
+    }
+}
+
+impl TestServer {
+    /// A script's client: no cookie jar, every request with `Authorization: Bearer`.
+    pub fn bearer_client(&self, session_token: &str) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {session_token}").parse().unwrap(),
+        );
+        Client {
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://{}", self.addr),
+        }
+    }
+
+    /// How many events of `event_type` the ledger holds (all events for `None`).
+    pub async fn events(&self, event_type: Option<&str>) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE $1::text IS NULL OR event_type = $1")
+            .bind(event_type)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+}
+
+impl Reply {
+    /// The `Set-Cookie` header that sets the cookie `name`, if any.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// Whether this reply tells the browser to drop the cookie `name`.
+    pub fn clears_cookie(&self, name: &str) -> bool {
+        self.cookie(name)
+            .is_some_and(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"))
+    }
+
+    /// Asserts a refusal: a 4xx with a non-empty `code` and `message`.
+    pub fn refused(self) -> Value {
+        assert!(
+            self.status.is_client_error(),
+            "expected a 4xx, got {}: {}",
+            self.status,
+            self.body
+        );
+        for field in ["code", "message"] {
+            assert!(
+                self.body[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{} {} has no `{field}`",
+                self.status,
+                self.body
+            );
+        }
+        self.body
+    }
+}
+
+impl TestServer {
+    /// The raw token of a fresh admin session, for a bearer client.
+    pub async fn admin_token(&self) -> String {
+        let signed_in = self
+            .client()
+            .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .ok();
+        signed_in["token"].as_str().unwrap().to_string()
+    }
+
+    /// A private invite from `inviter` to `email`; returns the token it emailed.
+    pub async fn private_invite(&self, inviter: &Client, role: &str, email: &str) -> String {
+        inviter
+            .post(
+                "/api/auth/invite/create",
+                json!({ "role": role, "email": email }),
+            )
+            .await
+            .ok();
+        self.mailer.last_to(&email.to_lowercase()).await.token
+    }
+}
+
+impl Client {
+    pub async fn cancel(&self, token: &str) -> Reply {
+        self.post("/api/auth/invite/cancel", json!({ "token": token }))
+            .await
+    }
+
+    pub async fn reject(&self, token: &str) -> Reply {
+        self.post("/api/auth/invite/reject", json!({ "token": token }))
+            .await
+    }
+
+    pub async fn sign_out(&self) -> Reply {
+        self.post("/api/auth/sign-out", json!({})).await
+    }
+
+    pub async fn user_id(&self) -> String {
+        self.session().await["user"]["id"]
+            .as_str()
+            .expect("signed in")
+            .to_string()
     }
 }

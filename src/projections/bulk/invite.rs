@@ -112,9 +112,15 @@ impl BulkFold for InviteFold {
         let Some(row) = self.rows.get_mut(hash) else {
             return;
         };
+        // A resend changes nothing an invite shows.
+        if let InviteEvent::Resent { .. } = event {
+            return;
+        }
         row.last_position = position;
         match event {
-            InviteEvent::Created { .. } => unreachable!("handled above"),
+            InviteEvent::Created { .. } | InviteEvent::Resent { .. } => {
+                unreachable!("handled above")
+            }
             InviteEvent::Activated { at, .. } => {
                 row.activations += 1;
                 row.updated_at = *at;

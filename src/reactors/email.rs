@@ -1,0 +1,94 @@
+//! The invitation email: sent for each private invite's `Created` and `Resent`.
+
+use async_trait::async_trait;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::{Delivery, Planned, Reactor};
+use crate::app::App;
+use crate::domain::invite::{self, InviteEvent};
+use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::service::invites::{invite_url, sign_in_up_page};
+use crate::service::mailer::{Invitation, Templates};
+
+pub struct EmailReactor {
+    app: App,
+    templates: Templates,
+}
+
+impl EmailReactor {
+    pub fn new(app: App, templates: Templates) -> Self {
+        Self { app, templates }
+    }
+
+    /// The invite's `Created` event: its terms and its inviter's name.
+    async fn created(&self, token_hash: &str) -> anyhow::Result<(invite::InviteTerms, String)> {
+        let payload: serde_json::Value = sqlx::query_scalar(
+            "SELECT payload FROM events
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND event_type = 'Created'",
+        )
+        .bind(invite::AGGREGATE_TYPE)
+        .bind(token_hash)
+        .fetch_one(&self.app.pool)
+        .await?;
+        match serde_json::from_value(payload)? {
+            InviteEvent::Created {
+                terms,
+                inviter_name,
+                ..
+            } => Ok((terms, inviter_name)),
+            _ => anyhow::bail!("the invite's first event is not `Created`"),
+        }
+    }
+}
+
+#[async_trait]
+impl Reactor for EmailReactor {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    fn ordered(&self) -> bool {
+        false
+    }
+
+    async fn plan(
+        &self,
+        _conn: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> anyhow::Result<Option<Planned>> {
+        let reason = match &event.event {
+            LedgerEvent::Invite(InviteEvent::Created { terms, .. })
+                if terms.email.is_some() && terms.sealed_token.is_some() =>
+            {
+                "created"
+            }
+            LedgerEvent::Invite(InviteEvent::Resent { .. }) => "resent",
+            _ => return Ok(None),
+        };
+        Ok(Some(Planned {
+            key: event.aggregate_id.clone(),
+            payload: json!({ "invite": event.aggregate_id, "reason": reason }),
+        }))
+    }
+
+    async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let token_hash = delivery.payload["invite"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("delivery without an invite"))?;
+        let (terms, inviter_name) = self.created(token_hash).await?;
+        let (Some(to), Some(sealed)) = (&terms.email, &terms.sealed_token) else {
+            anyhow::bail!("the invite has no email or no sealed token");
+        };
+        let token = self.app.settings.token_seal.open(sealed, token_hash)?;
+        let email = self.templates.render(Invitation {
+            to: to.clone(),
+            role: terms.role.clone(),
+            url: invite_url(&self.app, &token, sign_in_up_page(&terms)),
+            token,
+            new_account: terms.new_account,
+            inviter_name: terms.share_inviter_name.then_some(inviter_name),
+        })?;
+        self.app.mailer.send_invitation(email).await
+    }
+}

@@ -1,0 +1,110 @@
+//! Reactors: side effects that follow the log (decision 10).
+//!
+//! A reactor reads the log in global order from a checkpoint, like a projection,
+//! and for each event it cares about plans a delivery: a row in
+//! `reactor_delivery`, written in the same transaction as the checkpoint, so each
+//! event is planned exactly once (an advisory lock keeps one planner per reactor
+//! across replicas). Deliveries are then performed at least once: a worker
+//! leases due ones (`SKIP LOCKED`, so replicas share the work), records every
+//! attempt in `reactor_attempt`, retries failures with exponential backoff and
+//! parks a delivery that keeps failing. Parked deliveries stay visible
+//! (`invite-ledger reactors status`) until `invite-ledger reactors retry` puts
+//! them back. A crash between sending and recording means the lease runs out and
+//! the delivery goes again: duplicates are possible, losses are not.
+//!
+//! A reactor that wants order per key (webhooks: per invite) gets it: a delivery
+//! waits while an earlier one with its key is not delivered, parked included.
+//!
+//! The server (`serve`) runs the reactors; short-lived commands do not. A reactor
+//! seen for the first time starts at the current end of the log: a
+//! webhook configured today does not receive the past, and invites created before
+//! the email reactor existed had their email sent already.
+
+mod admin;
+mod email;
+mod runner;
+mod sweeper;
+mod webhook;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::PgConnection;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::ledger::RecordedEvent;
+use crate::service::mailer::Templates;
+
+pub use admin::{parked, retry, status, ParkedDelivery, ReactorStatus, RetryTarget};
+pub use email::EmailReactor;
+pub use runner::DeliveryPolicy;
+pub use sweeper::sweep_expired;
+pub use webhook::{sign, WebhookReactor};
+
+/// What a reactor asks to be delivered for one event.
+pub struct Planned {
+    /// Deliveries with one key go out in order, if the reactor is `ordered`.
+    pub key: String,
+    pub payload: Value,
+}
+
+/// A delivery leased for one attempt.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_position: i64,
+    pub key: String,
+    pub payload: Value,
+    /// Counting this one.
+    pub attempt: i32,
+}
+
+#[async_trait]
+pub trait Reactor: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Whether one key's deliveries must go out in log order.
+    fn ordered(&self) -> bool;
+    /// The delivery an event calls for, if any. Runs inside the planning
+    /// transaction: it must not cause side effects.
+    async fn plan(
+        &self,
+        conn: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> anyhow::Result<Option<Planned>>;
+    /// Performs a delivery once; an error is recorded and retried later.
+    async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
+}
+
+/// The reactors this configuration runs: email always, webhooks when configured.
+pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
+    let config = &app.settings.config;
+    let templates = Templates::load(config.mail_template_dir.as_deref())?;
+    let mut reactors: Vec<Arc<dyn Reactor>> =
+        vec![Arc::new(EmailReactor::new(app.clone(), templates))];
+    if let Some(webhook) = WebhookReactor::from_config(config)? {
+        reactors.push(Arc::new(webhook));
+    }
+    Ok(reactors)
+}
+
+/// Starts every configured reactor and the expiry sweeper.
+pub async fn spawn(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    if app.settings.token_seal.is_dev_key {
+        tracing::warn!("TOKEN_SEALING_KEY is not set: private invites' tokens are sealed with the public development key");
+    }
+    let policy = DeliveryPolicy::from_config(&app.settings.config);
+    let mut handles = Vec::new();
+    for reactor in configured(app)? {
+        runner::start_at_log_end(&app.pool, reactor.name()).await?;
+        handles.push(tokio::spawn(runner::run(
+            app.pool.clone(),
+            reactor,
+            policy,
+            app.ledger.appended(),
+        )));
+    }
+    handles.push(tokio::spawn(sweeper::run(app.clone())));
+    Ok(handles)
+}

@@ -1,0 +1,303 @@
+//! One reactor's loop: plan deliveries from the log, then perform the due ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use sqlx::{PgPool, Row};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use super::{Delivery, Reactor};
+use crate::config::Config;
+use crate::ledger::read_batch;
+use crate::projections::{read_checkpoint, try_lock, write_checkpoint};
+
+const PLAN_BATCH: i64 = 500;
+/// Deliveries performed at once by one worker.
+const DELIVERY_BATCH: i64 = 16;
+const IDLE_POLL: Duration = Duration::from_millis(100);
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// A reactor's checkpoint lives beside the projections' under this name.
+pub(super) fn checkpoint_name(reactor: &str) -> String {
+    format!("reactor:{reactor}")
+}
+
+/// Marks the checkpoint rows that belong to reactors.
+pub(super) const CHECKPOINT_VERSION: &str = "reactor";
+
+/// How deliveries are timed and when they give up.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryPolicy {
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+}
+
+impl DeliveryPolicy {
+    pub fn from_config(config: &Config) -> DeliveryPolicy {
+        DeliveryPolicy {
+            timeout: Duration::from_millis(config.delivery_timeout_ms),
+            max_attempts: config.delivery_max_attempts,
+            retry_base: Duration::from_millis(config.delivery_retry_base_ms),
+        }
+    }
+
+    /// Long enough that a live worker finishes before another takes over.
+    fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(1)
+    }
+
+    /// Exponential, capped, with a little jitter so retries do not march in step.
+    fn backoff(&self, attempt: i32) -> Duration {
+        let doublings = attempt.clamp(1, 20) as u32 - 1;
+        let base = self
+            .retry_base
+            .saturating_mul(1 << doublings)
+            .min(MAX_BACKOFF);
+        base + base.mul_f64(rand::thread_rng().gen_range(0.0..0.1))
+    }
+}
+
+/// Creates the reactor's checkpoint at the current end of the log, if it has none.
+pub(super) async fn start_at_log_end(pool: &PgPool, reactor: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoint (name, version, last_xid, last_position)
+         SELECT $1, $2, coalesce(head.transaction_id, '0'), coalesce(head.global_position, 0)
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (
+                SELECT transaction_id, global_position FROM events
+                 WHERE transaction_id < ledger_read_horizon()
+                 ORDER BY transaction_id DESC, global_position DESC
+                 LIMIT 1) AS head ON true
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(checkpoint_name(reactor))
+    .bind(CHECKPOINT_VERSION)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn run(
+    pool: PgPool,
+    reactor: Arc<dyn Reactor>,
+    policy: DeliveryPolicy,
+    wake: Arc<Notify>,
+) {
+    loop {
+        let woken = wake.notified();
+        let busy = async {
+            let planned = plan(&pool, &*reactor).await?;
+            let delivered = deliver_due(&pool, &reactor, policy).await?;
+            anyhow::Ok(planned == PLAN_BATCH as usize || delivered == DELIVERY_BATCH as usize)
+        };
+        match busy.await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!(
+                    reactor = reactor.name(),
+                    error = format!("{error:#}"),
+                    "reactor failed; retrying"
+                );
+                tokio::time::sleep(ERROR_BACKOFF).await;
+                continue;
+            }
+        }
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+        }
+    }
+}
+
+/// Plans the deliveries of the next batch of events and moves the checkpoint, in
+/// one transaction. Returns the number of events read (0 if another replica
+/// holds this reactor).
+async fn plan(pool: &PgPool, reactor: &dyn Reactor) -> anyhow::Result<usize> {
+    let name = checkpoint_name(reactor.name());
+    let mut tx = pool.begin().await?;
+    if !try_lock(&mut tx, &name).await? {
+        return Ok(0);
+    }
+    let checkpoint = read_checkpoint(&mut tx, &name).await?;
+    let events = read_batch(&mut tx, checkpoint, PLAN_BATCH).await?;
+    let Some(last) = events.last().map(|e| e.position) else {
+        return Ok(0);
+    };
+    for event in &events {
+        let Some(planned) = reactor.plan(&mut tx, event).await? else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO reactor_delivery (reactor, event_xid, event_position, ordering_key, payload)
+             VALUES ($1, $2::text::xid8, $3, $4, $5)
+             ON CONFLICT (reactor, event_position) DO NOTHING",
+        )
+        .bind(reactor.name())
+        .bind(event.position.xid.to_string())
+        .bind(event.position.global)
+        .bind(&planned.key)
+        .bind(&planned.payload)
+        .execute(&mut *tx)
+        .await?;
+    }
+    write_checkpoint(&mut tx, &name, last).await?;
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+/// Leases the due deliveries (for an ordered reactor, only the first open one of
+/// each key), performs them at once and records each outcome. Returns how many.
+async fn deliver_due(
+    pool: &PgPool,
+    reactor: &Arc<dyn Reactor>,
+    policy: DeliveryPolicy,
+) -> anyhow::Result<usize> {
+    let rows = sqlx::query(
+        "UPDATE reactor_delivery
+            SET leased_until = now() + make_interval(secs => $3), attempts = attempts + 1
+          WHERE id IN (
+                SELECT d.id FROM reactor_delivery d
+                 WHERE d.reactor = $1 AND d.status = 'pending' AND d.next_attempt_at <= now()
+                   AND (d.leased_until IS NULL OR d.leased_until < now())
+                   AND (NOT $2 OR NOT EXISTS (
+                        SELECT 1 FROM reactor_delivery e
+                         WHERE e.reactor = d.reactor AND e.ordering_key = d.ordering_key
+                           AND e.id < d.id AND e.status <> 'delivered'))
+                 ORDER BY d.id
+                 LIMIT $4
+                   FOR UPDATE SKIP LOCKED)
+      RETURNING id, event_position, ordering_key, payload, attempts",
+    )
+    .bind(reactor.name())
+    .bind(reactor.ordered())
+    .bind(policy.lease().as_secs_f64())
+    .bind(DELIVERY_BATCH)
+    .fetch_all(pool)
+    .await?;
+    let count = rows.len();
+    let mut attempts = JoinSet::new();
+    for row in rows {
+        let delivery = Delivery {
+            id: row.get("id"),
+            event_position: row.get("event_position"),
+            key: row.get("ordering_key"),
+            payload: row.get("payload"),
+            attempt: row.get("attempts"),
+        };
+        let (pool, reactor) = (pool.clone(), reactor.clone());
+        attempts.spawn(async move {
+            let started = Utc::now();
+            let outcome =
+                match tokio::time::timeout(policy.timeout, reactor.deliver(&delivery)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(anyhow::anyhow!("timed out after {:?}", policy.timeout)),
+                };
+            if let Err(error) = &outcome {
+                tracing::warn!(
+                    reactor = reactor.name(),
+                    delivery = delivery.id,
+                    attempt = delivery.attempt,
+                    error = format!("{error:#}"),
+                    "delivery failed"
+                );
+            }
+            record(&pool, &delivery, policy, started, outcome).await
+        });
+    }
+    while let Some(joined) = attempts.join_next().await {
+        joined??;
+    }
+    Ok(count)
+}
+
+/// Writes the attempt and the delivery's new state in one transaction.
+async fn record(
+    pool: &PgPool,
+    delivery: &Delivery,
+    policy: DeliveryPolicy,
+    started: chrono::DateTime<Utc>,
+    outcome: anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let error = outcome.err().map(|e| format!("{e:#}"));
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO reactor_attempt (delivery_id, attempt, started_at, outcome, error)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(delivery.id)
+    .bind(delivery.attempt)
+    .bind(started)
+    .bind(if error.is_none() {
+        "delivered"
+    } else {
+        "failed"
+    })
+    .bind(&error)
+    .execute(&mut *tx)
+    .await?;
+    match &error {
+        None => {
+            sqlx::query(
+                "UPDATE reactor_delivery
+                    SET status = 'delivered', delivered_at = now(), leased_until = NULL,
+                        last_error = NULL
+                  WHERE id = $1",
+            )
+            .bind(delivery.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Some(error) => {
+            let parked = delivery.attempt as u32 >= policy.max_attempts;
+            if parked {
+                tracing::error!(delivery = delivery.id, attempts = delivery.attempt, %error, "delivery parked: see `invite-ledger reactors status`");
+            }
+            sqlx::query(
+                "UPDATE reactor_delivery
+                    SET status = CASE WHEN $2 THEN 'parked' ELSE 'pending' END,
+                        next_attempt_at = now() + make_interval(secs => $3),
+                        leased_until = NULL, last_error = $4
+                  WHERE id = $1",
+            )
+            .bind(delivery.id)
+            .bind(parked)
+            .bind(policy.backoff(delivery.attempt).as_secs_f64())
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_and_is_capped() {
+        let policy = DeliveryPolicy {
+            timeout: Duration::from_secs(10),
+            max_attempts: 8,
+            retry_base: Duration::from_secs(1),
+        };
+        let within = |attempt, secs: f64| {
+            let wait = policy.backoff(attempt).as_secs_f64();
+            assert!(
+                wait >= secs && wait <= secs * 1.1,
+                "attempt {attempt}: {wait}"
+            );
+        };
+        within(1, 1.0);
+        within(2, 2.0);
+        within(4, 8.0);
+        within(30, 3600.0);
+    }
+}

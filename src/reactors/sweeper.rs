@@ -1,0 +1,73 @@
+//! The expiry sweeper: appends `Expired` for open invites past their time, so the
+//! `invite` view and the audit show expiry without anyone touching the invite.
+//!
+//! Time comes from the injected clock. One replica sweeps at a time (an advisory
+//! lock; the others skip the round), and the aggregate ignores an `Expire` for an
+//! invite already expired, closed or used up, so a sweep that races a request or
+//! another replica writes nothing twice.
+
+use std::time::Duration;
+
+use crate::app::App;
+use crate::domain::invite::InviteCommand;
+use crate::projections::try_lock;
+
+const BATCH: i64 = 200;
+
+pub(super) async fn run(app: App) {
+    let every = Duration::from_millis(app.settings.config.expiry_sweep_interval_ms.max(10));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match sweep_expired(&app).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "expiry sweep"),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "expiry sweep failed"),
+        }
+    }
+}
+
+/// One sweep: expires every open invite past the clock's time, in batches.
+/// Returns how many it expired (0 when another replica is sweeping).
+pub async fn sweep_expired(app: &App) -> anyhow::Result<usize> {
+    let now = app.clock.now();
+    let mut expired = 0;
+    loop {
+        let mut tx = app.pool.begin().await?;
+        if !try_lock(&mut tx, "sweeper:expiry").await? {
+            return Ok(expired);
+        }
+        let due: Vec<String> = sqlx::query_scalar(
+            "SELECT token_hash FROM invite
+              WHERE status = 'pending' AND expires_at <= $1
+              ORDER BY expires_at
+              LIMIT $2",
+        )
+        .bind(now)
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut last = None;
+        for hash in &due {
+            match app
+                .ledger
+                .execute_invite(hash, InviteCommand::Expire { at: now })
+                .await
+            {
+                Ok(Some(position)) => {
+                    expired += 1;
+                    last = Some(position);
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, invite = %hash, "could not expire"),
+            }
+        }
+        // The next batch is read from the view: let it show this one first.
+        app.settle(last).await;
+        tx.commit().await?;
+        if (due.len() as i64) < BATCH || last.is_none() {
+            return Ok(expired);
+        }
+    }
+}
