@@ -231,7 +231,7 @@ async fn filters_and_pages_without_duplicates_or_gaps() {
     admin
         .get("/api/ledger/invites?created_from=yesterday")
         .await
-        .err(400, "INVALID_QUERY");
+        .err(400, "VALIDATION_ERROR");
     admin
         .get("/api/ledger/invites?limit=0")
         .await

@@ -150,5 +150,5 @@ async fn as_of_answers_equal_the_state_at_that_time() {
     admin
         .get("/api/ledger/invites?as_of=last-tuesday")
         .await
-        .err(400, "INVALID_QUERY");
+        .err(400, "VALIDATION_ERROR");
 }

@@ -252,6 +252,10 @@ async fn reject(
     ))
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
+    request_body(content = Object, description = "`{token}` of a private invite"),
+    responses((status = 200, description = "`{status: true, message}`: the email goes again \
+        (a `Resent` event)"), (status = 401), (status = 403), (status = 410)))]
 async fn resend(
     State(app): State<App>,
     User(user): User,

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -14,7 +14,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -22,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::MaybeUser;
+use super::extract::{MaybeUser, QueryParams};
 use super::HttpState;
 use crate::app::App;
 use crate::audit::api_keys;
@@ -86,26 +85,6 @@ impl IntoResponse for AuditError {
 }
 
 type Result<T> = std::result::Result<T, AuditError>;
-
-/// Query parameters; malformed ones are a 400 with a code.
-pub struct Params<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> std::result::Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(Params(value)),
-            Err(rejection) => Err(ApiError(ServiceError::bad_request(
-                "INVALID_QUERY",
-                rejection.body_text(),
-            ))),
-        }
-    }
-}
 
 /// An admin's session, or an API key (`x-api-key` or `Authorization: Bearer`).
 pub struct Auditor;
@@ -259,9 +238,9 @@ pub struct InvitePage {
 async fn list_invites(
     State(app): State<App>,
     _: Auditor,
-    Params(filter): Params<InviteFilter>,
-    Params(page): Params<PageParams>,
-    Params(as_of): Params<AsOf>,
+    QueryParams(filter): QueryParams<InviteFilter>,
+    QueryParams(page): QueryParams<PageParams>,
+    QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InvitePage>> {
     let limit = limit_of(page.limit)?;
     let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
@@ -304,7 +283,7 @@ async fn get_invite(
     State(app): State<App>,
     _: Auditor,
     Path(id): Path<String>,
-    Params(as_of): Params<AsOf>,
+    QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
     let (id, hash) = invite_key(&app, &id).await?;
     let scope = Scope::Aggregate {
@@ -338,7 +317,7 @@ async fn invite_events(
     State(app): State<App>,
     _: Auditor,
     Path(id): Path<String>,
-    Params(as_of): Params<AsOf>,
+    QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<EventList>> {
     let (_, hash) = invite_key(&app, &id).await?;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
@@ -364,8 +343,8 @@ pub struct UsePage {
 async fn list_uses(
     State(app): State<App>,
     _: Auditor,
-    Params(filter): Params<UseFilter>,
-    Params(page): Params<PageParams>,
+    QueryParams(filter): QueryParams<UseFilter>,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<UsePage>> {
     let limit = limit_of(page.limit)?;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
@@ -403,8 +382,8 @@ async fn invitees(
     State(app): State<App>,
     _: Auditor,
     Path(id): Path<String>,
-    Params(depth): Params<DepthParams>,
-    Params(as_of): Params<AsOf>,
+    QueryParams(depth): QueryParams<DepthParams>,
+    QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteesAnswer>> {
     let depth = depth.depth.unwrap_or(1);
     if !(1..=users::MAX_DEPTH).contains(&depth) {
@@ -447,7 +426,7 @@ async fn inviter_chain(
     State(app): State<App>,
     _: Auditor,
     Path(id): Path<String>,
-    Params(as_of): Params<AsOf>,
+    QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<ChainAnswer>> {
     let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
     let found = users::with_inviter_chain(source.conn(), &id).await;
@@ -497,7 +476,7 @@ pub struct FeedPage {
 async fn events(
     State(app): State<App>,
     _: Auditor,
-    Params(params): Params<FeedParams>,
+    QueryParams(params): QueryParams<FeedParams>,
 ) -> Result<Json<FeedPage>> {
     let limit = limit_of(params.limit)?;
     let after = parse_after(params.after.as_deref())?;
@@ -525,7 +504,7 @@ async fn event_stream(
     State(app): State<App>,
     _: Auditor,
     headers: HeaderMap,
-    Params(params): Params<FeedParams>,
+    QueryParams(params): QueryParams<FeedParams>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let after = parse_after(last_id.or(params.after.as_deref()))?;

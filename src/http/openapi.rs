@@ -30,6 +30,7 @@ use super::{accounts, health, invites, ledger, HttpState};
         invites::get_by_body,
         invites::cancel,
         invites::reject,
+        invites::resend,
         invites::activate_link,
         health::healthz,
         health::readyz,

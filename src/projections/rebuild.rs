@@ -33,6 +33,10 @@ use crate::ledger::{
 const PAGE: i64 = 20_000;
 /// Catch up outside the swap's locks until the tail is this short.
 const SHORT_TAIL: u64 = 500;
+/// How long the swap waits for a table lock before it lets go and retries.
+const SWAP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '1s'";
+const SWAP_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+const SWAP_ATTEMPTS: u32 = 100;
 
 /// Creates the tables of projections that have none yet, and returns those whose
 /// tables were built by another version of their SQL (to rebuild).
@@ -140,8 +144,30 @@ async fn build_and_swap(
             break;
         }
     }
-    replayed += scratch.swap_in(pool, projections, &mut at).await?;
-    Ok(replayed)
+    // The swap needs the live tables to itself for a moment. A reader that holds
+    // one (in a transaction waiting on this very projection, say) must not stall
+    // it, nor everyone queued behind it: give up quickly, catch up, try again.
+    for attempt in 1.. {
+        match scratch.swap_in(pool, projections, &mut at).await {
+            Ok(applied) => return Ok(replayed + applied),
+            Err(error) if attempt < SWAP_ATTEMPTS && is_lock_timeout(&error) => {
+                tracing::info!(attempt, "live tables busy; retrying the swap");
+                tokio::time::sleep(SWAP_RETRY).await;
+                let mut conn = pool.acquire().await?;
+                replayed += scratch.catch_up(&mut conn, projections, &mut at).await?;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+fn is_lock_timeout(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "55P03")
 }
 
 /// Reads the log in pages (fetched and decoded by a task of its own, one page
@@ -363,6 +389,7 @@ impl Scratch {
         at: &mut Position,
     ) -> anyhow::Result<u64> {
         let mut tx = pool.begin().await?;
+        run(&mut *tx, SWAP_LOCK_TIMEOUT).await?;
         // One order for every locker of several projections: no deadlock.
         let mut locked: Vec<_> = projections.iter().collect();
         locked.sort_by_key(|p| p.name());
