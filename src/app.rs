@@ -36,10 +36,12 @@ impl App {
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
         let pool = connect(&settings.config.database_url).await?;
-        prepare(&pool).await?;
+        // Stale read models are rebuilt beside the live ones while we serve.
+        let stale = migrate(&pool).await?;
         let ledger = Ledger::new(pool.clone(), settings.roles.clone());
-        let (progress, runners) =
+        let (progress, mut runners) =
             ProjectionRunner::spawn(pool.clone(), projections::all(), ledger.appended());
+        runners.push(projections::rebuild_in_background(pool.clone(), stale));
         let app = App {
             pool,
             ledger,
@@ -104,6 +106,12 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
     }
     admin.close().await?;
     Ok(())
+}
+
+/// Migrations and missing read-model tables; returns the stale read models.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<Vec<Arc<dyn projections::Projection>>> {
+    MIGRATOR.run(pool).await?;
+    projections::create_missing(pool, &projections::all()).await
 }
 
 /// Migrations, then the read models' tables.

@@ -2,6 +2,7 @@
 //! invite protocol. See README.md for the architecture.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod clock;

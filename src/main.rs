@@ -52,10 +52,26 @@ enum Command {
         #[command(flatten)]
         args: invite_ledger::bench::BenchArgs,
     },
+    /// Manage API keys for the audit API.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
     /// Inspect the reactors (email, webhooks) and retry parked deliveries.
     Reactors {
         #[command(subcommand)]
         command: ReactorsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: Config,
     },
 }
 
@@ -98,7 +114,8 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum ProjectionsCommand {
-    /// Drop every read model (or the one named) and replay it from the log.
+    /// Rebuild every read model (or the one named) from the log beside the live
+    /// tables, then swap them in; reads keep working meanwhile.
     Rebuild {
         /// One of: invite, invite_use, user_account.
         name: Option<String>,
@@ -149,11 +166,24 @@ async fn main() -> anyhow::Result<()> {
         Command::Projections {
             command: ProjectionsCommand::Rebuild { name, config },
         } => rebuild(config, name).await,
+        Command::Apikey {
+            command: ApikeyCommand::Create { name, config },
+        } => {
+            let pool = app::connect(&config.database_url).await?;
+            app::migrate(&pool).await?;
+            let created = invite_ledger::audit::api_keys::create(&pool, &name).await?;
+            eprintln!(
+                "API key `{name}` ({}); it is shown only this once:",
+                created.id
+            );
+            println!("{}", created.key);
+            Ok(())
+        }
         Command::Projections {
             command: ProjectionsCommand::Status { config },
         } => {
             let pool = app::connect(&config.database_url).await?;
-            app::prepare(&pool).await?;
+            app::migrate(&pool).await?;
             println!(
                 "{:<14} {:<18} {:<18} {:>8}",
                 "projection", "version", "checkpoint", "lag"
@@ -255,7 +285,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn rebuild(config: Config, name: Option<String>) -> anyhow::Result<()> {
     let pool = app::connect(&config.database_url).await?;
-    app::prepare(&pool).await?;
+    app::migrate(&pool).await?;
     let all = projections::all();
     let chosen: Vec<_> = match &name {
         Some(name) => {
@@ -265,15 +295,20 @@ async fn rebuild(config: Config, name: Option<String>) -> anyhow::Result<()> {
         }
         None => all,
     };
-    for projection in chosen {
-        let started = std::time::Instant::now();
-        let applied = projections::rebuild(&pool, &*projection, |done| {
-            eprint!("\r{}: {done} events replayed", projection.name());
-        })
-        .await?;
-        eprintln!();
+    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} events  {per_sec}  {elapsed} elapsed, {eta} left",
+    )?);
+    let started = std::time::Instant::now();
+    // One pass over the log feeds every chosen projection.
+    let replayed = projections::rebuild(&pool, &chosen, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish();
+    for projection in &chosen {
         println!(
-            "{}: rebuilt from {applied} events in {:.2?}",
+            "{}: rebuilt from {replayed} events in {:.2?}",
             projection.name(),
             started.elapsed()
         );

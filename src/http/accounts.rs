@@ -84,6 +84,12 @@ struct SignInBody {
     callback_url: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/auth/sign-up/email", tag = "auth",
+    request_body(content = Object, description = "`{email, password, name}`",
+        example = json!({"email": "test@example.com", "password": "test123", "name": "Test User"})),
+    responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
+        session cookie; an activated invite (its cookie) is used"),
+        (status = 400), (status = 422, description = "The email is taken")))]
 async fn sign_up(
     State(app): State<App>,
     jar: CookieJar,
@@ -101,6 +107,11 @@ async fn sign_up(
     Ok(signed_in_response(&app, jar, signed_in, None))
 }
 
+#[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth",
+    request_body(content = Object, description = "`{email, password}`"),
+    responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
+        session cookie; a failed invite is reported in `invite`, never blocks sign-in"),
+        (status = 401, description = "INVALID_EMAIL_OR_PASSWORD")))]
 async fn sign_in(
     State(app): State<App>,
     jar: CookieJar,
@@ -155,6 +166,8 @@ fn signed_in_response(
     (jar, headers, Json(body))
 }
 
+#[utoipa::path(post, path = "/api/auth/sign-out", tag = "auth",
+    responses((status = 200, description = "`{success: true}`; the session cookie cleared")))]
 async fn sign_out(
     State(app): State<App>,
     jar: CookieJar,
@@ -168,6 +181,8 @@ async fn sign_out(
 }
 
 /// `{session, user}` for a signed-in request, `null` otherwise (as Better Auth).
+#[utoipa::path(get, path = "/api/auth/get-session", tag = "auth",
+    responses((status = 200, description = "`{session, user}`, or `null` when signed out")))]
 async fn get_session(MaybeUser(user): MaybeUser) -> Json<Value> {
     let Some(user) = user else {
         return Json(Value::Null);
@@ -196,6 +211,10 @@ struct SetRoleBody {
     role: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/admin/set-role", tag = "auth",
+    request_body(content = Object, description = "`{userId, role}`"),
+    responses((status = 200, description = "`{user}` with the new role (recorded in the ledger)"),
+        (status = 401), (status = 403), (status = 404)))]
 async fn set_role(
     State(app): State<App>,
     User(admin): User,

@@ -10,14 +10,21 @@ use crate::projections;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
 }
 
+/// Alive: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`")))]
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
 /// Ready when the database answers and every projection has applied the log.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, description = "Ready: each projection's status, no lag"),
+        (status = 503, description = "The database is unreachable or a projection lags")))]
 async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
     match projections::status(&app.pool, &projections::all()).await {
         Ok(statuses) => {

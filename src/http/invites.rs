@@ -30,6 +30,13 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/{token}", get(activate_link))
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/create", tag = "invite",
+    request_body(content = Object, description = "The plugin's fields: `role`, `email`, \
+        `tokenType`, `maxUses`, `expiresIn`, `redirectToSignUp`, `redirectToSignIn`, \
+        `redirectToAfterUpgrade`, `shareInviterName`, `senderResponse`, \
+        `senderResponseRedirect`", example = json!({"role": "user", "senderResponse": "token"})),
+    responses((status = 200, description = "`{status: true, message: <token or URL>, inviteId}`"),
+        (status = 400), (status = 401), (status = 403)))]
 async fn create(
     State(app): State<App>,
     User(user): User,
@@ -70,6 +77,12 @@ async fn limited<T>(
     result
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/activate", tag = "invite",
+    request_body(content = Object, description = "`{token?, callbackURL?}`; without a token, \
+        the invite cookie's"),
+    responses((status = 200, description = "`{status, message, action, redirectTo}`: \
+        `SIGN_IN_UP_REQUIRED` (sets the invite cookie) or `REDIRECT_TO_AFTER_UPGRADE`"),
+        (status = 400), (status = 403), (status = 410), (status = 429)))]
 async fn activate(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -121,6 +134,11 @@ struct LinkQuery {
 
 /// The link in emails and URLs. It only activates and redirects, whoever follows
 /// it: a GET never changes anyone's role. Failures redirect with `?error=CODE`.
+#[utoipa::path(get, path = "/api/auth/invite/{token}", tag = "invite",
+    params(("token" = String, Path, description = "The invite token"),
+        ("callbackURL" = Option<String>, Query, description = "Where to go next")),
+    responses((status = 303, description = "Activated: the invite cookie is set; failures \
+        redirect with `?error=CODE`. Never changes a role")))]
 async fn activate_link(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -159,6 +177,10 @@ struct TokenBody {
     token: String,
 }
 
+#[utoipa::path(get, path = "/api/auth/invite/get", tag = "invite",
+    params(("token" = String, Query, description = "The invite token")),
+    responses((status = 200, description = "`{status, inviter, invitation}`"),
+        (status = 400), (status = 429)))]
 async fn get_by_query(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -168,6 +190,10 @@ async fn get_by_query(
     get_invite(state, client.ip, user.map(|u| u.account), query.token).await
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/get", tag = "invite",
+    request_body(content = Object, description = "`{token}`"),
+    responses((status = 200, description = "`{status, inviter, invitation}`"),
+        (status = 400), (status = 429)))]
 async fn get_by_body(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -193,6 +219,10 @@ async fn get_invite(
     Ok(Json(info))
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/cancel", tag = "invite",
+    request_body(content = Object, description = "`{token}`"),
+    responses((status = 200, description = "`{status: true, message}`"),
+        (status = 401), (status = 403), (status = 410)))]
 async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -206,6 +236,10 @@ async fn cancel(
     ))
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
+    request_body(content = Object, description = "`{token}`"),
+    responses((status = 200, description = "`{status: true, message}`"),
+        (status = 401), (status = 403), (status = 410)))]
 async fn reject(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -219,6 +253,10 @@ async fn reject(
     ))
 }
 
+#[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
+    request_body(content = Object, description = "`{token}` of a private invite"),
+    responses((status = 200, description = "`{status: true, message}`: the email goes again \
+        (a `Resent` event)"), (status = 401), (status = 403), (status = 410)))]
 async fn resend(
     State(app): State<App>,
     User(user): User,

@@ -6,6 +6,8 @@ mod error;
 mod extract;
 mod health;
 mod invites;
+mod ledger;
+mod openapi;
 mod rate_limit;
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 pub use error::ApiError;
+pub use openapi::ApiDoc;
 use rate_limit::Limiter;
 
 #[derive(Clone)]
@@ -42,7 +45,9 @@ pub fn router(app: App) -> Router {
     let cors = cors(&app);
     Router::new()
         .nest("/api/auth", auth)
+        .nest("/api/ledger", ledger::routes())
         .merge(health::routes())
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(cors)

@@ -6,7 +6,10 @@ mod reader;
 mod store;
 
 pub use position::Position;
-pub use reader::{count_after, read_batch, LedgerEvent, RecordedEvent};
+pub use reader::{
+    count_after, fetch_batch, position_of, read_batch, recorded_from_row, LedgerEvent,
+    RecordedEvent, RECORDED_COLUMNS,
+};
 pub use store::{Ledger, LedgerError};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

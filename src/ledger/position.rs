@@ -13,3 +13,17 @@ impl fmt::Display for Position {
         write!(f, "{}/{}", self.xid, self.global)
     }
 }
+
+impl std::str::FromStr for Position {
+    type Err = String;
+
+    /// Parses what `Display` writes: `xid/global`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a log position (expected `xid/position`)");
+        let (xid, global) = s.split_once('/').ok_or_else(bad)?;
+        Ok(Position {
+            xid: xid.parse().map_err(|_| bad())?,
+            global: global.parse().map_err(|_| bad())?,
+        })
+    }
+}

@@ -1,7 +1,7 @@
 //! The catch-up reader: events in global order, never past a running transaction.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::Position;
@@ -13,6 +13,37 @@ use crate::domain::{invite, user};
 pub enum LedgerEvent {
     Invite(invite::InviteEvent),
     User(user::UserEvent),
+}
+
+impl LedgerEvent {
+    /// `(aggregate type, event type, fields)` as the outside world sees the event:
+    /// secrets (a sealed token, a password hash) removed.
+    pub fn public_json(&self) -> (&'static str, String, serde_json::Value) {
+        use cqrs_es::DomainEvent;
+        let (aggregate_type, event_type, event) = match self {
+            LedgerEvent::Invite(e) => (
+                invite::AGGREGATE_TYPE,
+                e.event_type(),
+                serde_json::to_value(e),
+            ),
+            LedgerEvent::User(e) => (
+                user::AGGREGATE_TYPE,
+                e.event_type(),
+                serde_json::to_value(e),
+            ),
+        };
+        let mut event = event.expect("events serialize");
+        for secret in ["/Created/terms", "/Registered"] {
+            if let Some(fields) = event
+                .pointer_mut(secret)
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                fields.remove("sealed_token");
+                fields.remove("password_hash");
+            }
+        }
+        (aggregate_type, event_type, event)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,9 +63,22 @@ pub async fn read_batch(
     after: Position,
     limit: i64,
 ) -> anyhow::Result<Vec<RecordedEvent>> {
-    let rows = sqlx::query(
+    fetch_batch(conn, after, limit)
+        .await?
+        .iter()
+        .map(recorded_from_row)
+        .collect()
+}
+
+/// `read_batch` without decoding: the rows, for readers that decode elsewhere.
+pub async fn fetch_batch(
+    conn: &mut PgConnection,
+    after: Position,
+    limit: i64,
+) -> sqlx::Result<Vec<PgRow>> {
+    sqlx::query(
         "SELECT transaction_id::text::bigint AS xid, global_position, aggregate_type,
-                aggregate_id, sequence, recorded_at, payload
+                aggregate_id, sequence, recorded_at, payload::text AS payload
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
             AND transaction_id < ledger_read_horizon()
@@ -45,27 +89,37 @@ pub async fn read_batch(
     .bind(after.global)
     .bind(limit)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let aggregate_type: String = row.get("aggregate_type");
-            let payload: Value = row.get("payload");
-            let position = Position {
-                xid: row.get("xid"),
-                global: row.get("global_position"),
-            };
-            let event = decode(&aggregate_type, payload).map_err(|e| {
-                anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
-            })?;
-            Ok(RecordedEvent {
-                position,
-                aggregate_id: row.get("aggregate_id"),
-                sequence: row.get("sequence"),
-                recorded_at: row.get("recorded_at"),
-                event,
-            })
-        })
-        .collect()
+    .await
+}
+
+/// The columns `recorded_from_row` reads, for other queries of the log.
+pub const RECORDED_COLUMNS: &str = "transaction_id::text::bigint AS xid, global_position,
+    aggregate_type, aggregate_id, sequence, recorded_at, payload::text AS payload";
+
+/// The position of a row selected with `RECORDED_COLUMNS`.
+pub fn position_of(row: &PgRow) -> Position {
+    Position {
+        xid: row.get("xid"),
+        global: row.get("global_position"),
+    }
+}
+
+/// Decodes one row selected with `RECORDED_COLUMNS` (the payload as text, parsed
+/// once, straight into the event type).
+pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
+    let aggregate_type: &str = row.get("aggregate_type");
+    let payload: &str = row.get("payload");
+    let position = position_of(row);
+    let event = decode(aggregate_type, payload).map_err(|e| {
+        anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
+    })?;
+    Ok(RecordedEvent {
+        position,
+        aggregate_id: row.get("aggregate_id"),
+        sequence: row.get("sequence"),
+        recorded_at: row.get("recorded_at"),
+        event,
+    })
 }
 
 /// Events in the log after `after`, committed or not yet readable: a reader's lag.
@@ -80,10 +134,10 @@ pub async fn count_after(conn: &mut PgConnection, after: Position) -> anyhow::Re
     .await?)
 }
 
-fn decode(aggregate_type: &str, payload: Value) -> anyhow::Result<LedgerEvent> {
+fn decode(aggregate_type: &str, payload: &str) -> anyhow::Result<LedgerEvent> {
     Ok(match aggregate_type {
-        invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_value(payload)?),
-        user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_value(payload)?),
+        invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_str(payload)?),
+        user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_str(payload)?),
         other => anyhow::bail!("unknown aggregate type `{other}`"),
     })
 }

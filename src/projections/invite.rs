@@ -21,6 +21,10 @@ impl Projection for InviteView {
         &["invite"]
     }
 
+    fn bulk_fold(&self) -> Option<Box<dyn super::bulk::BulkFold>> {
+        Some(Box::<super::bulk::invite::InviteFold>::default())
+    }
+
     async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
         let LedgerEvent::Invite(event) = &recorded.event else {
             return Ok(());

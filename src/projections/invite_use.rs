@@ -21,6 +21,10 @@ impl Projection for InviteUseTrail {
         &["invite_use"]
     }
 
+    fn bulk_fold(&self) -> Option<Box<dyn super::bulk::BulkFold>> {
+        Some(Box::<super::bulk::invite_use::InviteUseFold>::default())
+    }
+
     async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
         let LedgerEvent::Invite(InviteEvent::Used {
             invite_id,

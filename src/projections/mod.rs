@@ -2,6 +2,7 @@
 //! its SQL file in `projections/`) and a checkpoint written in the same
 //! transaction as every change it makes, so each event is applied exactly once.
 
+pub mod bulk;
 mod invite;
 mod invite_use;
 mod rebuild;
@@ -14,7 +15,9 @@ use sqlx::PgConnection;
 
 use crate::ledger::RecordedEvent;
 
-pub use rebuild::{ensure_schema, rebuild, status, ProjectionStatus};
+pub use rebuild::{
+    create_missing, ensure_schema, rebuild, rebuild_in_background, status, ProjectionStatus,
+};
 pub(crate) use runner::{read_checkpoint, write_checkpoint};
 pub use runner::{Progress, ProjectionRunner};
 
@@ -27,6 +30,10 @@ pub trait Projection: Send + Sync {
     fn tables(&self) -> &'static [&'static str];
     /// Applies one event inside the runner's transaction.
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> sqlx::Result<()>;
+    /// The same rows folded in memory, for fast rebuilds; `None` replays with `apply`.
+    fn bulk_fold(&self) -> Option<Box<dyn bulk::BulkFold>> {
+        None
+    }
 
     /// Changes with the SQL file; a stored version that differs means the tables
     /// were built by other code and must be rebuilt.

@@ -163,7 +163,7 @@ async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step
     .fetch_one(&mut *tx)
     .await?;
     let checkpoint = read_checkpoint(&mut tx, projection.name()).await?;
-    if !locked {
+    if !locked || is_stale(&mut tx, projection).await? {
         return Ok(Step::Busy(checkpoint));
     }
     let events = read_batch(&mut tx, checkpoint, BATCH).await?;
@@ -182,6 +182,24 @@ async fn step(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Step
     write_checkpoint(&mut tx, projection.name(), last).await?;
     tx.commit().await?;
     Ok(Step::Applied(events.len(), last))
+}
+
+/// Tables built by another version of the projection's SQL may not fit this
+/// code: leave them as they are until a rebuild swaps new ones in.
+async fn is_stale(conn: &mut PgConnection, projection: &dyn Projection) -> anyhow::Result<bool> {
+    let stored = stored_version(conn, projection.name()).await?;
+    Ok(stored.is_some_and(|v| v != projection.version()))
+}
+
+/// The version of the SQL that built the projection's tables, if they exist.
+pub(super) async fn stored_version(
+    conn: &mut PgConnection,
+    name: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT version FROM projection_checkpoint WHERE name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await
 }
 
 pub(crate) async fn read_checkpoint(

@@ -22,6 +22,10 @@ impl Projection for UserAccounts {
         &["user_account"]
     }
 
+    fn bulk_fold(&self) -> Option<Box<dyn super::bulk::BulkFold>> {
+        Some(Box::<super::bulk::user_account::UserAccountFold>::default())
+    }
+
     async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
         let query = match &recorded.event {
             LedgerEvent::User(UserEvent::Registered {

@@ -11,7 +11,6 @@
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use cqrs_es::DomainEvent;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -19,7 +18,7 @@ use sqlx::PgConnection;
 
 use super::{Delivery, Planned, Reactor};
 use crate::config::Config;
-use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::ledger::RecordedEvent;
 
 pub struct WebhookReactor {
     client: reqwest::Client,
@@ -62,16 +61,7 @@ pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// The event as receivers see it, secrets removed.
 fn body(recorded: &RecordedEvent) -> anyhow::Result<Value> {
-    let (aggregate_type, event_type, mut event) = match &recorded.event {
-        LedgerEvent::Invite(e) => ("invite", e.event_type(), serde_json::to_value(e)?),
-        LedgerEvent::User(e) => ("user", e.event_type(), serde_json::to_value(e)?),
-    };
-    for secret in ["/Created/terms", "/Registered"] {
-        if let Some(fields) = event.pointer_mut(secret).and_then(Value::as_object_mut) {
-            fields.remove("sealed_token");
-            fields.remove("password_hash");
-        }
-    }
+    let (aggregate_type, event_type, event) = recorded.event.public_json();
     Ok(json!({
         "type": format!("{aggregate_type}.{}", event_type.to_lowercase()),
         "timestamp": recorded.recorded_at,

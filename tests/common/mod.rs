@@ -2,7 +2,9 @@
 //! the real server on a loopback port, an injected clock and a capturing mailer.
 #![allow(dead_code)]
 
+pub mod ledger;
 pub mod smtp_sink;
+pub mod synthetic;
 pub mod webhook_sink;
 
 use std::net::SocketAddr;

@@ -1,0 +1,162 @@
+//! Invites and their uses, filtered and paged by keyset (no duplicates or gaps
+//! across pages: the sort keys never change once written).
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{decode_cursor, encode_cursor};
+use crate::projections::bulk::invite::{InviteRow, COLUMNS as INVITE_COLUMNS};
+use crate::projections::bulk::invite_use::{InviteUseRow, COLUMNS as USE_COLUMNS};
+
+/// Which invites to list; every field narrows the list.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InviteFilter {
+    /// pending | used_up | cancelled | rejected | expired (as the ledger records it).
+    pub status: Option<String>,
+    pub role: Option<String>,
+    /// The inviter's user id.
+    pub inviter: Option<String>,
+    /// The invited email of private invites (case-insensitive).
+    pub email: Option<String>,
+    /// Created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before this time.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Used at least once at or after this time (and before `used_to`, if given).
+    pub used_from: Option<DateTime<Utc>>,
+    pub used_to: Option<DateTime<Utc>>,
+}
+
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Bad cursors are the client's mistake.
+#[derive(Debug, thiserror::Error)]
+#[error("The cursor is not one this API handed out")]
+pub struct BadCursor;
+
+fn page<T, K: serde::Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| encode_cursor(&key(r))))
+        .flatten();
+    Page { rows, next_cursor }
+}
+
+/// Invites in creation order (then id), `limit` at a time.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &InviteFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Result<Page<InviteRow>, BadCursor>> {
+    let after: Option<(DateTime<Utc>, Uuid)> = match cursor {
+        Some(c) => match decode_cursor(c) {
+            Some(key) => Some(key),
+            None => return Ok(Err(BadCursor)),
+        },
+        None => None,
+    };
+    let rows: Vec<InviteRow> = sqlx::query_as(&format!(
+        "SELECT {INVITE_COLUMNS} FROM invite
+          WHERE ($1::text IS NULL OR status = $1)
+            AND ($2::text IS NULL OR role = $2)
+            AND ($3::text IS NULL OR inviter_id = $3)
+            AND ($4::text IS NULL OR email = lower($4))
+            AND ($5::timestamptz IS NULL OR created_at >= $5)
+            AND ($6::timestamptz IS NULL OR created_at < $6)
+            AND (($7::timestamptz IS NULL AND $8::timestamptz IS NULL) OR EXISTS (
+                SELECT 1 FROM invite_use u
+                 WHERE u.invite_id = invite.id
+                   AND ($7::timestamptz IS NULL OR u.used_at >= $7)
+                   AND ($8::timestamptz IS NULL OR u.used_at < $8)))
+            AND ($9::timestamptz IS NULL OR (created_at, id) > ($9, $10::uuid))
+          ORDER BY created_at, id
+          LIMIT $11"
+    ))
+    .bind(&filter.status)
+    .bind(&filter.role)
+    .bind(&filter.inviter)
+    .bind(&filter.email)
+    .bind(filter.created_from)
+    .bind(filter.created_to)
+    .bind(filter.used_from)
+    .bind(filter.used_to)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit + 1)
+    .persistent(false)
+    .fetch_all(conn)
+    .await?;
+    Ok(Ok(page(rows, limit, |r| (r.created_at, r.id))))
+}
+
+pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<InviteRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {INVITE_COLUMNS} FROM invite WHERE id = $1"
+    ))
+    .bind(id)
+    .persistent(false)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Which uses to list.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UseFilter {
+    /// The user who used the invite.
+    pub user: Option<String>,
+    pub inviter: Option<String>,
+    /// The invite's id.
+    pub invite: Option<Uuid>,
+    /// Used at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Used before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Uses in log order, `limit` at a time.
+pub async fn uses(
+    conn: &mut PgConnection,
+    filter: &UseFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Result<Page<InviteUseRow>, BadCursor>> {
+    let after: i64 = match cursor {
+        Some(c) => match decode_cursor(c) {
+            Some(position) => position,
+            None => return Ok(Err(BadCursor)),
+        },
+        None => 0,
+    };
+    let rows: Vec<InviteUseRow> = sqlx::query_as(&format!(
+        "SELECT {USE_COLUMNS} FROM invite_use
+          WHERE ($1::text IS NULL OR user_id = $1)
+            AND ($2::text IS NULL OR inviter_id = $2)
+            AND ($3::uuid IS NULL OR invite_id = $3)
+            AND ($4::timestamptz IS NULL OR used_at >= $4)
+            AND ($5::timestamptz IS NULL OR used_at < $5)
+            AND position > $6
+          ORDER BY position
+          LIMIT $7"
+    ))
+    .bind(&filter.user)
+    .bind(&filter.inviter)
+    .bind(filter.invite)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(after)
+    .bind(limit + 1)
+    .persistent(false)
+    .fetch_all(conn)
+    .await?;
+    Ok(Ok(page(rows, limit, |r| r.position)))
+}

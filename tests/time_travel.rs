@@ -1,0 +1,154 @@
+//! `as_of` answers are the state at that moment, folded from the log, and stay
+//! so after later events were appended.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::ledger::{sign_up_with, user_id};
+use common::{Client, TestServer};
+use serde_json::{json, Value};
+
+/// The database's clock, which stamps every event's `recorded_at`, and that
+/// time encoded for a query string.
+async fn db_now(server: &TestServer) -> (DateTime<Utc>, String) {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let now: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(server.pool())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let encoded = url::form_urlencoded::byte_serialize(now.to_rfc3339().as_bytes()).collect();
+    (now, encoded)
+}
+
+async fn get(client: &Client, path: &str) -> Value {
+    client.get(path).await.ok()
+}
+
+/// The answer without what says when it was taken.
+fn state(mut answer: Value) -> Value {
+    let object = answer.as_object_mut().unwrap();
+    object.remove("position");
+    object.remove("asOf");
+    object.remove("nextCursor");
+    answer
+}
+
+#[tokio::test]
+async fn as_of_answers_equal_the_state_at_that_time() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let admin_id = user_id(&admin).await;
+    let (_, before_anything) = db_now(&server).await;
+
+    admin
+        .post(
+            "/api/auth/invite/create",
+            json!({ "role": "admin", "maxUses": 2 }),
+        )
+        .await
+        .ok();
+    let shared = admin
+        .create_invite(json!({ "role": "admin", "maxUses": 2 }))
+        .await;
+    let other = admin.create_invite(json!({ "role": "user" })).await;
+    // The invite behind `shared`.
+    let info = server.client().invite_info(&shared).await.ok();
+    let invite_id = info["invitation"]["id"].as_str().unwrap().to_string();
+
+    // Moment 1: invites created, nobody signed up.
+    let list_1 = get(&admin, "/api/ledger/invites").await;
+    let invite_1 = get(&admin, &format!("/api/ledger/invites/{invite_id}")).await;
+    let (_, t1) = db_now(&server).await;
+
+    // Moment 2: `a` signed up through the invite, with its role.
+    let (_, a_id) = sign_up_with(&server, &shared, "a@example.com").await;
+    let invite_2 = get(&admin, &format!("/api/ledger/invites/{invite_id}")).await;
+    let tree_2 = get(&admin, &format!("/api/ledger/users/{admin_id}/invitees")).await;
+    let chain_2 = get(&admin, &format!("/api/ledger/users/{a_id}/inviter-chain")).await;
+    let (t2_time, t2) = db_now(&server).await;
+
+    // Later: the invite is used up, another cancelled, `a` demoted.
+    sign_up_with(&server, &shared, "b@example.com").await;
+    admin
+        .post("/api/auth/invite/cancel", json!({ "token": other }))
+        .await
+        .ok();
+    admin
+        .post(
+            "/api/auth/admin/set-role",
+            json!({ "userId": a_id, "role": "user" }),
+        )
+        .await
+        .ok();
+    let now = get(&admin, &format!("/api/ledger/invites/{invite_id}")).await;
+    assert_eq!(now["invite"]["status"], "used_up");
+    assert_ne!(state(now), state(invite_2.clone()));
+
+    let past = get(&admin, &format!("/api/ledger/invites?as_of={t1}")).await;
+    assert_eq!(state(past.clone()), state(list_1));
+    assert!(past["asOf"].is_string());
+    let past = get(
+        &admin,
+        &format!("/api/ledger/invites/{invite_id}?as_of={t1}"),
+    )
+    .await;
+    assert_eq!(state(past), state(invite_1));
+    let past = get(
+        &admin,
+        &format!("/api/ledger/invites/{invite_id}?as_of={t2}"),
+    )
+    .await;
+    assert_eq!(past["invite"]["uses"], 1);
+    assert_eq!(state(past.clone()), state(invite_2));
+
+    // The position is the last event recorded by then, in global order.
+    let feed = get(&admin, "/api/ledger/events?limit=1000").await;
+    let recorded_by_t2: Vec<&Value> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["recordedAt"]
+                .as_str()
+                .unwrap()
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+                <= t2_time
+        })
+        .collect();
+    assert_eq!(past["position"], recorded_by_t2.last().unwrap()["position"]);
+
+    let past = get(
+        &admin,
+        &format!("/api/ledger/users/{admin_id}/invitees?as_of={t2}"),
+    )
+    .await;
+    assert_eq!(state(past), state(tree_2));
+    let past = get(
+        &admin,
+        &format!("/api/ledger/users/{a_id}/inviter-chain?as_of={t2}"),
+    )
+    .await;
+    assert_eq!(past["user"]["role"], "admin", "the role `a` had then");
+    assert_eq!(state(past), state(chain_2));
+    let today = get(&admin, &format!("/api/ledger/users/{a_id}/inviter-chain")).await;
+    assert_eq!(today["user"]["role"], "user");
+
+    admin
+        .get(&format!(
+            "/api/ledger/invites/{invite_id}?as_of={before_anything}"
+        ))
+        .await
+        .err(404, "INVITE_NOT_FOUND");
+    admin
+        .get(&format!("/api/ledger/users/{a_id}/invitees?as_of={t1}"))
+        .await
+        .err(404, "USER_NOT_FOUND");
+    admin
+        .get("/api/ledger/invites?as_of=last-tuesday")
+        .await
+        .err(400, "VALIDATION_ERROR");
+}
