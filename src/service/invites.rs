@@ -1,10 +1,11 @@
 //! The invite lifecycle: create, activate, use, get, cancel, reject, resend.
 //! Emails are not sent here: the email reactor follows `Created` and `Resent`.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{redirect, ServiceError};
@@ -14,6 +15,8 @@ use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{hash_token, random_code, random_token, TokenType};
+pub use crate::projections::bulk::invite::InviteRow;
+use crate::projections::bulk::invite::COLUMNS as INVITE_COLUMNS;
 
 /// A year of seconds times ten: far enough for any real invite.
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
@@ -45,29 +48,6 @@ pub struct Created {
     pub message: String,
 }
 
-/// The `invite` read model's row.
-#[derive(Debug, Clone, FromRow)]
-pub struct InviteRow {
-    pub id: Uuid,
-    pub token_type: String,
-    pub role: String,
-    pub email: Option<String>,
-    pub new_account: bool,
-    pub inviter_id: String,
-    pub inviter_name: String,
-    pub inviter_email: String,
-    pub max_uses: i32,
-    pub uses: i32,
-    pub status: String,
-    pub share_inviter_name: bool,
-    pub redirect_to_sign_up: String,
-    pub redirect_to_sign_in: String,
-    pub redirect_to_after_upgrade: String,
-    pub sender_response_redirect: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
 impl InviteRow {
     /// The status as of `now`: an invite past its time is expired even before the
     /// `Expired` event is written.
@@ -95,16 +75,12 @@ impl InviteRow {
 }
 
 pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceError> {
-    Ok(sqlx::query_as(
-        "SELECT id, token_type, role, email, new_account, inviter_id, inviter_name, inviter_email,
-                max_uses, uses, status, share_inviter_name, redirect_to_sign_up,
-                redirect_to_sign_in, redirect_to_after_upgrade, sender_response_redirect,
-                created_at, expires_at
-           FROM invite WHERE token_hash = $1",
-    )
-    .bind(hash_token(token))
-    .fetch_optional(&app.pool)
-    .await?)
+    static BY_TOKEN_HASH: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {INVITE_COLUMNS} FROM invite WHERE token_hash = $1"));
+    Ok(sqlx::query_as(&BY_TOKEN_HASH)
+        .bind(hash_token(token))
+        .fetch_optional(&app.pool)
+        .await?)
 }
 
 pub async fn create(
