@@ -34,6 +34,8 @@ pub async fn sweep_expired(app: &App) -> anyhow::Result<usize> {
     let now = app.clock.now();
     let mut expired = 0;
     loop {
+        // The transaction only holds the lock: the view is read outside it, so a
+        // read-model swap never waits for a sweep that is settling its writes.
         let mut tx = app.pool.begin().await?;
         if !try_lock(&mut tx, "sweeper:expiry").await? {
             return Ok(expired);
@@ -46,7 +48,7 @@ pub async fn sweep_expired(app: &App) -> anyhow::Result<usize> {
         )
         .bind(now)
         .bind(BATCH)
-        .fetch_all(&mut *tx)
+        .fetch_all(&app.pool)
         .await?;
         let mut last = None;
         for hash in &due {
