@@ -20,6 +20,26 @@ fn registered(email: &str) -> serde_json::Value {
     .unwrap()
 }
 
+/// Registers `email` through the ledger; returns the event's position.
+async fn register(server: &TestServer, email: &str) -> Position {
+    server
+        .app
+        .ledger
+        .execute_user(
+            &user_id_for_email(email),
+            UserCommand::Register {
+                email: email.into(),
+                name: "Writer".into(),
+                password_hash: "x".into(),
+                role: "user".into(),
+                at: Utc::now(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_commit_is_read_before_later_transactions_and_never_skipped() {
     let server = TestServer::start().await;
@@ -41,22 +61,7 @@ async fn a_late_commit_is_read_before_later_transactions_and_never_skipped() {
 
     // A fast writer commits after it, with a higher position.
     let fast_id = user_id_for_email("fast@example.com");
-    let fast_position = server
-        .app
-        .ledger
-        .execute_user(
-            &fast_id,
-            UserCommand::Register {
-                email: "fast@example.com".into(),
-                name: "Fast".into(),
-                password_hash: "x".into(),
-                role: "user".into(),
-                at: Utc::now(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let fast_position = register(&server, "fast@example.com").await;
 
     // While the slow writer is open, nothing after it may be read.
     let mut reader = pool.acquire().await.unwrap();
@@ -155,23 +160,7 @@ async fn an_open_transaction_in_another_database_does_not_stall_readers() {
         .await
         .unwrap();
 
-    let id = user_id_for_email("after@example.com");
-    let position = server
-        .app
-        .ledger
-        .execute_user(
-            &id,
-            UserCommand::Register {
-                email: "after@example.com".into(),
-                name: "After".into(),
-                password_hash: "x".into(),
-                role: "user".into(),
-                at: Utc::now(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let position = register(&server, "after@example.com").await;
 
     let mut reader = server.pool().acquire().await.unwrap();
     let visible = read_batch(&mut reader, Position::default(), 100)
