@@ -4,7 +4,9 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::Command;
+// Not std's: a test blocked on a child process would freeze the in-process server's
+// tasks, maybe mid-transaction with a projection's lock that the child then waits for.
+use tokio::process::Command;
 
 use chrono::Duration;
 use common::ledger::{sign_up_with, user_id};
@@ -50,6 +52,7 @@ async fn only_admins_and_api_keys_may_read() {
         .args(["apikey", "create", "--name", "reporting"])
         .env("DATABASE_URL", &server.db.url)
         .output()
+        .await
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();

@@ -3,7 +3,9 @@
 
 mod common;
 
-use std::process::Command;
+// Not std's: a test blocked on a child process would freeze the in-process server's
+// tasks, maybe mid-transaction with a projection's lock that the child then waits for.
+use tokio::process::Command;
 
 use common::TestServer;
 use serde_json::json;
@@ -117,6 +119,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
         .args(["projections", "rebuild"])
         .env("DATABASE_URL", &server.db.url)
         .output()
+        .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -154,6 +157,7 @@ async fn status_shows_each_projection_caught_up() {
         .args(["projections", "status"])
         .env("DATABASE_URL", &server.db.url)
         .output()
+        .await
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
