@@ -1,5 +1,7 @@
 //! The catch-up reader: events in global order, never past a running transaction.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -76,20 +78,22 @@ pub async fn fetch_batch(
     after: Position,
     limit: i64,
 ) -> sqlx::Result<Vec<PgRow>> {
-    sqlx::query(
-        "SELECT transaction_id::text::bigint AS xid, global_position, aggregate_type,
-                aggregate_id, sequence, recorded_at, payload::text AS payload
-           FROM events
-          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-            AND transaction_id < ledger_read_horizon()
-          ORDER BY transaction_id, global_position
-          LIMIT $3",
-    )
-    .bind(after.xid.to_string())
-    .bind(after.global)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+    static NEXT_BATCH: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {RECORDED_COLUMNS}
+               FROM events
+              WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+                AND transaction_id < ledger_read_horizon()
+              ORDER BY transaction_id, global_position
+              LIMIT $3"
+        )
+    });
+    sqlx::query(&NEXT_BATCH)
+        .bind(after.xid.to_string())
+        .bind(after.global)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// The columns `recorded_from_row` reads, for other queries of the log.

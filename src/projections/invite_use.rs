@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
+use super::bulk::invite_use::InviteUseRow;
 use super::Projection;
-use crate::domain::invite::InviteEvent;
-use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::ledger::RecordedEvent;
 
 pub struct InviteUseTrail;
 
@@ -26,17 +26,7 @@ impl Projection for InviteUseTrail {
     }
 
     async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
-        let LedgerEvent::Invite(InviteEvent::Used {
-            invite_id,
-            inviter_id,
-            user_id,
-            user_email,
-            role_before,
-            role_after,
-            new_account,
-            at,
-        }) = &recorded.event
-        else {
+        let Some(row) = InviteUseRow::from_event(recorded) else {
             return Ok(());
         };
         sqlx::query(
@@ -44,15 +34,15 @@ impl Projection for InviteUseTrail {
                 role_before, role_granted, new_account, used_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(recorded.position.global)
-        .bind(invite_id)
-        .bind(inviter_id)
-        .bind(user_id)
-        .bind(user_email)
-        .bind(role_before)
-        .bind(role_after)
-        .bind(new_account)
-        .bind(at)
+        .bind(row.position)
+        .bind(row.invite_id)
+        .bind(row.inviter_id)
+        .bind(row.user_id)
+        .bind(row.user_email)
+        .bind(row.role_before)
+        .bind(row.role_granted)
+        .bind(row.new_account)
+        .bind(row.used_at)
         .execute(conn)
         .await
         .map(drop)

@@ -506,13 +506,7 @@ impl TestServer {
 
     /// A private invite from `inviter` to `email`; returns the token it emailed.
     pub async fn private_invite(&self, inviter: &Client, role: &str, email: &str) -> String {
-        inviter
-            .post(
-                "/api/auth/invite/create",
-                json!({ "role": role, "email": email }),
-            )
-            .await
-            .ok();
+        inviter.invite_by_email(role, email).await;
         self.mailer.last_to(&email.to_lowercase()).await.token
     }
 }

@@ -26,14 +26,9 @@ pub struct InviteUseRow {
     pub used_at: DateTime<Utc>,
 }
 
-#[derive(Default)]
-pub struct InviteUseFold {
-    rows: Vec<InviteUseRow>,
-}
-
-#[async_trait]
-impl BulkFold for InviteUseFold {
-    fn fold(&mut self, recorded: &RecordedEvent) {
+impl InviteUseRow {
+    /// The row a `Used` event adds; `None` for every other event.
+    pub fn from_event(recorded: &RecordedEvent) -> Option<InviteUseRow> {
         let LedgerEvent::Invite(InviteEvent::Used {
             invite_id,
             inviter_id,
@@ -45,9 +40,9 @@ impl BulkFold for InviteUseFold {
             at,
         }) = &recorded.event
         else {
-            return;
+            return None;
         };
-        self.rows.push(InviteUseRow {
+        Some(InviteUseRow {
             position: recorded.position.global,
             invite_id: *invite_id,
             inviter_id: inviter_id.clone(),
@@ -57,7 +52,19 @@ impl BulkFold for InviteUseFold {
             role_granted: role_after.clone(),
             new_account: *new_account,
             used_at: *at,
-        });
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct InviteUseFold {
+    rows: Vec<InviteUseRow>,
+}
+
+#[async_trait]
+impl BulkFold for InviteUseFold {
+    fn fold(&mut self, recorded: &RecordedEvent) {
+        self.rows.extend(InviteUseRow::from_event(recorded));
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
