@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::ledger::{Ledger, Position, MIGRATOR};
-use crate::projections::{self, Progress, ProjectionRunner};
+use crate::projections::{self, Progress, Projection};
 use crate::service::mailer::Mailer;
 
 /// How long a command waits for the read models to show its own event.
@@ -35,13 +35,27 @@ impl App {
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
+        Self::start_with(settings, clock, mailer, projections::all()).await
+    }
+
+    /// `start` with these read models (the service's own, and maybe more).
+    pub async fn start_with(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        read_models: Vec<Arc<dyn Projection>>,
+    ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
         let pool = connect(&settings.config.database_url).await?;
         // Stale read models are rebuilt beside the live ones while we serve.
-        let stale = migrate(&pool).await?;
+        MIGRATOR.run(&pool).await?;
+        let stale = projections::create_missing(&pool, &read_models).await?;
         let ledger = Ledger::new(pool.clone(), settings.roles.clone());
-        let (progress, mut runners) =
-            ProjectionRunner::spawn(pool.clone(), projections::all(), ledger.appended());
-        runners.push(projections::rebuild_in_background(pool.clone(), stale));
+        let (progress, runner) =
+            projections::spawn_runner(pool.clone(), read_models, ledger.appended());
+        let runners = vec![
+            runner,
+            projections::rebuild_in_background(pool.clone(), stale),
+        ];
         let app = App {
             pool,
             ledger,
@@ -55,8 +69,17 @@ impl App {
 
     /// Read your writes: waits until every read model shows the event at `position`.
     pub async fn settle(&self, position: Option<Position>) {
+        self.settle_on(position, &[]).await
+    }
+
+    /// Read your writes for an answer that reads only `read_models`.
+    pub async fn settle_on(&self, position: Option<Position>, read_models: &[&str]) {
         let Some(position) = position else { return };
-        if !self.progress.wait_for(position, READ_YOUR_WRITES).await {
+        if !self
+            .progress
+            .wait_for(position, read_models, READ_YOUR_WRITES)
+            .await
+        {
             tracing::warn!(%position, "read models did not catch up in time; answering anyway");
         }
     }
@@ -109,7 +132,7 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
 }
 
 /// Migrations and missing read-model tables; returns the stale read models.
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<Vec<Arc<dyn projections::Projection>>> {
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<Vec<Arc<dyn Projection>>> {
     MIGRATOR.run(pool).await?;
     projections::create_missing(pool, &projections::all()).await
 }

@@ -15,8 +15,8 @@ use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{hash_token, random_code, random_token, TokenType};
-pub use crate::projections::bulk::invite::InviteRow;
-use crate::projections::bulk::invite::COLUMNS as INVITE_COLUMNS;
+use crate::projections::invite::{InviteRow, InviteStatus};
+use crate::projections::row::Row;
 
 /// A year of seconds times ten: far enough for any real invite.
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
@@ -48,35 +48,27 @@ pub struct Created {
     pub message: String,
 }
 
-impl InviteRow {
-    /// The status as of `now`: an invite past its time is expired even before the
-    /// `Expired` event is written.
-    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
-        if self.status == "pending" && now >= self.expires_at {
-            "expired"
-        } else {
-            &self.status
-        }
-    }
-
-    /// Where a visitor goes to sign up or sign in to use this invite.
-    pub fn sign_in_up_page(&self) -> &str {
-        let sign_in = goes_to_sign_in(
-            self.email.is_some(),
-            self.new_account,
-            self.sender_response_redirect == SenderResponseRedirect::SignIn.as_str(),
-        );
-        if sign_in {
-            &self.redirect_to_sign_in
-        } else {
-            &self.redirect_to_sign_up
-        }
+/// Where a visitor goes to sign up or sign in to use this invite.
+fn invite_sign_in_up_page(invite: &InviteRow) -> &str {
+    let sign_in = goes_to_sign_in(
+        invite.email.is_some(),
+        invite.new_account,
+        invite.sender_response_redirect == SenderResponseRedirect::SignIn.as_str(),
+    );
+    if sign_in {
+        &invite.redirect_to_sign_in
+    } else {
+        &invite.redirect_to_sign_up
     }
 }
 
 pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceError> {
-    static BY_TOKEN_HASH: LazyLock<String> =
-        LazyLock::new(|| format!("SELECT {INVITE_COLUMNS} FROM invite WHERE token_hash = $1"));
+    static BY_TOKEN_HASH: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM invite WHERE token_hash = $1",
+            InviteRow::column_list()
+        )
+    });
     Ok(sqlx::query_as(&BY_TOKEN_HASH)
         .bind(hash_token(token))
         .fetch_optional(&app.pool)
@@ -312,7 +304,7 @@ pub async fn activate_only(
     app.settle(position).await;
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Activation::SignInUpRequired {
-        redirect_to: callback.unwrap_or_else(|| row.sign_in_up_page().to_string()),
+        redirect_to: callback.unwrap_or_else(|| invite_sign_in_up_page(&row).to_string()),
     })
 }
 
@@ -386,7 +378,7 @@ pub struct InvitationInfo {
     pub new_account: bool,
     pub private: bool,
     /// pending | used_up | cancelled | rejected | expired
-    pub status: String,
+    pub status: InviteStatus,
     pub valid: bool,
     pub token_type: String,
     pub max_uses: i32,
@@ -402,7 +394,7 @@ pub async fn get(
     token: &str,
 ) -> Result<InviteInfo, ServiceError> {
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
-    let status = row.status_at(app.clock.now()).to_string();
+    let status = row.status_at(app.clock.now());
     let shared = row.share_inviter_name;
     Ok(InviteInfo {
         status: true,
@@ -419,7 +411,7 @@ pub async fn get(
                 None => viewer.is_none(),
             },
             private: row.email.is_some(),
-            valid: status == "pending",
+            valid: status == InviteStatus::Pending,
             status,
             token_type: row.token_type,
             max_uses: row.max_uses,
