@@ -83,7 +83,7 @@ pub async fn list(
           LIMIT $11",
         InviteRow::column_list()
     ))
-    .bind(&filter.status)
+    .bind(filter.status)
     .bind(&filter.role)
     .bind(&filter.inviter)
     .bind(&filter.email)
