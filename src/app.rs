@@ -10,21 +10,25 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::ledger::{Ledger, Position, MIGRATOR};
-use crate::projections::{self, Progress, Projection};
+use crate::ledger::{Ledger, MIGRATOR};
+use crate::projections::{self, Projection};
 use crate::service::mailer::Mailer;
+use crate::service::Context;
 
-/// How long a command waits for the read models to show its own event.
-const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
-
+/// The use cases' context and the mailer the email reactor sends with.
 #[derive(Clone)]
 pub struct App {
-    pub pool: PgPool,
-    pub ledger: Ledger,
-    pub progress: Progress,
-    pub settings: Arc<Settings>,
-    pub clock: Arc<dyn Clock>,
+    pub context: Context,
     pub mailer: Arc<dyn Mailer>,
+}
+
+/// Handlers pass `&app` where a use case takes the `Context` it works with.
+impl std::ops::Deref for App {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.context
+    }
 }
 
 impl App {
@@ -56,32 +60,15 @@ impl App {
             runner,
             projections::rebuild_in_background(pool.clone(), stale),
         ];
-        let app = App {
+        let context = Context {
             pool,
             ledger,
             progress,
             settings: Arc::new(settings),
             clock,
-            mailer,
         };
+        let app = App { context, mailer };
         Ok((app, runners))
-    }
-
-    /// Read your writes: waits until every read model shows the event at `position`.
-    pub async fn settle(&self, position: Option<Position>) {
-        self.settle_on(position, &[]).await
-    }
-
-    /// Read your writes for an answer that reads only `read_models`.
-    pub async fn settle_on(&self, position: Option<Position>, read_models: &[&str]) {
-        let Some(position) = position else { return };
-        if !self
-            .progress
-            .wait_for(position, read_models, READ_YOUR_WRITES)
-            .await
-        {
-            tracing::warn!(%position, "read models did not catch up in time; answering anyway");
-        }
     }
 }
 

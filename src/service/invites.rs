@@ -8,14 +8,14 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{redirect, ServiceError};
-use crate::app::App;
+use super::{redirect, Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{hash_token, random_code, random_token, TokenType};
-use crate::projections::invite::{InviteRow, InviteStatus};
+use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
+use crate::projections::model::ReadModel;
 use crate::projections::row::Row;
 
 /// A year of seconds times ten: far enough for any real invite.
@@ -62,7 +62,7 @@ fn invite_sign_in_up_page(invite: &InviteRow) -> &str {
     }
 }
 
-pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceError> {
+pub async fn find(app: &Context, token: &str) -> Result<Option<InviteRow>, ServiceError> {
     static BY_TOKEN_HASH: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT {} FROM invite WHERE token_hash = $1",
@@ -76,7 +76,7 @@ pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceEr
 }
 
 pub async fn create(
-    app: &App,
+    app: &Context,
     inviter: &Account,
     request: CreateInvite,
 ) -> Result<Created, ServiceError> {
@@ -161,7 +161,7 @@ pub async fn create(
             result => break (token, result?),
         }
     };
-    app.settle(position).await;
+    app.settle_on(position, &[InviteView::NAME]).await;
 
     let message = match email {
         // The email reactor sends it, from the `Created` event.
@@ -201,7 +201,7 @@ fn goes_to_sign_in(private: bool, new_account: bool, public_to_sign_in: bool) ->
     }
 }
 
-fn generate_token(app: &App, token_type: TokenType) -> String {
+fn generate_token(app: &Context, token_type: TokenType) -> String {
     let mut rng = rand::thread_rng();
     match token_type {
         TokenType::Token => random_token(&mut rng),
@@ -217,7 +217,7 @@ fn generate_token(app: &App, token_type: TokenType) -> String {
 }
 
 /// The link in emails and `senderResponse: "url"`: activates, then redirects.
-pub fn invite_url(app: &App, token: &str, callback: &str) -> String {
+pub fn invite_url(app: &Context, token: &str, callback: &str) -> String {
     let base = app.settings.base_url.as_str().trim_end_matches('/');
     let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     let callback: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
@@ -253,7 +253,7 @@ pub enum Activation {
 /// `POST /invite/activate`: a signed-in user uses the invite at once (a
 /// deliberate POST); a visitor activates it and is sent to sign up or sign in.
 pub async fn activate(
-    app: &App,
+    app: &Context,
     user: Option<&Account>,
     token: &str,
     callback_url: Option<&str>,
@@ -271,7 +271,7 @@ pub async fn activate(
 /// A `callbackURL` (activation, sign-in) must be a relative path or on a trusted
 /// origin; otherwise the refusal of Better Auth's origin check: 403 `INVALID_CALLBACK_URL`.
 pub fn checked_callback(
-    app: &App,
+    app: &Context,
     callback_url: Option<&str>,
 ) -> Result<Option<String>, ServiceError> {
     callback_url
@@ -289,7 +289,7 @@ pub fn checked_callback(
 /// Records the activation and tells where to sign up or sign in. Never uses the
 /// invite: that is what `GET /invite/{token}` does, for anyone, signed in or not.
 pub async fn activate_only(
-    app: &App,
+    app: &Context,
     user: Option<&Account>,
     token: &str,
     callback: Option<String>,
@@ -301,7 +301,7 @@ pub async fn activate_only(
         .execute_invite(&hash_token(token), InviteCommand::Activate { by, at })
         .await;
     let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
+    app.settle_on(position, &[InviteView::NAME]).await;
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Activation::SignInUpRequired {
         redirect_to: callback.unwrap_or_else(|| invite_sign_in_up_page(&row).to_string()),
@@ -316,7 +316,7 @@ pub struct Used {
 /// Uses the invite for `user`: the `Used` event is the role change and its
 /// record at once, so neither can exist without the other.
 pub async fn use_invite(
-    app: &App,
+    app: &Context,
     user: Actor,
     token: &str,
     new_account: bool,
@@ -338,7 +338,7 @@ pub async fn use_invite(
 
 /// An invite found expired gets its `Expired` event, then the caller its error.
 async fn expire_if_needed(
-    app: &App,
+    app: &Context,
     token: &str,
     result: Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>,
 ) -> Result<Option<crate::ledger::Position>, ServiceError> {
@@ -347,7 +347,7 @@ async fn expire_if_needed(
             at: app.clock.now(),
         };
         match app.ledger.execute_invite(&hash_token(token), expire).await {
-            Ok(position) => app.settle(position).await,
+            Ok(position) => app.settle_on(position, &[InviteView::NAME]).await,
             Err(error) => tracing::warn!(%error, "could not record the expiry"),
         }
     }
@@ -389,7 +389,7 @@ pub struct InvitationInfo {
 }
 
 pub async fn get(
-    app: &App,
+    app: &Context,
     viewer: Option<&Account>,
     token: &str,
 ) -> Result<InviteInfo, ServiceError> {
@@ -423,27 +423,27 @@ pub async fn get(
     })
 }
 
-pub async fn cancel(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn cancel(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
     execute(app, token, InviteCommand::Cancel { by, at }).await
 }
 
 /// Asks for the invitation email again: a `Resent` event the email reactor follows.
-pub async fn resend(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn resend(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
     execute(app, token, InviteCommand::Resend { by, at }).await
 }
 
-pub async fn reject(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
     execute(app, token, InviteCommand::Reject { by, at }).await
 }
 
 /// Runs a command on the invite, records an expiry it runs into, and waits
 /// until the read models show the outcome.
-async fn execute(app: &App, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
+async fn execute(app: &Context, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
     let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
+    app.settle_on(position, &[InviteView::NAME]).await;
     Ok(())
 }
