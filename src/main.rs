@@ -119,6 +119,10 @@ enum ProjectionsCommand {
     Rebuild {
         /// One of: invite, invite_use, user_account.
         name: Option<String>,
+        /// Rows of each read model held in memory at most; past that they are
+        /// written out and the events that touch them later applied at the end.
+        #[arg(long, default_value_t = projections::ROWS_IN_MEMORY)]
+        rows_in_memory: usize,
         #[command(flatten)]
         config: Config,
     },
@@ -164,8 +168,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Projections {
-            command: ProjectionsCommand::Rebuild { name, config },
-        } => rebuild(config, name).await,
+            command:
+                ProjectionsCommand::Rebuild {
+                    name,
+                    rows_in_memory,
+                    config,
+                },
+        } => rebuild(config, name, rows_in_memory).await,
         Command::Apikey {
             command: ApikeyCommand::Create { name, config },
         } => {
@@ -283,7 +292,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn rebuild(config: Config, name: Option<String>) -> anyhow::Result<()> {
+async fn rebuild(
+    config: Config,
+    name: Option<String>,
+    rows_in_memory: usize,
+) -> anyhow::Result<()> {
     let pool = app::connect(&config.database_url).await?;
     app::migrate(&pool).await?;
     let all = projections::all();
@@ -300,7 +313,7 @@ async fn rebuild(config: Config, name: Option<String>) -> anyhow::Result<()> {
     )?);
     let started = std::time::Instant::now();
     // One pass over the log feeds every chosen projection.
-    let replayed = projections::rebuild(&pool, &chosen, |done, total| {
+    let replayed = projections::rebuild(&pool, &chosen, rows_in_memory, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

@@ -64,7 +64,7 @@ pub async fn fold_until(
             format!("CREATE TEMP TABLE {table} (LIKE {live}.{table} INCLUDING ALL)").as_str(),
         )
         .await?;
-        folds.push(projection.fold());
+        folds.push(projection.fold(projections::ROWS_IN_MEMORY));
     }
     let mut position = None;
     let mut after = Position::default();
@@ -76,6 +76,9 @@ pub async fn fold_until(
         for event in &events {
             folds.iter_mut().for_each(|fold| fold.fold(event));
         }
+        for fold in &mut folds {
+            fold.take_spilled().send(&mut conn).await?;
+        }
         position = Some(last);
         after = last;
         if matches!(scope, Scope::Aggregate { .. }) {
@@ -86,8 +89,9 @@ pub async fn fold_until(
         // The answer reflects the whole log up to `as_of`, not one aggregate.
         position = last_position_until(&mut conn, as_of).await?;
     }
-    for fold in &mut folds {
+    for (fold, projection) in folds.iter_mut().zip(&all) {
         fold.write(&mut conn).await?;
+        projections::apply_deferred(&mut conn, &**projection, &fold.take_deferred()).await?;
     }
     Ok(PastState { conn, position })
 }

@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Tiny counts and short runs: finishes in seconds (CI runs this).
     #[arg(long)]
     pub smoke: bool,
+    /// Only the rebuild (measure 5), for work on the read models' folds.
+    #[arg(long)]
+    pub rebuild_only: bool,
     /// The PostgreSQL server on which the bench creates (and drops) its databases.
     #[arg(
         long,
@@ -102,7 +105,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let server_url = args.database_server.trim_end_matches('/').to_string();
     let name = format!("invite_ledger_bench_{}", Uuid::new_v4().simple());
     let databases = [name.clone(), format!("{name}_rebuild")];
-    let measured = measure_all(&plan, &server_url, &databases).await;
+    let measured = if args.rebuild_only {
+        rebuild_alone(&plan, &server_url, &databases[1]).await
+    } else {
+        measure_all(&plan, &server_url, &databases).await
+    };
     for database in &databases {
         if let Err(error) = drop_database(&server_url, database).await {
             eprintln!("could not drop the bench database {database}: {error}");
@@ -111,6 +118,36 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let rows = measured?;
     println!("{}", report::table(&rows));
     Ok(())
+}
+
+/// Measure 5 by itself.
+async fn rebuild_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli {
+        exe: std::env::current_exe()?,
+        database_url: format!("{server_url}/{database}"),
+        cost: plan.cost,
+    };
+    let hash = password::hash(PASSWORD.into(), plan.cost).await?;
+    let rebuilt = rebuild(plan, &cli, server_url, database, &hash).await?;
+    Ok(vec![rebuild_row(plan, &rebuilt, None)])
+}
+
+fn rebuild_row(plan: &Plan, rebuilt: &Rebuilt, best_insert: Option<f64>) -> Row {
+    let rate_per_second = rebuilt.events as f64 / rebuilt.wall.as_secs_f64();
+    Row {
+        measure: format!("5. rebuild of {} events", plan.rebuild_events),
+        clients: "1".into(),
+        throughput: rate(rate_per_second, "event"),
+        vs_limit: best_insert
+            .map(|best| percent(rate_per_second, best))
+            .unwrap_or_default(),
+        notes: format!(
+            "wall {:.2} s, peak RSS {:.0} MiB, all read models (projections rebuild)",
+            rebuilt.wall.as_secs_f64(),
+            rebuilt.peak_rss_kib as f64 / 1024.0
+        ),
+        ..Row::default()
+    }
 }
 
 async fn measure_all(
@@ -242,21 +279,7 @@ async fn measure_all(
         ),
         ..Row::default()
     });
-    rows.push(Row {
-        measure: format!("5. rebuild of {} events", plan.rebuild_events),
-        clients: "1".into(),
-        throughput: rate(rebuilt.events as f64 / rebuilt.wall.as_secs_f64(), "event"),
-        vs_limit: percent(
-            rebuilt.events as f64 / rebuilt.wall.as_secs_f64(),
-            best_insert,
-        ),
-        notes: format!(
-            "wall {:.2} s, peak RSS {:.0} MiB, all read models (projections rebuild)",
-            rebuilt.wall.as_secs_f64(),
-            rebuilt.peak_rss_kib as f64 / 1024.0
-        ),
-        ..Row::default()
-    });
+    rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
     rows.push(Row {
         measure: "6. server peak RSS during 1-3".into(),
         throughput: format!("{:.1} MiB", peak_rss_kib as f64 / 1024.0),

@@ -12,8 +12,8 @@ pub use follower::{
 };
 pub use position::Position;
 pub use reader::{
-    count_after, fetch_batch, position_of, read_batch, recorded_from_row, LedgerEvent,
-    RecordedEvent, RECORDED_COLUMNS,
+    count_after, fetch_batch, position_of, read_batch, read_positions, recorded_from_row,
+    LedgerEvent, RecordedEvent, RECORDED_COLUMNS,
 };
 pub use store::{Ledger, LedgerError};
 

@@ -96,6 +96,33 @@ pub async fn fetch_batch(
         .await
 }
 
+/// The events at these positions, in global order.
+pub async fn read_positions(
+    conn: &mut PgConnection,
+    positions: &[Position],
+) -> anyhow::Result<Vec<RecordedEvent>> {
+    static AT_POSITIONS: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {RECORDED_COLUMNS}
+               FROM events
+              WHERE (transaction_id, global_position) IN (
+                    SELECT xid::text::xid8, position
+                      FROM unnest($1::bigint[], $2::bigint[]) AS p(xid, position))
+              ORDER BY transaction_id, global_position"
+        )
+    });
+    let xids: Vec<i64> = positions.iter().map(|p| p.xid).collect();
+    let globals: Vec<i64> = positions.iter().map(|p| p.global).collect();
+    sqlx::query(&AT_POSITIONS)
+        .bind(xids)
+        .bind(globals)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(recorded_from_row)
+        .collect()
+}
+
 /// The columns `recorded_from_row` reads, for other queries of the log.
 pub const RECORDED_COLUMNS: &str = "transaction_id::text::bigint AS xid, global_position,
     aggregate_type, aggregate_id, sequence, recorded_at, payload::text AS payload";

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
-use crate::ledger::RecordedEvent;
+use crate::ledger::{Position, RecordedEvent};
 use model::Model;
 
 pub use rebuild::{
@@ -36,8 +36,9 @@ pub trait Projection: Send + Sync {
     /// Applies a batch inside the caller's transaction: loads the rows it
     /// touches, folds, writes the changed ones.
     async fn apply(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> sqlx::Result<()>;
-    /// An empty fold in memory, for rebuilds and `as_of`.
-    fn fold(&self) -> Box<dyn Fold>;
+    /// An empty fold in memory, for rebuilds and `as_of`, holding at most
+    /// `rows_in_memory` rows at a time.
+    fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold>;
 
     /// Changes with the SQL file; a stored version that differs means the tables
     /// were built by other code and must be rebuilt.
@@ -46,14 +47,61 @@ pub trait Projection: Send + Sync {
     }
 }
 
-/// Every row of a read model folded in memory, then written in bulk.
+/// A read model's rows folded in memory from a run of the log, then written
+/// in bulk. Memory is bounded: past a number of rows, those in memory are
+/// written out (`spill`), and later events that touch a row already written
+/// are set aside (`deferred`) to be applied once the table has its keys.
 #[async_trait]
 pub trait Fold: Send {
     fn fold(&mut self, event: &RecordedEvent);
-    /// COPYs every row into the table (as `search_path` resolves it) and
-    /// forgets them; returns how many.
+    /// The rows that left memory since the last call, to COPY into the table.
+    fn take_spilled(&mut self) -> Spilled;
+    /// COPYs every row still in memory and forgets them; returns how many rows
+    /// were written in all.
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64>;
+    /// The events set aside, in log order: apply them (`Projection::apply`)
+    /// after `write`, once the table has its keys.
+    fn take_deferred(&mut self) -> Vec<Position>;
 }
+
+/// Rows in COPY's text format and the statement that loads them.
+pub struct Spilled {
+    pub statement: String,
+    pub data: Vec<u8>,
+}
+
+impl Spilled {
+    /// COPYs the rows into the table (as `search_path` resolves it).
+    pub async fn send(self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        writer::copy_raw(conn, &self.statement, self.data).await
+    }
+}
+
+/// Applies a fold's deferred events to its table, in pages: the same fold the
+/// runner runs, on rows loaded by key.
+pub async fn apply_deferred(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    deferred: &[Position],
+) -> anyhow::Result<()> {
+    for page in deferred.chunks(DEFERRED_PAGE) {
+        let events = crate::ledger::read_positions(conn, page).await?;
+        anyhow::ensure!(
+            events.len() == page.len(),
+            "{}: {} of {} deferred events found in the log",
+            projection.name(),
+            events.len(),
+            page.len()
+        );
+        projection.apply(conn, &events).await?;
+    }
+    Ok(())
+}
+
+const DEFERRED_PAGE: usize = 2_000;
+
+/// Rows of one read model a fold keeps in memory before writing them out.
+pub const ROWS_IN_MEMORY: usize = 20_000;
 
 /// Every read model of the service.
 pub fn all() -> Vec<Arc<dyn Projection>> {

@@ -5,6 +5,7 @@
 //! tables). No rule of a read model lives anywhere else.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
@@ -12,8 +13,8 @@ use sqlx::PgConnection;
 
 use super::row::Row;
 use super::writer::{self, CopyRows};
-use super::{Fold, Projection};
-use crate::ledger::RecordedEvent;
+use super::{Fold, Projection, Spilled};
+use crate::ledger::{Position, RecordedEvent};
 
 pub trait ReadModel: Send + Sync + 'static {
     type Row: Row;
@@ -128,29 +129,96 @@ impl<M: ReadModel> Projection for Model<M> {
         writer::upsert(conn, &rows.take_changed()).await
     }
 
-    fn fold(&self) -> Box<dyn Fold> {
+    fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold> {
         Box::new(InMemory::<M> {
             rows: Rows::new(false),
+            limit: rows_in_memory.max(1),
+            written_out: HashSet::new(),
+            spilled: Vec::new(),
+            deferred: Vec::new(),
+            written: 0,
+            field: String::new(),
         })
     }
 }
 
-/// Every row of a read model in memory, for rebuilds and `as_of`.
+/// A read model's rows in memory, for rebuilds and `as_of`, at most `limit`
+/// at a time.
 struct InMemory<M: ReadModel> {
     rows: Rows<M::Row>,
+    limit: usize,
+    /// Hashes of the keys of rows written out already. A collision only sets
+    /// an event aside that need not be: it is applied later all the same.
+    written_out: HashSet<u64>,
+    /// Rows that left memory, in COPY's text format, until `spill` sends them.
+    spilled: Vec<u8>,
+    deferred: Vec<Position>,
+    written: u64,
+    field: String,
+}
+
+impl<M: ReadModel> InMemory<M> {
+    fn hash(key: &Key<M>) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Sends the row with `key` (if in memory) out, and marks the key written.
+    fn spill_key(&mut self, key: &Key<M>) {
+        if let Some(row) = self.rows.rows.remove(key) {
+            writer::encode_copy_row(&row, &mut self.spilled, &mut self.field);
+            self.written += 1;
+        }
+        self.written_out.insert(Self::hash(key));
+    }
+
+    fn spill_all(&mut self) {
+        let keys: Vec<Key<M>> = self.rows.rows.keys().cloned().collect();
+        for key in &keys {
+            self.spill_key(key);
+        }
+    }
 }
 
 #[async_trait]
 impl<M: ReadModel> Fold for InMemory<M> {
     fn fold(&mut self, event: &RecordedEvent) {
+        let keys = M::keys(event);
+        if !self.written_out.is_empty()
+            && keys
+                .iter()
+                .any(|key| self.written_out.contains(&Self::hash(key)))
+        {
+            // The event needs a row that is no longer here: it waits for the
+            // table, and so does every row it touches.
+            keys.iter().for_each(|key| self.spill_key(key));
+            self.deferred.push(event.position);
+            return;
+        }
         M::evolve(&mut self.rows, event);
+        if self.rows.len() > self.limit {
+            self.spill_all();
+        }
+    }
+
+    fn take_spilled(&mut self) -> Spilled {
+        Spilled {
+            statement: writer::copy_statement::<M::Row>(),
+            data: std::mem::take(&mut self.spilled),
+        }
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
+        self.take_spilled().send(conn).await?;
         let mut copy = CopyRows::new::<M::Row>(conn);
         for row in std::mem::take(&mut self.rows.rows).into_values() {
             copy.row(&row).await?;
         }
-        copy.finish().await
+        Ok(self.written + copy.finish().await?)
+    }
+
+    fn take_deferred(&mut self) -> Vec<Position> {
+        std::mem::take(&mut self.deferred)
     }
 }

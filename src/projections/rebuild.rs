@@ -22,7 +22,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Fold, Projection};
+use super::{apply_deferred, Fold, Projection, Spilled, ROWS_IN_MEMORY};
 use crate::ledger::{
     count_after, fetch_batch, lock, position_of, read_batch, read_checkpoint, recorded_from_row,
     save_checkpoint, Position, RecordedEvent,
@@ -71,7 +71,7 @@ pub async fn ensure_schema(
 ) -> anyhow::Result<()> {
     let stale = create_missing(pool, projections).await?;
     if !stale.is_empty() {
-        rebuild(pool, &stale, |_, _| {}).await?;
+        rebuild(pool, &stale, ROWS_IN_MEMORY, |_, _| {}).await?;
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ pub fn rebuild_in_background(pool: PgPool, stale: Vec<Arc<dyn Projection>>) -> J
             return;
         }
         let started = std::time::Instant::now();
-        match rebuild(&pool, &stale, |_, _| {}).await {
+        match rebuild(&pool, &stale, ROWS_IN_MEMORY, |_, _| {}).await {
             Ok(events) => tracing::info!(
                 events,
                 elapsed = ?started.elapsed(),
@@ -118,15 +118,16 @@ async fn create(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<()
 }
 
 /// Replays the whole log into new tables for `projections` beside the live ones,
-/// then swaps them in. `progress(done, total)` is told the events read so far
+/// keeping at most `rows_in_memory` rows of each in memory, then swaps them in. `progress(done, total)` is told the events read so far
 /// and the size of the log. Returns the number of events replayed.
 pub async fn rebuild(
     pool: &PgPool,
     projections: &[Arc<dyn Projection>],
+    rows_in_memory: usize,
     progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<u64> {
     let scratch = Scratch::create(pool, projections).await?;
-    let result = build_and_swap(pool, &scratch, projections, progress).await;
+    let result = build_and_swap(pool, &scratch, projections, rows_in_memory, progress).await;
     if result.is_err() {
         if let Err(error) = scratch.drop(pool).await {
             tracing::warn!(%error, schema = %scratch.schema, "could not drop the scratch schema");
@@ -139,9 +140,11 @@ async fn build_and_swap(
     pool: &PgPool,
     scratch: &Scratch,
     projections: &[Arc<dyn Projection>],
+    rows_in_memory: usize,
     progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<u64> {
-    let (mut at, mut replayed) = bulk_load(pool, scratch, projections, progress).await?;
+    let (mut at, mut replayed) =
+        bulk_load(pool, scratch, projections, rows_in_memory, progress).await?;
     loop {
         let mut conn = pool.acquire().await?;
         let applied = scratch.catch_up(&mut conn, projections, &mut at).await?;
@@ -182,6 +185,7 @@ async fn bulk_load(
     pool: &PgPool,
     scratch: &Scratch,
     projections: &[Arc<dyn Projection>],
+    rows_in_memory: usize,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<(Position, u64)> {
     let started = std::time::Instant::now();
@@ -221,12 +225,34 @@ async fn bulk_load(
         anyhow::Ok(())
     });
 
-    let mut folds: Vec<Box<dyn Fold>> = projections.iter().map(|p| p.fold()).collect();
+    // Each read model's rows on a connection of its own, out of the pool: it
+    // leaves with the scratch tables first in its search path.
+    let mut folds: Vec<Box<dyn Fold>> =
+        projections.iter().map(|p| p.fold(rows_in_memory)).collect();
+    // Rows written out early go to a task per read model, so COPY runs while
+    // the next pages fold (one batch queued at most: memory stays bounded).
+    let mut spillers = Vec::new();
+    for _ in projections {
+        let mut conn = pool.acquire().await?.detach();
+        run(&mut conn, scratch.search_path("SET")).await?;
+        let (tx, mut rx) = mpsc::channel::<Spilled>(1);
+        let task = tokio::spawn(async move {
+            while let Some(spilled) = rx.recv().await {
+                spilled.send(&mut conn).await?;
+            }
+            anyhow::Ok(conn)
+        });
+        spillers.push((tx, task));
+    }
     let mut at = Position::default();
     let mut replayed = 0u64;
     while let Some(page) = pages.recv().await {
-        for fold in folds.iter_mut() {
+        for (fold, (spiller, _)) in folds.iter_mut().zip(&spillers) {
             page.iter().for_each(|event| fold.fold(event));
+            let spilled = fold.take_spilled();
+            if !spilled.data.is_empty() && spiller.send(spilled).await.is_err() {
+                break; // the task failed: its error is reported below
+            }
         }
         at = page.last().map(|e| e.position).unwrap_or(at);
         replayed += page.len() as u64;
@@ -234,21 +260,41 @@ async fn bulk_load(
     }
     reader.await??;
     decoder.await??;
+    let mut conns = Vec::new();
+    for (spiller, task) in spillers {
+        drop(spiller);
+        conns.push(task.await??);
+    }
 
     tracing::debug!(replayed, elapsed = ?started.elapsed(), "log read and folded");
-    // Each projection's rows on a connection of its own, at the same time.
-    try_join_all(folds.iter_mut().map(|fold| async {
-        // A connection of its own, out of the pool: it leaves with the
-        // scratch tables first in its search path.
-        let mut conn = pool.acquire().await?.detach();
-        run(&mut conn, scratch.search_path("SET")).await?;
-        fold.write(&mut conn).await?;
-        anyhow::Ok(())
-    }))
+    try_join_all(
+        folds
+            .iter_mut()
+            .zip(conns.iter_mut())
+            .map(|(fold, conn)| async {
+                fold.write(conn).await?;
+                anyhow::Ok(())
+            }),
+    )
     .await?;
     tracing::debug!(elapsed = ?started.elapsed(), "rows written");
     try_join_all(keys.iter().map(|sql| run(pool, sql))).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "keys and indexes built");
+    // Events that touched rows written out early, now that the keys are there.
+    for ((fold, conn), projection) in folds.iter_mut().zip(conns.iter_mut()).zip(projections) {
+        let deferred = fold.take_deferred();
+        if !deferred.is_empty() {
+            tracing::debug!(
+                projection = projection.name(),
+                events = deferred.len(),
+                "applying deferred events"
+            );
+            apply_deferred(conn, &**projection, &deferred).await?;
+        }
+    }
+    for conn in conns {
+        sqlx::Connection::close(conn).await?;
+    }
     Ok((at, replayed))
 }
 

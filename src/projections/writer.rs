@@ -90,7 +90,7 @@ impl<'c> CopyRows<'c> {
     pub fn new<R: Row>(conn: &'c mut PgConnection) -> CopyRows<'c> {
         CopyRows {
             conn,
-            statement: format!("COPY {} ({}) FROM STDIN", R::TABLE, R::column_list()),
+            statement: copy_statement::<R>(),
             buffer: Vec::with_capacity(COPY_CHUNK + 4096),
             field: String::new(),
             rows: 0,
@@ -99,18 +99,7 @@ impl<'c> CopyRows<'c> {
 
     /// Appends one row.
     pub async fn row<R: Row>(&mut self, row: &R) -> sqlx::Result<()> {
-        for (i, value) in row.values().into_iter().enumerate() {
-            if i > 0 {
-                self.buffer.push(b'\t');
-            }
-            self.field.clear();
-            if value.write_text(&mut self.field) {
-                escape_into(&self.field, &mut self.buffer);
-            } else {
-                self.buffer.extend_from_slice(b"\\N");
-            }
-        }
-        self.buffer.push(b'\n');
+        encode_copy_row(row, &mut self.buffer, &mut self.field);
         self.rows += 1;
         if self.buffer.len() >= COPY_CHUNK {
             self.flush().await?;
@@ -122,9 +111,7 @@ impl<'c> CopyRows<'c> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let mut copy = self.conn.copy_in_raw(&self.statement).await?;
-        copy.send(std::mem::take(&mut self.buffer)).await?;
-        copy.finish().await?;
+        copy_raw(self.conn, &self.statement, std::mem::take(&mut self.buffer)).await?;
         self.buffer.reserve(COPY_CHUNK + 4096);
         Ok(())
     }
@@ -134,6 +121,38 @@ impl<'c> CopyRows<'c> {
         self.flush().await?;
         Ok(self.rows)
     }
+}
+
+/// Appends `row` to `out` in COPY's text format (`field` is scratch space).
+pub fn encode_copy_row<R: Row>(row: &R, out: &mut Vec<u8>, field: &mut String) {
+    for (i, value) in row.values().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        field.clear();
+        if value.write_text(field) {
+            escape_into(field, out);
+        } else {
+            out.extend_from_slice(b"\\N");
+        }
+    }
+    out.push(b'\n');
+}
+
+/// `COPY table (columns) FROM STDIN` for rows of `R`.
+pub fn copy_statement<R: Row>() -> String {
+    format!("COPY {} ({}) FROM STDIN", R::TABLE, R::column_list())
+}
+
+/// Sends rows already in COPY's text format (nothing when there are none).
+pub async fn copy_raw(conn: &mut PgConnection, statement: &str, data: Vec<u8>) -> sqlx::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(data).await?;
+    copy.finish().await?;
+    Ok(())
 }
 
 /// COPY's text format escapes backslashes and the separators.
