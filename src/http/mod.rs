@@ -8,6 +8,7 @@ mod health;
 mod invites;
 mod ledger;
 mod openapi;
+mod origin;
 mod rate_limit;
 
 use std::sync::Arc;
@@ -50,6 +51,10 @@ pub fn router(app: App) -> Router {
         .merge(openapi::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            origin::check,
+        ))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(HttpState { app, limiter })
