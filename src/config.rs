@@ -196,6 +196,23 @@ pub struct Config {
     /// How often the sweeper looks for invites past their time, in milliseconds.
     #[arg(long, env = "EXPIRY_SWEEP_INTERVAL_MS", default_value_t = 30_000)]
     pub expiry_sweep_interval_ms: u64,
+
+    // Limits that keep the server up under attack (README, "Security").
+    /// Time a client has to send a request's headers, in milliseconds.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// Time from a request's headers to its answer (body read included), in milliseconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// A connection with no bytes moving either way for this long is closed, in milliseconds.
+    #[arg(long, env = "IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; further ones wait in the listen queue.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// On a stop, how long requests in flight may take to finish, in milliseconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
 }
 
 /// The configuration, checked and resolved once at start-up.

@@ -10,6 +10,8 @@ mod ledger;
 mod openapi;
 mod origin;
 mod rate_limit;
+pub mod serve;
+mod timeout;
 
 use std::sync::Arc;
 
