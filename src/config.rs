@@ -213,6 +213,12 @@ pub struct Config {
     /// On a stop, how long requests in flight may take to finish, in milliseconds.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// `/readyz` is ready while no read model is more than this many events behind the log.
+    #[arg(long, env = "READY_MAX_LAG", default_value_t = 1_000)]
+    pub ready_max_lag: i64,
+    /// Time `/readyz` gives the database to answer, in milliseconds.
+    #[arg(long, env = "READY_TIMEOUT_MS", default_value_t = 1_000)]
+    pub ready_timeout_ms: u64,
 }
 
 /// The configuration, checked and resolved once at start-up.
