@@ -219,6 +219,29 @@ pub struct Config {
     /// Time `/readyz` gives the database to answer, in milliseconds.
     #[arg(long, env = "READY_TIMEOUT_MS", default_value_t = 1_000)]
     pub ready_timeout_ms: u64,
+    /// Sign-in attempts per client address per `SIGN_IN_WINDOW_SECS` (Better Auth: 3 per 10 s).
+    #[arg(long, env = "SIGN_IN_ATTEMPTS_PER_ADDRESS", default_value_t = 3)]
+    pub sign_in_attempts_per_address: u32,
+    #[arg(long, env = "SIGN_IN_WINDOW_SECS", default_value_t = 10)]
+    pub sign_in_window_secs: u64,
+    /// Wrong passwords per account per `SIGN_IN_ACCOUNT_WINDOW_SECS`, from any address.
+    #[arg(long, env = "SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
+    pub sign_in_failures_per_account: u32,
+    #[arg(long, env = "SIGN_IN_ACCOUNT_WINDOW_SECS", default_value_t = 600)]
+    pub sign_in_account_window_secs: u64,
+    /// Reverse proxies (addresses or CIDR blocks, comma separated) whose
+    /// `X-Forwarded-For` names the client; from anyone else it is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = address_or_block)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// `10.0.0.1` or `10.0.0.0/8`.
+fn address_or_block(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{value}` is neither an IP address nor a CIDR block"))
 }
 
 /// The configuration, checked and resolved once at start-up.

@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
 use crate::service::invites::checked_callback;
+use crate::service::ServiceError;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -91,20 +92,30 @@ struct SignInBody {
         session cookie; an activated invite (its cookie) is used"),
         (status = 400), (status = 422, description = "The email is taken")))]
 async fn sign_up(
-    State(app): State<App>,
+    State(state): State<HttpState>,
     jar: CookieJar,
     Client(client): Client,
     Body(body): Body<SignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    checked_callback(&app, body.callback_url.as_deref())?;
+    let app = &state.app;
+    checked_callback(app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
+    if invite.is_some() {
+        state.guards.before_token_lookup(&client).await?;
+    }
     let request = SignUp {
         email: body.email,
         password: body.password,
         name: body.name,
     };
-    let signed_in = service::sign_up(&app, request, invite.as_deref(), client).await?;
-    Ok(signed_in_response(&app, jar, signed_in, None))
+    let signed_up = service::sign_up(app, request, invite.as_deref(), client.clone()).await;
+    if invite.is_some() {
+        state
+            .guards
+            .after_invite_cookie(&client, &signed_up)
+            .await?;
+    }
+    Ok(signed_in_response(app, jar, signed_up?, None))
 }
 
 #[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth",
@@ -113,16 +124,34 @@ async fn sign_up(
         session cookie; a failed invite is reported in `invite`, never blocks sign-in"),
         (status = 401, description = "INVALID_EMAIL_OR_PASSWORD")))]
 async fn sign_in(
-    State(app): State<App>,
+    State(state): State<HttpState>,
     jar: CookieJar,
     Client(client): Client,
     Body(body): Body<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let callback = checked_callback(&app, body.callback_url.as_deref())?;
+    let app = &state.app;
+    let callback = checked_callback(app, body.callback_url.as_deref())?;
+    let guards = &state.guards;
+    guards.before_sign_in(&client, &body.email).await?;
     let invite = cookies::invite_token(&jar, &app.settings);
-    let signed_in =
-        service::sign_in(&app, &body.email, body.password, invite.as_deref(), client).await?;
-    Ok(signed_in_response(&app, jar, signed_in, callback))
+    if invite.is_some() {
+        guards.before_token_lookup(&client).await?;
+    }
+    let signed_in = service::sign_in(
+        app,
+        &body.email,
+        body.password,
+        invite.as_deref(),
+        client.clone(),
+    )
+    .await;
+    if let Err(ServiceError::InvalidCredentials) = &signed_in {
+        guards.wrong_password(&body.email).await?;
+    }
+    if invite.is_some() {
+        guards.after_invite_cookie(&client, &signed_in).await?;
+    }
+    Ok(signed_in_response(app, jar, signed_in?, callback))
 }
 
 /// Better Auth's `{redirect, token, url, user}`, the session cookie, and, when an

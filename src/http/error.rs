@@ -24,6 +24,24 @@ pub enum ApiError {
     Edge(Refusal),
 }
 
+impl ApiError {
+    /// The stable code clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Service(error) => error.code(),
+            ApiError::Edge(refusal) => refusal.code,
+        }
+    }
+
+    /// Whether the fault is ours (or the database's), not the request's.
+    pub fn is_server_error(&self) -> bool {
+        match self {
+            ApiError::Service(error) => status_of(error).is_server_error(),
+            ApiError::Edge(refusal) => refusal.status.is_server_error(),
+        }
+    }
+}
+
 impl<E: Into<ServiceError>> From<E> for ApiError {
     fn from(e: E) -> Self {
         ApiError::Service(e.into())

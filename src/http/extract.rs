@@ -1,14 +1,15 @@
 //! Extractors: JSON bodies whose rejections speak our error shape, and the
 //! signed-in user (session cookie or `Authorization: Bearer`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use axum_extra::extract::CookieJar;
+use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, Refusal};
@@ -203,13 +204,15 @@ fn session_token(parts: &Parts, app: &App) -> Option<String> {
     })
 }
 
-/// Where the request came from, for sessions and rate limits.
-fn client_info(parts: &Parts) -> ClientInfo {
+/// Where the request came from, for sessions and rate limits: the peer, or,
+/// when the peer is a trusted proxy, the client its `X-Forwarded-For` names.
+fn client_info(parts: &Parts, trusted_proxies: &[IpNet]) -> ClientInfo {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
     ClientInfo {
-        ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip()),
+        ip: peer.map(|peer| forwarded_client(peer, &parts.headers, trusted_proxies)),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)
@@ -218,13 +221,79 @@ fn client_info(parts: &Parts) -> ClientInfo {
     }
 }
 
+/// Walks `X-Forwarded-For` from the right (each proxy appends the address it
+/// got the request from) past the trusted proxies: the first other address is
+/// the client. What anyone before that wrote is never believed.
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted(&ip) {
+                    break;
+                }
+            }
+            // Garbage: nothing further left can be trusted.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
 /// The client info of a request, as an extractor.
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl<S> FromRequestParts<S> for Client
+where
+    App: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(client_info(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = App::from_ref(state);
+        Ok(Client(client_info(
+            parts,
+            &app.settings.config.trusted_proxies,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(forwarded_for: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let client = |peer, value: &str| forwarded_client(peer, &headers(value), &proxies);
+        assert_eq!(client(proxy, "198.51.100.1").to_string(), "198.51.100.1");
+        // A spoofed hop in front of the real client is skipped.
+        assert_eq!(
+            client(proxy, "1.2.3.4, 198.51.100.1, 10.0.0.7").to_string(),
+            "198.51.100.1"
+        );
+        // From an untrusted peer the header is the peer's own invention.
+        assert_eq!(client(stranger, "1.2.3.4"), stranger);
+        assert_eq!(client(proxy, "not-an-address"), proxy);
     }
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod cookies;
 mod error;
 mod extract;
+mod guards;
 mod health;
 mod invites;
 mod ledger;
@@ -23,13 +24,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 pub use error::ApiError;
+use guards::Guards;
 pub use openapi::ApiDoc;
-use rate_limit::Limiter;
 
 #[derive(Clone)]
 pub struct HttpState {
     pub app: App,
-    limiter: Arc<Limiter>,
+    guards: Arc<Guards>,
 }
 
 impl FromRef<HttpState> for App {
@@ -39,9 +40,7 @@ impl FromRef<HttpState> for App {
 }
 
 pub fn router(app: App) -> Router {
-    let limiter = Arc::new(Limiter::per_minute(
-        app.settings.config.activation_attempts_per_minute,
-    ));
+    let guards = Arc::new(Guards::new(app.pool.clone(), &app.settings.config));
     let auth = Router::new()
         .merge(accounts::routes())
         .merge(invites::routes());
@@ -59,7 +58,7 @@ pub fn router(app: App) -> Router {
         ))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
-        .with_state(HttpState { app, limiter })
+        .with_state(HttpState { app, guards })
 }
 
 /// Browsers on the trusted origins may call the API with their cookies.
