@@ -90,7 +90,8 @@ struct SignInBody {
         example = json!({"email": "test@example.com", "password": "test123", "name": "Test User"})),
     responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
         session cookie; an activated invite (its cookie) is used"),
-        (status = 400), (status = 422, description = "The email is taken")))]
+        (status = 400), (status = 422, description = "The email is taken"),
+        (status = 429, description = "Too many unknown invite tokens from this address")))]
 async fn sign_up(
     State(state): State<HttpState>,
     jar: CookieJar,
@@ -122,7 +123,9 @@ async fn sign_up(
     request_body(content = Object, description = "`{email, password}`"),
     responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
         session cookie; a failed invite is reported in `invite`, never blocks sign-in"),
-        (status = 401, description = "INVALID_EMAIL_OR_PASSWORD")))]
+        (status = 401, description = "INVALID_EMAIL_OR_PASSWORD"),
+        (status = 429, description = "Too many attempts from this address or for this account; \
+            `Retry-After` tells when to try again")))]
 async fn sign_in(
     State(state): State<HttpState>,
     jar: CookieJar,

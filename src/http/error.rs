@@ -1,6 +1,7 @@
 //! The one place errors become HTTP: `{"code", "message"}` with a fitting status.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -161,7 +162,7 @@ impl IntoResponse for ApiError {
         let refusal = match self {
             ApiError::Edge(refusal) => refusal,
             ApiError::Service(ServiceError::Internal(error)) if is_database_unreachable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "database unreachable");
+                log_database_unreachable(&error);
                 Refusal::database_unreachable()
             }
             ApiError::Service(error) => {
@@ -184,6 +185,26 @@ impl IntoResponse for ApiError {
             }
         };
         refusal.into_response()
+    }
+}
+
+/// Logs an outage once per `DATABASE_RETRY_AFTER`, not once per request: during
+/// an outage every request fails the same way.
+fn log_database_unreachable(error: &anyhow::Error) {
+    static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_LOGGED.load(Ordering::Relaxed);
+    if now >= last + DATABASE_RETRY_AFTER.as_secs()
+        && LAST_LOGGED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "database unreachable; answering 503"
+        );
     }
 }
 

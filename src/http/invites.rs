@@ -203,7 +203,7 @@ async fn get_invite(
 #[utoipa::path(post, path = "/api/auth/invite/cancel", tag = "invite",
     request_body(content = Object, description = "`{token}`"),
     responses((status = 200, description = "`{status: true, message}`"),
-        (status = 401), (status = 403), (status = 410)))]
+        (status = 401), (status = 403), (status = 410), (status = 429)))]
 async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -220,7 +220,7 @@ async fn cancel(
 #[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
     request_body(content = Object, description = "`{token}`"),
     responses((status = 200, description = "`{status: true, message}`"),
-        (status = 401), (status = 403), (status = 410)))]
+        (status = 401), (status = 403), (status = 410), (status = 429)))]
 async fn reject(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -237,7 +237,7 @@ async fn reject(
 #[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
     request_body(content = Object, description = "`{token}` of a private invite"),
     responses((status = 200, description = "`{status: true, message}`: the email goes again \
-        (a `Resent` event)"), (status = 401), (status = 403), (status = 410)))]
+        (a `Resent` event)"), (status = 401), (status = 403), (status = 410), (status = 429)))]
 async fn resend(
     State(state): State<HttpState>,
     Client(client): Client,
