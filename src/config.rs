@@ -196,6 +196,52 @@ pub struct Config {
     /// How often the sweeper looks for invites past their time, in milliseconds.
     #[arg(long, env = "EXPIRY_SWEEP_INTERVAL_MS", default_value_t = 30_000)]
     pub expiry_sweep_interval_ms: u64,
+
+    // Limits that keep the server up under attack (README, "Security").
+    /// Time a client has to send a request's headers, in milliseconds.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// Time from a request's headers to its answer (body read included), in milliseconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// A connection with no bytes moving either way for this long is closed, in milliseconds.
+    #[arg(long, env = "IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; further ones wait in the listen queue.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// On a stop, how long requests in flight may take to finish, in milliseconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+    /// `/readyz` is ready while no read model is more than this many events behind the log.
+    #[arg(long, env = "READY_MAX_LAG", default_value_t = 1_000)]
+    pub ready_max_lag: i64,
+    /// Time `/readyz` gives the database to answer, in milliseconds.
+    #[arg(long, env = "READY_TIMEOUT_MS", default_value_t = 1_000)]
+    pub ready_timeout_ms: u64,
+    /// Sign-in attempts per client address per `SIGN_IN_WINDOW_SECS` (Better Auth: 3 per 10 s).
+    #[arg(long, env = "SIGN_IN_ATTEMPTS_PER_ADDRESS", default_value_t = 3)]
+    pub sign_in_attempts_per_address: u32,
+    #[arg(long, env = "SIGN_IN_WINDOW_SECS", default_value_t = 10)]
+    pub sign_in_window_secs: u64,
+    /// Wrong passwords per account per `SIGN_IN_ACCOUNT_WINDOW_SECS`, from any address.
+    #[arg(long, env = "SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
+    pub sign_in_failures_per_account: u32,
+    #[arg(long, env = "SIGN_IN_ACCOUNT_WINDOW_SECS", default_value_t = 600)]
+    pub sign_in_account_window_secs: u64,
+    /// Reverse proxies (addresses or CIDR blocks, comma separated) whose
+    /// `X-Forwarded-For` names the client; from anyone else it is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = address_or_block)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// `10.0.0.1` or `10.0.0.0/8`.
+fn address_or_block(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{value}` is neither an IP address nor a CIDR block"))
 }
 
 /// The configuration, checked and resolved once at start-up.

@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use invite_ledger::app::{self, App};
 use invite_ledger::clock::SystemClock;
 use invite_ledger::config::Config;
+use invite_ledger::http::serve::ServeLimits;
 use invite_ledger::projections;
 use invite_ledger::reactors;
 use invite_ledger::service::accounts;
@@ -281,15 +282,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(%address, base_url = %app.settings.base_url, "invite-ledger listening");
     let router = invite_ledger::http::router(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let limits = ServeLimits::from_config(&config);
+    invite_ledger::http::serve::serve(listener, router, limits, stop_signal()).await;
     Ok(())
+}
+
+/// Ctrl-C, or the SIGTERM a service manager sends.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stopping: no new connections; letting requests in flight finish");
 }
 
 async fn rebuild(

@@ -65,9 +65,14 @@ async fn cookies_are_secure_when_the_base_url_is_https() {
     let token = admin.create_invite(json!({ "role": "user" })).await;
     let visitor = server.client();
     let activated = visitor.activate(&token).await;
-    let invite_cookie = activated.cookie("better-auth.invite-token").unwrap();
+    // Better Auth's `__Secure-` prefix under https: browsers refuse such cookies over http.
+    let invite_cookie = activated
+        .cookie("__Secure-better-auth.invite-token")
+        .unwrap();
     let signed_up = visitor.sign_up("v@example.com", "password1", "V").await;
-    let session_cookie = signed_up.cookie(SESSION_COOKIE).unwrap();
+    let session_cookie = signed_up
+        .cookie(&format!("__Secure-{SESSION_COOKIE}"))
+        .unwrap();
     for cookie in [invite_cookie, session_cookie] {
         for attribute in ["HttpOnly", "SameSite=Lax", "Secure"] {
             assert!(cookie.contains(attribute), "{attribute} in {cookie}");

@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
 use crate::service::invites::checked_callback;
+use crate::service::ServiceError;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -89,40 +90,71 @@ struct SignInBody {
         example = json!({"email": "test@example.com", "password": "test123", "name": "Test User"})),
     responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
         session cookie; an activated invite (its cookie) is used"),
-        (status = 400), (status = 422, description = "The email is taken")))]
+        (status = 400), (status = 422, description = "The email is taken"),
+        (status = 429, description = "Too many unknown invite tokens from this address")))]
 async fn sign_up(
-    State(app): State<App>,
+    State(state): State<HttpState>,
     jar: CookieJar,
     Client(client): Client,
     Body(body): Body<SignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    checked_callback(&app, body.callback_url.as_deref())?;
+    let app = &state.app;
+    checked_callback(app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
+    if invite.is_some() {
+        state.guards.before_token_lookup(&client).await?;
+    }
     let request = SignUp {
         email: body.email,
         password: body.password,
         name: body.name,
     };
-    let signed_in = service::sign_up(&app, request, invite.as_deref(), client).await?;
-    Ok(signed_in_response(&app, jar, signed_in, None))
+    let signed_up = service::sign_up(app, request, invite.as_deref(), client.clone()).await;
+    if invite.is_some() {
+        state
+            .guards
+            .after_invite_cookie(&client, &signed_up)
+            .await?;
+    }
+    Ok(signed_in_response(app, jar, signed_up?, None))
 }
 
 #[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth",
     request_body(content = Object, description = "`{email, password}`"),
     responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
         session cookie; a failed invite is reported in `invite`, never blocks sign-in"),
-        (status = 401, description = "INVALID_EMAIL_OR_PASSWORD")))]
+        (status = 401, description = "INVALID_EMAIL_OR_PASSWORD"),
+        (status = 429, description = "Too many attempts from this address or for this account; \
+            `Retry-After` tells when to try again")))]
 async fn sign_in(
-    State(app): State<App>,
+    State(state): State<HttpState>,
     jar: CookieJar,
     Client(client): Client,
     Body(body): Body<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let callback = checked_callback(&app, body.callback_url.as_deref())?;
+    let app = &state.app;
+    let callback = checked_callback(app, body.callback_url.as_deref())?;
+    let guards = &state.guards;
+    guards.before_sign_in(&client, &body.email).await?;
     let invite = cookies::invite_token(&jar, &app.settings);
-    let signed_in =
-        service::sign_in(&app, &body.email, body.password, invite.as_deref(), client).await?;
-    Ok(signed_in_response(&app, jar, signed_in, callback))
+    if invite.is_some() {
+        guards.before_token_lookup(&client).await?;
+    }
+    let signed_in = service::sign_in(
+        app,
+        &body.email,
+        body.password,
+        invite.as_deref(),
+        client.clone(),
+    )
+    .await;
+    if let Err(ServiceError::InvalidCredentials) = &signed_in {
+        guards.wrong_password(&body.email).await?;
+    }
+    if invite.is_some() {
+        guards.after_invite_cookie(&client, &signed_in).await?;
+    }
+    Ok(signed_in_response(app, jar, signed_in?, callback))
 }
 
 /// Better Auth's `{redirect, token, url, user}`, the session cookie, and, when an

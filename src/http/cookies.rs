@@ -1,4 +1,6 @@
 //! The cookies we set: the session and the activated invite, both HttpOnly.
+//! Under an https base URL their names carry the `__Secure-` prefix, as Better
+//! Auth's do (browsers then refuse them from plain http); both names are read.
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
@@ -7,9 +9,28 @@ use crate::config::Settings;
 
 /// How long an activated invite waits in the browser for a sign-up or sign-in.
 const INVITE_COOKIE_SECONDS: i64 = 3600;
+const SECURE_PREFIX: &str = "__Secure-";
 
-fn build(settings: &Settings, name: &str, value: String, max_age: i64) -> Cookie<'static> {
-    Cookie::build((name.to_string(), value))
+/// The name a cookie is set under: prefixed when cookies are `Secure`.
+fn set_name(settings: &Settings, base: &str) -> String {
+    if settings.secure_cookies {
+        format!("{SECURE_PREFIX}{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// A cookie's value under either name, the prefixed one first; NUL-free only,
+/// since nothing we set carries one.
+fn read(jar: &CookieJar, base: &str) -> Option<String> {
+    jar.get(&format!("{SECURE_PREFIX}{base}"))
+        .or_else(|| jar.get(base))
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty() && !v.contains('\0'))
+}
+
+fn build(settings: &Settings, base: &str, value: String, max_age: i64) -> Cookie<'static> {
+    Cookie::build((set_name(settings, base), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -36,6 +57,10 @@ pub fn without_session(jar: CookieJar, settings: &Settings) -> CookieJar {
     jar.add(build(settings, &settings.session_cookie, String::new(), 0))
 }
 
+pub fn session_token(jar: &CookieJar, settings: &Settings) -> Option<String> {
+    read(jar, &settings.session_cookie)
+}
+
 pub fn with_invite(jar: CookieJar, settings: &Settings, token: &str) -> CookieJar {
     jar.add(build(
         settings,
@@ -50,7 +75,13 @@ pub fn without_invite(jar: CookieJar, settings: &Settings) -> CookieJar {
 }
 
 pub fn invite_token(jar: &CookieJar, settings: &Settings) -> Option<String> {
-    jar.get(&settings.invite_cookie)
-        .map(|c| c.value().to_string())
-        .filter(|v| !v.is_empty())
+    read(jar, &settings.invite_cookie)
+}
+
+/// Whether a request carries one of our cookies (the session or the invite),
+/// which is what makes a cross-site request able to act for someone.
+pub fn carries_ours(jar: &CookieJar, settings: &Settings) -> bool {
+    [&settings.session_cookie, &settings.invite_cookie]
+        .into_iter()
+        .any(|base| read(jar, base).is_some())
 }

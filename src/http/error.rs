@@ -1,6 +1,9 @@
 //! The one place errors become HTTP: `{"code", "message"}` with a fitting status.
 
-use axum::http::StatusCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -9,13 +12,88 @@ use crate::domain::invite::InviteError;
 use crate::domain::user::UserError;
 use crate::service::ServiceError;
 
-/// An error on its way to the client.
+/// How long a client is told to wait when the database is unreachable.
+const DATABASE_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// How long a client is told to wait after a refusal without its own window.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// An error on its way to the client: the service's, or one the HTTP edge
+/// makes itself (bad framing, origin, rate limits with their own wait).
 #[derive(Debug)]
-pub struct ApiError(pub ServiceError);
+pub enum ApiError {
+    Service(ServiceError),
+    Edge(Refusal),
+}
+
+impl ApiError {
+    /// The stable code clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Service(error) => error.code(),
+            ApiError::Edge(refusal) => refusal.code,
+        }
+    }
+
+    /// Whether the fault is ours (or the database's), not the request's.
+    pub fn is_server_error(&self) -> bool {
+        match self {
+            ApiError::Service(error) => status_of(error).is_server_error(),
+            ApiError::Edge(refusal) => refusal.status.is_server_error(),
+        }
+    }
+}
 
 impl<E: Into<ServiceError>> From<E> for ApiError {
     fn from(e: E) -> Self {
-        ApiError(e.into())
+        ApiError::Service(e.into())
+    }
+}
+
+/// A refusal decided at the edge, before or beside the service.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl Refusal {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn too_many_requests(retry_after: Duration) -> Self {
+        Refusal {
+            retry_after: Some(retry_after),
+            ..Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                "Too many attempts; try again later",
+            )
+        }
+    }
+
+    pub fn database_unreachable() -> Self {
+        Refusal {
+            retry_after: Some(DATABASE_RETRY_AFTER),
+            ..Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "The database is unreachable; try again shortly",
+            )
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        ApiError::Edge(refusal)
     }
 }
 
@@ -57,31 +135,103 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
     }
 }
 
+/// Whether an internal error is the database being out of reach (down,
+/// refusing connections, or the pool unable to hand one out in time), which
+/// is worth a fast 503 rather than a 500. The ledger passes store errors on
+/// as text, hence the message check beside the typed one.
+pub fn is_database_unreachable(error: &anyhow::Error) -> bool {
+    let typed = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            )
+        )
+    });
+    let text = format!("{error:#}");
+    typed
+        || text.contains("pool timed out while waiting for an open connection")
+        || text.contains("error communicating with database")
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = status_of(&self.0);
-        let message = match &self.0 {
-            // Internals are logged, never shown.
-            ServiceError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "internal error");
-                "Internal server error".to_string()
+        let refusal = match self {
+            ApiError::Edge(refusal) => refusal,
+            ApiError::Service(ServiceError::Internal(error)) if is_database_unreachable(&error) => {
+                log_database_unreachable(&error);
+                Refusal::database_unreachable()
             }
-            other => other.to_string(),
+            ApiError::Service(error) => {
+                let message = match &error {
+                    // Internals are logged, never shown.
+                    ServiceError::Internal(error) => {
+                        tracing::error!(error = format!("{error:#}"), "internal error");
+                        "Internal server error".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                let retry_after =
+                    matches!(error, ServiceError::RateLimited).then_some(DEFAULT_RETRY_AFTER);
+                Refusal {
+                    status: status_of(&error),
+                    code: error.code(),
+                    message,
+                    retry_after,
+                }
+            }
         };
-        let body = json!({ "code": self.0.code(), "message": message });
-        (status, Json(body)).into_response()
+        refusal.into_response()
+    }
+}
+
+/// Logs an outage once per `DATABASE_RETRY_AFTER`, not once per request: during
+/// an outage every request fails the same way.
+fn log_database_unreachable(error: &anyhow::Error) {
+    static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_LOGGED.load(Ordering::Relaxed);
+    if now >= last + DATABASE_RETRY_AFTER.as_secs()
+        && LAST_LOGGED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "database unreachable; answering 503"
+        );
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = json!({ "code": self.code, "message": self.message });
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            // Whole seconds, rounded up, so a client never comes back too early.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }
 
 pub async fn not_found() -> Response {
-    let body = json!({ "code": "NOT_FOUND", "message": "No such endpoint" });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
+    Refusal::new(StatusCode::NOT_FOUND, "NOT_FOUND", "No such endpoint").into_response()
 }
 
 pub async fn method_not_allowed() -> Response {
-    let body = json!({
-        "code": "METHOD_NOT_ALLOWED",
-        "message": "This endpoint does not take this HTTP method",
-    });
-    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+    Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "This endpoint does not take this HTTP method",
+    )
+    .into_response()
 }

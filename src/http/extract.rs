@@ -1,24 +1,27 @@
 //! Extractors: JSON bodies whose rejections speak our error shape, and the
 //! signed-in user (session cookie or `Authorization: Bearer`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use axum_extra::extract::CookieJar;
+use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, Refusal};
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::auth::session::{self, Session};
 use crate::service::accounts::ClientInfo;
 use crate::service::ServiceError;
 
-/// A JSON body; bad JSON, wrong types and missing fields are a 400
-/// `VALIDATION_ERROR`, the code Better Auth gives them.
+/// A JSON body; bad JSON, wrong types, missing fields and NUL characters are
+/// a 400 `VALIDATION_ERROR`, the code Better Auth gives them; a body over the
+/// size limit is a 413.
 pub struct Body<T>(pub T);
 
 impl<S, T> FromRequest<S> for Body<T>
@@ -29,18 +32,72 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        let (parts, body) = req.into_parts();
+        let headers = parts.headers.clone();
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|rejection| body_refusal(rejection.status(), rejection.body_text()))?;
+        if json_has_nul(&bytes) {
+            return Err(nul_refused());
+        }
+        let mut buffered = Request::new(axum::body::Body::from(bytes));
+        *buffered.headers_mut() = headers;
+        match Json::<T>::from_request(buffered, state).await {
             Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(validation_error(rejection.body_text())),
+            Err(rejection) => Err(body_refusal(rejection.status(), rejection.body_text())),
         }
     }
 }
 
-fn validation_error(message: String) -> ApiError {
-    ApiError(ServiceError::bad_request("VALIDATION_ERROR", message))
+fn body_refusal(status: StatusCode, message: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Refusal::new(status, "PAYLOAD_TOO_LARGE", "The request body is too large").into()
+    } else {
+        validation_error(message)
+    }
 }
 
-/// Query-string parameters; malformed or missing ones are a 400 `VALIDATION_ERROR`.
+fn validation_error(message: String) -> ApiError {
+    ApiError::Service(ServiceError::bad_request("VALIDATION_ERROR", message))
+}
+
+/// The one rule for NUL characters: PostgreSQL cannot store them in text, and
+/// no field of ours has a use for them, so they are refused at the edge.
+fn nul_refused() -> ApiError {
+    validation_error("Input must not contain NUL characters".into())
+}
+
+/// Whether a JSON text carries a NUL: raw (never valid JSON anyway) or as the
+/// escape `\u0000`. Backslashes only occur inside strings, so walking the
+/// escapes is exact.
+fn json_has_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            0 => return true,
+            b'\\' if json.get(i + 1) == Some(&b'u') => {
+                if json.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+                    return true;
+                }
+                i += 2;
+            }
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// Whether a URL part carries a NUL, percent-encoded (a raw one never gets
+/// past the HTTP parser).
+fn url_has_nul(part: &str) -> bool {
+    part.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
+/// Query-string parameters; malformed or missing ones, or a NUL, are a 400
+/// `VALIDATION_ERROR`.
 pub struct QueryParams<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for QueryParams<T>
@@ -51,6 +108,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(url_has_nul) {
+            return Err(nul_refused());
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(QueryParams(value)),
             Err(rejection) => Err(validation_error(rejection.body_text())),
@@ -58,7 +118,7 @@ where
     }
 }
 
-/// Path parameters; undecodable ones are a 400 `VALIDATION_ERROR`.
+/// Path parameters; undecodable ones, or a NUL, are a 400 `VALIDATION_ERROR`.
 pub struct PathParams<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for PathParams<T>
@@ -69,6 +129,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if url_has_nul(parts.uri.path()) {
+            return Err(nul_refused());
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(PathParams(value)),
             Err(rejection) => Err(validation_error(rejection.body_text())),
@@ -122,7 +185,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match MaybeUser::from_request_parts(parts, state).await?.0 {
             Some(user) => Ok(User(user)),
-            None => Err(ApiError(ServiceError::Unauthorized)),
+            None => Err(ApiError::Service(ServiceError::Unauthorized)),
         }
     }
 }
@@ -135,19 +198,19 @@ fn session_token(parts: &Parts, app: &App) -> Option<String> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
     bearer.or_else(|| {
-        CookieJar::from_headers(&parts.headers)
-            .get(&app.settings.session_cookie)
-            .map(|c| c.value().to_string())
+        super::cookies::session_token(&CookieJar::from_headers(&parts.headers), &app.settings)
     })
 }
 
-/// Where the request came from, for sessions and rate limits.
-fn client_info(parts: &Parts) -> ClientInfo {
+/// Where the request came from, for sessions and rate limits: the peer, or,
+/// when the peer is a trusted proxy, the client its `X-Forwarded-For` names.
+fn client_info(parts: &Parts, trusted_proxies: &[IpNet]) -> ClientInfo {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
     ClientInfo {
-        ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip()),
+        ip: peer.map(|peer| forwarded_client(peer, &parts.headers, trusted_proxies)),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)
@@ -156,13 +219,79 @@ fn client_info(parts: &Parts) -> ClientInfo {
     }
 }
 
+/// Walks `X-Forwarded-For` from the right (each proxy appends the address it
+/// got the request from) past the trusted proxies: the first other address is
+/// the client. What anyone before that wrote is never believed.
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted(&ip) {
+                    break;
+                }
+            }
+            // Garbage: nothing further left can be trusted.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
 /// The client info of a request, as an extractor.
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl<S> FromRequestParts<S> for Client
+where
+    App: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(client_info(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = App::from_ref(state);
+        Ok(Client(client_info(
+            parts,
+            &app.settings.config.trusted_proxies,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(forwarded_for: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let client = |peer, value: &str| forwarded_client(peer, &headers(value), &proxies);
+        assert_eq!(client(proxy, "198.51.100.1").to_string(), "198.51.100.1");
+        // A spoofed hop in front of the real client is skipped.
+        assert_eq!(
+            client(proxy, "1.2.3.4, 198.51.100.1, 10.0.0.7").to_string(),
+            "198.51.100.1"
+        );
+        // From an untrusted peer the header is the peer's own invention.
+        assert_eq!(client(stranger, "1.2.3.4"), stranger);
+        assert_eq!(client(proxy, "not-an-address"), proxy);
     }
 }

@@ -1,12 +1,16 @@
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::HttpState;
 use crate::app::App;
-use crate::projections;
+use crate::projections::{self, ProjectionStatus};
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -21,30 +25,77 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers and every projection has applied the log.
+/// Ready when the database answers within `READY_TIMEOUT_MS` and no read model
+/// is more than `READY_MAX_LAG` events behind the log. A few events of lag are
+/// normal under load: requiring none would pull healthy replicas out of rotation.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "Ready: each projection's status, no lag"),
-        (status = 503, description = "The database is unreachable or a projection lags")))]
-async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
-    match projections::status(&app.pool, &projections::all()).await {
-        Ok(statuses) => {
-            let caught_up = statuses.iter().all(|s| s.lag == 0);
-            let status = if caught_up {
-                StatusCode::OK
+    responses((status = 200, description = "Ready: each projection's status and lag"),
+        (status = 503, description = "The database is unreachable or a projection lags \
+            beyond the threshold")))]
+async fn readyz(State(app): State<App>) -> Response {
+    let config = &app.settings.config;
+    let limit = Duration::from_millis(config.ready_timeout_ms);
+    let (readiness, body) = match tokio::time::timeout(limit, probe(&app)).await {
+        Ok(Ok(statuses)) => {
+            let caught_up = statuses.iter().all(|s| s.lag <= config.ready_max_lag);
+            let readiness = if caught_up {
+                Readiness::Ready
             } else {
-                StatusCode::SERVICE_UNAVAILABLE
+                Readiness::Lagging
             };
             (
-                status,
-                Json(json!({ "database": "ok", "caughtUp": caught_up, "projections": statuses })),
+                readiness,
+                json!({ "database": "ok", "caughtUp": caught_up, "projections": statuses }),
             )
         }
-        Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "database": "unreachable", "caughtUp": false })),
-            )
+        Ok(Err(_)) | Err(_) => (
+            Readiness::Unreachable,
+            json!({ "database": "unreachable", "caughtUp": false }),
+        ),
+    };
+    readiness.log_if_changed();
+    let mut response = (readiness.status(), Json(body)).into_response();
+    if readiness != Readiness::Ready {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+async fn probe(app: &App) -> anyhow::Result<Vec<ProjectionStatus>> {
+    sqlx::query("SELECT 1").execute(&app.pool).await?;
+    projections::status(&app.pool, &projections::all()).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Readiness {
+    Ready = 1,
+    Lagging = 2,
+    Unreachable = 3,
+}
+
+/// The last readiness answered, so that a probe every second logs a change
+/// once rather than a line per probe.
+static LAST: AtomicU8 = AtomicU8::new(Readiness::Ready as u8);
+
+impl Readiness {
+    fn status(self) -> StatusCode {
+        match self {
+            Readiness::Ready => StatusCode::OK,
+            Readiness::Lagging | Readiness::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn log_if_changed(self) {
+        if LAST.swap(self as u8, Ordering::Relaxed) == self as u8 {
+            return;
+        }
+        match self {
+            Readiness::Ready => tracing::info!("ready again"),
+            Readiness::Lagging => tracing::warn!("not ready: read models lag behind the log"),
+            Readiness::Unreachable => tracing::warn!("not ready: the database is unreachable"),
         }
     }
 }

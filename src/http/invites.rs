@@ -1,7 +1,5 @@
 //! The invite plugin's routes under `/api/auth/invite`.
 
-use std::net::IpAddr;
-
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +13,7 @@ use super::error::ApiError;
 use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
-use crate::domain::invite::InviteError;
+use crate::service::accounts::ClientInfo;
 use crate::service::invites::{self as service, Activation, CreateInvite};
 use crate::service::ServiceError;
 
@@ -60,23 +58,6 @@ struct ActivateBody {
     callback_url: Option<String>,
 }
 
-/// Runs `attempt` unless this client has guessed wrong too often, and counts
-/// its unknown-token failures.
-async fn limited<T>(
-    state: &HttpState,
-    ip: Option<IpAddr>,
-    attempt: impl std::future::Future<Output = Result<T, ServiceError>>,
-) -> Result<T, ServiceError> {
-    if state.limiter.is_blocked(ip) {
-        return Err(ServiceError::RateLimited);
-    }
-    let result = attempt.await;
-    if let Err(ServiceError::Invite(InviteError::NotFound)) = &result {
-        state.limiter.record_failure(ip);
-    }
-    result
-}
-
 #[utoipa::path(post, path = "/api/auth/invite/activate", tag = "invite",
     request_body(content = Object, description = "`{token?, callbackURL?}`; without a token, \
         the invite cookie's"),
@@ -96,12 +77,13 @@ async fn activate(
         .or_else(|| cookies::invite_token(&jar, &app.settings))
         .ok_or_else(|| ServiceError::bad_request("MISSING_TOKEN", "An invite token is required"))?;
     let account = user.as_ref().map(|u| &u.account);
-    let activation = limited(
-        &state,
-        client.ip,
-        service::activate(app, account, &token, body.callback_url.as_deref()),
-    )
-    .await?;
+    let activation = state
+        .guards
+        .token_lookup(
+            &client,
+            service::activate(app, account, &token, body.callback_url.as_deref()),
+        )
+        .await?;
     Ok(match activation {
         Activation::SignInUpRequired { redirect_to } => (
             cookies::with_invite(jar, &app.settings, &token),
@@ -150,19 +132,20 @@ async fn activate_link(
     let app = &state.app;
     let callback = service::checked_callback(app, query.callback_url.as_deref())?;
     let account = user.as_ref().map(|u| &u.account);
-    let outcome = limited(
-        &state,
-        client.ip,
-        service::activate_only(app, account, &token, callback.clone()),
-    )
-    .await;
+    let outcome = state
+        .guards
+        .token_lookup(
+            &client,
+            service::activate_only(app, account, &token, callback.clone()),
+        )
+        .await;
     Ok(match outcome {
         Ok(Activation::SignInUpRequired { redirect_to } | Activation::Used { redirect_to }) => (
             cookies::with_invite(jar, &app.settings, &token),
             Redirect::to(&redirect_to),
         )
             .into_response(),
-        Err(ServiceError::Internal(error)) => return Err(ServiceError::Internal(error).into()),
+        Err(error) if error.is_server_error() => return Err(error),
         Err(refused) => {
             let page =
                 callback.unwrap_or_else(|| app.settings.config.default_redirect_to_sign_up.clone());
@@ -187,7 +170,7 @@ async fn get_by_query(
     MaybeUser(user): MaybeUser,
     QueryParams(query): QueryParams<TokenBody>,
 ) -> Result<Json<service::InviteInfo>, ApiError> {
-    get_invite(state, client.ip, user.map(|u| u.account), query.token).await
+    get_invite(state, client, user.map(|u| u.account), query.token).await
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/get", tag = "invite",
@@ -200,21 +183,19 @@ async fn get_by_body(
     MaybeUser(user): MaybeUser,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<service::InviteInfo>, ApiError> {
-    get_invite(state, client.ip, user.map(|u| u.account), body.token).await
+    get_invite(state, client, user.map(|u| u.account), body.token).await
 }
 
 async fn get_invite(
     state: HttpState,
-    ip: Option<IpAddr>,
+    client: ClientInfo,
     viewer: Option<crate::auth::accounts::Account>,
     token: String,
 ) -> Result<Json<service::InviteInfo>, ApiError> {
-    let info = limited(
-        &state,
-        ip,
-        service::get(&state.app, viewer.as_ref(), &token),
-    )
-    .await?;
+    let info = state
+        .guards
+        .token_lookup(&client, service::get(&state.app, viewer.as_ref(), &token))
+        .await?;
     // Serialized straight from the struct: no intermediate JSON tree per request.
     Ok(Json(info))
 }
@@ -222,7 +203,7 @@ async fn get_invite(
 #[utoipa::path(post, path = "/api/auth/invite/cancel", tag = "invite",
     request_body(content = Object, description = "`{token}`"),
     responses((status = 200, description = "`{status: true, message}`"),
-        (status = 401), (status = 403), (status = 410)))]
+        (status = 401), (status = 403), (status = 410), (status = 429)))]
 async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -230,7 +211,7 @@ async fn cancel(
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
     let cancelled = service::cancel(&state.app, &user.account, &body.token);
-    limited(&state, client.ip, cancelled).await?;
+    state.guards.token_lookup(&client, cancelled).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite cancelled" }),
     ))
@@ -239,7 +220,7 @@ async fn cancel(
 #[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
     request_body(content = Object, description = "`{token}`"),
     responses((status = 200, description = "`{status: true, message}`"),
-        (status = 401), (status = 403), (status = 410)))]
+        (status = 401), (status = 403), (status = 410), (status = 429)))]
 async fn reject(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -247,7 +228,7 @@ async fn reject(
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
     let rejected = service::reject(&state.app, &user.account, &body.token);
-    limited(&state, client.ip, rejected).await?;
+    state.guards.token_lookup(&client, rejected).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite rejected" }),
     ))
@@ -256,13 +237,15 @@ async fn reject(
 #[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
     request_body(content = Object, description = "`{token}` of a private invite"),
     responses((status = 200, description = "`{status: true, message}`: the email goes again \
-        (a `Resent` event)"), (status = 401), (status = 403), (status = 410)))]
+        (a `Resent` event)"), (status = 401), (status = 403), (status = 410), (status = 429)))]
 async fn resend(
-    State(app): State<App>,
+    State(state): State<HttpState>,
+    Client(client): Client,
     User(user): User,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    service::resend(&app, &user.account, &body.token).await?;
+    let resent = service::resend(&state.app, &user.account, &body.token);
+    state.guards.token_lookup(&client, resent).await?;
     Ok(Json(
         json!({ "status": true, "message": "The invitation was sent again" }),
     ))

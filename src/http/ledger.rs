@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{MaybeUser, QueryParams};
+use super::extract::{MaybeUser, PathParams, QueryParams};
 use super::HttpState;
 use crate::app::App;
 use crate::audit::api_keys;
@@ -111,7 +111,7 @@ impl FromRequestParts<HttpState> for Auditor {
             return if api_keys::verify(&state.app.pool, key.trim()).await? {
                 Ok(Auditor)
             } else {
-                Err(ApiError(ServiceError::Forbidden {
+                Err(ApiError::Service(ServiceError::Forbidden {
                     code: "INVALID_API_KEY",
                     message: "This API key is not valid".into(),
                 }))
@@ -119,11 +119,11 @@ impl FromRequestParts<HttpState> for Auditor {
         }
         match MaybeUser::from_request_parts(parts, state).await?.0 {
             Some(user) if state.app.settings.roles.is_admin(&user.account.role) => Ok(Auditor),
-            Some(_) => Err(ApiError(ServiceError::Forbidden {
+            Some(_) => Err(ApiError::Service(ServiceError::Forbidden {
                 code: "INSUFFICIENT_PERMISSIONS",
                 message: "The audit API is for admins and API keys".into(),
             })),
-            None => Err(ApiError(ServiceError::Unauthorized)),
+            None => Err(ApiError::Service(ServiceError::Unauthorized)),
         }
     }
 }
@@ -282,7 +282,7 @@ async fn invite_key(app: &App, id: &str) -> Result<(Uuid, String)> {
 async fn get_invite(
     State(app): State<App>,
     _: Auditor,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
     let (id, hash) = invite_key(&app, &id).await?;
@@ -316,7 +316,7 @@ pub struct EventList {
 async fn invite_events(
     State(app): State<App>,
     _: Auditor,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<EventList>> {
     let (_, hash) = invite_key(&app, &id).await?;
@@ -381,7 +381,7 @@ pub struct InviteesAnswer {
 async fn invitees(
     State(app): State<App>,
     _: Auditor,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(depth): QueryParams<DepthParams>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteesAnswer>> {
@@ -425,7 +425,7 @@ pub struct ChainAnswer {
 async fn inviter_chain(
     State(app): State<App>,
     _: Auditor,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<ChainAnswer>> {
     let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
@@ -453,9 +453,19 @@ pub struct FeedParams {
 fn parse_after(after: Option<&str>) -> std::result::Result<Position, ServiceError> {
     match after.filter(|a| !a.is_empty()) {
         None => Ok(Position::default()),
-        Some(a) => a
-            .parse()
-            .map_err(|e: String| ServiceError::bad_request("INVALID_POSITION", e)),
+        Some(a) => {
+            let position: Position = a
+                .parse()
+                .map_err(|e: String| ServiceError::bad_request("INVALID_POSITION", e))?;
+            // Positions start at zero: a negative one would page forever past nothing.
+            if position.xid < 0 || position.global < 0 {
+                return Err(ServiceError::bad_request(
+                    "INVALID_POSITION",
+                    "A log position is never negative",
+                ));
+            }
+            Ok(position)
+        }
     }
 }
 

@@ -4,11 +4,15 @@ mod accounts;
 mod cookies;
 mod error;
 mod extract;
+mod guards;
 mod health;
 mod invites;
 mod ledger;
 mod openapi;
+mod origin;
 mod rate_limit;
+pub mod serve;
+mod timeout;
 
 use std::sync::Arc;
 
@@ -20,13 +24,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 pub use error::ApiError;
+use guards::Guards;
 pub use openapi::ApiDoc;
-use rate_limit::Limiter;
 
 #[derive(Clone)]
 pub struct HttpState {
     pub app: App,
-    limiter: Arc<Limiter>,
+    guards: Arc<Guards>,
 }
 
 impl FromRef<HttpState> for App {
@@ -36,9 +40,7 @@ impl FromRef<HttpState> for App {
 }
 
 pub fn router(app: App) -> Router {
-    let limiter = Arc::new(Limiter::per_minute(
-        app.settings.config.activation_attempts_per_minute,
-    ));
+    let guards = Arc::new(Guards::new(app.pool.clone(), &app.settings.config));
     let auth = Router::new()
         .merge(accounts::routes())
         .merge(invites::routes());
@@ -50,9 +52,13 @@ pub fn router(app: App) -> Router {
         .merge(openapi::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            origin::check,
+        ))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
-        .with_state(HttpState { app, limiter })
+        .with_state(HttpState { app, guards })
 }
 
 /// Browsers on the trusted origins may call the API with their cookies.

@@ -1,58 +1,97 @@
-//! Failed invite-token lookups per client address: codes are short, so guessing
-//! them must be slow.
+//! Rate limits whose counters live in PostgreSQL (DESIGN decision 15), so that
+//! several replicas share one budget per client address or account: fixed
+//! windows, one upsert per counted attempt and one primary-key read per check.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-const WINDOW: Duration = Duration::from_secs(60);
+use sqlx::PgPool;
+
+/// At most `max` counted attempts per `window` for each key.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    /// Names the bucket family, so one key may be counted by several limits.
+    pub name: &'static str,
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// How often (in counted attempts) this process clears windows long over.
+const SWEEP_EVERY: u64 = 1_000;
 
 pub struct Limiter {
-    per_window: u32,
-    failures: Mutex<HashMap<Option<IpAddr>, (Instant, u32)>>,
+    pool: PgPool,
+    counted: AtomicU64,
 }
 
 impl Limiter {
-    pub fn per_minute(per_window: u32) -> Self {
-        Self {
-            per_window,
-            failures: Mutex::new(HashMap::new()),
+    pub fn new(pool: PgPool) -> Self {
+        Limiter {
+            pool,
+            counted: AtomicU64::new(0),
         }
     }
 
-    pub fn is_blocked(&self, client: Option<IpAddr>) -> bool {
-        let failures = self.failures.lock().expect("limiter lock");
-        failures
-            .get(&client)
-            .is_some_and(|(since, count)| since.elapsed() < WINDOW && *count >= self.per_window)
+    /// The wait before `key` may try again, if it has used up `limit`.
+    pub async fn blocked(&self, limit: &Limit, key: &str) -> sqlx::Result<Option<Duration>> {
+        let row: Option<(i32, f64)> = sqlx::query_as(
+            "SELECT hits, EXTRACT(EPOCH FROM window_start + make_interval(secs => $2) - now())::float8
+               FROM rate_limit
+              WHERE bucket = $1 AND window_start + make_interval(secs => $2) > now()",
+        )
+        .bind(bucket(limit, key))
+        .bind(limit.window.as_secs_f64())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .filter(|(hits, _)| *hits as i64 >= i64::from(limit.max))
+            .map(|(_, left)| wait(left)))
     }
 
-    pub fn record_failure(&self, client: Option<IpAddr>) {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        if failures.len() > 100_000 {
-            failures.retain(|_, (since, _)| since.elapsed() < WINDOW);
+    /// Counts an attempt of `key`; the wait before it may try again when this
+    /// attempt went over `limit`.
+    pub async fn count(&self, limit: &Limit, key: &str) -> sqlx::Result<Option<Duration>> {
+        let (hits, left): (i32, f64) = sqlx::query_as(
+            "INSERT INTO rate_limit AS r (bucket, window_start, hits) VALUES ($1, now(), 1)
+             ON CONFLICT (bucket) DO UPDATE SET
+               window_start = CASE WHEN r.window_start + make_interval(secs => $2) <= now()
+                                   THEN now() ELSE r.window_start END,
+               hits = CASE WHEN r.window_start + make_interval(secs => $2) <= now()
+                           THEN 1 ELSE r.hits + 1 END
+             RETURNING hits,
+                       EXTRACT(EPOCH FROM window_start + make_interval(secs => $2) - now())::float8",
+        )
+        .bind(bucket(limit, key))
+        .bind(limit.window.as_secs_f64())
+        .fetch_one(&self.pool)
+        .await?;
+        self.sweep_now_and_then();
+        Ok((hits as i64 > i64::from(limit.max)).then(|| wait(left)))
+    }
+
+    /// Deletes windows over for an hour, in the background, once in a while.
+    fn sweep_now_and_then(&self) {
+        if self.counted.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY != SWEEP_EVERY - 1 {
+            return;
         }
-        let entry = failures.entry(client).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let swept = sqlx::query(
+                "DELETE FROM rate_limit WHERE window_start < now() - interval '1 hour'",
+            )
+            .execute(&pool)
+            .await;
+            if let Err(error) = swept {
+                tracing::warn!(%error, "could not clear old rate-limit windows");
+            }
+        });
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn bucket(limit: &Limit, key: &str) -> String {
+    format!("{}:{key}", limit.name)
+}
 
-    #[test]
-    fn blocks_after_the_allowed_failures() {
-        let limiter = Limiter::per_minute(2);
-        let ip = Some("10.0.0.1".parse().unwrap());
-        assert!(!limiter.is_blocked(ip));
-        limiter.record_failure(ip);
-        limiter.record_failure(ip);
-        assert!(limiter.is_blocked(ip));
-        assert!(!limiter.is_blocked(Some("10.0.0.2".parse().unwrap())));
-    }
+fn wait(seconds_left: f64) -> Duration {
+    Duration::from_secs_f64(seconds_left.max(0.0))
 }

@@ -7,12 +7,30 @@ use super::ServiceError;
 
 /// Longer than any URL a browser or proxy reliably carries.
 const MAX_LENGTH: usize = 2048;
+/// How much of a refused target an error message repeats: enough to recognise
+/// it, never a megabyte of someone else's input.
+const ECHO_CHARS: usize = 40;
+
+fn echoed(target: &str) -> String {
+    let mut shown: String = target
+        .chars()
+        .take(ECHO_CHARS)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if target.chars().nth(ECHO_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
+}
 
 pub fn check(target: &str, trusted: &[Origin]) -> Result<String, ServiceError> {
     let refuse = || {
         ServiceError::bad_request(
             "INVALID_REDIRECT",
-            format!("`{target}` is neither a relative path nor on a trusted origin"),
+            format!(
+                "`{}` is neither a relative path nor on a trusted origin",
+                echoed(target)
+            ),
         )
     };
     if target.len() > MAX_LENGTH || target.chars().any(|c| c.is_control() || c == '\\') {
@@ -66,6 +84,14 @@ mod tests {
                 "{target} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn refusals_echo_only_the_start_of_the_target() {
+        let long = format!("https://evil.example/{}", "a".repeat(10_000));
+        let message = check(&long, &trusted()).unwrap_err().to_string();
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains("https://evil.example/"));
     }
 
     #[test]

@@ -143,6 +143,12 @@ pub fn config(db: &TestDb, extra: &[&str]) -> Config {
         "64".into(),
         "--password-hash-iterations".into(),
         "1".into(),
+        // Tests sign in far more often than people do, all from 127.0.0.1; the
+        // tests of these limits set their own.
+        "--sign-in-attempts-per-address".into(),
+        "100000".into(),
+        "--sign-in-failures-per-account".into(),
+        "100000".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     ConfigArgs::try_parse_from(args)
