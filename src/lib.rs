@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod json_time;
 pub mod ledger;
 pub mod projections;
 pub mod reactors;

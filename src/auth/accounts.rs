@@ -16,7 +16,9 @@ pub struct Account {
     pub password_hash: String,
     pub role: String,
     pub invited_by: Option<String>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
