@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod json_time;
 pub mod ledger;
+pub mod logging;
 pub mod projections;
 pub mod reactors;
 pub mod service;

@@ -7,8 +7,11 @@ mod extract;
 mod health;
 mod invites;
 mod ledger;
+mod metrics;
+mod observe;
 mod openapi;
 mod rate_limit;
+mod shutdown;
 
 use std::sync::Arc;
 
@@ -16,12 +19,12 @@ use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 pub use error::ApiError;
 pub use openapi::ApiDoc;
 use rate_limit::Limiter;
+pub use shutdown::serve_until_signal;
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -43,15 +46,17 @@ pub fn router(app: App) -> Router {
         .merge(accounts::routes())
         .merge(invites::routes());
     let cors = cors(&app);
+    metrics::recorder();
     Router::new()
         .nest("/api/auth", auth)
         .nest("/api/ledger", ledger::routes())
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(metrics::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(HttpState { app, limiter })
 }
 

@@ -6,6 +6,5 @@ mod error;
 pub mod invites;
 pub mod mailer;
 pub mod redirect;
-pub mod token_seal;
 
 pub use error::ServiceError;
