@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::HttpState;
 use crate::app::App;
 use crate::projections;
+use crate::reactors;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -22,13 +23,25 @@ async fn healthz() -> Json<Value> {
 }
 
 /// Ready when the database answers and every projection has applied the log.
+/// The reactors are shown (lag, pending, parked) but never make it unready: a
+/// parked delivery needs an operator (`reactors retry`), not another replica.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "Ready: each projection's status, no lag"),
-        (status = 503, description = "The database is unreachable or a projection lags")))]
+    responses((status = 200, description = "Ready: each projection's and reactor's status; `notReady` is empty"),
+        (status = 503, description = "The database is unreachable or a projection lags: `notReady` says which")))]
 async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
-    match projections::status(&app.pool, &projections::all()).await {
-        Ok(statuses) => {
-            let caught_up = statuses.iter().all(|s| s.lag == 0);
+    let read = async {
+        let projections = projections::status(&app.pool, &projections::all()).await?;
+        let reactors = reactors::status(&app.pool).await?;
+        anyhow::Ok((projections, reactors))
+    };
+    match read.await {
+        Ok((statuses, reactors)) => {
+            let not_ready: Vec<String> = statuses
+                .iter()
+                .filter(|s| s.lag != 0)
+                .map(|s| format!("projection {} lags by {} events", s.name, s.lag))
+                .collect();
+            let caught_up = not_ready.is_empty();
             let status = if caught_up {
                 StatusCode::OK
             } else {
@@ -36,14 +49,24 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
             };
             (
                 status,
-                Json(json!({ "database": "ok", "caughtUp": caught_up, "projections": statuses })),
+                Json(json!({
+                    "database": "ok",
+                    "caughtUp": caught_up,
+                    "notReady": not_ready,
+                    "projections": statuses,
+                    "reactors": reactors,
+                })),
             )
         }
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "database": "unreachable", "caughtUp": false })),
+                Json(json!({
+                    "database": "unreachable",
+                    "caughtUp": false,
+                    "notReady": ["database unreachable"],
+                })),
             )
         }
     }
