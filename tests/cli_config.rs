@@ -87,6 +87,16 @@ async fn unreachable_places_are_named() {
         "{stderr}"
     );
 
+    // A host name is a bind address too: the start goes on to the database.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    serve_refuses(
+        &[("BIND_ADDRESS", "localhost"), ("PORT", &port)],
+        &["cannot start on PostgreSQL at 127.0.0.1:1/never_used (DATABASE_URL)"],
+    )
+    .await;
+
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     serve_refuses(

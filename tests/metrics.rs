@@ -78,4 +78,12 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
         );
         assert!(lag.is_some_and(|lag| lag >= 0.0), "{projection}: {scrape}");
     }
+    for state in ["pending", "parked"] {
+        let series = format!(r#"reactor_deliveries{{reactor="email",state="{state}"}}"#);
+        assert!(sample(&scrape, &series).is_some(), "{series}: {scrape}");
+    }
+    assert!(
+        sample(&scrape, r#"reactor_lag_events{reactor="email"}"#).is_some(),
+        "{scrape}"
+    );
 }

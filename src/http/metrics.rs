@@ -1,6 +1,7 @@
 //! `/metrics` in Prometheus' text format: requests by route and status with
-//! latency histograms (recorded by `observe`), the connection pool's use and each
-//! projection's lag (read when scraped).
+//! latency histograms (recorded by `observe`); the connection pool's use, each
+//! projection's lag and each reactor's lag and pending and parked deliveries
+//! (read when scraped).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use super::HttpState;
 use crate::app::App;
 use crate::projections;
+use crate::reactors;
 
 const REQUESTS: &str = "http_requests_total";
 const REQUEST_SECONDS: &str = "http_request_duration_seconds";
@@ -69,6 +71,20 @@ async fn scrape(State(app): State<App>) -> impl IntoResponse {
             }
         }
         Err(error) => tracing::warn!(%error, "projection lag not read for /metrics"),
+    }
+    match reactors::status(pool).await {
+        Ok(statuses) => {
+            for status in statuses {
+                let reactor = status.name;
+                metrics::gauge!("reactor_lag_events", "reactor" => reactor.clone())
+                    .set(status.lag as f64);
+                for (state, count) in [("pending", status.pending), ("parked", status.parked)] {
+                    metrics::gauge!("reactor_deliveries", "reactor" => reactor.clone(), "state" => state)
+                        .set(count as f64);
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "reactor status not read for /metrics"),
     }
     (
         StatusCode::OK,
