@@ -10,21 +10,25 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::ledger::{Ledger, Position, MIGRATOR};
-use crate::projections::{self, Progress, ProjectionRunner};
+use crate::ledger::{Ledger, MIGRATOR};
+use crate::projections::{self, Projection};
 use crate::service::mailer::Mailer;
+use crate::service::Context;
 
-/// How long a command waits for the read models to show its own event.
-const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
-
+/// The use cases' context and the mailer the email reactor sends with.
 #[derive(Clone)]
 pub struct App {
-    pub pool: PgPool,
-    pub ledger: Ledger,
-    pub progress: Progress,
-    pub settings: Arc<Settings>,
-    pub clock: Arc<dyn Clock>,
+    pub context: Context,
     pub mailer: Arc<dyn Mailer>,
+}
+
+/// Handlers pass `&app` where a use case takes the `Context` it works with.
+impl std::ops::Deref for App {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.context
+    }
 }
 
 impl App {
@@ -35,30 +39,36 @@ impl App {
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
+        Self::start_with(settings, clock, mailer, projections::all()).await
+    }
+
+    /// `start` with these read models (the service's own, and maybe more).
+    pub async fn start_with(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        read_models: Vec<Arc<dyn Projection>>,
+    ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
         let pool = connect(&settings.config.database_url).await?;
         // Stale read models are rebuilt beside the live ones while we serve.
-        let stale = migrate(&pool).await?;
+        MIGRATOR.run(&pool).await?;
+        let stale = projections::create_missing(&pool, &read_models).await?;
         let ledger = Ledger::new(pool.clone(), settings.roles.clone());
-        let (progress, mut runners) =
-            ProjectionRunner::spawn(pool.clone(), projections::all(), ledger.appended());
-        runners.push(projections::rebuild_in_background(pool.clone(), stale));
-        let app = App {
+        let (progress, runner) =
+            projections::spawn_runner(pool.clone(), read_models, ledger.appended());
+        let runners = vec![
+            runner,
+            projections::rebuild_in_background(pool.clone(), stale),
+        ];
+        let context = Context {
             pool,
             ledger,
             progress,
             settings: Arc::new(settings),
             clock,
-            mailer,
         };
+        let app = App { context, mailer };
         Ok((app, runners))
-    }
-
-    /// Read your writes: waits until every read model shows the event at `position`.
-    pub async fn settle(&self, position: Option<Position>) {
-        let Some(position) = position else { return };
-        if !self.progress.wait_for(position, READ_YOUR_WRITES).await {
-            tracing::warn!(%position, "read models did not catch up in time; answering anyway");
-        }
     }
 }
 
@@ -109,7 +119,7 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
 }
 
 /// Migrations and missing read-model tables; returns the stale read models.
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<Vec<Arc<dyn projections::Projection>>> {
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<Vec<Arc<dyn Projection>>> {
     MIGRATOR.run(pool).await?;
     projections::create_missing(pool, &projections::all()).await
 }

@@ -107,7 +107,7 @@ async fn a_late_commit_is_read_before_later_transactions_and_never_skipped() {
         server
             .app
             .progress
-            .wait_for(fast_position, std::time::Duration::from_secs(10))
+            .wait_for(fast_position, &[], std::time::Duration::from_secs(10))
             .await
     );
     let projected: i64 = sqlx::query_scalar("SELECT count(*) FROM user_account WHERE id = ANY($1)")
@@ -174,7 +174,7 @@ async fn an_open_transaction_in_another_database_does_not_stall_readers() {
         server
             .app
             .progress
-            .wait_for(position, std::time::Duration::from_secs(5))
+            .wait_for(position, &[], std::time::Duration::from_secs(5))
             .await,
         "the read models catch up while another database's transaction is open"
     );

@@ -30,9 +30,44 @@ async fn read_models(pool: &PgPool) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// A history touching every event type.
+/// A history touching every event type and every path: single- and multi-use
+/// invites used up or partly used, activations, cancel, reject, expiry, a
+/// resend, an upgrade of an existing account by invite, and roles set by an admin.
 async fn varied_history(server: &TestServer) {
     let admin = server.admin().await;
+    let single = admin.create_invite(json!({ "role": "user" })).await;
+    let one = server.client();
+    one.activate(&single).await.ok();
+    one.sign_up("single@example.com", "password1", "Single")
+        .await
+        .ok();
+    let partly = admin
+        .create_invite(json!({ "role": "user", "maxUses": 3 }))
+        .await;
+    let first = server.client();
+    first.activate(&partly).await.ok();
+    first
+        .sign_up("partly@example.com", "password1", "Partly")
+        .await
+        .ok();
+    // An existing account raised by an invite (no new account: no inviter).
+    let upgrade = admin
+        .create_invite(json!({ "role": "admin", "maxUses": 2 }))
+        .await;
+    let existing = server.user_with_role("existing@example.com", "user").await;
+    existing.activate(&upgrade).await.ok();
+    admin
+        .post(
+            "/api/auth/invite/create",
+            json!({ "role": "user", "email": "resent@example.com" }),
+        )
+        .await
+        .ok();
+    let resent = server.mailer.last_to("resent@example.com").await.token;
+    admin
+        .post("/api/auth/invite/resend", json!({ "token": resent }))
+        .await
+        .ok();
     for i in 0..3 {
         let token = admin
             .create_invite(json!({ "role": "admin", "maxUses": 2 }))
@@ -113,7 +148,36 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
         .fetch_all(server.pool())
         .await
         .unwrap();
-    assert_eq!(statuses, ["cancelled", "expired", "pending", "rejected"]);
+    assert_eq!(
+        statuses,
+        ["cancelled", "expired", "pending", "rejected", "used_up"]
+    );
+    let event_types: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT event_type FROM events ORDER BY 1")
+            .fetch_all(server.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        event_types,
+        [
+            "Activated",
+            "Cancelled",
+            "Created",
+            "Expired",
+            "Registered",
+            "Rejected",
+            "Resent",
+            "RoleSet",
+            "Used"
+        ]
+    );
+    let upgrades: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM invite_use WHERE NOT new_account AND role_before <> role_granted",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!(upgrades, 1, "an existing account was upgraded by an invite");
 
     let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
         .args(["projections", "rebuild"])

@@ -58,18 +58,13 @@ pub async fn fold_until(
     let all: Vec<Arc<dyn Projection>> = projections::all();
     let mut folds = Vec::new();
     for projection in &all {
-        for table in projection.tables() {
-            sqlx::Executor::execute(
-                &mut conn,
-                format!("CREATE TEMP TABLE {table} (LIKE {live}.{table} INCLUDING ALL)").as_str(),
-            )
-            .await?;
-        }
-        folds.push(
-            projection
-                .bulk_fold()
-                .ok_or_else(|| anyhow::anyhow!("{} cannot be folded", projection.name()))?,
-        );
+        let table = projection.table();
+        sqlx::Executor::execute(
+            &mut conn,
+            format!("CREATE TEMP TABLE {table} (LIKE {live}.{table} INCLUDING ALL)").as_str(),
+        )
+        .await?;
+        folds.push(projection.fold());
     }
     let mut position = None;
     let mut after = Position::default();

@@ -7,15 +7,16 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{decode_cursor, encode_cursor};
-use crate::projections::bulk::invite::{InviteRow, COLUMNS as INVITE_COLUMNS};
-use crate::projections::bulk::invite_use::{InviteUseRow, COLUMNS as USE_COLUMNS};
+use crate::projections::invite::{InviteRow, InviteStatus};
+use crate::projections::invite_use::InviteUseRow;
+use crate::projections::row::Row;
 
 /// Which invites to list; every field narrows the list.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InviteFilter {
     /// pending | used_up | cancelled | rejected | expired (as the ledger records it).
-    pub status: Option<String>,
+    pub status: Option<InviteStatus>,
     pub role: Option<String>,
     /// The inviter's user id.
     pub inviter: Option<String>,
@@ -65,7 +66,7 @@ pub async fn list(
         None => None,
     };
     let rows: Vec<InviteRow> = sqlx::query_as(&format!(
-        "SELECT {INVITE_COLUMNS} FROM invite
+        "SELECT {} FROM invite
           WHERE ($1::text IS NULL OR status = $1)
             AND ($2::text IS NULL OR role = $2)
             AND ($3::text IS NULL OR inviter_id = $3)
@@ -79,9 +80,10 @@ pub async fn list(
                    AND ($8::timestamptz IS NULL OR u.used_at < $8)))
             AND ($9::timestamptz IS NULL OR (created_at, id) > ($9, $10::uuid))
           ORDER BY created_at, id
-          LIMIT $11"
+          LIMIT $11",
+        InviteRow::column_list()
     ))
-    .bind(&filter.status)
+    .bind(filter.status)
     .bind(&filter.role)
     .bind(&filter.inviter)
     .bind(&filter.email)
@@ -100,7 +102,8 @@ pub async fn list(
 
 pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<InviteRow>> {
     sqlx::query_as(&format!(
-        "SELECT {INVITE_COLUMNS} FROM invite WHERE id = $1"
+        "SELECT {} FROM invite WHERE id = $1",
+        InviteRow::column_list()
     ))
     .bind(id)
     .persistent(false)
@@ -138,7 +141,7 @@ pub async fn uses(
         None => 0,
     };
     let rows: Vec<InviteUseRow> = sqlx::query_as(&format!(
-        "SELECT {USE_COLUMNS} FROM invite_use
+        "SELECT {} FROM invite_use
           WHERE ($1::text IS NULL OR user_id = $1)
             AND ($2::text IS NULL OR inviter_id = $2)
             AND ($3::uuid IS NULL OR invite_id = $3)
@@ -146,7 +149,8 @@ pub async fn uses(
             AND ($5::timestamptz IS NULL OR used_at < $5)
             AND position > $6
           ORDER BY position
-          LIMIT $7"
+          LIMIT $7",
+        InviteUseRow::column_list()
     ))
     .bind(&filter.user)
     .bind(&filter.inviter)

@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use sqlx::PgPool;
+use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
 
+use super::accounts::Account;
 use crate::domain::token::hash_token;
+use crate::projections::row::Row;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
@@ -60,16 +62,40 @@ pub async fn create(
     Ok(NewSession { session, token })
 }
 
-/// The live session behind a raw token, if any.
-pub async fn find(pool: &PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Result<Option<Session>> {
-    sqlx::query_as(
-        "SELECT id, user_id, created_at, expires_at, ip_address, user_agent
-           FROM session WHERE token_hash = $1 AND expires_at > $2",
-    )
-    .bind(hash_token(token))
-    .bind(now)
-    .fetch_optional(pool)
-    .await
+/// The live session behind a raw token and its account, in one query.
+pub async fn find_with_account(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<(Session, Account)>> {
+    static QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let account: Vec<String> = Account::COLUMNS.iter().map(|c| format!("a.{c}")).collect();
+        format!(
+            "SELECT {}, s.id AS session_id, s.created_at AS session_created_at,
+                    s.expires_at AS session_expires_at, s.ip_address, s.user_agent
+               FROM session s JOIN user_account a ON a.id = s.user_id
+              WHERE s.token_hash = $1 AND s.expires_at > $2",
+            account.join(", ")
+        )
+    });
+    let Some(row) = sqlx::query(&QUERY)
+        .bind(hash_token(token))
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let account: Account = sqlx::FromRow::from_row(&row)?;
+    let session = Session {
+        id: row.try_get("session_id")?,
+        user_id: account.id.clone(),
+        created_at: row.try_get("session_created_at")?,
+        expires_at: row.try_get("session_expires_at")?,
+        ip_address: row.try_get("ip_address")?,
+        user_agent: row.try_get("user_agent")?,
+    };
+    Ok(Some((session, account)))
 }
 
 pub async fn delete(pool: &PgPool, token: &str) -> sqlx::Result<()> {

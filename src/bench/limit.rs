@@ -1,7 +1,10 @@
 //! The physical limit of this machine: single-row durable inserts into a table
 //! shaped like the event log, and primary-key reads of it, straight through sqlx
-//! with as many connections as clients. What the service does per request can
-//! only be slower; the ratio says how much slower.
+//! with as many connections as clients, each statement prepared once per
+//! connection and reused (sqlx has no pipelining); and the same two statements
+//! through pgbench (`-M prepared`), when it is on PATH. What the service does
+//! per request can only be slower; the ratio says how much slower, against the
+//! faster of the two.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +20,32 @@ use super::load::{closed_loop, Stats};
 pub struct Limits {
     pub inserts: Stats,
     pub reads: Stats,
+    pub pgbench_inserts: Option<Pgbench>,
+    pub pgbench_reads: Option<Pgbench>,
+}
+
+impl Limits {
+    /// Durable single-row inserts per second: the faster of sqlx and pgbench.
+    pub fn insert_rate(&self) -> f64 {
+        faster(&self.inserts, &self.pgbench_inserts)
+    }
+
+    /// Primary-key reads per second: the faster of sqlx and pgbench.
+    pub fn read_rate(&self) -> f64 {
+        faster(&self.reads, &self.pgbench_reads)
+    }
+}
+
+fn faster(sqlx: &Stats, pgbench: &Option<Pgbench>) -> f64 {
+    let pgbench = pgbench.as_ref().map_or(0.0, |p| p.per_second);
+    sqlx.per_second().max(pgbench)
+}
+
+/// What pgbench reported for one script.
+pub struct Pgbench {
+    pub clients: usize,
+    pub per_second: f64,
+    pub latency_average_ms: f64,
 }
 
 /// Inserts, then reads back what was inserted, with `clients` connections.
@@ -58,6 +87,7 @@ pub async fn measure(
             let id = next.fetch_add(1, Ordering::Relaxed);
             async move {
                 sqlx::query(insert)
+                    .persistent(true)
                     .bind(aggregate_id(id))
                     .bind(payload)
                     .execute(&pool)
@@ -76,6 +106,7 @@ pub async fn measure(
             let id = rand::thread_rng().gen_range(0..written);
             async move {
                 sqlx::query(select)
+                    .persistent(true)
                     .bind(aggregate_id(id))
                     .fetch_one(&pool)
                     .await?;
@@ -85,7 +116,81 @@ pub async fn measure(
         .await?
     };
     pool.close().await;
-    Ok(Limits { inserts, reads })
+
+    let insert_script = format!(
+        "INSERT INTO {table}
+            (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('invite', 'pgbench-' || gen_random_uuid(), 1, 'Created', '1', :payload::json, '{{}}');"
+    );
+    let select_script = format!(
+        "\\set n random(0, {last})
+         SELECT * FROM {table}
+          WHERE aggregate_type = 'invite'
+            AND aggregate_id = 'limit-' || lpad(:n::text, 12, '0') AND sequence = 1;",
+        last = written - 1
+    );
+    let pgbench_inserts = pgbench(database_url, &insert_script, payload, clients, duration).await?;
+    let pgbench_reads = pgbench(database_url, &select_script, payload, clients, duration).await?;
+    Ok(Limits {
+        inserts,
+        reads,
+        pgbench_inserts,
+        pgbench_reads,
+    })
+}
+
+/// Runs `script` with pgbench (prepared statements, one connection per client),
+/// `:payload` bound to `payload`; `None` when pgbench is not on PATH.
+async fn pgbench(
+    database_url: &str,
+    script: &str,
+    payload: &str,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Option<Pgbench>> {
+    let file =
+        std::env::temp_dir().join(format!("invite-ledger-bench-{}.sql", uuid::Uuid::new_v4()));
+    std::fs::write(&file, script)?;
+    let output = tokio::process::Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-f"])
+        .arg(&file)
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+        ])
+        .args(["-T", &duration.as_secs().max(1).to_string()])
+        .arg("-D")
+        .arg(format!("payload={payload}"))
+        .arg(database_url)
+        .output()
+        .await;
+    let _ = std::fs::remove_file(&file);
+    let output = match output {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "pgbench failed: {}{}",
+        text,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figure = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .ok_or_else(|| anyhow::anyhow!("pgbench printed no `{prefix}`: {text}"))
+    };
+    Ok(Some(Pgbench {
+        clients,
+        per_second: figure("tps = ")?,
+        latency_average_ms: figure("latency average = ")?,
+    }))
 }
 
 fn aggregate_id(n: usize) -> String {

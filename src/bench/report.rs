@@ -17,8 +17,9 @@ pub struct Row {
 }
 
 impl Row {
-    /// A closed-loop measure; `limit` is the matching physical limit, if any.
-    pub fn from_stats(measure: &str, unit: &str, stats: &Stats, limit: Option<&Stats>) -> Row {
+    /// A closed-loop measure; `limit` is the matching physical limit (per
+    /// second), if any.
+    pub fn from_stats(measure: &str, unit: &str, stats: &Stats, limit: Option<f64>) -> Row {
         Row {
             measure: measure.to_string(),
             clients: stats.clients.to_string(),
@@ -26,7 +27,7 @@ impl Row {
             p50: millis(stats.percentile(50.0)),
             p99: millis(stats.percentile(99.0)),
             vs_limit: limit
-                .map(|l| percent(stats.per_second(), l.per_second()))
+                .map(|l| percent(stats.per_second(), l))
                 .unwrap_or_default(),
             notes: format!("{} in {:.1} s", stats.ops, stats.elapsed.as_secs_f64()),
         }

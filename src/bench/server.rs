@@ -37,6 +37,50 @@ impl Cli {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// `run`, also reading the child's peak resident memory (KiB) while it runs.
+    pub async fn run_measured(&self, args: &[&str]) -> anyhow::Result<(String, u64)> {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let pid = child
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("the child exited at once"))?;
+        let status = PathBuf::from(format!("/proc/{pid}/status"));
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let read_out = tokio::spawn(async move {
+            let mut text = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text).await?;
+            anyhow::Ok(text)
+        });
+        let read_err = tokio::spawn(async move {
+            let mut text = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await?;
+            anyhow::Ok(text)
+        });
+        // VmHWM only grows: the last reading before the exit is the peak, give
+        // or take the last few milliseconds.
+        let mut peak = 0;
+        let exit = loop {
+            if let Ok(kib) = peak_rss_kib(&status) {
+                peak = peak.max(kib);
+            }
+            tokio::select! {
+                exit = child.wait() => break exit?,
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        };
+        let (stdout, stderr) = (read_out.await??, read_err.await??);
+        anyhow::ensure!(
+            exit.success(),
+            "`invite-ledger {}` failed: {stderr}",
+            args.join(" ")
+        );
+        Ok((stdout, peak))
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.exe);
         command

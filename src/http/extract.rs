@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::auth::accounts::{self, Account};
+use crate::auth::accounts::Account;
 use crate::auth::session::{self, Session};
 use crate::service::accounts::ClientInfo;
 use crate::service::ServiceError;
@@ -100,10 +100,8 @@ where
         let Some(token) = session_token(parts, &app) else {
             return Ok(MaybeUser(None));
         };
-        let Some(session) = session::find(&app.pool, &token, app.clock.now()).await? else {
-            return Ok(MaybeUser(None));
-        };
-        let Some(account) = accounts::by_id(&app.pool, &session.user_id).await? else {
+        let found = session::find_with_account(&app.pool, &token, app.clock.now()).await?;
+        let Some((session, account)) = found else {
             return Ok(MaybeUser(None));
         };
         Ok(MaybeUser(Some(SignedInUser {

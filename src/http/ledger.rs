@@ -31,8 +31,8 @@ use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
 use crate::audit::users::{self, Invitee, UserNode};
 use crate::domain::invite::AGGREGATE_TYPE as INVITE;
 use crate::ledger::{read_batch, Position};
-use crate::projections::bulk::invite::InviteRow;
-use crate::projections::bulk::invite_use::InviteUseRow;
+use crate::projections::invite::InviteRow;
+use crate::projections::invite_use::InviteUseRow;
 use crate::service::ServiceError;
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -518,8 +518,8 @@ async fn event_stream(
                 if let Some(event) = pending.next() {
                     return Some((Ok(event), (app, after, pending)));
                 }
-                let wake = app.ledger.appended();
-                let woken = wake.notified();
+                let mut appended = app.ledger.appended();
+                appended.mark_unchanged();
                 let batch = match app.pool.acquire().await {
                     Ok(mut conn) => read_batch(&mut conn, after, DEFAULT_LIMIT).await,
                     Err(e) => Err(e.into()),
@@ -541,7 +541,7 @@ async fn event_stream(
                     }
                     Ok(_) => {
                         tokio::select! {
-                            _ = woken => {}
+                            _ = appended.changed() => {}
                             _ = tokio::time::sleep(STREAM_POLL) => {}
                         }
                     }

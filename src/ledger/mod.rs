@@ -1,10 +1,15 @@
-//! The event store: cqrs-es aggregates persisted by postgres-es, plus what they
-//! lack: a global order, a bounded retry on conflicts and the position of each write.
+//! The event store: cqrs-es aggregates persisted in PostgreSQL, plus what
+//! cqrs-es and postgres-es lack: a global order, a bounded retry on conflicts,
+//! the position of each write, and the one follower of the log.
 
+mod follower;
 mod position;
 mod reader;
 mod store;
 
+pub use follower::{
+    lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower, Step,
+};
 pub use position::Position;
 pub use reader::{
     count_after, fetch_batch, position_of, read_batch, recorded_from_row, LedgerEvent,

@@ -1,13 +1,14 @@
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore, SerializedEvent};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use super::Position;
 use crate::domain::invite::Invite;
@@ -25,6 +26,9 @@ const MAX_ATTEMPTS: usize = 64;
 /// a turn only when their ids fall in the same of these shards.
 const WRITE_SHARDS: usize = 1024;
 
+/// The metadata key under which a committed envelope carries its log position.
+const POSITION: &str = "position";
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError<E: std::error::Error> {
     #[error(transparent)]
@@ -35,27 +39,23 @@ pub enum LedgerError<E: std::error::Error> {
     Store(String),
 }
 
-type Store<A> = PersistedEventStore<PostgresEventRepository, A>;
-
 /// Appends commands' events and tells where they landed in the global order.
 #[derive(Clone)]
 pub struct Ledger {
-    pool: PgPool,
-    invites: Arc<Store<Invite>>,
-    users: Arc<Store<User>>,
+    invites: Arc<AppendStore<Invite>>,
+    users: Arc<AppendStore<User>>,
     roles: Arc<RolePolicy>,
-    appended: Arc<Notify>,
+    appended: Arc<watch::Sender<Position>>,
     turns: Arc<[tokio::sync::Mutex<()>]>,
 }
 
 impl Ledger {
     pub fn new(pool: PgPool, roles: RolePolicy) -> Self {
         Self {
-            invites: Arc::new(store_on(&pool)),
-            users: Arc::new(store_on(&pool)),
-            pool,
+            invites: Arc::new(AppendStore::new(&pool)),
+            users: Arc::new(AppendStore::new(&pool)),
             roles: Arc::new(roles),
-            appended: Arc::new(Notify::new()),
+            appended: Arc::new(watch::Sender::new(Position::default())),
             turns: (0..WRITE_SHARDS).map(|_| Default::default()).collect(),
         }
     }
@@ -64,9 +64,10 @@ impl Ledger {
         &self.roles
     }
 
-    /// Woken after every local append, so projection runners start at once.
-    pub fn appended(&self) -> Arc<Notify> {
-        self.appended.clone()
+    /// The position of this process's latest append: followers of the log
+    /// watch it to start at once.
+    pub fn appended(&self) -> watch::Receiver<Position> {
+        self.appended.subscribe()
     }
 
     pub async fn execute_invite(
@@ -98,7 +99,7 @@ impl Ledger {
     /// written, if any.
     async fn execute<A>(
         &self,
-        store: &Store<A>,
+        store: &AppendStore<A>,
         id: &str,
         command: A::Command,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
@@ -106,23 +107,17 @@ impl Ledger {
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
     {
-        let sequence = {
-            let _turn = self.turn_of(A::TYPE, id).lock().await;
-            match self.decide_and_append(store, id, command).await? {
-                Some(sequence) => sequence,
-                None => return Ok(None),
-            }
-        };
-        self.position_of(A::TYPE, id, sequence).await.map(Some)
+        let _turn = self.turn_of(A::TYPE, id).lock().await;
+        self.decide_and_append(store, id, command).await
     }
 
-    /// The sequence number of the last event written, if the command wrote any.
+    /// The position of the last event written, if the command wrote any.
     async fn decide_and_append<A>(
         &self,
-        store: &Store<A>,
+        store: &AppendStore<A>,
         id: &str,
         command: A::Command,
-    ) -> Result<Option<usize>, LedgerError<A::Error>>
+    ) -> Result<Option<Position>, LedgerError<A::Error>>
     where
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
@@ -141,9 +136,14 @@ impl Ledger {
             }
             match store.commit(events, context, Default::default()).await {
                 Ok(committed) => {
-                    self.appended.notify_waiters();
-                    let last = committed.last().expect("events were written");
-                    return Ok(Some(last.sequence));
+                    let last = committed
+                        .last()
+                        .and_then(|e| e.metadata.get(POSITION))
+                        .and_then(|p| p.parse::<Position>().ok())
+                        .ok_or_else(|| LedgerError::Store("append returned no position".into()))?;
+                    self.appended
+                        .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+                    return Ok(Some(last));
                 }
                 Err(AggregateError::AggregateConflict) => {
                     let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
@@ -160,29 +160,100 @@ impl Ledger {
         (aggregate_type, id).hash(&mut hasher);
         &self.turns[hasher.finish() as usize % self.turns.len()]
     }
+}
 
-    async fn position_of<E: std::error::Error>(
-        &self,
-        aggregate_type: &str,
-        id: &str,
-        sequence: usize,
-    ) -> Result<Position, LedgerError<E>> {
-        let (xid, global): (i64, i64) = sqlx::query_as(
-            "SELECT transaction_id::text::bigint, global_position FROM events
-              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
-        )
-        .bind(aggregate_type)
-        .bind(id)
-        .bind(sequence as i64)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| LedgerError::Store(e.to_string()))?;
-        Ok(Position { xid, global })
+/// The event store of one aggregate type: postgres-es loads, and the commit is
+/// one `INSERT ... RETURNING` in its own implicit transaction, so an append is
+/// one round trip and learns its position without a second read
+/// (postgres-es's own commit runs BEGIN, an INSERT per event and COMMIT, and
+/// returns no position).
+struct AppendStore<A: Aggregate> {
+    pool: PgPool,
+    loader: PersistedEventStore<PostgresEventRepository, A>,
+}
+
+impl<A: Aggregate> AppendStore<A> {
+    fn new(pool: &PgPool) -> Self {
+        AppendStore {
+            pool: pool.clone(),
+            loader: PersistedEventStore::new_event_store(PostgresEventRepository::new(
+                pool.clone(),
+            )),
+        }
     }
 }
 
-fn store_on<A: Aggregate>(pool: &PgPool) -> Store<A> {
-    PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
+impl<A: Aggregate> EventStore<A> for AppendStore<A> {
+    type AC = EventStoreAggregateContext<A>;
+
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.loader.load_events(aggregate_id).await
+    }
+
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Self::AC, AggregateError<A::Error>> {
+        self.loader.load_aggregate(aggregate_id).await
+    }
+
+    /// Appends the events after the context's sequence; a taken sequence (another
+    /// writer was first) is `AggregateConflict`. Each returned envelope carries
+    /// its position under the metadata key `position`.
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: Self::AC,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        let mut envelopes: Vec<EventEnvelope<A>> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, payload)| EventEnvelope {
+                aggregate_id: context.aggregate_id.clone(),
+                sequence: context.current_sequence + i + 1,
+                payload,
+                metadata: metadata.clone(),
+            })
+            .collect();
+        let serialized = envelopes
+            .iter()
+            .map(SerializedEvent::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let column =
+            |f: fn(&SerializedEvent) -> String| serialized.iter().map(f).collect::<Vec<_>>();
+        let positions: Vec<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO events
+                (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT $1, $2, s, t, v, p::json, m::json
+               FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+                    AS e(s, t, v, p, m)
+             RETURNING transaction_id::text::bigint, global_position",
+        )
+        .bind(A::TYPE)
+        .bind(&context.aggregate_id)
+        .bind(serialized.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
+        .bind(column(|e| e.event_type.clone()))
+        .bind(column(|e| e.event_version.clone()))
+        .bind(column(|e| e.payload.to_string()))
+        .bind(column(|e| e.metadata.to_string()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
+            Some(code) if code == "23505" => AggregateError::AggregateConflict,
+            _ => AggregateError::DatabaseConnectionError(Box::new(e)),
+        })?;
+        // RETURNING gives the rows in insertion order: the order of `unnest`.
+        for (envelope, (xid, global)) in envelopes.iter_mut().zip(positions) {
+            envelope
+                .metadata
+                .insert(POSITION.into(), Position { xid, global }.to_string());
+        }
+        Ok(envelopes)
+    }
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> LedgerError<E> {

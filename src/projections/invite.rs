@@ -1,120 +1,245 @@
-use async_trait::async_trait;
-use sqlx::PgConnection;
+//! The `invite` view: the current state of every invite.
 
-use super::Projection;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::model::{Key, ReadModel, Rows};
+use super::row::{SqlType, SqlValue};
 use crate::domain::invite::InviteEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::read_model_row;
 
-pub struct InviteView;
+/// Where an invite stands, as the view stores it. `Pending` past `expires_at`
+/// is expired already: see `InviteRow::status_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    Pending,
+    UsedUp,
+    Cancelled,
+    Rejected,
+    Expired,
+}
 
-#[async_trait]
-impl Projection for InviteView {
-    fn name(&self) -> &'static str {
-        "invite"
-    }
+impl InviteStatus {
+    pub const ALL: [InviteStatus; 5] = [
+        InviteStatus::Pending,
+        InviteStatus::UsedUp,
+        InviteStatus::Cancelled,
+        InviteStatus::Rejected,
+        InviteStatus::Expired,
+    ];
 
-    fn schema(&self) -> &'static str {
-        include_str!("../../projections/invite.sql")
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["invite"]
-    }
-
-    fn bulk_fold(&self) -> Option<Box<dyn super::bulk::BulkFold>> {
-        Some(Box::<super::bulk::invite::InviteFold>::default())
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
-        let LedgerEvent::Invite(event) = &recorded.event else {
-            return Ok(());
-        };
-        let hash = &recorded.aggregate_id;
-        let position = recorded.position.global;
-        let query = match event {
-            InviteEvent::Created {
-                terms,
-                inviter_id,
-                inviter_name,
-                inviter_email,
-                at,
-                ..
-            } => {
-                return sqlx::query(
-                    "INSERT INTO invite (id, token_hash, token_type, role, email, new_account,
-                        inviter_id, inviter_name, inviter_email, max_uses, uses, activations,
-                        status, share_inviter_name, redirect_to_sign_up, redirect_to_sign_in,
-                        redirect_to_after_upgrade, sender_response_redirect, created_at,
-                        expires_at, updated_at, last_position)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, 'pending', $11, $12,
-                        $13, $14, $15, $16, $17, $16, $18)",
-                )
-                .bind(terms.invite_id)
-                .bind(hash)
-                .bind(terms.token_type.as_str())
-                .bind(&terms.role)
-                .bind(&terms.email)
-                .bind(terms.new_account)
-                .bind(inviter_id)
-                .bind(inviter_name)
-                .bind(inviter_email)
-                .bind(terms.max_uses as i32)
-                .bind(terms.share_inviter_name)
-                .bind(&terms.redirect_to_sign_up)
-                .bind(&terms.redirect_to_sign_in)
-                .bind(&terms.redirect_to_after_upgrade)
-                .bind(&terms.sender_response_redirect)
-                .bind(at)
-                .bind(terms.expires_at)
-                .bind(position)
-                .execute(conn)
-                .await
-                .map(drop);
-            }
-            InviteEvent::Activated { at, .. } => sqlx::query(
-                "UPDATE invite SET activations = activations + 1, updated_at = $2,
-                        last_position = $3
-                  WHERE token_hash = $1",
-            )
-            .bind(hash)
-            .bind(at),
-            InviteEvent::Used { at, .. } => sqlx::query(
-                "UPDATE invite SET uses = uses + 1, last_used_at = $2, updated_at = $2,
-                        last_position = $3,
-                        status = CASE WHEN uses + 1 >= max_uses THEN 'used_up' ELSE status END
-                  WHERE token_hash = $1",
-            )
-            .bind(hash)
-            .bind(at),
-            InviteEvent::Cancelled { by_user_id, at } => {
-                close(hash, "cancelled", Some(by_user_id), at)
-            }
-            InviteEvent::Rejected { by_user_id, at } => {
-                close(hash, "rejected", Some(by_user_id), at)
-            }
-            InviteEvent::Expired { at } => close(hash, "expired", None, at),
-            // A resend changes nothing an invite shows.
-            InviteEvent::Resent { .. } => return Ok(()),
-        };
-        query.bind(position).execute(conn).await.map(drop)
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteStatus::Pending => "pending",
+            InviteStatus::UsedUp => "used_up",
+            InviteStatus::Cancelled => "cancelled",
+            InviteStatus::Rejected => "rejected",
+            InviteStatus::Expired => "expired",
+        }
     }
 }
 
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+impl std::fmt::Display for InviteStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
-fn close<'q>(
-    hash: &'q str,
-    status: &'static str,
-    by: Option<&'q String>,
-    at: &'q chrono::DateTime<chrono::Utc>,
-) -> PgQuery<'q> {
-    sqlx::query(
-        "UPDATE invite SET status = $2, closed_by = $3, closed_at = $4, updated_at = $4,
-                last_position = $5
-          WHERE token_hash = $1",
-    )
-    .bind(hash)
-    .bind(status)
-    .bind(by)
-    .bind(at)
+impl std::str::FromStr for InviteStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        InviteStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = InviteStatus::ALL.iter().map(|s| s.as_str()).collect();
+                format!("`{s}` is not an invite status ({})", known.join(", "))
+            })
+    }
+}
+
+// Stored as text: the column stays readable with plain SQL.
+impl sqlx::Type<sqlx::Postgres> for InviteStatus {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for InviteStatus {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(<&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?.parse()?)
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for InviteStatus {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+    }
+}
+
+impl SqlType for InviteStatus {
+    const SQL_TYPE: &'static str = "text";
+}
+
+impl SqlValue for InviteStatus {
+    fn write_text(&self, out: &mut String) -> bool {
+        out.push_str(self.as_str());
+        true
+    }
+}
+
+read_model_row! {
+    /// One row of the `invite` view (projections/invite.sql), as the audit API shows it.
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct InviteRow in "invite" keyed by token_hash: String {
+        pub id: Uuid,
+        /// Never shown: a short code's hash is easily reversed.
+        #[serde(skip)]
+        pub token_hash: String,
+        pub token_type: String,
+        pub role: String,
+        pub email: Option<String>,
+        pub new_account: bool,
+        pub inviter_id: String,
+        pub inviter_name: String,
+        pub inviter_email: String,
+        pub max_uses: i32,
+        pub uses: i32,
+        pub activations: i32,
+        pub status: InviteStatus,
+        pub share_inviter_name: bool,
+        pub redirect_to_sign_up: String,
+        pub redirect_to_sign_in: String,
+        pub redirect_to_after_upgrade: String,
+        pub sender_response_redirect: String,
+        pub created_at: DateTime<Utc>,
+        pub expires_at: DateTime<Utc>,
+        pub last_used_at: Option<DateTime<Utc>>,
+        pub closed_at: Option<DateTime<Utc>>,
+        pub closed_by: Option<String>,
+        pub updated_at: DateTime<Utc>,
+        /// The global position of the last event that changed this invite.
+        pub last_position: i64,
+    }
+}
+
+impl InviteRow {
+    /// The status as of `now`: an invite past its time is expired even before the
+    /// `Expired` event is written.
+    pub fn status_at(&self, now: DateTime<Utc>) -> InviteStatus {
+        if self.status == InviteStatus::Pending && now >= self.expires_at {
+            InviteStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+pub struct InviteView;
+
+impl ReadModel for InviteView {
+    type Row = InviteRow;
+    const NAME: &'static str = "invite";
+    const SCHEMA: &'static str = include_str!("../../projections/invite.sql");
+
+    fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
+        match &recorded.event {
+            LedgerEvent::Invite(_) => vec![recorded.aggregate_id.clone()],
+            LedgerEvent::User(_) => vec![],
+        }
+    }
+
+    fn evolve(rows: &mut Rows<InviteRow>, recorded: &RecordedEvent) {
+        let LedgerEvent::Invite(event) = &recorded.event else {
+            return;
+        };
+        let hash = &recorded.aggregate_id;
+        let position = recorded.position.global;
+        if let InviteEvent::Created {
+            terms,
+            inviter_id,
+            inviter_name,
+            inviter_email,
+            at,
+            ..
+        } = event
+        {
+            rows.insert(InviteRow {
+                id: terms.invite_id,
+                token_hash: hash.clone(),
+                token_type: terms.token_type.as_str().to_string(),
+                role: terms.role.clone(),
+                email: terms.email.clone(),
+                new_account: terms.new_account,
+                inviter_id: inviter_id.clone(),
+                inviter_name: inviter_name.clone(),
+                inviter_email: inviter_email.clone(),
+                max_uses: terms.max_uses as i32,
+                uses: 0,
+                activations: 0,
+                status: InviteStatus::Pending,
+                share_inviter_name: terms.share_inviter_name,
+                redirect_to_sign_up: terms.redirect_to_sign_up.clone(),
+                redirect_to_sign_in: terms.redirect_to_sign_in.clone(),
+                redirect_to_after_upgrade: terms.redirect_to_after_upgrade.clone(),
+                sender_response_redirect: terms.sender_response_redirect.clone(),
+                created_at: *at,
+                expires_at: terms.expires_at,
+                last_used_at: None,
+                closed_at: None,
+                closed_by: None,
+                updated_at: *at,
+                last_position: position,
+            });
+            return;
+        }
+        // A resend changes nothing an invite shows.
+        if let InviteEvent::Resent { .. } = event {
+            return;
+        }
+        // An event for an unknown invite changes nothing.
+        let Some(row) = rows.get_mut(hash) else {
+            return;
+        };
+        row.last_position = position;
+        match event {
+            InviteEvent::Created { .. } | InviteEvent::Resent { .. } => {
+                unreachable!("handled above")
+            }
+            InviteEvent::Activated { at, .. } => {
+                row.activations += 1;
+                row.updated_at = *at;
+            }
+            InviteEvent::Used { at, .. } => {
+                row.uses += 1;
+                if row.uses >= row.max_uses {
+                    row.status = InviteStatus::UsedUp;
+                }
+                row.last_used_at = Some(*at);
+                row.updated_at = *at;
+            }
+            InviteEvent::Cancelled { by_user_id, at } => {
+                close(row, InviteStatus::Cancelled, Some(by_user_id), at)
+            }
+            InviteEvent::Rejected { by_user_id, at } => {
+                close(row, InviteStatus::Rejected, Some(by_user_id), at)
+            }
+            InviteEvent::Expired { at } => close(row, InviteStatus::Expired, None, at),
+        }
+    }
+}
+
+fn close(row: &mut InviteRow, status: InviteStatus, by: Option<&String>, at: &DateTime<Utc>) {
+    row.status = status;
+    row.closed_by = by.cloned();
+    row.closed_at = Some(*at);
+    row.updated_at = *at;
 }

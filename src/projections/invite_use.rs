@@ -1,50 +1,70 @@
-use async_trait::async_trait;
-use sqlx::PgConnection;
+//! The `invite_use` audit trail: one row per use of an invite.
 
-use super::bulk::invite_use::InviteUseRow;
-use super::Projection;
-use crate::ledger::RecordedEvent;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::model::{Key, ReadModel, Rows};
+use crate::domain::invite::InviteEvent;
+use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::read_model_row;
+
+read_model_row! {
+    /// One use of an invite (projections/invite_use.sql).
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct InviteUseRow in "invite_use" keyed by position: i64 {
+        /// The global position of the `Used` event.
+        pub position: i64,
+        pub invite_id: Uuid,
+        pub inviter_id: String,
+        pub user_id: String,
+        pub user_email: String,
+        pub role_before: String,
+        pub role_granted: String,
+        pub new_account: bool,
+        pub used_at: DateTime<Utc>,
+    }
+}
 
 pub struct InviteUseTrail;
 
-#[async_trait]
-impl Projection for InviteUseTrail {
-    fn name(&self) -> &'static str {
-        "invite_use"
+impl ReadModel for InviteUseTrail {
+    type Row = InviteUseRow;
+    const NAME: &'static str = "invite_use";
+    const SCHEMA: &'static str = include_str!("../../projections/invite_use.sql");
+
+    fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
+        match &recorded.event {
+            LedgerEvent::Invite(InviteEvent::Used { .. }) => vec![recorded.position.global],
+            _ => vec![],
+        }
     }
 
-    fn schema(&self) -> &'static str {
-        include_str!("../../projections/invite_use.sql")
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["invite_use"]
-    }
-
-    fn bulk_fold(&self) -> Option<Box<dyn super::bulk::BulkFold>> {
-        Some(Box::<super::bulk::invite_use::InviteUseFold>::default())
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
-        let Some(row) = InviteUseRow::from_event(recorded) else {
-            return Ok(());
+    fn evolve(rows: &mut Rows<InviteUseRow>, recorded: &RecordedEvent) {
+        let LedgerEvent::Invite(InviteEvent::Used {
+            invite_id,
+            inviter_id,
+            user_id,
+            user_email,
+            role_before,
+            role_after,
+            new_account,
+            at,
+        }) = &recorded.event
+        else {
+            return;
         };
-        sqlx::query(
-            "INSERT INTO invite_use (position, invite_id, inviter_id, user_id, user_email,
-                role_before, role_granted, new_account, used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(row.position)
-        .bind(row.invite_id)
-        .bind(row.inviter_id)
-        .bind(row.user_id)
-        .bind(row.user_email)
-        .bind(row.role_before)
-        .bind(row.role_granted)
-        .bind(row.new_account)
-        .bind(row.used_at)
-        .execute(conn)
-        .await
-        .map(drop)
+        rows.insert(InviteUseRow {
+            position: recorded.position.global,
+            invite_id: *invite_id,
+            inviter_id: inviter_id.clone(),
+            user_id: user_id.clone(),
+            user_email: user_email.clone(),
+            role_before: role_before.clone(),
+            role_granted: role_after.clone(),
+            new_account: *new_account,
+            used_at: *at,
+        });
     }
 }

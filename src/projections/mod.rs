@@ -1,39 +1,43 @@
-//! Read models built from the log. Each projection owns its tables (created from
-//! its SQL file in `projections/`) and a checkpoint written in the same
-//! transaction as every change it makes, so each event is applied exactly once.
+//! Read models built from the log. Each is a typed row and one fold
+//! (`model::ReadModel`); its table is created from its SQL file in
+//! `projections/`. The runner, the rebuild and `as_of` all run the same fold.
 
-pub mod bulk;
-mod invite;
-mod invite_use;
+pub mod invite;
+pub mod invite_use;
+pub mod model;
 mod rebuild;
+pub mod row;
 mod runner;
-mod user_account;
+pub mod user_account;
+pub mod writer;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
 use crate::ledger::RecordedEvent;
+use model::Model;
 
 pub use rebuild::{
     create_missing, ensure_schema, rebuild, rebuild_in_background, status, ProjectionStatus,
 };
-pub(crate) use runner::{read_checkpoint, write_checkpoint};
-pub use runner::{Progress, ProjectionRunner};
+pub use runner::{catch_up, spawn as spawn_runner, Progress, ReadModels};
 
+/// A read model as the drivers see it (`model::Model` makes one of a `ReadModel`).
 #[async_trait]
 pub trait Projection: Send + Sync {
     fn name(&self) -> &'static str;
-    /// The SQL that creates the projection's tables.
+    /// The SQL that creates the read model's table.
     fn schema(&self) -> &'static str;
-    /// The tables `schema` creates, to drop on rebuild.
-    fn tables(&self) -> &'static [&'static str];
-    /// Applies one event inside the runner's transaction.
-    async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> sqlx::Result<()>;
-    /// The same rows folded in memory, for fast rebuilds; `None` replays with `apply`.
-    fn bulk_fold(&self) -> Option<Box<dyn bulk::BulkFold>> {
-        None
-    }
+    /// The table `schema` creates, to drop on rebuild.
+    fn table(&self) -> &'static str;
+    /// Applies a batch inside the caller's transaction: loads the rows it
+    /// touches, folds, writes the changed ones.
+    async fn apply(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> sqlx::Result<()>;
+    /// An empty fold in memory, for rebuilds and `as_of`.
+    fn fold(&self) -> Box<dyn Fold>;
 
     /// Changes with the SQL file; a stored version that differs means the tables
     /// were built by other code and must be rebuilt.
@@ -42,26 +46,20 @@ pub trait Projection: Send + Sync {
     }
 }
 
+/// Every row of a read model folded in memory, then written in bulk.
+#[async_trait]
+pub trait Fold: Send {
+    fn fold(&mut self, event: &RecordedEvent);
+    /// COPYs every row into the table (as `search_path` resolves it) and
+    /// forgets them; returns how many.
+    async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64>;
+}
+
 /// Every read model of the service.
-pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
+pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
-        std::sync::Arc::new(invite::InviteView),
-        std::sync::Arc::new(invite_use::InviteUseTrail),
-        std::sync::Arc::new(user_account::UserAccounts),
+        Arc::new(Model::<invite::InviteView>::new()),
+        Arc::new(Model::<invite_use::InviteUseTrail>::new()),
+        Arc::new(Model::<user_account::UserAccounts>::new()),
     ]
-}
-
-/// Takes the advisory lock named `name` for the rest of the transaction, unless
-/// another holds it: one runner per projection (or reactor, or sweeper) at a time.
-pub(crate) async fn try_lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(lock_key(name))
-        .fetch_one(conn)
-        .await
-}
-
-/// One advisory-lock key per projection: one runner (or rebuild) at a time.
-fn lock_key(name: &str) -> i64 {
-    let digest = Sha256::digest(format!("invite-ledger projection {name}").as_bytes());
-    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }

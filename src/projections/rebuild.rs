@@ -22,15 +22,15 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::bulk::BulkFold;
-use super::runner::{read_checkpoint, stored_version, write_checkpoint};
-use super::{lock_key, Projection};
+use super::{Fold, Projection};
 use crate::ledger::{
-    count_after, fetch_batch, position_of, read_batch, recorded_from_row, Position, RecordedEvent,
+    count_after, fetch_batch, lock, position_of, read_batch, read_checkpoint, recorded_from_row,
+    save_checkpoint, Position, RecordedEvent,
 };
 
-/// Events per page of the bulk read.
-const PAGE: i64 = 20_000;
+/// Events per page of the bulk read: pages in flight are a good part of a
+/// rebuild's memory.
+const PAGE: i64 = 5_000;
 /// Catch up outside the swap's locks until the tail is this short.
 const SHORT_TAIL: u64 = 500;
 /// How long the swap waits for a table lock before it lets go and retries.
@@ -97,7 +97,7 @@ pub fn rebuild_in_background(pool: PgPool, stale: Vec<Arc<dyn Projection>>) -> J
 
 async fn create(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    lock(&mut tx, projection).await?;
+    lock(&mut tx, projection.name()).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection_checkpoint WHERE name = $1)")
             .bind(projection.name())
@@ -105,7 +105,13 @@ async fn create(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<()
             .await?;
     if !exists {
         run(&mut *tx, projection.schema()).await?;
-        save_checkpoint(&mut tx, projection, Position::default()).await?;
+        save_checkpoint(
+            &mut tx,
+            projection.name(),
+            &projection.version(),
+            Position::default(),
+        )
+        .await?;
         tx.commit().await?;
     }
     Ok(())
@@ -185,8 +191,8 @@ async fn bulk_load(
         .await?;
     // Three stages at once: the database sends a page, a task decodes the
     // previous one, this one folds the one before.
-    let (rows_tx, mut rows) = mpsc::channel::<Vec<PgRow>>(2);
-    let (pages_tx, mut pages) = mpsc::channel::<Vec<RecordedEvent>>(2);
+    let (rows_tx, mut rows) = mpsc::channel::<Vec<PgRow>>(1);
+    let (pages_tx, mut pages) = mpsc::channel::<Vec<RecordedEvent>>(1);
     let reader_pool = pool.clone();
     let reader = tokio::spawn(async move {
         let mut conn = reader_pool.acquire().await?;
@@ -215,23 +221,12 @@ async fn bulk_load(
         anyhow::Ok(())
     });
 
-    let mut folds: Vec<Option<Box<dyn BulkFold>>> =
-        projections.iter().map(|p| p.bulk_fold()).collect();
+    let mut folds: Vec<Box<dyn Fold>> = projections.iter().map(|p| p.fold()).collect();
     let mut at = Position::default();
     let mut replayed = 0u64;
     while let Some(page) = pages.recv().await {
-        let mut slow = Vec::new();
-        for (projection, fold) in projections.iter().zip(folds.iter_mut()) {
-            match fold {
-                Some(fold) => page.iter().for_each(|event| fold.fold(event)),
-                None => slow.push(projection.clone()),
-            }
-        }
-        if !slow.is_empty() {
-            // Projections without a fold apply their page in one transaction.
-            let mut tx = scratch.begin(pool).await?;
-            apply_all(&mut tx, &slow, &page).await?;
-            tx.commit().await?;
+        for fold in folds.iter_mut() {
+            page.iter().for_each(|event| fold.fold(event));
         }
         at = page.last().map(|e| e.position).unwrap_or(at);
         replayed += page.len() as u64;
@@ -242,7 +237,7 @@ async fn bulk_load(
 
     tracing::debug!(replayed, elapsed = ?started.elapsed(), "log read and folded");
     // Each projection's rows on a connection of its own, at the same time.
-    try_join_all(folds.iter_mut().flatten().map(|fold| async {
+    try_join_all(folds.iter_mut().map(|fold| async {
         // A connection of its own, out of the pool: it leaves with the
         // scratch tables first in its search path.
         let mut conn = pool.acquire().await?.detach();
@@ -262,16 +257,11 @@ async fn apply_all(
     projections: &[Arc<dyn Projection>],
     events: &[RecordedEvent],
 ) -> anyhow::Result<()> {
-    for event in events {
-        for projection in projections {
-            projection.apply(conn, event).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "{} failed to apply the event at {}: {e}",
-                    projection.name(),
-                    event.position
-                )
-            })?;
-        }
+    for projection in projections {
+        projection
+            .apply(conn, events)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} failed to apply a batch: {e}", projection.name()))?;
     }
     Ok(())
 }
@@ -394,7 +384,7 @@ impl Scratch {
         let mut locked: Vec<_> = projections.iter().collect();
         locked.sort_by_key(|p| p.name());
         for projection in locked {
-            lock(&mut tx, &**projection).await?;
+            lock(&mut tx, projection.name()).await?;
         }
         self.enter(&mut tx).await?;
         let mut applied = 0;
@@ -409,19 +399,18 @@ impl Scratch {
         }
         run(&mut *tx, "SET LOCAL search_path TO DEFAULT").await?;
         for projection in projections {
-            for table in projection.tables() {
-                run(
-                    &mut *tx,
-                    &format!(
-                        "DROP TABLE IF EXISTS {live}.{table} CASCADE;
+            run(
+                &mut *tx,
+                &format!(
+                    "DROP TABLE IF EXISTS {live}.{table} CASCADE;
                      ALTER TABLE {scratch}.{table} SET SCHEMA {live};",
-                        live = self.live,
-                        scratch = self.schema
-                    ),
-                )
-                .await?;
-            }
-            save_checkpoint(&mut tx, &**projection, *at).await?;
+                    live = self.live,
+                    scratch = self.schema,
+                    table = projection.table(),
+                ),
+            )
+            .await?;
+            save_checkpoint(&mut tx, projection.name(), &projection.version(), *at).await?;
         }
         run(&mut *tx, &format!("DROP SCHEMA {} CASCADE", self.schema)).await?;
         tx.commit().await?;
@@ -438,30 +427,12 @@ impl Scratch {
     }
 }
 
-async fn lock(conn: &mut PgConnection, projection: &dyn Projection) -> anyhow::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(lock_key(projection.name()))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Records that the projection's tables reflect the log up to `at`, built by
-/// this version of its SQL.
-async fn save_checkpoint(
-    conn: &mut PgConnection,
-    projection: &dyn Projection,
-    at: Position,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO projection_checkpoint (name, version) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET version = $2",
-    )
-    .bind(projection.name())
-    .bind(projection.version())
-    .execute(&mut *conn)
-    .await?;
-    write_checkpoint(conn, projection.name(), at).await
+/// The version of the SQL that built the read model's tables, if they exist.
+async fn stored_version(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT version FROM projection_checkpoint WHERE name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

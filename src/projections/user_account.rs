@@ -1,55 +1,72 @@
-use async_trait::async_trait;
-use sqlx::PgConnection;
+//! `user_account`: accounts and their current roles. A role is whatever the
+//! ledger says last: the role at registration, an admin's `RoleSet`, or an
+//! invite's `Used`.
 
-use super::Projection;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::model::{Key, ReadModel, Rows};
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::read_model_row;
+
+read_model_row! {
+    /// One account (projections/user_account.sql).
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct UserAccount in "user_account" keyed by id: String {
+        pub id: String,
+        pub email: String,
+        pub name: String,
+        #[serde(skip)]
+        pub password_hash: String,
+        pub role: String,
+        /// Who invited this account into existence, when it signed up with an invite.
+        pub invited_by: Option<String>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
+}
 
 pub struct UserAccounts;
 
-#[async_trait]
-impl Projection for UserAccounts {
-    fn name(&self) -> &'static str {
-        "user_account"
+impl ReadModel for UserAccounts {
+    type Row = UserAccount;
+    const NAME: &'static str = "user_account";
+    const SCHEMA: &'static str = include_str!("../../projections/user_account.sql");
+
+    fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
+        match &recorded.event {
+            LedgerEvent::User(_) => vec![recorded.aggregate_id.clone()],
+            LedgerEvent::Invite(InviteEvent::Used { user_id, .. }) => vec![user_id.clone()],
+            LedgerEvent::Invite(_) => vec![],
+        }
     }
 
-    fn schema(&self) -> &'static str {
-        include_str!("../../projections/user_account.sql")
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["user_account"]
-    }
-
-    fn bulk_fold(&self) -> Option<Box<dyn super::bulk::BulkFold>> {
-        Some(Box::<super::bulk::user_account::UserAccountFold>::default())
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, recorded: &RecordedEvent) -> sqlx::Result<()> {
-        let query = match &recorded.event {
+    fn evolve(rows: &mut Rows<UserAccount>, recorded: &RecordedEvent) {
+        match &recorded.event {
             LedgerEvent::User(UserEvent::Registered {
                 email,
                 name,
                 password_hash,
                 role,
                 at,
-            }) => sqlx::query(
-                "INSERT INTO user_account (id, email, name, password_hash, role, created_at,
-                        updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            )
-            .bind(&recorded.aggregate_id)
-            .bind(email)
-            .bind(name)
-            .bind(password_hash)
-            .bind(role)
-            .bind(at),
+            }) => rows.insert(UserAccount {
+                id: recorded.aggregate_id.clone(),
+                email: email.clone(),
+                name: name.clone(),
+                password_hash: password_hash.clone(),
+                role: role.clone(),
+                invited_by: None,
+                created_at: *at,
+                updated_at: *at,
+            }),
             LedgerEvent::User(UserEvent::RoleSet { role, at, .. }) => {
-                sqlx::query("UPDATE user_account SET role = $2, updated_at = $3 WHERE id = $1")
-                    .bind(&recorded.aggregate_id)
-                    .bind(role)
-                    .bind(at)
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.role = role.clone();
+                    row.updated_at = *at;
+                }
             }
             LedgerEvent::Invite(InviteEvent::Used {
                 user_id,
@@ -58,18 +75,16 @@ impl Projection for UserAccounts {
                 new_account,
                 at,
                 ..
-            }) => sqlx::query(
-                "UPDATE user_account SET role = $2, updated_at = $3,
-                        invited_by = CASE WHEN $4 THEN $5 ELSE invited_by END
-                  WHERE id = $1",
-            )
-            .bind(user_id)
-            .bind(role_after)
-            .bind(at)
-            .bind(new_account)
-            .bind(inviter_id),
-            LedgerEvent::Invite(_) => return Ok(()),
-        };
-        query.execute(conn).await.map(drop)
+            }) => {
+                if let Some(row) = rows.get_mut(user_id) {
+                    row.role = role_after.clone();
+                    row.updated_at = *at;
+                    if *new_account {
+                        row.invited_by = Some(inviter_id.clone());
+                    }
+                }
+            }
+            LedgerEvent::Invite(_) => {}
+        }
     }
 }

@@ -3,9 +3,8 @@
 
 use sqlx::{FromRow, PgPool};
 
-use super::runner::{checkpoint_name, CHECKPOINT_VERSION};
-use crate::ledger::count_after;
-use crate::projections::read_checkpoint;
+use super::runner::{checkpoint_name, CHECKPOINT_PREFIX};
+use crate::ledger::{count_after, read_checkpoint};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ReactorStatus {
@@ -21,10 +20,10 @@ pub struct ReactorStatus {
 pub async fn status(pool: &PgPool) -> anyhow::Result<Vec<ReactorStatus>> {
     let mut conn = pool.acquire().await?;
     let names: Vec<String> = sqlx::query_scalar(
-        "SELECT substr(name, length('reactor:') + 1) FROM projection_checkpoint
-          WHERE version = $1 ORDER BY name",
+        "SELECT substr(name, length($1) + 1) FROM projection_checkpoint
+          WHERE starts_with(name, $1) ORDER BY name",
     )
-    .bind(CHECKPOINT_VERSION)
+    .bind(CHECKPOINT_PREFIX)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::new();

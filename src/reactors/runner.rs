@@ -1,33 +1,31 @@
-//! One reactor's loop: plan deliveries from the log, then perform the due ones.
+//! One reactor: a follower of the log that plans deliveries (in the batch's
+//! transaction, with the checkpoint), and between batches performs the due ones.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::Utc;
 use rand::Rng;
-use sqlx::{PgPool, Row};
-use tokio::sync::Notify;
+use sqlx::{PgConnection, PgPool, Row};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::{Delivery, Reactor};
 use crate::config::Config;
-use crate::ledger::read_batch;
-use crate::projections::{read_checkpoint, try_lock, write_checkpoint};
+use crate::ledger::{Consumer, Cursor, Follower, Position, RecordedEvent};
 
-const PLAN_BATCH: i64 = 500;
 /// Deliveries performed at once by one worker.
 const DELIVERY_BATCH: i64 = 16;
-const IDLE_POLL: Duration = Duration::from_millis(100);
-const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
-/// A reactor's checkpoint lives beside the projections' under this name.
+/// A reactor's checkpoint lives beside the read models' under this name.
 pub(super) fn checkpoint_name(reactor: &str) -> String {
-    format!("reactor:{reactor}")
+    format!("{CHECKPOINT_PREFIX}{reactor}")
 }
 
-/// Marks the checkpoint rows that belong to reactors.
-pub(super) const CHECKPOINT_VERSION: &str = "reactor";
+/// Names the checkpoints that belong to reactors.
+pub(super) const CHECKPOINT_PREFIX: &str = "reactor:";
 
 /// How deliveries are timed and when they give up.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +64,8 @@ impl DeliveryPolicy {
 pub(super) async fn start_at_log_end(pool: &PgPool, reactor: &str) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO projection_checkpoint (name, version, last_xid, last_position)
-         SELECT $1, $2, coalesce(head.transaction_id, '0'), coalesce(head.global_position, 0)
+         SELECT $1, 'reactor', coalesce(head.transaction_id, '0'),
+                coalesce(head.global_position, 0)
            FROM (SELECT 1) AS one
            LEFT JOIN LATERAL (
                 SELECT transaction_id, global_position FROM events
@@ -76,79 +75,80 @@ pub(super) async fn start_at_log_end(pool: &PgPool, reactor: &str) -> anyhow::Re
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(checkpoint_name(reactor))
-    .bind(CHECKPOINT_VERSION)
     .execute(pool)
     .await?;
     Ok(())
 }
 
+/// Follows the log for `reactor` until the task is dropped.
 pub(super) async fn run(
     pool: PgPool,
     reactor: Arc<dyn Reactor>,
     policy: DeliveryPolicy,
-    wake: Arc<Notify>,
+    appended: watch::Receiver<Position>,
 ) {
-    loop {
-        let woken = wake.notified();
-        let busy = async {
-            let planned = plan(&pool, &*reactor).await?;
-            let delivered = deliver_due(&pool, &reactor, policy).await?;
-            anyhow::Ok(planned == PLAN_BATCH as usize || delivered == DELIVERY_BATCH as usize)
-        };
-        match busy.await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(error) => {
-                tracing::error!(
-                    reactor = reactor.name(),
-                    error = format!("{error:#}"),
-                    "reactor failed; retrying"
-                );
-                tokio::time::sleep(ERROR_BACKOFF).await;
-                continue;
-            }
-        }
-        tokio::select! {
-            _ = woken => {}
-            _ = tokio::time::sleep(IDLE_POLL) => {}
-        }
-    }
+    let planner = Planner {
+        pool: pool.clone(),
+        reactor,
+        policy,
+    };
+    let (_nobody_waits, wanted) = watch::channel(Position::default());
+    Follower::new(pool, Arc::new(planner))
+        .run(appended, wanted)
+        .await
 }
 
-/// Plans the deliveries of the next batch of events and moves the checkpoint, in
-/// one transaction. Returns the number of events read (0 if another replica
-/// holds this reactor).
-async fn plan(pool: &PgPool, reactor: &dyn Reactor) -> anyhow::Result<usize> {
-    let name = checkpoint_name(reactor.name());
-    let mut tx = pool.begin().await?;
-    if !try_lock(&mut tx, &name).await? {
-        return Ok(0);
+/// Plans a reactor's deliveries from the log and performs them.
+struct Planner {
+    pool: PgPool,
+    reactor: Arc<dyn Reactor>,
+    policy: DeliveryPolicy,
+}
+
+#[async_trait]
+impl Consumer for Planner {
+    fn checkpoints(&self) -> Vec<String> {
+        vec![checkpoint_name(self.reactor.name())]
     }
-    let checkpoint = read_checkpoint(&mut tx, &name).await?;
-    let events = read_batch(&mut tx, checkpoint, PLAN_BATCH).await?;
-    let Some(last) = events.last().map(|e| e.position) else {
-        return Ok(0);
-    };
-    for event in &events {
-        let Some(planned) = reactor.plan(&mut tx, event).await? else {
-            continue;
-        };
-        sqlx::query(
-            "INSERT INTO reactor_delivery (reactor, event_xid, event_position, ordering_key, payload)
-             VALUES ($1, $2::text::xid8, $3, $4, $5)
-             ON CONFLICT (reactor, event_position) DO NOTHING",
-        )
-        .bind(reactor.name())
-        .bind(event.position.xid.to_string())
-        .bind(event.position.global)
-        .bind(&planned.key)
-        .bind(&planned.payload)
-        .execute(&mut *tx)
-        .await?;
+
+    fn durable(&self) -> bool {
+        // A planned delivery is a promise to the outside world.
+        true
     }
-    write_checkpoint(&mut tx, &name, last).await?;
-    tx.commit().await?;
-    Ok(events.len())
+
+    /// One delivery row per event the reactor cares about (each event once:
+    /// the row commits with the checkpoint).
+    async fn consume(
+        &self,
+        conn: &mut PgConnection,
+        events: &[RecordedEvent],
+        _cursors: &[Cursor],
+    ) -> anyhow::Result<()> {
+        for event in events {
+            let Some(planned) = self.reactor.plan(conn, event).await? else {
+                continue;
+            };
+            sqlx::query(
+                "INSERT INTO reactor_delivery
+                    (reactor, event_xid, event_position, ordering_key, payload)
+                 VALUES ($1, $2::text::xid8, $3, $4, $5)
+                 ON CONFLICT (reactor, event_position) DO NOTHING",
+            )
+            .bind(self.reactor.name())
+            .bind(event.position.xid.to_string())
+            .bind(event.position.global)
+            .bind(&planned.key)
+            .bind(&planned.payload)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn between_batches(&self) -> anyhow::Result<bool> {
+        let delivered = deliver_due(&self.pool, &self.reactor, self.policy).await?;
+        Ok(delivered == DELIVERY_BATCH as usize)
+    }
 }
 
 /// Leases the due deliveries (for an ordered reactor, only the first open one of

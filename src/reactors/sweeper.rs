@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::domain::invite::InviteCommand;
-use crate::projections::try_lock;
+use crate::ledger::try_lock;
+use crate::projections::invite::InviteStatus;
 
 const BATCH: i64 = 200;
 
@@ -42,12 +43,13 @@ pub async fn sweep_expired(app: &App) -> anyhow::Result<usize> {
         }
         let due: Vec<String> = sqlx::query_scalar(
             "SELECT token_hash FROM invite
-              WHERE status = 'pending' AND expires_at <= $1
+              WHERE status = $3 AND expires_at <= $1
               ORDER BY expires_at
               LIMIT $2",
         )
         .bind(now)
         .bind(BATCH)
+        .bind(InviteStatus::Pending)
         .fetch_all(&app.pool)
         .await?;
         let mut last = None;

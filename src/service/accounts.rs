@@ -4,14 +4,15 @@
 use chrono::Duration;
 
 use super::invites::{self, checked_email};
-use super::ServiceError;
-use crate::app::App;
+use super::{Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
 use crate::auth::session::{self, NewSession};
 use crate::domain::invite::Actor;
 use crate::domain::normalize_email;
 use crate::domain::user::{user_id_for_email, UserCommand, UserError};
+use crate::projections::model::ReadModel;
+use crate::projections::user_account::UserAccounts;
 
 pub struct SignUp {
     pub email: String,
@@ -58,7 +59,7 @@ pub struct SignedIn {
 }
 
 pub async fn sign_up(
-    app: &App,
+    app: &Context,
     request: SignUp,
     invite_token: Option<&str>,
     client: ClientInfo,
@@ -115,7 +116,7 @@ struct Registration {
 }
 
 async fn register(
-    app: &App,
+    app: &Context,
     registration: Registration,
     role: String,
 ) -> Result<Account, ServiceError> {
@@ -133,7 +134,7 @@ async fn register(
         at: app.clock.now(),
     };
     let position = app.ledger.execute_user(&user_id, command).await?;
-    app.settle(position).await;
+    app.settle_on(position, &[UserAccounts::NAME]).await;
     Ok(accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
         anyhow::anyhow!("registered user {user_id} is missing from the read model")
     })?)
@@ -143,7 +144,7 @@ async fn register(
 /// the account exists and concurrent sign-ups can never outnumber `maxUses`.
 /// The account is then registered with the invited role.
 async fn sign_up_by_invite(
-    app: &App,
+    app: &Context,
     registration: Registration,
     token: &str,
     client: ClientInfo,
@@ -167,7 +168,7 @@ async fn sign_up_by_invite(
 }
 
 pub async fn sign_in(
-    app: &App,
+    app: &Context,
     email: &str,
     password_given: String,
     invite_token: Option<&str>,
@@ -187,7 +188,7 @@ pub async fn sign_in(
 }
 
 /// A hash at the configured cost, verified for unknown emails.
-async fn dummy_hash(app: &App) -> Result<String, ServiceError> {
+async fn dummy_hash(app: &Context) -> Result<String, ServiceError> {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     let cost = app.settings.password_cost;
     Ok(DUMMY
@@ -199,7 +200,7 @@ async fn dummy_hash(app: &App) -> Result<String, ServiceError> {
 /// Uses the invite if one came along (its failure never blocks the sign-in),
 /// then opens a session.
 async fn finish_sign_in(
-    app: &App,
+    app: &Context,
     mut account: Account,
     invite_token: Option<&str>,
     new_account: bool,
@@ -229,7 +230,7 @@ async fn finish_sign_in(
 }
 
 async fn open_session(
-    app: &App,
+    app: &Context,
     account: Account,
     invite: Option<InviteReport>,
     client: ClientInfo,
@@ -253,7 +254,7 @@ async fn open_session(
 
 /// An admin sets a user's role; recorded in the ledger like every role change.
 pub async fn set_role(
-    app: &App,
+    app: &Context,
     admin: &Account,
     user_id: &str,
     role: &str,
@@ -269,14 +270,14 @@ pub async fn set_role(
         at: app.clock.now(),
     };
     let position = app.ledger.execute_user(user_id, command).await?;
-    app.settle(position).await;
+    app.settle_on(position, &[UserAccounts::NAME]).await;
     Ok(accounts::by_id(&app.pool, user_id).await?.unwrap_or(target))
 }
 
 /// Creates an account with any configured role: the operator's way to make the
 /// first admin, from the command line.
 pub async fn create_user(
-    app: &App,
+    app: &Context,
     email: &str,
     password: String,
     name: &str,

@@ -8,15 +8,15 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{redirect, ServiceError};
-use crate::app::App;
+use super::{redirect, Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{hash_token, random_code, random_token, TokenType};
-pub use crate::projections::bulk::invite::InviteRow;
-use crate::projections::bulk::invite::COLUMNS as INVITE_COLUMNS;
+use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
+use crate::projections::model::ReadModel;
+use crate::projections::row::Row;
 
 /// A year of seconds times ten: far enough for any real invite.
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
@@ -48,35 +48,27 @@ pub struct Created {
     pub message: String,
 }
 
-impl InviteRow {
-    /// The status as of `now`: an invite past its time is expired even before the
-    /// `Expired` event is written.
-    pub fn status_at(&self, now: DateTime<Utc>) -> &str {
-        if self.status == "pending" && now >= self.expires_at {
-            "expired"
-        } else {
-            &self.status
-        }
-    }
-
-    /// Where a visitor goes to sign up or sign in to use this invite.
-    pub fn sign_in_up_page(&self) -> &str {
-        let sign_in = goes_to_sign_in(
-            self.email.is_some(),
-            self.new_account,
-            self.sender_response_redirect == SenderResponseRedirect::SignIn.as_str(),
-        );
-        if sign_in {
-            &self.redirect_to_sign_in
-        } else {
-            &self.redirect_to_sign_up
-        }
+/// Where a visitor goes to sign up or sign in to use this invite.
+fn invite_sign_in_up_page(invite: &InviteRow) -> &str {
+    let sign_in = goes_to_sign_in(
+        invite.email.is_some(),
+        invite.new_account,
+        invite.sender_response_redirect == SenderResponseRedirect::SignIn.as_str(),
+    );
+    if sign_in {
+        &invite.redirect_to_sign_in
+    } else {
+        &invite.redirect_to_sign_up
     }
 }
 
-pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceError> {
-    static BY_TOKEN_HASH: LazyLock<String> =
-        LazyLock::new(|| format!("SELECT {INVITE_COLUMNS} FROM invite WHERE token_hash = $1"));
+pub async fn find(app: &Context, token: &str) -> Result<Option<InviteRow>, ServiceError> {
+    static BY_TOKEN_HASH: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM invite WHERE token_hash = $1",
+            InviteRow::column_list()
+        )
+    });
     Ok(sqlx::query_as(&BY_TOKEN_HASH)
         .bind(hash_token(token))
         .fetch_optional(&app.pool)
@@ -84,7 +76,7 @@ pub async fn find(app: &App, token: &str) -> Result<Option<InviteRow>, ServiceEr
 }
 
 pub async fn create(
-    app: &App,
+    app: &Context,
     inviter: &Account,
     request: CreateInvite,
 ) -> Result<Created, ServiceError> {
@@ -169,7 +161,7 @@ pub async fn create(
             result => break (token, result?),
         }
     };
-    app.settle(position).await;
+    app.settle_on(position, &[InviteView::NAME]).await;
 
     let message = match email {
         // The email reactor sends it, from the `Created` event.
@@ -209,7 +201,7 @@ fn goes_to_sign_in(private: bool, new_account: bool, public_to_sign_in: bool) ->
     }
 }
 
-fn generate_token(app: &App, token_type: TokenType) -> String {
+fn generate_token(app: &Context, token_type: TokenType) -> String {
     let mut rng = rand::thread_rng();
     match token_type {
         TokenType::Token => random_token(&mut rng),
@@ -225,7 +217,7 @@ fn generate_token(app: &App, token_type: TokenType) -> String {
 }
 
 /// The link in emails and `senderResponse: "url"`: activates, then redirects.
-pub fn invite_url(app: &App, token: &str, callback: &str) -> String {
+pub fn invite_url(app: &Context, token: &str, callback: &str) -> String {
     let base = app.settings.base_url.as_str().trim_end_matches('/');
     let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     let callback: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
@@ -261,7 +253,7 @@ pub enum Activation {
 /// `POST /invite/activate`: a signed-in user uses the invite at once (a
 /// deliberate POST); a visitor activates it and is sent to sign up or sign in.
 pub async fn activate(
-    app: &App,
+    app: &Context,
     user: Option<&Account>,
     token: &str,
     callback_url: Option<&str>,
@@ -279,7 +271,7 @@ pub async fn activate(
 /// A `callbackURL` (activation, sign-in) must be a relative path or on a trusted
 /// origin; otherwise the refusal of Better Auth's origin check: 403 `INVALID_CALLBACK_URL`.
 pub fn checked_callback(
-    app: &App,
+    app: &Context,
     callback_url: Option<&str>,
 ) -> Result<Option<String>, ServiceError> {
     callback_url
@@ -297,7 +289,7 @@ pub fn checked_callback(
 /// Records the activation and tells where to sign up or sign in. Never uses the
 /// invite: that is what `GET /invite/{token}` does, for anyone, signed in or not.
 pub async fn activate_only(
-    app: &App,
+    app: &Context,
     user: Option<&Account>,
     token: &str,
     callback: Option<String>,
@@ -309,10 +301,10 @@ pub async fn activate_only(
         .execute_invite(&hash_token(token), InviteCommand::Activate { by, at })
         .await;
     let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
+    app.settle_on(position, &[InviteView::NAME]).await;
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Activation::SignInUpRequired {
-        redirect_to: callback.unwrap_or_else(|| row.sign_in_up_page().to_string()),
+        redirect_to: callback.unwrap_or_else(|| invite_sign_in_up_page(&row).to_string()),
     })
 }
 
@@ -324,7 +316,7 @@ pub struct Used {
 /// Uses the invite for `user`: the `Used` event is the role change and its
 /// record at once, so neither can exist without the other.
 pub async fn use_invite(
-    app: &App,
+    app: &Context,
     user: Actor,
     token: &str,
     new_account: bool,
@@ -346,7 +338,7 @@ pub async fn use_invite(
 
 /// An invite found expired gets its `Expired` event, then the caller its error.
 async fn expire_if_needed(
-    app: &App,
+    app: &Context,
     token: &str,
     result: Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>,
 ) -> Result<Option<crate::ledger::Position>, ServiceError> {
@@ -355,7 +347,7 @@ async fn expire_if_needed(
             at: app.clock.now(),
         };
         match app.ledger.execute_invite(&hash_token(token), expire).await {
-            Ok(position) => app.settle(position).await,
+            Ok(position) => app.settle_on(position, &[InviteView::NAME]).await,
             Err(error) => tracing::warn!(%error, "could not record the expiry"),
         }
     }
@@ -386,7 +378,7 @@ pub struct InvitationInfo {
     pub new_account: bool,
     pub private: bool,
     /// pending | used_up | cancelled | rejected | expired
-    pub status: String,
+    pub status: InviteStatus,
     pub valid: bool,
     pub token_type: String,
     pub max_uses: i32,
@@ -399,12 +391,12 @@ pub struct InvitationInfo {
 }
 
 pub async fn get(
-    app: &App,
+    app: &Context,
     viewer: Option<&Account>,
     token: &str,
 ) -> Result<InviteInfo, ServiceError> {
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
-    let status = row.status_at(app.clock.now()).to_string();
+    let status = row.status_at(app.clock.now());
     let shared = row.share_inviter_name;
     Ok(InviteInfo {
         status: true,
@@ -421,7 +413,7 @@ pub async fn get(
                 None => viewer.is_none(),
             },
             private: row.email.is_some(),
-            valid: status == "pending",
+            valid: status == InviteStatus::Pending,
             status,
             token_type: row.token_type,
             max_uses: row.max_uses,
@@ -433,27 +425,27 @@ pub async fn get(
     })
 }
 
-pub async fn cancel(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn cancel(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
     execute(app, token, InviteCommand::Cancel { by, at }).await
 }
 
 /// Asks for the invitation email again: a `Resent` event the email reactor follows.
-pub async fn resend(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn resend(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
     execute(app, token, InviteCommand::Resend { by, at }).await
 }
 
-pub async fn reject(app: &App, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
     execute(app, token, InviteCommand::Reject { by, at }).await
 }
 
 /// Runs a command on the invite, records an expiry it runs into, and waits
 /// until the read models show the outcome.
-async fn execute(app: &App, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
+async fn execute(app: &Context, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
     let position = expire_if_needed(app, token, result).await?;
-    app.settle(position).await;
+    app.settle_on(position, &[InviteView::NAME]).await;
     Ok(())
 }

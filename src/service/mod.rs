@@ -2,9 +2,11 @@
 //! accounts it acts on. Handlers in `http/` only translate to and from these.
 
 pub mod accounts;
+mod context;
 mod error;
 pub mod invites;
 pub mod mailer;
 pub mod redirect;
 
+pub use context::Context;
 pub use error::ServiceError;

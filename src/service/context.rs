@@ -1,0 +1,43 @@
+//! What the use cases work with: the database, the ledger, the read models'
+//! progress, the settings and the clock. The running application holds one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::ledger::{Ledger, Position};
+use crate::projections::Progress;
+
+/// How long a command waits for the read models to show its own event.
+const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Context {
+    pub pool: PgPool,
+    pub ledger: Ledger,
+    pub progress: Progress,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// Read your writes: waits until every read model shows the event at `position`.
+    pub async fn settle(&self, position: Option<Position>) {
+        self.settle_on(position, &[]).await
+    }
+
+    /// Read your writes for answers (and next requests) that read only `read_models`.
+    pub async fn settle_on(&self, position: Option<Position>, read_models: &[&str]) {
+        let Some(position) = position else { return };
+        if !self
+            .progress
+            .wait_for(position, read_models, READ_YOUR_WRITES)
+            .await
+        {
+            tracing::warn!(%position, "read models did not catch up in time; answering anyway");
+        }
+    }
+}
