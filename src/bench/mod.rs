@@ -67,7 +67,8 @@ impl Plan {
     fn new(smoke: bool) -> Plan {
         if smoke {
             Plan {
-                levels: vec![1, 16, 64],
+                // Few connections: the test suite shares the server's 100.
+                levels: vec![1, 4, 16],
                 window: Duration::from_millis(300),
                 flow_clients: 16,
                 flow_window: Duration::from_millis(500),

@@ -174,13 +174,6 @@ impl Follower {
     /// One batch in one transaction. Also returns the lowest active position.
     pub async fn step(&self) -> anyhow::Result<(Step, Option<Position>)> {
         let mut tx = self.pool.begin().await?;
-        if !self.consumer.durable() {
-            // A lost commit is lost whole, checkpoint included, and replayed from
-            // the durable log: no need to wait for the disk.
-            sqlx::query("SELECT set_config('synchronous_commit', 'off', true)")
-                .execute(&mut *tx)
-                .await?;
-        }
         let cursors = self.lock_and_read(&mut tx).await?;
         for (cursor, position) in cursors.iter().zip(&self.positions) {
             position.send_if_modified(|p| std::mem::replace(p, cursor.at) != cursor.at);
@@ -204,27 +197,34 @@ impl Follower {
         Ok((Step::Consumed(events.len()), Some(last)))
     }
 
-    /// Takes each checkpoint's lock (without waiting) and reads it, in one statement.
+    /// Takes each checkpoint's lock (without waiting) and reads it, and sets
+    /// the transaction's durability, in one statement.
     async fn lock_and_read(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<Cursor>> {
         let keys: Vec<i64> = self.names.iter().map(|name| lock_key(name)).collect();
-        let rows: Vec<(String, String, i64, i64, bool)> = sqlx::query_as(
+        // A consumer that is not durable loses a commit whole in a crash,
+        // checkpoint included, and replays it from the durable log: it need
+        // not wait for the disk.
+        let synchronous_commit = if self.consumer.durable() { "on" } else { "off" };
+        let rows: Vec<(String, String, i64, i64, bool, String)> = sqlx::query_as(
             "SELECT c.name, c.version, c.last_xid::text::bigint, c.last_position,
-                    pg_try_advisory_xact_lock(k.key)
+                    pg_try_advisory_xact_lock(k.key),
+                    set_config('synchronous_commit', $3, true)
                FROM unnest($1::text[], $2::bigint[]) AS k(name, key)
                JOIN projection_checkpoint c ON c.name = k.name
               ORDER BY c.name",
         )
         .bind(&self.names)
         .bind(&keys)
+        .bind(synchronous_commit)
         .fetch_all(&mut *conn)
         .await?;
         self.names
             .iter()
             .map(|name| {
-                let (_, version, xid, global, locked) = rows
-                    .iter()
-                    .find(|row| &row.0 == name)
-                    .ok_or_else(|| anyhow::anyhow!("{name} has no checkpoint; run migrate"))?;
+                let (_, version, xid, global, locked, _) =
+                    rows.iter()
+                        .find(|row| &row.0 == name)
+                        .ok_or_else(|| anyhow::anyhow!("{name} has no checkpoint; run migrate"))?;
                 Ok(Cursor {
                     name: name.clone(),
                     at: Position {

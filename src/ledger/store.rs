@@ -11,9 +11,9 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use super::Position;
-use crate::domain::invite::Invite;
+use crate::domain::invite::{Invite, InviteCommand};
 use crate::domain::roles::RolePolicy;
-use crate::domain::user::User;
+use crate::domain::user::{User, UserCommand};
 
 /// Two writers racing for an aggregate's next sequence: one wins, the other
 /// reloads and decides again. Enough rounds for a crowd on one public invite.
@@ -73,17 +73,19 @@ impl Ledger {
     pub async fn execute_invite(
         &self,
         id: &str,
-        command: <Invite as Aggregate>::Command,
+        command: InviteCommand,
     ) -> Result<Option<Position>, LedgerError<<Invite as Aggregate>::Error>> {
-        self.execute(&self.invites, id, command).await
+        let creates = matches!(command, InviteCommand::Create { .. });
+        self.execute(&self.invites, id, command, creates).await
     }
 
     pub async fn execute_user(
         &self,
         id: &str,
-        command: <User as Aggregate>::Command,
+        command: UserCommand,
     ) -> Result<Option<Position>, LedgerError<<User as Aggregate>::Error>> {
-        self.execute(&self.users, id, command).await
+        let creates = matches!(command, UserCommand::Register { .. });
+        self.execute(&self.users, id, command, creates).await
     }
 
     pub async fn load_invite(
@@ -97,18 +99,22 @@ impl Ledger {
     /// In this aggregate's turn: loads, decides and appends (on a lost race, does
     /// it all again on fresh state). Returns the position of the last event
     /// written, if any.
+    /// `creates`: the command starts a new aggregate, so the first attempt
+    /// decides on an empty one without loading it; if the id is taken after
+    /// all, the append conflicts and the next attempt loads what is there.
     async fn execute<A>(
         &self,
         store: &AppendStore<A>,
         id: &str,
         command: A::Command,
+        creates: bool,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
     where
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
     {
         let _turn = self.turn_of(A::TYPE, id).lock().await;
-        self.decide_and_append(store, id, command).await
+        self.decide_and_append(store, id, command, creates).await
     }
 
     /// The position of the last event written, if the command wrote any.
@@ -117,13 +123,23 @@ impl Ledger {
         store: &AppendStore<A>,
         id: &str,
         command: A::Command,
+        creates: bool,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
     where
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let mut context = store.load_aggregate(id).await.map_err(store_error)?;
+            let mut context = if creates && attempt == 0 {
+                EventStoreAggregateContext {
+                    aggregate_id: id.to_string(),
+                    aggregate: A::default(),
+                    current_sequence: 0,
+                    current_snapshot: None,
+                }
+            } else {
+                store.load_aggregate(id).await.map_err(store_error)?
+            };
             let sink = Default::default();
             context
                 .aggregate()

@@ -152,6 +152,7 @@ impl ReadModel for InviteView {
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
         match &recorded.event {
+            LedgerEvent::Invite(InviteEvent::Created { .. }) => vec![],
             LedgerEvent::Invite(_) => vec![recorded.aggregate_id.clone()],
             LedgerEvent::User(_) => vec![],
         }

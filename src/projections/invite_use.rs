@@ -34,11 +34,9 @@ impl ReadModel for InviteUseTrail {
     const NAME: &'static str = "invite_use";
     const SCHEMA: &'static str = include_str!("../../projections/invite_use.sql");
 
-    fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
-        match &recorded.event {
-            LedgerEvent::Invite(InviteEvent::Used { .. }) => vec![recorded.position.global],
-            _ => vec![],
-        }
+    /// A use only adds its own row.
+    fn keys(_: &RecordedEvent) -> Vec<Key<Self>> {
+        vec![]
     }
 
     fn evolve(rows: &mut Rows<InviteUseRow>, recorded: &RecordedEvent) {

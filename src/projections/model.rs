@@ -22,7 +22,8 @@ pub trait ReadModel: Send + Sync + 'static {
     /// The SQL that creates its table (`projections/NAME.sql`).
     const SCHEMA: &'static str;
 
-    /// The keys of the rows `evolve` may read or write for this event.
+    /// The keys of the stored rows `evolve` reads or changes for this event
+    /// (not those it only adds): the runner loads them before folding.
     fn keys(event: &RecordedEvent) -> Vec<Key<Self>>;
     /// The rules: applies one event to the rows (only those of `keys(event)`).
     fn evolve(rows: &mut Rows<Self::Row>, event: &RecordedEvent);
@@ -114,9 +115,6 @@ impl<M: ReadModel> Projection for Model<M> {
 
     async fn apply(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> sqlx::Result<()> {
         let mut wanted: Vec<Key<M>> = events.iter().flat_map(M::keys).collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
         let mut seen = HashSet::new();
         wanted.retain(|key| seen.insert(key.clone()));
         let keys: Vec<&Key<M>> = wanted.iter().collect();

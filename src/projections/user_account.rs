@@ -38,6 +38,7 @@ impl ReadModel for UserAccounts {
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
         match &recorded.event {
+            LedgerEvent::User(UserEvent::Registered { .. }) => vec![],
             LedgerEvent::User(_) => vec![recorded.aggregate_id.clone()],
             LedgerEvent::Invite(InviteEvent::Used { user_id, .. }) => vec![user_id.clone()],
             LedgerEvent::Invite(_) => vec![],
