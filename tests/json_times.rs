@@ -109,7 +109,7 @@ async fn every_answer_writes_times_with_milliseconds_and_z() {
 }
 
 #[tokio::test]
-#[ignore = "InviteRow and InviteUseRow (src/projections/bulk) do not use json_time yet"]
+#[ignore = "InviteRow and InviteUseRow (src/projections/invite.rs, invite_use.rs) do not use json_time yet"]
 async fn read_model_rows_write_times_with_milliseconds_and_z() {
     let answers = answers_with_times().await;
     let mut times = 0;
