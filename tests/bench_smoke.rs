@@ -39,9 +39,7 @@ async fn the_smoke_bench_prints_every_row_of_the_table() {
     );
 
     let pgbench = Command::new("pgbench").arg("--version").output().is_ok();
-    let rows = ROWS
-        .iter()
-        .chain(PGBENCH_ROWS.iter().filter(|_| pgbench));
+    let rows = ROWS.iter().chain(PGBENCH_ROWS.iter().filter(|_| pgbench));
     for row in rows {
         let count = stdout.lines().filter(|l| l.starts_with(row)).count();
         let expected = match *row {
