@@ -204,4 +204,11 @@ async fn one_json_log_line_per_request_with_its_route_and_no_token() {
     assert_eq!(get[0]["fields"]["status"], 404);
     assert!(get[0]["fields"]["latency_ms"].is_number(), "{}", get[0]);
     assert_eq!(of("/api/auth/invite/{token}").len(), 1, "{log}");
+
+    // Without SMTP_URL or MAIL_DIR, one warning at start-up says where emails go.
+    let mail_warnings = log
+        .lines()
+        .filter(|line| line.contains("no SMTP_URL or MAIL_DIR"))
+        .count();
+    assert_eq!(mail_warnings, 1, "{log}");
 }
