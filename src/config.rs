@@ -4,9 +4,10 @@
 use clap::{ArgAction, Args, ValueEnum};
 use url::Url;
 
-use crate::auth::password::PasswordCost;
+use crate::domain::redirect;
 use crate::domain::roles::RolePolicy;
 use crate::domain::token::TokenType;
+use crate::domain::token_seal::TokenSeal;
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/invite_ledger";
 
@@ -53,36 +54,143 @@ impl From<TokenTypeArg> for TokenType {
     }
 }
 
+/// How costly password hashes are: slow on purpose (argon2id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl Default for PasswordCost {
+    /// OWASP's recommended minimum for argon2id.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+        }
+    }
+}
+
+/// Where the ledger lives: what every command but `serve` takes (`serve` takes
+/// the same option in `Config`).
 #[derive(Debug, Clone, Args)]
-pub struct Config {
-    /// PostgreSQL to keep the ledger in; the database is created if missing.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    pub database_url: String,
-    /// Address to listen on.
-    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1")]
-    pub bind_address: String,
-    #[arg(long, env = "PORT", default_value_t = 3000)]
-    pub port: u16,
-    /// Public URL of this server, used in invite links [default: http://localhost:PORT].
-    #[arg(long, env = "BASE_URL")]
-    pub base_url: Option<String>,
-    /// Other origins that redirects may point to (comma separated).
-    #[arg(long, env = "TRUSTED_ORIGINS", value_delimiter = ',')]
-    pub trusted_origins: Vec<String>,
-    /// Roles, lowest first (comma separated).
+pub struct DatabaseArgs {
+    /// PostgreSQL URL, with the database's name; the database is created if missing.
+    #[arg(
+        long = "database-url",
+        value_name = "DATABASE_URL",
+        env = "DATABASE_URL",
+        default_value = DEFAULT_DATABASE_URL,
+        hide_env_values = true
+    )]
+    pub url: String,
+}
+
+impl DatabaseArgs {
+    /// The URL, once checked.
+    pub fn checked(&self) -> anyhow::Result<&str> {
+        check_database_url(&self.url)?;
+        Ok(&self.url)
+    }
+}
+
+/// The password-hashing options, accepted and ignored by the commands that hash
+/// no password, so that a script may pass one set of options to every command.
+#[derive(Debug, Clone, Args)]
+pub struct IgnoredPasswordCost {
+    #[arg(long = "password-hash-memory-kib", hide = true)]
+    _memory_kib: Option<u32>,
+    #[arg(long = "password-hash-iterations", hide = true)]
+    _iterations: Option<u32>,
+}
+
+/// The roles, lowest first, and the two that have a meaning of their own.
+#[derive(Debug, Clone, Args)]
+pub struct RoleArgs {
+    /// Roles, lowest first (comma separated; spaces around names are dropped).
     #[arg(
         long,
         env = "ROLES",
         value_delimiter = ',',
-        default_value = "user,admin"
+        default_value = "user,admin",
+        value_parser = role_name
     )]
     pub roles: Vec<String>,
     /// Role of users who sign up without an invite (`defaultRoleForSignupWithoutInvite`).
-    #[arg(long, env = "DEFAULT_ROLE", default_value = "user")]
+    #[arg(long, env = "DEFAULT_ROLE", default_value = "user", value_parser = role_name)]
     pub default_role: String,
     /// Lowest role that may set other users' roles.
-    #[arg(long, env = "ADMIN_ROLE", default_value = "admin")]
+    #[arg(long, env = "ADMIN_ROLE", default_value = "admin", value_parser = role_name)]
     pub admin_role: String,
+}
+
+impl RoleArgs {
+    pub fn policy(&self) -> anyhow::Result<RolePolicy> {
+        RolePolicy::new(self.roles.clone(), &self.default_role, &self.admin_role)
+            .map_err(|e| anyhow::anyhow!("ROLES, DEFAULT_ROLE, ADMIN_ROLE: {e}"))
+    }
+}
+
+/// A role's name, trimmed; an empty one (`user,,admin`) is a mistake.
+fn role_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("a role name is empty (look for a doubled or trailing comma)".into());
+    }
+    Ok(name.to_string())
+}
+
+/// Passwords: their minimum length and the cost of hashing them.
+#[derive(Debug, Clone, Args)]
+pub struct PasswordArgs {
+    /// Shortest password accepted at sign-up, in characters.
+    #[arg(long, env = "MIN_PASSWORD_LENGTH", default_value_t = 6)]
+    pub min_password_length: usize,
+    /// Argon2id memory cost in KiB.
+    #[arg(long, env = "PASSWORD_HASH_MEMORY_KIB", default_value_t = 19 * 1024)]
+    pub password_hash_memory_kib: u32,
+    /// Argon2id iterations.
+    #[arg(long, env = "PASSWORD_HASH_ITERATIONS", default_value_t = 2)]
+    pub password_hash_iterations: u32,
+}
+
+impl PasswordArgs {
+    pub fn cost(&self) -> PasswordCost {
+        PasswordCost {
+            memory_kib: self.password_hash_memory_kib,
+            iterations: self.password_hash_iterations,
+        }
+    }
+}
+
+/// Everything `serve` takes: the plugin's options and the server's own.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// PostgreSQL URL, with the database's name; the database is created if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = DEFAULT_DATABASE_URL,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Address to listen on (an IP address or a host name).
+    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1")]
+    pub bind_address: String,
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Public URL of this server (absolute, http or https), used in invite links
+    /// [default: http://localhost:PORT].
+    #[arg(long, env = "BASE_URL")]
+    pub base_url: Option<String>,
+    /// Other origins that redirects may point to and browsers may call from
+    /// (comma separated).
+    #[arg(long, env = "TRUSTED_ORIGINS", value_delimiter = ',')]
+    pub trusted_origins: Vec<String>,
+    #[command(flatten)]
+    pub role_args: RoleArgs,
+    /// Type of token an invite gets unless it asks for another (`defaultTokenType`).
     #[arg(long, env = "DEFAULT_TOKEN_TYPE", value_enum, default_value = "token")]
     pub default_token_type: TokenTypeArg,
     /// Prefix of tokens of type `custom`.
@@ -91,31 +199,37 @@ pub struct Config {
     /// Number of random characters after the prefix in `custom` tokens.
     #[arg(long, env = "CUSTOM_TOKEN_LENGTH", default_value_t = 16)]
     pub custom_token_length: usize,
+    /// Uses an invite allows unless it says otherwise (`defaultMaxUses`).
     #[arg(long, env = "DEFAULT_MAX_USES", default_value_t = 1)]
     pub default_max_uses: u32,
     /// Seconds an invite stays valid (`invitationTokenExpiresIn`).
     #[arg(long, env = "INVITATION_TOKEN_EXPIRES_IN", default_value_t = 3600)]
     pub invitation_token_expires_in: i64,
+    /// Where an activated invite sends a visitor to sign up.
     #[arg(
         long,
         env = "DEFAULT_REDIRECT_TO_SIGN_UP",
         default_value = "/auth/sign-up"
     )]
     pub default_redirect_to_sign_up: String,
+    /// Where an activated invite sends a visitor to sign in.
     #[arg(
         long,
         env = "DEFAULT_REDIRECT_TO_SIGN_IN",
         default_value = "/auth/sign-in"
     )]
     pub default_redirect_to_sign_in: String,
+    /// Where a user goes once an invite has changed their role.
     #[arg(
         long,
         env = "DEFAULT_REDIRECT_AFTER_UPGRADE",
         default_value = "/auth/invited"
     )]
     pub default_redirect_after_upgrade: String,
+    /// Whether an invite shows who sent it (`defaultShareInviterName`).
     #[arg(long, env = "DEFAULT_SHARE_INVITER_NAME", default_value_t = true, action = ArgAction::Set)]
     pub default_share_inviter_name: bool,
+    /// What `invite/create` answers with unless asked: the token or the link.
     #[arg(
         long,
         env = "DEFAULT_SENDER_RESPONSE",
@@ -123,6 +237,7 @@ pub struct Config {
         default_value = "token"
     )]
     pub default_sender_response: SenderResponse,
+    /// Which page a link answer leads to unless asked.
     #[arg(
         long,
         env = "DEFAULT_SENDER_RESPONSE_REDIRECT",
@@ -130,6 +245,7 @@ pub struct Config {
         default_value = "signUp"
     )]
     pub default_sender_response_redirect: SenderResponseRedirect,
+    /// Prefix of the session and invite cookies' names (`customCookiePrefix`).
     #[arg(long, env = "COOKIE_PREFIX", default_value = "better-auth")]
     pub cookie_prefix: String,
     /// Name of the invite cookie; `{prefix}` becomes the cookie prefix.
@@ -145,14 +261,8 @@ pub struct Config {
     /// Seconds a session lasts.
     #[arg(long, env = "SESSION_EXPIRES_IN", default_value_t = 7 * 24 * 3600)]
     pub session_expires_in: i64,
-    #[arg(long, env = "MIN_PASSWORD_LENGTH", default_value_t = 6)]
-    pub min_password_length: usize,
-    /// Argon2id memory cost in KiB.
-    #[arg(long, env = "PASSWORD_HASH_MEMORY_KIB", default_value_t = 19 * 1024)]
-    pub password_hash_memory_kib: u32,
-    /// Argon2id iterations.
-    #[arg(long, env = "PASSWORD_HASH_ITERATIONS", default_value_t = 2)]
-    pub password_hash_iterations: u32,
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
     /// Write invitation emails as JSON files into this folder instead of the log.
     #[arg(long, env = "MAIL_DIR")]
     pub mail_dir: Option<std::path::PathBuf>,
@@ -161,7 +271,7 @@ pub struct Config {
     pub activation_attempts_per_minute: u32,
     /// Send invitation emails through this SMTP server (`smtp://host:port`,
     /// `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host`).
-    #[arg(long, env = "SMTP_URL")]
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of invitation emails.
     #[arg(
@@ -179,7 +289,7 @@ pub struct Config {
     #[arg(long, env = "TOKEN_SEALING_KEY", hide_env_values = true)]
     pub token_sealing_key: Option<String>,
     /// Post every ledger event to this URL (signed as Standard Webhooks).
-    #[arg(long, env = "WEBHOOK_URL")]
+    #[arg(long, env = "WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<String>,
     /// The webhook signing secret (`whsec_<base64>`, or any other string used as is).
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
@@ -222,17 +332,32 @@ pub struct Config {
     /// Sign-in attempts per client address per `SIGN_IN_WINDOW_SECS` (Better Auth: 3 per 10 s).
     #[arg(long, env = "SIGN_IN_ATTEMPTS_PER_ADDRESS", default_value_t = 3)]
     pub sign_in_attempts_per_address: u32,
+    /// The window of `SIGN_IN_ATTEMPTS_PER_ADDRESS`, in seconds.
     #[arg(long, env = "SIGN_IN_WINDOW_SECS", default_value_t = 10)]
     pub sign_in_window_secs: u64,
     /// Wrong passwords per account per `SIGN_IN_ACCOUNT_WINDOW_SECS`, from any address.
     #[arg(long, env = "SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
     pub sign_in_failures_per_account: u32,
+    /// The window of `SIGN_IN_FAILURES_PER_ACCOUNT`, in seconds.
     #[arg(long, env = "SIGN_IN_ACCOUNT_WINDOW_SECS", default_value_t = 600)]
     pub sign_in_account_window_secs: u64,
     /// Reverse proxies (addresses or CIDR blocks, comma separated) whose
     /// `X-Forwarded-For` names the client; from anyone else it is ignored.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = address_or_block)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for Config {
+    /// Every option at its default, whatever the environment says.
+    fn default() -> Config {
+        use clap::FromArgMatches;
+        let command =
+            Config::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(["defaults"])
+            .expect("every option has a default or is optional");
+        Config::from_arg_matches(&matches).expect("defaults parse")
+    }
 }
 
 /// `10.0.0.1` or `10.0.0.0/8`.
@@ -256,22 +381,21 @@ pub struct Settings {
     pub invite_cookie: String,
     pub secure_cookies: bool,
     pub password_cost: PasswordCost,
-    pub token_seal: crate::service::token_seal::TokenSeal,
+    pub token_seal: TokenSeal,
 }
 
 impl Config {
     pub fn settings(&self) -> anyhow::Result<Settings> {
-        let roles = RolePolicy::new(self.roles.clone(), &self.default_role, &self.admin_role)?;
+        check_database_url(&self.database_url)?;
+        let roles = self.role_args.policy()?;
         let base = self
             .base_url
             .clone()
             .unwrap_or_else(|| format!("http://localhost:{}", self.port));
-        let base_url = Url::parse(&base).map_err(|e| anyhow::anyhow!("BASE_URL `{base}`: {e}"))?;
+        let base_url = web_url("BASE_URL", &base)?;
         let mut trusted_origins = vec![base_url.origin()];
         for origin in &self.trusted_origins {
-            let url = Url::parse(origin)
-                .map_err(|e| anyhow::anyhow!("trusted origin `{origin}`: {e}"))?;
-            trusted_origins.push(url.origin());
+            trusted_origins.push(web_url("TRUSTED_ORIGINS", origin.trim())?.origin());
         }
         anyhow::ensure!(
             self.default_max_uses >= 1,
@@ -285,29 +409,53 @@ impl Config {
             self.custom_token_length >= 6,
             "CUSTOM_TOKEN_LENGTH must be at least 6"
         );
-        for redirect in [
-            &self.default_redirect_to_sign_up,
-            &self.default_redirect_to_sign_in,
-            &self.default_redirect_after_upgrade,
+        for (variable, target) in [
+            (
+                "DEFAULT_REDIRECT_TO_SIGN_UP",
+                &self.default_redirect_to_sign_up,
+            ),
+            (
+                "DEFAULT_REDIRECT_TO_SIGN_IN",
+                &self.default_redirect_to_sign_in,
+            ),
+            (
+                "DEFAULT_REDIRECT_AFTER_UPGRADE",
+                &self.default_redirect_after_upgrade,
+            ),
         ] {
-            crate::service::redirect::check(redirect, &trusted_origins).map_err(|_| {
-                anyhow::anyhow!(
-                    "default redirect `{redirect}` is not a relative path or trusted origin"
-                )
-            })?;
+            anyhow::ensure!(
+                redirect::is_allowed(target, &trusted_origins),
+                "{variable} `{target}` is neither a relative path nor on a trusted origin \
+                 (BASE_URL, TRUSTED_ORIGINS)"
+            );
+        }
+        if let Some(url) = &self.smtp_url {
+            check_smtp_url(url)?;
+        }
+        if let Some(url) = &self.webhook_url {
+            // Not echoed: a webhook URL may carry a secret of its own.
+            Url::parse(url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .ok_or_else(|| anyhow::anyhow!("WEBHOOK_URL is not an absolute http(s) URL"))?;
         }
         anyhow::ensure!(
             self.webhook_url.is_none() || self.webhook_secret.is_some(),
             "WEBHOOK_URL needs a WEBHOOK_SECRET to sign with"
         );
+        if let Some(dir) = &self.mail_template_dir {
+            anyhow::ensure!(
+                dir.is_dir(),
+                "MAIL_TEMPLATE_DIR `{}` is not a folder",
+                dir.display()
+            );
+        }
         anyhow::ensure!(
             self.delivery_max_attempts >= 1,
             "DELIVERY_MAX_ATTEMPTS must be at least 1"
         );
         Ok(Settings {
-            token_seal: crate::service::token_seal::TokenSeal::from_hex(
-                self.token_sealing_key.as_deref(),
-            )?,
+            token_seal: TokenSeal::from_hex(self.token_sealing_key.as_deref())?,
             roles,
             secure_cookies: base_url.scheme() == "https",
             session_cookie: format!("{}.session_token", self.cookie_prefix),
@@ -316,11 +464,231 @@ impl Config {
                 .replace("{prefix}", &self.cookie_prefix),
             base_url,
             trusted_origins,
-            password_cost: PasswordCost {
-                memory_kib: self.password_hash_memory_kib,
-                iterations: self.password_hash_iterations,
-            },
+            password_cost: self.passwords.cost(),
             config: self.clone(),
         })
+    }
+}
+
+/// An absolute http(s) URL with a host, or an error naming `variable`.
+fn web_url(variable: &str, text: &str) -> anyhow::Result<Url> {
+    // `localhost:3000` parses, as a URL of scheme `localhost`: refuse it too.
+    Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{variable} `{text}` is not an absolute http(s) URL (such as `https://app.example.com`)"
+            )
+        })
+}
+
+/// `postgres://` or `postgresql://`, with a host and a database name: without a
+/// name, PostgreSQL would pick the user's database and the ledger would land there.
+pub fn check_database_url(text: &str) -> anyhow::Result<()> {
+    // Never echoed whole: it may hold a password.
+    let url = Url::parse(text).map_err(|e| {
+        anyhow::anyhow!("DATABASE_URL is not a URL ({e}); expected {DEFAULT_DATABASE_URL}")
+    })?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "postgres" | "postgresql"),
+        "DATABASE_URL must start with postgres:// (it starts with {}://)",
+        url.scheme()
+    );
+    anyhow::ensure!(
+        !url.path().trim_start_matches('/').is_empty(),
+        "DATABASE_URL names no database (it points at {}): add one, \
+         e.g. `postgres://user@host:5432/invite_ledger`",
+        database_place(text)
+    );
+    Ok(())
+}
+
+/// Where a database URL points, for messages: `host:port/database`.
+pub fn database_place(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => format!(
+            "{}:{}{}",
+            url.host_str().unwrap_or("localhost"),
+            url.port().unwrap_or(5432),
+            url.path()
+        ),
+        Err(_) => "an unreadable DATABASE_URL".into(),
+    }
+}
+
+fn check_smtp_url(text: &str) -> anyhow::Result<()> {
+    // Never echoed: it may hold a password.
+    let url = Url::parse(text).map_err(|e| {
+        anyhow::anyhow!(
+            "SMTP_URL is not a URL ({e}); expected smtp://host:port or smtps://user:pass@host"
+        )
+    })?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "smtp" | "smtps") && url.has_host(),
+        "SMTP_URL must be smtp://host:port or smtps://user:pass@host (it starts with {}://)",
+        url.scheme()
+    );
+    Ok(())
+}
+
+/// Environment variables that look like ours (they start as one of `known` does,
+/// up to its first `_`) but are not: likely misspelt, and otherwise ignored.
+pub fn unknown_variables<'a>(
+    known: &[String],
+    present: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    // Set by desktop sessions, not by anyone configuring this service.
+    const FOREIGN: [&str; 1] = ["SESSION_MANAGER"];
+    let prefixes: Vec<&str> = known
+        .iter()
+        .filter_map(|name| name.find('_').map(|i| &name[..=i]))
+        .collect();
+    let mut unknown: Vec<String> = present
+        .into_iter()
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+        .filter(|name| !known.iter().any(|k| k == name) && !FOREIGN.contains(name))
+        .map(str::to_string)
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let args = std::iter::once("serve").chain(args.iter().copied());
+        Serve::try_parse_from(args).map(|serve| serve.config)
+    }
+
+    fn refusal(args: &[&str]) -> String {
+        let config = parse(args).expect("parses");
+        format!("{:#}", config.settings().expect_err("refused"))
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        let config = Config::default();
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.role_args.roles, ["user", "admin"]);
+        assert_eq!(config.passwords.cost(), PasswordCost::default());
+        config.settings().expect("the defaults are valid");
+    }
+
+    #[test]
+    fn role_names_are_trimmed_and_empty_or_doubled_ones_refused() {
+        let config = parse(&["--roles", "user, staff , admin"]).unwrap();
+        assert_eq!(config.role_args.roles, ["user", "staff", "admin"]);
+        config.settings().unwrap();
+
+        let error = parse(&["--roles", "user,,admin"]).unwrap_err().to_string();
+        assert!(
+            error.contains("ROLES") && error.contains("empty"),
+            "{error}"
+        );
+        let error = parse(&["--roles", "user,admin,"]).unwrap_err().to_string();
+        assert!(error.contains("empty"), "{error}");
+
+        let error = refusal(&["--roles", "user,admin,user"]);
+        assert!(
+            error.contains("ROLES") && error.contains("twice"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn base_url_must_be_absolute_http() {
+        for base in [
+            "localhost:3000",
+            "app.example.com",
+            "ftp://app.example.com",
+            "/app",
+        ] {
+            let error = refusal(&["--base-url", base]);
+            assert!(error.contains("BASE_URL"), "{base}: {error}");
+        }
+        let error = refusal(&["--trusted-origins", "app.example.com"]);
+        assert!(error.contains("TRUSTED_ORIGINS"), "{error}");
+        parse(&["--base-url", "https://auth.example.com"])
+            .unwrap()
+            .settings()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_database_url_needs_a_database_name_and_never_shows_its_password() {
+        for url in [
+            "postgres://app:S3cretPw@127.0.0.1:5432/",
+            "postgres://app:S3cretPw@127.0.0.1:5432",
+        ] {
+            let error = refusal(&["--database-url", url]);
+            assert!(error.contains("DATABASE_URL names no database"), "{error}");
+            assert!(error.contains("127.0.0.1:5432"), "{error}");
+            assert!(!error.contains("S3cretPw"), "{error}");
+        }
+        let error = refusal(&["--database-url", "garbage"]);
+        assert!(error.contains("DATABASE_URL is not a URL"), "{error}");
+        let error = refusal(&["--database-url", "mysql://app:S3cretPw@db/app"]);
+        assert!(
+            error.contains("DATABASE_URL must start with postgres://"),
+            "{error}"
+        );
+        assert!(!error.contains("S3cretPw"), "{error}");
+        check_database_url("postgresql://app:pw@db.internal/ledger").unwrap();
+    }
+
+    #[test]
+    fn smtp_url_and_template_dir_mistakes_name_their_variable() {
+        let error = refusal(&["--smtp-url", "garbage"]);
+        assert!(error.contains("SMTP_URL is not a URL"), "{error}");
+        let error = refusal(&["--smtp-url", "http://user:MailPw@mail.example.com"]);
+        assert!(error.contains("SMTP_URL must be smtp://"), "{error}");
+        assert!(!error.contains("MailPw"), "{error}");
+        parse(&["--smtp-url", "smtps://user:pw@mail.example.com"])
+            .unwrap()
+            .settings()
+            .unwrap();
+
+        let missing = std::env::temp_dir().join("invite-ledger-no-such-templates");
+        let error = refusal(&["--mail-template-dir", missing.to_str().unwrap()]);
+        assert!(error.contains("MAIL_TEMPLATE_DIR"), "{error}");
+        assert!(error.contains("is not a folder"), "{error}");
+    }
+
+    #[test]
+    fn default_redirects_name_their_variable() {
+        let error = refusal(&["--default-redirect-after-upgrade", "https://evil.example/"]);
+        assert!(error.contains("DEFAULT_REDIRECT_AFTER_UPGRADE"), "{error}");
+    }
+
+    #[test]
+    fn variables_with_our_prefixes_that_are_no_option_are_reported() {
+        let known: Vec<String> = ["DEFAULT_REDIRECT_AFTER_UPGRADE", "SMTP_URL", "PORT"]
+            .map(String::from)
+            .to_vec();
+        let present = [
+            "DEFAULT_REDIRECT_TO_AFTER_UPGRADE",
+            "DEFAULT_REDIRECT_AFTER_UPGRADE",
+            "SMTP_URLS",
+            "SMTP_URL",
+            "PORTS",
+            "PATH",
+            "HOME",
+        ];
+        assert_eq!(
+            unknown_variables(&known, present),
+            ["DEFAULT_REDIRECT_TO_AFTER_UPGRADE", "SMTP_URLS"]
+        );
     }
 }

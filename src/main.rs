@@ -1,15 +1,18 @@
 //! The `invite-ledger` command line: serve, migrate, users and projections.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
+use sqlx::PgPool;
 
 use invite_ledger::app::{self, App};
 use invite_ledger::clock::SystemClock;
-use invite_ledger::config::Config;
+use invite_ledger::config::{
+    self, Config, DatabaseArgs, IgnoredPasswordCost, PasswordArgs, RoleArgs,
+};
 use invite_ledger::http::serve::ServeLimits;
+use invite_ledger::logging::{self, LogFormat};
 use invite_ledger::projections;
 use invite_ledger::reactors;
 use invite_ledger::service::accounts;
@@ -22,6 +25,15 @@ use invite_ledger::service::mailer;
     about = "An event-sourced invitation service"
 )]
 struct Cli {
+    /// Log format on stderr (levels: `RUST_LOG`, default `info`).
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,12 +43,14 @@ enum Command {
     /// Serve the HTTP API (migrates and catches up the read models first).
     Serve {
         #[command(flatten)]
-        config: Config,
+        config: Box<Config>,
     },
     /// Create the database if missing and apply migrations and read-model tables.
     Migrate {
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
     },
     /// Manage accounts.
     User {
@@ -67,12 +81,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ApikeyCommand {
-    /// Create a key; it is printed once and stored only as a hash.
+    /// Create a key; only the key is printed (on stdout, once), and only its hash is stored.
     Create {
+        /// A name that says who or what uses the key.
         #[arg(long)]
         name: String,
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
     },
 }
 
@@ -81,7 +98,9 @@ enum ReactorsCommand {
     /// Each reactor's checkpoint, lag and deliveries; then the parked ones.
     Status {
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
     },
     /// Put a parked delivery (or all of them) back in the queue.
     Retry {
@@ -92,7 +111,9 @@ enum ReactorsCommand {
         #[arg(long)]
         all: bool,
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
     },
 }
 
@@ -100,16 +121,24 @@ enum ReactorsCommand {
 enum UserCommand {
     /// Create an account with any configured role (the first admin, say).
     Create {
+        /// The account's email address.
         #[arg(long)]
         email: String,
+        /// Its password (at least MIN_PASSWORD_LENGTH characters).
         #[arg(long)]
         password: String,
+        /// The name shown for it.
         #[arg(long)]
         name: String,
+        /// One of ROLES.
         #[arg(long)]
         role: String,
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        roles: RoleArgs,
+        #[command(flatten)]
+        passwords: PasswordArgs,
     },
 }
 
@@ -125,25 +154,29 @@ enum ProjectionsCommand {
         #[arg(long, default_value_t = projections::ROWS_IN_MEMORY)]
         rows_in_memory: usize,
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
     },
     /// Each projection's version, checkpoint and lag.
     Status {
         #[command(flatten)]
-        config: Config,
+        database: DatabaseArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
     },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    match Cli::parse().command {
-        Command::Serve { config } => serve(config).await,
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    warn_about_unknown_variables();
+    match cli.command {
+        Command::Serve { config } => serve(*config).await,
         Command::Bench { args } => invite_ledger::bench::run(args).await,
-        Command::Migrate { config } => {
-            let pool = app::connect(&config.database_url).await?;
+        Command::Migrate { database, .. } => {
+            let pool = connect(&database).await?;
             app::prepare(&pool).await?;
             println!("database migrated and read models ready");
             Ok(())
@@ -155,10 +188,19 @@ async fn main() -> anyhow::Result<()> {
                     password,
                     name,
                     role,
-                    config,
+                    database,
+                    roles,
+                    passwords,
                 },
         } => {
-            let (app, _runners) = start(&config).await?;
+            let config = Config {
+                database_url: database.checked()?.to_string(),
+                role_args: roles,
+                passwords,
+                ..Config::default()
+            };
+            let mailer = mailer::from_config(&config)?;
+            let (app, _runners) = start(&config, mailer).await?;
             let account = accounts::create_user(&app, &email, password, &name, &role)
                 .await
                 .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
@@ -173,26 +215,25 @@ async fn main() -> anyhow::Result<()> {
                 ProjectionsCommand::Rebuild {
                     name,
                     rows_in_memory,
-                    config,
+                    database,
+                    ..
                 },
-        } => rebuild(config, name, rows_in_memory).await,
+        } => rebuild(database, name, rows_in_memory).await,
         Command::Apikey {
-            command: ApikeyCommand::Create { name, config },
+            command: ApikeyCommand::Create { name, database, .. },
         } => {
-            let pool = app::connect(&config.database_url).await?;
+            let pool = connect(&database).await?;
             app::migrate(&pool).await?;
             let created = invite_ledger::audit::api_keys::create(&pool, &name).await?;
-            eprintln!(
-                "API key `{name}` ({}); it is shown only this once:",
-                created.id
-            );
+            tracing::info!(name, id = %created.id, "API key created; it is shown only this once");
+            // Only the key on stdout: `KEY=$(invite-ledger apikey create --name x)`.
             println!("{}", created.key);
             Ok(())
         }
         Command::Projections {
-            command: ProjectionsCommand::Status { config },
+            command: ProjectionsCommand::Status { database, .. },
         } => {
-            let pool = app::connect(&config.database_url).await?;
+            let pool = connect(&database).await?;
             app::migrate(&pool).await?;
             println!(
                 "{:<14} {:<18} {:<18} {:>8}",
@@ -216,10 +257,45 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// A variable that looks like one of ours but is none (a misspelling, or an
+/// option of another version) would be ignored without a word.
+fn warn_about_unknown_variables() {
+    let mut known = Vec::new();
+    collect_env_names(&Cli::command(), &mut known);
+    let present: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect();
+    for name in config::unknown_variables(&known, present.iter().map(String::as_str)) {
+        tracing::warn!(variable = %name, "environment variable is not an option of invite-ledger; it is ignored");
+    }
+}
+
+fn collect_env_names(command: &clap::Command, names: &mut Vec<String>) {
+    for arg in command.get_arguments() {
+        if let Some(name) = arg.get_env().and_then(|n| n.to_str()) {
+            names.push(name.to_string());
+        }
+    }
+    for sub in command.get_subcommands() {
+        collect_env_names(sub, names);
+    }
+}
+
+/// A pool on the checked URL; a failure says where it tried to connect.
+async fn connect(database: &DatabaseArgs) -> anyhow::Result<PgPool> {
+    let url = database.checked()?;
+    app::connect(url).await.with_context(|| {
+        format!(
+            "cannot use PostgreSQL at {} (DATABASE_URL)",
+            config::database_place(url)
+        )
+    })
+}
+
 async fn reactors_command(command: ReactorsCommand) -> anyhow::Result<()> {
     match command {
-        ReactorsCommand::Status { config } => {
-            let pool = app::connect(&config.database_url).await?;
+        ReactorsCommand::Status { database, .. } => {
+            let pool = connect(&database).await?;
             app::prepare(&pool).await?;
             println!(
                 "{:<10} {:<18} {:>8} {:>8} {:>8} {:>10}",
@@ -250,8 +326,10 @@ async fn reactors_command(command: ReactorsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReactorsCommand::Retry { id, all, config } => {
-            let pool = app::connect(&config.database_url).await?;
+        ReactorsCommand::Retry {
+            id, all, database, ..
+        } => {
+            let pool = connect(&database).await?;
             app::prepare(&pool).await?;
             let target = match (id, all) {
                 (Some(id), false) => reactors::RetryTarget::One(id),
@@ -269,54 +347,84 @@ async fn reactors_command(command: ReactorsCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn start(config: &Config) -> anyhow::Result<(App, Vec<tokio::task::JoinHandle<()>>)> {
-    let mailer = mailer::from_config(config)?;
-    App::start(config.settings()?, Arc::new(SystemClock), mailer).await
+async fn start(
+    config: &Config,
+    mailer: Arc<dyn mailer::Mailer>,
+) -> anyhow::Result<(App, Vec<tokio::task::JoinHandle<()>>)> {
+    let settings = config.settings()?;
+    App::start(settings, Arc::new(SystemClock), mailer)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot start on PostgreSQL at {} (DATABASE_URL)",
+                config::database_place(&config.database_url)
+            )
+        })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let (app, _runners) = start(&config).await?;
+    // Everything that can be refused is refused before any database work.
+    config.settings()?;
+    let mailer = mailer::from_config(&config)?;
+    if config.smtp_url.is_none() && config.mail_dir.is_none() {
+        tracing::warn!(
+            "no SMTP_URL or MAIL_DIR: invitation emails, with their links and tokens, \
+             are written to this log (fine for development only)"
+        );
+    }
+    let listener = listen(&config).await?;
+    let (app, runners) = start(&config, mailer).await?;
     // Side effects run in the server only, not in short-lived commands.
-    let _reactors = reactors::spawn(&app).await?;
-    let address: SocketAddr = format!("{}:{}", config.bind_address, config.port).parse()?;
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    tracing::info!(%address, base_url = %app.settings.base_url, "invite-ledger listening");
-    let router = invite_ledger::http::router(app);
+    let reactors = reactors::spawn(&app).await?;
+    tracing::info!(address = %listener.local_addr()?, base_url = %app.settings.base_url, "invite-ledger listening");
+    let router = invite_ledger::http::router(app.clone());
     let limits = ServeLimits::from_config(&config);
     invite_ledger::http::serve::serve(listener, router, limits, stop_signal()).await;
+    // In-flight requests are answered: stop the background work, then the pool.
+    for task in reactors.iter().chain(&runners) {
+        task.abort();
+    }
+    app.pool.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
 
-/// Ctrl-C, or the SIGTERM a service manager sends.
+/// The listener, bound before any database work so that a taken port fails at once.
+async fn listen(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    let (host, port) = (config.bind_address.as_str(), config.port);
+    tokio::net::TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{port} (BIND_ADDRESS, PORT)"))
+}
+
+/// SIGTERM (a service manager's stop) or SIGINT (Ctrl-C), named in the log.
 async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    use tokio::signal::unix::{signal, SignalKind};
+    let name = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        },
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("stopping: no new connections; letting requests in flight finish");
+    };
+    tracing::info!(
+        signal = name,
+        "stopping: no new connections; letting requests in flight finish"
+    );
 }
 
 async fn rebuild(
-    config: Config,
+    database: DatabaseArgs,
     name: Option<String>,
     rows_in_memory: usize,
 ) -> anyhow::Result<()> {
-    let pool = app::connect(&config.database_url).await?;
+    let pool = connect(&database).await?;
     app::migrate(&pool).await?;
     let all = projections::all();
     let chosen: Vec<_> = match &name {
@@ -346,4 +454,34 @@ async fn rebuild(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option and argument of every command says what it is for.
+    fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        for arg in command.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                found.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        if command.get_about().is_none() && !path.trim().eq("invite-ledger") {
+            found.push(format!("{path} (the command)"));
+        }
+        for sub in command.get_subcommands() {
+            undescribed(sub, &path, found);
+        }
+    }
+
+    #[test]
+    fn every_command_and_option_is_described() {
+        Cli::command().debug_assert();
+        let mut found = Vec::new();
+        undescribed(&Cli::command(), "", &mut found);
+        assert!(found.is_empty(), "without a description: {found:#?}");
+    }
 }

@@ -24,6 +24,7 @@ pub struct EventView {
     #[serde(rename = "type")]
     pub event_type: String,
     /// When the ledger recorded it (what `as_of` compares with).
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub recorded_at: DateTime<Utc>,
     /// The event's fields; secrets (password hashes, sealed tokens) are left out.
     pub data: Value,

@@ -19,6 +19,7 @@ pub struct UserNode {
     pub role: String,
     /// Who invited this account into existence; `None` for a root.
     pub invited_by: Option<String>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -6,21 +6,8 @@ use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
-#[derive(Debug, Clone, Copy)]
-pub struct PasswordCost {
-    pub memory_kib: u32,
-    pub iterations: u32,
-}
-
-impl Default for PasswordCost {
-    /// OWASP's recommended minimum for argon2id.
-    fn default() -> Self {
-        Self {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-        }
-    }
-}
+/// Defined with the options that set it; here for the callers of `hash`.
+pub use crate::config::PasswordCost;
 
 /// Argon2's working memory (`memory_kib`, 19 MiB by default), one buffer per
 /// hashing slot, kept and reused. At most one hash per core runs at once: more

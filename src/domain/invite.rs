@@ -40,7 +40,7 @@ pub struct InviteTerms {
     /// Where a public invite's URL sends the visitor: `"signUp"` or `"signIn"`.
     pub sender_response_redirect: String,
     /// A private invite's token, sealed with the server's key so the email
-    /// reactor can send (and resend) it; see `service::token_seal`. Absent in
+    /// reactor can send (and resend) it; see `domain::token_seal`. Absent in
     /// public invites and in events written before sealing existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_token: Option<String>,

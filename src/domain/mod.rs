@@ -2,8 +2,10 @@
 //! Pure: no I/O and no clock reads; every time arrives inside a command.
 
 pub mod invite;
+pub mod redirect;
 pub mod roles;
 pub mod token;
+pub mod token_seal;
 pub mod user;
 
 /// Emails are compared and stored in one canonical form, so `Bob@X.com` and

@@ -41,8 +41,11 @@ pub struct UserJson {
     role: String,
     banned: bool,
     ban_reason: Option<String>,
+    #[serde(serialize_with = "crate::json_time::option::serialize")]
     ban_expires: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     updated_at: DateTime<Utc>,
 }
 
@@ -220,20 +223,36 @@ async fn get_session(MaybeUser(user): MaybeUser) -> Json<Value> {
         return Json(Value::Null);
     };
     let s = &user.session;
-    Json(json!({
-        "session": {
-            "id": s.id,
-            "token": user.token,
-            "userId": s.user_id,
-            "expiresAt": s.expires_at,
-            "createdAt": s.created_at,
-            "updatedAt": s.created_at,
-            "ipAddress": s.ip_address,
-            "userAgent": s.user_agent,
-            "impersonatedBy": null,
-        },
-        "user": UserJson::from(&user.account),
-    }))
+    let session = SessionJson {
+        id: s.id,
+        token: user.token.clone(),
+        user_id: s.user_id.clone(),
+        expires_at: s.expires_at,
+        created_at: s.created_at,
+        updated_at: s.created_at,
+        ip_address: s.ip_address.clone(),
+        user_agent: s.user_agent.clone(),
+        impersonated_by: None,
+    };
+    Json(json!({ "session": session, "user": UserJson::from(&user.account) }))
+}
+
+/// A session as Better Auth shows one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionJson {
+    id: uuid::Uuid,
+    token: String,
+    user_id: String,
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    expires_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    updated_at: DateTime<Utc>,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    impersonated_by: Option<String>,
 }
 
 #[derive(Deserialize)]

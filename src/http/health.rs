@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::HttpState;
 use crate::app::App;
 use crate::projections::{self, ProjectionStatus};
+use crate::reactors::{self, ReactorStatus};
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -28,16 +29,24 @@ async fn healthz() -> Json<Value> {
 /// Ready when the database answers within `READY_TIMEOUT_MS` and no read model
 /// is more than `READY_MAX_LAG` events behind the log. A few events of lag are
 /// normal under load: requiring none would pull healthy replicas out of rotation.
+/// The reactors are shown (lag, pending, parked) but never make it unready: a
+/// parked delivery needs an operator (`reactors retry`), not another replica.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "Ready: each projection's status and lag"),
+    responses((status = 200, description = "Ready: each projection's and reactor's status; \
+            `notReady` is empty"),
         (status = 503, description = "The database is unreachable or a projection lags \
-            beyond the threshold")))]
+            beyond the threshold: `notReady` says which")))]
 async fn readyz(State(app): State<App>) -> Response {
     let config = &app.settings.config;
     let limit = Duration::from_millis(config.ready_timeout_ms);
     let (readiness, body) = match tokio::time::timeout(limit, probe(&app)).await {
-        Ok(Ok(statuses)) => {
-            let caught_up = statuses.iter().all(|s| s.lag <= config.ready_max_lag);
+        Ok(Ok((statuses, reactors))) => {
+            let not_ready: Vec<String> = statuses
+                .iter()
+                .filter(|s| s.lag > config.ready_max_lag)
+                .map(|s| format!("projection {} lags by {} events", s.name, s.lag))
+                .collect();
+            let caught_up = not_ready.is_empty();
             let readiness = if caught_up {
                 Readiness::Ready
             } else {
@@ -45,12 +54,22 @@ async fn readyz(State(app): State<App>) -> Response {
             };
             (
                 readiness,
-                json!({ "database": "ok", "caughtUp": caught_up, "projections": statuses }),
+                json!({
+                    "database": "ok",
+                    "caughtUp": caught_up,
+                    "notReady": not_ready,
+                    "projections": statuses,
+                    "reactors": reactors,
+                }),
             )
         }
         Ok(Err(_)) | Err(_) => (
             Readiness::Unreachable,
-            json!({ "database": "unreachable", "caughtUp": false }),
+            json!({
+                "database": "unreachable",
+                "caughtUp": false,
+                "notReady": ["database unreachable"],
+            }),
         ),
     };
     readiness.log_if_changed();
@@ -63,9 +82,11 @@ async fn readyz(State(app): State<App>) -> Response {
     response
 }
 
-async fn probe(app: &App) -> anyhow::Result<Vec<ProjectionStatus>> {
+async fn probe(app: &App) -> anyhow::Result<(Vec<ProjectionStatus>, Vec<ReactorStatus>)> {
     sqlx::query("SELECT 1").execute(&app.pool).await?;
-    projections::status(&app.pool, &projections::all()).await
+    let projections = projections::status(&app.pool, &projections::all()).await?;
+    let reactors = reactors::status(&app.pool).await?;
+    Ok((projections, reactors))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

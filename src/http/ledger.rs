@@ -160,7 +160,10 @@ fn limit_of(limit: Option<i64>) -> std::result::Result<i64, ServiceError> {
 #[serde(rename_all = "camelCase")]
 pub struct Reflects {
     /// The `as_of` asked for; absent for the current state.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::json_time::option::serialize"
+    )]
     pub as_of: Option<DateTime<Utc>>,
     /// The last log position the answer includes (`transaction/position`);
     /// `null` when the log held nothing yet.

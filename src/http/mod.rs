@@ -8,6 +8,8 @@ mod guards;
 mod health;
 mod invites;
 mod ledger;
+mod metrics;
+mod observe;
 mod openapi;
 mod origin;
 mod rate_limit;
@@ -20,7 +22,6 @@ use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 pub use error::ApiError;
@@ -45,11 +46,13 @@ pub fn router(app: App) -> Router {
         .merge(accounts::routes())
         .merge(invites::routes());
     let cors = cors(&app);
+    metrics::recorder();
     Router::new()
         .nest("/api/auth", auth)
         .nest("/api/ledger", ledger::routes())
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(metrics::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -57,7 +60,7 @@ pub fn router(app: App) -> Router {
             origin::check,
         ))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(HttpState { app, guards })
 }
 

@@ -120,11 +120,16 @@ read_model_row! {
         pub redirect_to_sign_in: String,
         pub redirect_to_after_upgrade: String,
         pub sender_response_redirect: String,
+        #[serde(serialize_with = "crate::json_time::serialize")]
         pub created_at: DateTime<Utc>,
+        #[serde(serialize_with = "crate::json_time::serialize")]
         pub expires_at: DateTime<Utc>,
+        #[serde(serialize_with = "crate::json_time::option::serialize")]
         pub last_used_at: Option<DateTime<Utc>>,
+        #[serde(serialize_with = "crate::json_time::option::serialize")]
         pub closed_at: Option<DateTime<Utc>>,
         pub closed_by: Option<String>,
+        #[serde(serialize_with = "crate::json_time::serialize")]
         pub updated_at: DateTime<Utc>,
         /// The global position of the last event that changed this invite.
         pub last_position: i64,

@@ -23,6 +23,7 @@ read_model_row! {
         pub role_before: String,
         pub role_granted: String,
         pub new_account: bool,
+        #[serde(serialize_with = "crate::json_time::serialize")]
         pub used_at: DateTime<Utc>,
     }
 }

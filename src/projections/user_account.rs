@@ -24,7 +24,9 @@ read_model_row! {
         pub role: String,
         /// Who invited this account into existence, when it signed up with an invite.
         pub invited_by: Option<String>,
+        #[serde(serialize_with = "crate::json_time::serialize")]
         pub created_at: DateTime<Utc>,
+        #[serde(serialize_with = "crate::json_time::serialize")]
         pub updated_at: DateTime<Utc>,
     }
 }

@@ -74,7 +74,7 @@ pub async fn sign_up(
         ));
     }
     let length = request.password.chars().count();
-    if length < config.min_password_length {
+    if length < config.passwords.min_password_length {
         return Err(ServiceError::bad_request(
             "PASSWORD_TOO_SHORT",
             "Password too short",
@@ -284,7 +284,7 @@ pub async fn create_user(
     role: &str,
 ) -> Result<Account, ServiceError> {
     let email = checked_email(email)?;
-    if password.chars().count() < app.settings.config.min_password_length {
+    if password.chars().count() < app.settings.config.passwords.min_password_length {
         return Err(ServiceError::bad_request(
             "PASSWORD_TOO_SHORT",
             "Password too short",

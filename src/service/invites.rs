@@ -384,7 +384,9 @@ pub struct InvitationInfo {
     pub max_uses: i32,
     pub uses: i32,
     pub uses_left: i32,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub expires_at: DateTime<Utc>,
 }
 

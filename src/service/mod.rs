@@ -7,7 +7,6 @@ mod error;
 pub mod invites;
 pub mod mailer;
 pub mod redirect;
-pub mod token_seal;
 
 pub use context::Context;
 pub use error::ServiceError;
