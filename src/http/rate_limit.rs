@@ -2,8 +2,10 @@
 //! several replicas share one budget per client address or account: fixed
 //! windows, one upsert per counted attempt and one primary-key read per check.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
@@ -19,9 +21,21 @@ pub struct Limit {
 /// How often (in counted attempts) this process clears windows long over.
 const SWEEP_EVERY: u64 = 1_000;
 
+/// How long a check that found a key within its limit is believed without
+/// asking again. Every counted attempt still goes to the database (and learns
+/// the shared total), so this only spares the read on the path of legitimate
+/// requests: a key over its limit through other replicas may get one more
+/// request answered here within this time, and its next counted attempt is
+/// refused all the same.
+const CLEAR_FOR: Duration = Duration::from_secs(1);
+/// Keys remembered as clear at most; past that the memory starts over.
+const CLEAR_KEYS: usize = 10_000;
+
 pub struct Limiter {
     pool: PgPool,
     counted: AtomicU64,
+    /// Buckets found within their limit, and until when that is believed.
+    clear: Mutex<HashMap<String, Instant>>,
 }
 
 impl Limiter {
@@ -29,17 +43,41 @@ impl Limiter {
         Limiter {
             pool,
             counted: AtomicU64::new(0),
+            clear: Mutex::new(HashMap::new()),
         }
     }
 
     /// The wait before `key` may try again, if it has used up `limit`.
     pub async fn blocked(&self, limit: &Limit, key: &str) -> sqlx::Result<Option<Duration>> {
+        let bucket = bucket(limit, key);
+        let now = Instant::now();
+        if self
+            .clear
+            .lock()
+            .expect("not poisoned")
+            .get(&bucket)
+            .is_some_and(|until| *until > now)
+        {
+            return Ok(None);
+        }
+        let blocked = self.read_blocked(limit, &bucket).await?;
+        if blocked.is_none() {
+            let mut clear = self.clear.lock().expect("not poisoned");
+            if clear.len() >= CLEAR_KEYS {
+                clear.clear();
+            }
+            clear.insert(bucket, now + CLEAR_FOR);
+        }
+        Ok(blocked)
+    }
+
+    async fn read_blocked(&self, limit: &Limit, bucket: &str) -> sqlx::Result<Option<Duration>> {
         let row: Option<(i32, f64)> = sqlx::query_as(
             "SELECT hits, EXTRACT(EPOCH FROM window_start + make_interval(secs => $2) - now())::float8
                FROM rate_limit
               WHERE bucket = $1 AND window_start + make_interval(secs => $2) > now()",
         )
-        .bind(bucket(limit, key))
+        .bind(bucket)
         .bind(limit.window.as_secs_f64())
         .fetch_optional(&self.pool)
         .await?;
@@ -51,6 +89,8 @@ impl Limiter {
     /// Counts an attempt of `key`; the wait before it may try again when this
     /// attempt went over `limit`.
     pub async fn count(&self, limit: &Limit, key: &str) -> sqlx::Result<Option<Duration>> {
+        let bucket = bucket(limit, key);
+        self.clear.lock().expect("not poisoned").remove(&bucket);
         let (hits, left): (i32, f64) = sqlx::query_as(
             "INSERT INTO rate_limit AS r (bucket, window_start, hits) VALUES ($1, now(), 1)
              ON CONFLICT (bucket) DO UPDATE SET
@@ -61,7 +101,7 @@ impl Limiter {
              RETURNING hits,
                        EXTRACT(EPOCH FROM window_start + make_interval(secs => $2) - now())::float8",
         )
-        .bind(bucket(limit, key))
+        .bind(&bucket)
         .bind(limit.window.as_secs_f64())
         .fetch_one(&self.pool)
         .await?;

@@ -46,8 +46,6 @@ pub trait Consumer: Send + Sync {
     fn accepts(&self, _checkpoint: &str, _stored_version: &str) -> bool {
         true
     }
-    /// Whether its writes must reach the disk before the batch counts as done.
-    fn durable(&self) -> bool;
     /// Consumes `events` inside the batch's transaction; each active cursor
     /// takes only the events after its own position.
     async fn consume(
@@ -201,21 +199,19 @@ impl Follower {
     /// the transaction's durability, in one statement.
     async fn lock_and_read(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<Cursor>> {
         let keys: Vec<i64> = self.names.iter().map(|name| lock_key(name)).collect();
-        // A consumer that is not durable loses a commit whole in a crash,
-        // checkpoint included, and replays it from the durable log: it need
-        // not wait for the disk.
-        let synchronous_commit = if self.consumer.durable() { "on" } else { "off" };
+        // A batch's commit need not wait for the disk: lost in a crash, it is
+        // lost whole, checkpoint included, and the batch is consumed again from
+        // the durable log (a reactor may then deliver twice, never lose one).
         let rows: Vec<(String, String, i64, i64, bool, String)> = sqlx::query_as(
             "SELECT c.name, c.version, c.last_xid::text::bigint, c.last_position,
                     pg_try_advisory_xact_lock(k.key),
-                    set_config('synchronous_commit', $3, true)
+                    set_config('synchronous_commit', 'off', true)
                FROM unnest($1::text[], $2::bigint[]) AS k(name, key)
                JOIN projection_checkpoint c ON c.name = k.name
               ORDER BY c.name",
         )
         .bind(&self.names)
         .bind(&keys)
-        .bind(synchronous_commit)
         .fetch_all(&mut *conn)
         .await?;
         self.names

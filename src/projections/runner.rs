@@ -41,10 +41,6 @@ impl Consumer for ReadModels {
             .any(|p| p.name() == checkpoint && p.version() == stored_version)
     }
 
-    fn durable(&self) -> bool {
-        false
-    }
-
     async fn consume(
         &self,
         conn: &mut PgConnection,

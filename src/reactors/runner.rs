@@ -111,11 +111,6 @@ impl Consumer for Planner {
         vec![checkpoint_name(self.reactor.name())]
     }
 
-    fn durable(&self) -> bool {
-        // A planned delivery is a promise to the outside world.
-        true
-    }
-
     /// One delivery row per event the reactor cares about (each event once:
     /// the row commits with the checkpoint).
     async fn consume(
