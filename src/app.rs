@@ -49,7 +49,11 @@ impl App {
         mailer: Arc<dyn Mailer>,
         read_models: Vec<Arc<dyn Projection>>,
     ) -> anyhow::Result<(App, Vec<JoinHandle<()>>)> {
-        let pool = connect(&settings.config.database_url).await?;
+        let limits = PoolLimits {
+            max_connections: settings.config.database_max_connections.max(2),
+            acquire_timeout: Duration::from_millis(settings.config.database_acquire_timeout_ms),
+        };
+        let pool = connect_with(&settings.config.database_url, limits).await?;
         // Stale read models are rebuilt beside the live ones while we serve.
         MIGRATOR.run(&pool).await?;
         let stale = projections::create_missing(&pool, &read_models).await?;
@@ -72,16 +76,40 @@ impl App {
     }
 }
 
-/// A pool on `database_url`, creating the database first if it does not exist.
+/// The size of a pool and how long a caller waits for one of its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLimits {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolLimits {
+    /// For the command line's short-lived commands.
+    fn default() -> Self {
+        PoolLimits {
+            max_connections: 20,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A pool on `database_url` with the default limits, creating the database
+/// first if it does not exist.
 pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    connect_with(database_url, PoolLimits::default()).await
+}
+
+/// A pool on `database_url` with `limits`, creating the database first if it
+/// does not exist.
+pub async fn connect_with(database_url: &str, limits: PoolLimits) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(database_url)?
         // A session idle inside a transaction would hold every log reader back.
         .options([("idle_in_transaction_session_timeout", "60000")])
         .disable_statement_logging();
     create_database_if_missing(&options).await?;
     let pool = PgPoolOptions::new()
-        .max_connections(20)
-        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(limits.max_connections)
+        .acquire_timeout(limits.acquire_timeout)
         .connect_with(options)
         .await?;
     Ok(pool)

@@ -345,6 +345,14 @@ pub struct Config {
     /// `X-Forwarded-For` names the client; from anyone else it is ignored.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = address_or_block)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Connections this server opens to PostgreSQL at most (its pool). Each
+    /// replica needs its own share of the server's `max_connections`.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
+    pub database_max_connections: u32,
+    /// How long a request waits for a free database connection before it is
+    /// answered 503 with `Retry-After`, in milliseconds.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
+    pub database_acquire_timeout_ms: u64,
 }
 
 impl Default for Config {

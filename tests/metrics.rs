@@ -87,3 +87,19 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
         "{scrape}"
     );
 }
+
+#[tokio::test]
+async fn the_pool_is_sized_by_database_max_connections() {
+    let server = TestServer::start_with(&["--database-max-connections", "7"]).await;
+    let scrape = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&scrape, "db_pool_max_connections"),
+        Some(7.0),
+        "{scrape}"
+    );
+}
