@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use common::{Reply, TestServer};
+use common::{Client, Reply, TestServer};
 use invite_ledger::clock::{Clock, ManualClock};
 use serde_json::{json, Value};
 
@@ -21,15 +20,7 @@ async fn post(base: &str, path: &str, headers: &[(&str, String)], body: Value) -
     for (name, value) in headers {
         request = request.header(*name, value);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
+    Client::reply(request.send().await.unwrap()).await
 }
 
 fn base(server: &TestServer) -> String {
@@ -250,17 +241,8 @@ async fn serve_replica(server: &TestServer) -> (String, Vec<tokio::task::JoinHan
         &["--activation-attempts-per-minute", "4"],
     )
     .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = invite_ledger::http::router(app);
-    tasks.push(tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    }));
+    let (addr, serving) = common::serve_http(app).await;
+    tasks.push(serving);
     (format!("http://{addr}"), tasks)
 }
 

@@ -20,15 +20,7 @@ async fn post_from(client: &Client, path: &str, headers: &[(&str, &str)], body: 
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-    }
+    Client::reply(request.send().await.unwrap()).await
 }
 
 async fn server() -> TestServer {

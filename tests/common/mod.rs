@@ -171,6 +171,22 @@ pub async fn replica(
     (app, tasks)
 }
 
+/// Serves `app`'s HTTP API on a free loopback port.
+pub async fn serve_http(app: App) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = invite_ledger::http::router(app);
+    let serving = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, serving)
+}
+
 pub struct TestServer {
     pub db: TestDb,
     pub app: App,
@@ -211,17 +227,8 @@ impl TestServer {
             .await
             .expect("app starts");
         tasks.extend(reactors::spawn(&app).await.expect("reactors start"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = invite_ledger::http::router(app.clone());
-        tasks.push(tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        }));
+        let (addr, serving) = serve_http(app.clone()).await;
+        tasks.push(serving);
         let admin_role = app.settings.roles.admin_role().to_string();
         accounts::create_user(
             &app,
@@ -334,7 +341,8 @@ impl Reply {
 }
 
 impl Client {
-    async fn reply(response: reqwest::Response) -> Reply {
+    /// A response as a `Reply`: status, headers and the body as JSON (or text).
+    pub async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
