@@ -3,12 +3,15 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::ledger::{sign_up_with, user_id};
 use common::{Client, TestServer};
 use serde_json::{json, Value};
+use sqlx::Connection;
 
 /// The database's clock, which stamps every event's `recorded_at`, and that
 /// time encoded for a query string.
@@ -151,4 +154,62 @@ async fn as_of_answers_equal_the_state_at_that_time() {
         .get("/api/ledger/invites?as_of=last-tuesday")
         .await
         .err(400, "VALIDATION_ERROR");
+}
+
+/// A crowd of `as_of` requests takes at most a few connections beyond the
+/// server's pool; the ones that find every turn taken for too long are told to
+/// come back (503 `SERVICE_BUSY`), none fails.
+#[tokio::test]
+async fn a_crowd_of_as_of_requests_stays_within_its_connections() {
+    const CROWD: usize = 24;
+    // The server's pool, the folds' own connections, and the watcher below.
+    const MOST_BACKENDS: i64 = 20 + 4 + 1;
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    for _ in 0..5 {
+        admin.create_invite(json!({ "role": "user" })).await;
+    }
+    let (_, at) = db_now(&server).await;
+
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (url, watching) = (server.db.url.clone(), watching.clone());
+        tokio::spawn(async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut peak = 0i64;
+            while watching.load(Ordering::Relaxed) {
+                let backends: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()",
+                )
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+                peak = peak.max(backends);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            peak
+        })
+    };
+    let crowd: Vec<_> = (0..CROWD)
+        .map(|_| {
+            let (admin, path) = (admin.clone(), format!("/api/ledger/invites?as_of={at}"));
+            tokio::spawn(async move { admin.get(&path).await })
+        })
+        .collect();
+    let mut answered = 0;
+    for request in crowd {
+        let reply = request.await.unwrap();
+        match reply.status.as_u16() {
+            200 => answered += 1,
+            503 => assert_eq!(reply.body["code"], "SERVICE_BUSY", "{:?}", reply.body),
+            other => panic!("an as_of request got {other}: {:?}", reply.body),
+        }
+    }
+    watching.store(false, Ordering::Relaxed);
+    let peak = watcher.await.unwrap();
+    assert!(answered > 0, "no as_of request was answered");
+    assert!(
+        peak <= MOST_BACKENDS,
+        "{peak} connections to the database at once (at most {MOST_BACKENDS})"
+    );
 }

@@ -13,9 +13,11 @@
 //! so the same queries answer for the past and for now.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::ledger::{recorded_from_row, Position, RecordedEvent, RECORDED_COLUMNS};
 use crate::projections::{self, Projection};
@@ -38,6 +40,8 @@ pub struct PastState {
     pub conn: PgConnection,
     /// The last event folded in; `None` if the log had nothing yet.
     pub position: Option<Position>,
+    /// Held until the state is dropped: one of the `FOLDS_AT_ONCE` turns.
+    turn: Option<SemaphorePermit<'static>>,
 }
 
 impl PastState {
@@ -46,12 +50,48 @@ impl PastState {
     }
 }
 
+/// Past states folded at once, each on a connection of its own: a crowd of
+/// `as_of` requests must not take a shared PostgreSQL's connections or the
+/// server's memory.
+const FOLDS_AT_ONCE: usize = 4;
+static FOLDS: Semaphore = Semaphore::const_new(FOLDS_AT_ONCE);
+/// How long a request waits for a turn before it is told to come back.
+const TURN_WAIT: Duration = Duration::from_secs(2);
+/// A fold that runs longer than this is stopped by PostgreSQL.
+const STATEMENT_TIMEOUT_MS: &str = "30000";
+
+/// Every fold's turn is taken: answer 503 and let the caller come back.
+#[derive(Debug, thiserror::Error)]
+#[error("too many past states are being folded; try again shortly")]
+pub struct Saturated;
+
+/// The read models as they stood at `as_of` (see the module's comment), or
+/// `Saturated` when `FOLDS_AT_ONCE` folds are running and none ends within
+/// `TURN_WAIT`.
 pub async fn fold_until(
     pool: &PgPool,
     as_of: DateTime<Utc>,
     scope: Scope<'_>,
 ) -> anyhow::Result<PastState> {
-    let mut conn = pool.connect_options().connect().await?;
+    let turn = tokio::time::timeout(TURN_WAIT, FOLDS.acquire())
+        .await
+        .map_err(|_| Saturated)?
+        .expect("the semaphore is never closed");
+    let mut state = fold_in_turn(pool, as_of, scope).await?;
+    state.turn = Some(turn);
+    Ok(state)
+}
+
+async fn fold_in_turn(
+    pool: &PgPool,
+    as_of: DateTime<Utc>,
+    scope: Scope<'_>,
+) -> anyhow::Result<PastState> {
+    let mut conn = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", STATEMENT_TIMEOUT_MS)])
+        .connect()
+        .await?;
     let live: String = sqlx::query_scalar("SELECT current_schema()")
         .fetch_one(&mut conn)
         .await?;
@@ -93,7 +133,11 @@ pub async fn fold_until(
         fold.write(&mut conn).await?;
         projections::apply_deferred(&mut conn, &**projection, &fold.take_deferred()).await?;
     }
-    Ok(PastState { conn, position })
+    Ok(PastState {
+        conn,
+        position,
+        turn: None,
+    })
 }
 
 /// The next page of events recorded by `as_of`, in global order.

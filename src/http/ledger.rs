@@ -190,7 +190,10 @@ impl Source {
             Some(at) => Source::Past(
                 as_of::fold_until(&app.pool, at, scope)
                     .await
-                    .map_err(ServiceError::from)?,
+                    .map_err(|error| match error.downcast_ref::<as_of::Saturated>() {
+                        Some(_) => ServiceError::Busy,
+                        None => ServiceError::from(error),
+                    })?,
                 at,
             ),
         })

@@ -290,6 +290,7 @@ impl TestServer {
     }
 }
 
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
