@@ -49,16 +49,21 @@ fn assert_limited(reply: Reply) {
     reply.err(429, "TOO_MANY_REQUESTS");
 }
 
-#[tokio::test]
-async fn three_hundred_wrong_passwords_from_one_address_meet_429s() {
-    // A window longer than any run of this test, however busy the machine.
-    let server = TestServer::start_with(&[
+/// A server that lets each address try to sign in three times, in a window
+/// longer than any run of these tests, however busy the machine.
+async fn three_sign_ins_per_address() -> TestServer {
+    TestServer::start_with(&[
         "--sign-in-attempts-per-address",
         "3",
         "--sign-in-window-secs",
         "3600",
     ])
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn three_hundred_wrong_passwords_from_one_address_meet_429s() {
+    let server = three_sign_ins_per_address().await;
     let mut statuses = Vec::new();
     for _ in 0..300 {
         let reply = post(
@@ -134,14 +139,7 @@ async fn wrong_passwords_for_one_account_are_limited_across_addresses() {
 
 #[tokio::test]
 async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
-    // A window longer than any run of this test, however busy the machine.
-    let server = TestServer::start_with(&[
-        "--sign-in-attempts-per-address",
-        "3",
-        "--sign-in-window-secs",
-        "3600",
-    ])
-    .await;
+    let server = three_sign_ins_per_address().await;
     let mut statuses = Vec::new();
     for i in 0..6 {
         let spoofed = [("x-forwarded-for", format!("203.0.113.{i}"))];

@@ -40,14 +40,6 @@ fn binary(db: &TestDb, args: &[&str]) -> Command {
     command
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn serve(db: &TestDb, port: u16, sink: &SmtpSink) -> Child {
     let port = port.to_string();
     let smtp = sink.url();
@@ -117,7 +109,7 @@ async fn killing_the_server_mid_burst_loses_no_invitation_email() {
     .unwrap();
     assert!(created.success());
 
-    let port = free_port();
+    let port = common::free_port();
     // The SMTP server struggles: emails are mid-attempt or waiting when the kill comes.
     sink.struggle(true);
     let mut server = serve(&db, port, &sink).await;

@@ -16,17 +16,9 @@ struct Served {
     base: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `invite-ledger serve` on a free port, ready (its `/readyz` answers 200).
 async fn serve(db: &TestDb, extra_env: &[(&str, &str)]) -> Served {
-    let port = free_port();
+    let port = common::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
         .arg("serve")
         .env("DATABASE_URL", &db.url)
