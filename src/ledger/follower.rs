@@ -62,7 +62,7 @@ pub trait Consumer: Send + Sync {
 }
 
 /// What one batch did.
-pub enum Step {
+enum Step {
     /// Consumed this many events.
     Consumed(usize),
     /// Nothing new is visible.
@@ -158,19 +158,8 @@ impl Follower {
         }
     }
 
-    /// Consumes everything visible now; returns the number of events consumed.
-    pub async fn catch_up(&self) -> anyhow::Result<usize> {
-        let mut total = 0;
-        loop {
-            match self.step().await? {
-                (Step::Consumed(n), _) => total += n,
-                (Step::Idle | Step::Busy, _) => return Ok(total),
-            }
-        }
-    }
-
     /// One batch in one transaction. Also returns the lowest active position.
-    pub async fn step(&self) -> anyhow::Result<(Step, Option<Position>)> {
+    async fn step(&self) -> anyhow::Result<(Step, Option<Position>)> {
         let mut tx = self.pool.begin().await?;
         let cursors = self.lock_and_read(&mut tx).await?;
         for (cursor, position) in cursors.iter().zip(&self.positions) {

@@ -7,9 +7,7 @@ mod position;
 mod reader;
 mod store;
 
-pub use follower::{
-    lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower, Step,
-};
+pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
 pub use position::Position;
 pub use reader::{
     count_after, fetch_batch, position_of, read_batch, read_positions, recorded_from_row,

@@ -23,7 +23,7 @@ use model::Model;
 pub use rebuild::{
     create_missing, ensure_schema, rebuild, rebuild_in_background, status, ProjectionStatus,
 };
-pub use runner::{catch_up, spawn as spawn_runner, Progress, ReadModels};
+pub use runner::{spawn as spawn_runner, Progress};
 
 /// A read model as the drivers see it (`model::Model` makes one of a `ReadModel`).
 #[async_trait]

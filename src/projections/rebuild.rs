@@ -2,9 +2,12 @@
 //!
 //! A rebuild never touches the live tables until the very end:
 //! 1. it creates the projections' tables in a scratch schema of its own;
-//! 2. reads the whole log in large pages (a reader task fetches and decodes the
-//!    next page while this one is folded), folds it into rows in memory and
-//!    writes them with multi-row INSERTs;
+//! 2. reads the whole log in pages (a reader task fetches and a decoder task
+//!    decodes the next pages while this one is folded) and runs each read
+//!    model's fold in memory, at most `rows_in_memory` rows at a time: rows
+//!    past that are COPYed out by a task per read model, the rest at the end;
+//!    then builds keys and indexes, and applies the events set aside because
+//!    they touched rows already written out;
 //! 3. catches the scratch tables up with what was appended meanwhile;
 //! 4. in one short transaction under each projection's advisory lock, applies the
 //!    last events, drops the live tables, moves the new ones in and writes the

@@ -14,12 +14,12 @@ use super::Projection;
 use crate::ledger::{Consumer, Cursor, Follower, Position, RecordedEvent};
 
 /// Applies batches of the log to the read models.
-pub struct ReadModels {
+struct ReadModels {
     projections: Vec<Arc<dyn Projection>>,
 }
 
 impl ReadModels {
-    pub fn new(projections: Vec<Arc<dyn Projection>>) -> Self {
+    fn new(projections: Vec<Arc<dyn Projection>>) -> Self {
         ReadModels { projections }
     }
 }
@@ -129,14 +129,4 @@ pub fn spawn(
     };
     let handle = tokio::spawn(follower.run(appended, wanted.subscribe()));
     (progress, handle)
-}
-
-/// Applies everything currently visible to `projections`; returns how many events.
-pub async fn catch_up(
-    pool: &PgPool,
-    projections: Vec<Arc<dyn Projection>>,
-) -> anyhow::Result<usize> {
-    Follower::new(pool.clone(), Arc::new(ReadModels::new(projections)))
-        .catch_up()
-        .await
 }
