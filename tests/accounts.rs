@@ -305,3 +305,48 @@ async fn invite_only_admits_no_more_sign_ups_than_the_invite_has_uses() {
         "and only they have accounts"
     );
 }
+
+/// Sign-up by invite records the account and the use together: the account is
+/// in its inviter's tree (live and after a rebuild's fold), and a registration
+/// that fails (the same email signing up at the same moment) spends no seat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invite_only_sign_up_keeps_the_tree_and_gives_failed_seats_back() {
+    let server = TestServer::start_with(&["--invite-only", "true"]).await;
+    let admin = server.admin().await;
+    let admin_id = admin.user_id().await;
+    let token = admin
+        .create_invite(json!({ "role": "admin", "maxUses": 5 }))
+        .await;
+
+    // Eight visitors sign up as the same person at once: one account, one seat.
+    let visitors: Vec<_> = (0..8).map(|_| server.client()).collect();
+    for visitor in &visitors {
+        visitor.activate(&token).await.ok();
+    }
+    let sign_ups = visitors
+        .iter()
+        .map(|v| async move { v.sign_up("twin@example.com", "password1", "Twin").await });
+    let replies = futures::future::join_all(sign_ups).await;
+    assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 1);
+    for reply in replies.into_iter().filter(|r| r.status != 200) {
+        reply.err(422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
+    }
+    let info = server.client().invite_info(&token).await.ok();
+    let invite_id = info["invitation"]["id"].as_str().unwrap().to_string();
+    let invite = admin
+        .get(&format!("/api/ledger/invites/{invite_id}"))
+        .await
+        .ok();
+    assert_eq!(invite["invite"]["uses"], 1, "failed sign-ups took no seat");
+
+    // The one account is the admin's invitee, with the invited role.
+    let tree = admin
+        .get(&format!("/api/ledger/users/{admin_id}/invitees"))
+        .await
+        .ok();
+    let invitees = tree["invitees"].as_array().unwrap();
+    assert_eq!(invitees.len(), 1, "{tree}");
+    assert_eq!(invitees[0]["email"], "twin@example.com");
+    assert_eq!(invitees[0]["invitedBy"], admin_id.as_str());
+    assert_eq!(invitees[0]["role"], "admin");
+}

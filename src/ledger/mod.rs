@@ -13,6 +13,6 @@ pub use reader::{
     count_after, fetch_batch, position_of, read_batch, read_positions, recorded_from_row,
     LedgerEvent, RecordedEvent, RECORDED_COLUMNS,
 };
-pub use store::{Ledger, LedgerError};
+pub use store::{JointError, Ledger, LedgerError};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -11,9 +11,9 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use super::Position;
-use crate::domain::invite::{Invite, InviteCommand};
+use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::roles::RolePolicy;
-use crate::domain::user::{User, UserCommand};
+use crate::domain::user::{User, UserCommand, UserError};
 
 /// Two writers racing for an aggregate's next sequence: one wins, the other
 /// reloads and decides again. Enough rounds for a crowd on one public invite.
@@ -140,13 +140,9 @@ impl Ledger {
             } else {
                 store.load_aggregate(id).await.map_err(store_error)?
             };
-            let sink = Default::default();
-            context
-                .aggregate()
-                .handle(command.clone(), &self.roles, &sink)
+            let events = decide(&mut context, command.clone(), &self.roles)
                 .await
                 .map_err(LedgerError::Domain)?;
-            let events = sink.collect().await;
             if events.is_empty() {
                 return Ok(None);
             }
@@ -169,6 +165,65 @@ impl Ledger {
             }
         }
         Err(LedgerError::Contended)
+    }
+
+    /// Sign-up by invite as one step: the new account's `Registered` and the
+    /// invite's `Used` are appended together or not at all, so a failed
+    /// registration never spends a seat and the use always finds its account.
+    /// Returns the position of the last event.
+    pub async fn register_with_invite(
+        &self,
+        invite_id: &str,
+        use_invite: InviteCommand,
+        user_id: &str,
+        register: UserCommand,
+    ) -> Result<Position, JointError> {
+        let _turn = self.turn_of(Invite::TYPE, invite_id).lock().await;
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut invite = self
+                .invites
+                .load_aggregate(invite_id)
+                .await
+                .map_err(|e| JointError::Invite(store_error(e)))?;
+            let mut user = if attempt == 0 {
+                EventStoreAggregateContext {
+                    aggregate_id: user_id.to_string(),
+                    aggregate: User::default(),
+                    current_sequence: 0,
+                    current_snapshot: None,
+                }
+            } else {
+                self.users
+                    .load_aggregate(user_id)
+                    .await
+                    .map_err(|e| JointError::User(store_error(e)))?
+            };
+            let used = decide(&mut invite, use_invite.clone(), &self.roles)
+                .await
+                .map_err(|e| JointError::Invite(LedgerError::Domain(e)))?;
+            let registered = decide(&mut user, register.clone(), &self.roles)
+                .await
+                .map_err(|e| JointError::User(LedgerError::Domain(e)))?;
+            // The account first: when the use is folded, it is there.
+            let mut events = serialize(&user, registered).map_err(JointError::store)?;
+            events.extend(serialize(&invite, used).map_err(JointError::store)?);
+            match append::<std::convert::Infallible>(&self.invites.pool, &events).await {
+                Ok(positions) => {
+                    let last = *positions
+                        .last()
+                        .ok_or_else(|| JointError::store("a sign-up by invite appended nothing"))?;
+                    self.appended
+                        .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+                    return Ok(last);
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                Err(other) => return Err(JointError::store(other)),
+            }
+        }
+        Err(JointError::Invite(LedgerError::Contended))
     }
 
     fn turn_of(&self, aggregate_type: &str, id: &str) -> &tokio::sync::Mutex<()> {
@@ -239,37 +294,96 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
             .iter()
             .map(SerializedEvent::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let column =
-            |f: fn(&SerializedEvent) -> String| serialized.iter().map(f).collect::<Vec<_>>();
-        let positions: Vec<(i64, i64)> = sqlx::query_as(
-            "INSERT INTO events
-                (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-             SELECT $1, $2, s, t, v, p::json, m::json
-               FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-                    AS e(s, t, v, p, m)
-             RETURNING transaction_id::text::bigint, global_position",
-        )
-        .bind(A::TYPE)
-        .bind(&context.aggregate_id)
-        .bind(serialized.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
-        .bind(column(|e| e.event_type.clone()))
-        .bind(column(|e| e.event_version.clone()))
-        .bind(column(|e| e.payload.to_string()))
-        .bind(column(|e| e.metadata.to_string()))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
-            Some(code) if code == "23505" => AggregateError::AggregateConflict,
-            _ => AggregateError::DatabaseConnectionError(Box::new(e)),
-        })?;
-        // RETURNING gives the rows in insertion order: the order of `unnest`.
-        for (envelope, (xid, global)) in envelopes.iter_mut().zip(positions) {
+        let positions = append(&self.pool, &serialized).await?;
+        for (envelope, position) in envelopes.iter_mut().zip(positions) {
             envelope
                 .metadata
-                .insert(POSITION.into(), Position { xid, global }.to_string());
+                .insert(POSITION.into(), position.to_string());
         }
         Ok(envelopes)
     }
+}
+
+/// Appends events, of one aggregate or several, in one statement (so all or
+/// none), in the order given; returns their positions in that order. A taken
+/// sequence (another writer was first) is `AggregateConflict`.
+async fn append<E: std::error::Error>(
+    pool: &PgPool,
+    events: &[SerializedEvent],
+) -> Result<Vec<Position>, AggregateError<E>> {
+    let column = |f: fn(&SerializedEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
+    let positions: Vec<(i64, i64)> = sqlx::query_as(
+        "INSERT INTO events
+            (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         SELECT a, i, s, t, v, p::json, m::json
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                       $6::text[], $7::text[])
+                AS e(a, i, s, t, v, p, m)
+         RETURNING transaction_id::text::bigint, global_position",
+    )
+    .bind(column(|e| e.aggregate_type.clone()))
+    .bind(column(|e| e.aggregate_id.clone()))
+    .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
+    .bind(column(|e| e.event_type.clone()))
+    .bind(column(|e| e.event_version.clone()))
+    .bind(column(|e| e.payload.to_string()))
+    .bind(column(|e| e.metadata.to_string()))
+    .fetch_all(pool)
+    .await
+    .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
+        Some(code) if code == "23505" => AggregateError::AggregateConflict,
+        _ => AggregateError::DatabaseConnectionError(Box::new(e)),
+    })?;
+    // RETURNING gives the rows in insertion order: the order of `unnest`.
+    Ok(positions
+        .into_iter()
+        .map(|(xid, global)| Position { xid, global })
+        .collect())
+}
+
+/// Why a sign-up by invite was not recorded: the invite's refusal or the account's.
+#[derive(Debug, thiserror::Error)]
+pub enum JointError {
+    #[error(transparent)]
+    Invite(LedgerError<InviteError>),
+    #[error(transparent)]
+    User(LedgerError<UserError>),
+}
+
+impl JointError {
+    fn store(error: impl std::fmt::Display) -> Self {
+        JointError::Invite(LedgerError::Store(error.to_string()))
+    }
+}
+
+/// The events `command` gives on the aggregate as loaded.
+async fn decide<A: Aggregate<Services = RolePolicy>>(
+    context: &mut EventStoreAggregateContext<A>,
+    command: A::Command,
+    roles: &RolePolicy,
+) -> Result<Vec<A::Event>, A::Error> {
+    let sink = Default::default();
+    context.aggregate.handle(command, roles, &sink).await?;
+    Ok(sink.collect().await)
+}
+
+/// The events as rows of the log, after the aggregate's current sequence.
+fn serialize<A: Aggregate>(
+    context: &EventStoreAggregateContext<A>,
+    events: Vec<A::Event>,
+) -> Result<Vec<SerializedEvent>, cqrs_es::persist::PersistenceError> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, payload)| {
+            SerializedEvent::try_from(&EventEnvelope::<A> {
+                aggregate_id: context.aggregate_id.clone(),
+                sequence: context.current_sequence + i + 1,
+                payload,
+                metadata: HashMap::new(),
+            })
+        })
+        .collect()
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> LedgerError<E> {

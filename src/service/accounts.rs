@@ -8,9 +8,11 @@ use super::{Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
 use crate::auth::session::{self, NewSession};
-use crate::domain::invite::Actor;
+use crate::domain::invite::{Actor, InviteCommand};
 use crate::domain::normalize_email;
+use crate::domain::token::hash_token;
 use crate::domain::user::{user_id_for_email, UserCommand, UserError};
+use crate::ledger::JointError;
 use crate::projections::model::ReadModel;
 use crate::projections::user_account::UserAccounts;
 
@@ -140,9 +142,10 @@ async fn register(
     })?)
 }
 
-/// Invite-only sign-up: the invite is used first, so its seat is taken before
-/// the account exists and concurrent sign-ups can never outnumber `maxUses`.
-/// The account is then registered with the invited role.
+/// Invite-only sign-up, as one step: the account and the invite's use are
+/// recorded together or not at all. Concurrent sign-ups can never outnumber
+/// `maxUses`, a failed registration gives no seat away, and the new account
+/// always shows who invited it.
 async fn sign_up_by_invite(
     app: &Context,
     registration: Registration,
@@ -155,16 +158,43 @@ async fn sign_up_by_invite(
     {
         return Err(ServiceError::User(UserError::AlreadyExists));
     }
-    let newcomer = Actor {
-        user_id: registration.user_id.clone(),
-        email: registration.email.clone(),
-        name: registration.name.clone(),
-        role: app.settings.roles.default_role().to_string(),
+    let default_role = app.settings.roles.default_role().to_string();
+    let at = app.clock.now();
+    let use_invite = InviteCommand::Use {
+        user: Actor {
+            user_id: registration.user_id.clone(),
+            email: registration.email.clone(),
+            name: registration.name.clone(),
+            role: default_role.clone(),
+        },
+        new_account: true,
+        at,
     };
-    let used = invites::use_invite(app, newcomer, token, true).await?;
-    let report = InviteReport::used(&used);
-    let account = register(app, registration, used.role).await?;
-    open_session(app, account, Some(report), client).await
+    let user_id = registration.user_id.clone();
+    let register = UserCommand::Register {
+        email: registration.email,
+        name: registration.name,
+        password_hash: registration.password_hash,
+        role: default_role,
+        at,
+    };
+    let result = app
+        .ledger
+        .register_with_invite(&hash_token(token), use_invite, &user_id, register)
+        .await;
+    let position = match result {
+        Ok(position) => Some(position),
+        Err(JointError::Invite(refused)) => {
+            invites::expire_if_needed(app, token, Err(refused)).await?
+        }
+        Err(JointError::User(refused)) => return Err(refused.into()),
+    };
+    app.settle(position).await;
+    let used = invites::used(app, token).await?;
+    let account = accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
+        anyhow::anyhow!("registered user {user_id} is missing from the read model")
+    })?;
+    open_session(app, account, Some(InviteReport::used(&used)), client).await
 }
 
 pub async fn sign_in(

@@ -329,6 +329,11 @@ pub async fn use_invite(
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
     let position = expire_if_needed(app, token, result).await?;
     app.settle(position).await;
+    used(app, token).await
+}
+
+/// What the use of the invite behind `token` gave: its role and where to go next.
+pub async fn used(app: &Context, token: &str) -> Result<Used, ServiceError> {
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Used {
         role: row.role,
@@ -337,7 +342,7 @@ pub async fn use_invite(
 }
 
 /// An invite found expired gets its `Expired` event, then the caller its error.
-async fn expire_if_needed(
+pub async fn expire_if_needed(
     app: &Context,
     token: &str,
     result: Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>,
