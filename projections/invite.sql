@@ -22,6 +22,8 @@ CREATE TABLE invite
     redirect_to_after_upgrade text        NOT NULL,
     sender_response_redirect  text        NOT NULL,
     created_at                timestamptz NOT NULL,
+    -- when the ledger recorded the creation: what `as_of` compares with
+    recorded_at               timestamptz NOT NULL,
     expires_at                timestamptz NOT NULL,
     last_used_at              timestamptz,
     closed_at                 timestamptz,
@@ -33,3 +35,21 @@ CREATE TABLE invite
 CREATE INDEX invite_inviter ON invite (inviter_id);
 CREATE INDEX invite_email ON invite (email);
 CREATE INDEX invite_status ON invite (status);
+CREATE INDEX invite_created ON invite (created_at, id);
+
+-- Every version of every invite row, with the time range (the ledger's
+-- recording times, and the positions of the events) in which it held. Written
+-- with the view by the same fold; `as_of` reads the versions valid at its time.
+CREATE TABLE invite_history
+(
+    LIKE invite,
+    valid_from          timestamptz NOT NULL,
+    valid_from_position bigint      NOT NULL,
+    valid_to            timestamptz,
+    valid_to_position   bigint
+);
+
+CREATE UNIQUE INDEX invite_history_version ON invite_history (token_hash, valid_from_position);
+CREATE INDEX invite_history_current ON invite_history (token_hash) WHERE valid_to IS NULL;
+CREATE INDEX invite_history_id ON invite_history (id, valid_from);
+CREATE INDEX invite_history_created ON invite_history (created_at, id);

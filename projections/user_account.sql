@@ -12,3 +12,20 @@ CREATE TABLE user_account
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
 );
+
+CREATE INDEX user_account_invited_by ON user_account (invited_by);
+
+-- Every version of every account row, with the time range in which it held;
+-- `as_of` reads the versions valid at its time.
+CREATE TABLE user_account_history
+(
+    LIKE user_account,
+    valid_from          timestamptz NOT NULL,
+    valid_from_position bigint      NOT NULL,
+    valid_to            timestamptz,
+    valid_to_position   bigint
+);
+
+CREATE UNIQUE INDEX user_account_history_version ON user_account_history (id, valid_from_position);
+CREATE INDEX user_account_history_current ON user_account_history (id) WHERE valid_to IS NULL;
+CREATE INDEX user_account_history_invited_by ON user_account_history (invited_by, valid_from);

@@ -11,13 +11,16 @@ use common::TestServer;
 use serde_json::json;
 use sqlx::PgPool;
 
-/// Every read-model table, one JSON text per row, in key order.
+/// Every read-model table and its history, one JSON text per row, in key order.
 async fn read_models(pool: &PgPool) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (table, key) in [
         ("invite", "id"),
         ("invite_use", "position"),
         ("user_account", "id"),
+        ("invite_history", "token_hash, valid_from_position"),
+        ("invite_use_history", "position, valid_from_position"),
+        ("user_account_history", "id, valid_from_position"),
     ] {
         let rows: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT row_to_json(t)::text FROM {table} t ORDER BY {key}"
@@ -178,6 +181,19 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     .await
     .unwrap();
     assert_eq!(upgrades, 1, "an existing account was upgraded by an invite");
+    // Each invite has a version per event that changed it, and only its last
+    // one is open.
+    let (versions, invite_events, open, invites): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM invite_history),
+                (SELECT count(*) FROM events WHERE aggregate_type = 'invite'
+                    AND event_type <> 'Resent'),
+                (SELECT count(*) FROM invite_history WHERE valid_to IS NULL),
+                (SELECT count(*) FROM invite)",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!((versions, open), (invite_events, invites));
 
     let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
         .args(["projections", "rebuild"])

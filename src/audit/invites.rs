@@ -6,6 +6,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::as_of::At;
 use super::{decode_cursor, encode_cursor};
 use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::projections::invite_use::InviteUseRow;
@@ -15,7 +16,8 @@ use crate::projections::row::Row;
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InviteFilter {
-    /// pending | used_up | cancelled | rejected | expired (as the ledger records it).
+    /// pending | used_up | cancelled | rejected | expired, at the moment asked
+    /// (an invite past its `expiresAt` is expired, recorded so or not yet).
     pub status: Option<InviteStatus>,
     pub role: Option<String>,
     /// The inviter's user id.
@@ -51,9 +53,22 @@ fn page<T, K: serde::Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -
     Page { rows, next_cursor }
 }
 
+/// An invite's status at `moment`, in SQL: `pending` past `expires_at` is expired.
+const STATUS_AT: &str =
+    "(CASE WHEN status = 'pending' AND expires_at <= $12 THEN 'expired' ELSE status END)";
+
+/// The rows as the moment asked shows them: expiry is worked out for it.
+fn at_moment(mut rows: Vec<InviteRow>, at: At) -> Vec<InviteRow> {
+    for row in &mut rows {
+        row.status = row.status_at(at.moment());
+    }
+    rows
+}
+
 /// Invites in creation order (then id), `limit` at a time.
 pub async fn list(
     conn: &mut PgConnection,
+    at: At,
     filter: &InviteFilter,
     cursor: Option<&str>,
     limit: i64,
@@ -66,22 +81,24 @@ pub async fn list(
         None => None,
     };
     let rows: Vec<InviteRow> = sqlx::query_as(&format!(
-        "SELECT {} FROM invite
-          WHERE ($1::text IS NULL OR status = $1)
+        "SELECT {columns} FROM {invite}
+          WHERE ($1::text IS NULL OR {STATUS_AT} = $1)
             AND ($2::text IS NULL OR role = $2)
             AND ($3::text IS NULL OR inviter_id = $3)
             AND ($4::text IS NULL OR email = lower($4))
             AND ($5::timestamptz IS NULL OR created_at >= $5)
             AND ($6::timestamptz IS NULL OR created_at < $6)
             AND (($7::timestamptz IS NULL AND $8::timestamptz IS NULL) OR EXISTS (
-                SELECT 1 FROM invite_use u
-                 WHERE u.invite_id = invite.id
-                   AND ($7::timestamptz IS NULL OR u.used_at >= $7)
-                   AND ($8::timestamptz IS NULL OR u.used_at < $8)))
+                SELECT 1 FROM {invite_use}
+                 WHERE invite_use.invite_id = invite.id
+                   AND ($7::timestamptz IS NULL OR invite_use.used_at >= $7)
+                   AND ($8::timestamptz IS NULL OR invite_use.used_at < $8)))
             AND ($9::timestamptz IS NULL OR (created_at, id) > ($9, $10::uuid))
           ORDER BY created_at, id
           LIMIT $11",
-        InviteRow::column_list()
+        columns = InviteRow::column_list(),
+        invite = at.table::<InviteRow>(),
+        invite_use = at.table::<InviteUseRow>(),
     ))
     .bind(filter.status)
     .bind(&filter.role)
@@ -94,21 +111,27 @@ pub async fn list(
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(limit + 1)
+    .bind(at.moment())
     .persistent(false)
     .fetch_all(conn)
     .await?;
-    Ok(Ok(page(rows, limit, |r| (r.created_at, r.id))))
+    Ok(Ok(page(at_moment(rows, at), limit, |r| {
+        (r.created_at, r.id)
+    })))
 }
 
-pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<InviteRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {} FROM invite WHERE id = $1",
-        InviteRow::column_list()
+/// The invite with this id, now or as it stood then.
+pub async fn by_id(conn: &mut PgConnection, at: At, id: Uuid) -> sqlx::Result<Option<InviteRow>> {
+    let row = sqlx::query_as(&format!(
+        "SELECT {} FROM {} WHERE id = $1",
+        InviteRow::column_list(),
+        at.table::<InviteRow>(),
     ))
     .bind(id)
     .persistent(false)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|row| at_moment(vec![row], at).remove(0)))
 }
 
 /// Which uses to list.
@@ -129,6 +152,7 @@ pub struct UseFilter {
 /// Uses in log order, `limit` at a time.
 pub async fn uses(
     conn: &mut PgConnection,
+    at: At,
     filter: &UseFilter,
     cursor: Option<&str>,
     limit: i64,
@@ -141,7 +165,7 @@ pub async fn uses(
         None => 0,
     };
     let rows: Vec<InviteUseRow> = sqlx::query_as(&format!(
-        "SELECT {} FROM invite_use
+        "SELECT {} FROM {}
           WHERE ($1::text IS NULL OR user_id = $1)
             AND ($2::text IS NULL OR inviter_id = $2)
             AND ($3::uuid IS NULL OR invite_id = $3)
@@ -150,7 +174,8 @@ pub async fn uses(
             AND position > $6
           ORDER BY position
           LIMIT $7",
-        InviteUseRow::column_list()
+        InviteUseRow::column_list(),
+        at.table::<InviteUseRow>(),
     ))
     .bind(&filter.user)
     .bind(&filter.inviter)

@@ -1,9 +1,8 @@
 //! The audit side of the ledger: who invited whom, when, with which role, and who
 //! used it, now or at any past moment.
 //!
-//! Every query runs on a connection whose unqualified table names are either the
-//! live read models or, for `as_of`, temporary tables folded from the log up to
-//! that moment (see `as_of`): one SQL text answers both.
+//! Every query names its tables through `as_of::At`: the live read models, or
+//! their history's versions valid at a past moment. One SQL text answers both.
 
 pub mod api_keys;
 pub mod as_of;

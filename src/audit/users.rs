@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
 
+use super::as_of::At;
+use crate::projections::user_account::UserAccount;
+
 /// The deepest tree the API walks in one request.
 pub const MAX_DEPTH: u32 = 20;
 
@@ -35,26 +38,31 @@ pub struct Invitee {
 
 const COLUMNS: &str = "id, email, name, role, invited_by, created_at";
 
-pub async fn by_id(conn: &mut PgConnection, id: &str) -> sqlx::Result<Option<UserNode>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM user_account WHERE id = $1"))
-        .bind(id)
-        .persistent(false)
-        .fetch_optional(conn)
-        .await
+pub async fn by_id(conn: &mut PgConnection, at: At, id: &str) -> sqlx::Result<Option<UserNode>> {
+    let user_account = at.table::<UserAccount>();
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {user_account} WHERE id = $1"
+    ))
+    .bind(id)
+    .persistent(false)
+    .fetch_optional(conn)
+    .await
 }
 
 /// The accounts `root` invited, and theirs, down to `depth` levels.
 pub async fn invitees(
     conn: &mut PgConnection,
+    at: At,
     root: &str,
     depth: u32,
 ) -> sqlx::Result<Vec<Invitee>> {
     // One query per level; then the tree is assembled bottom-up.
     let mut levels: Vec<Vec<UserNode>> = Vec::new();
     let mut parents = vec![root.to_string()];
+    let user_account = at.table::<UserAccount>();
     for _ in 0..depth.min(MAX_DEPTH) {
         let level: Vec<UserNode> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM user_account WHERE invited_by = ANY($1)
+            "SELECT {COLUMNS} FROM {user_account} WHERE invited_by = ANY($1)
               ORDER BY created_at, id"
         ))
         .bind(&parents)
@@ -88,6 +96,7 @@ pub async fn invitees(
 /// The inviters above `user`, nearest first, up to an account nobody invited.
 pub async fn inviter_chain(
     conn: &mut PgConnection,
+    at: At,
     user: &UserNode,
 ) -> sqlx::Result<Vec<UserNode>> {
     let mut chain: Vec<UserNode> = Vec::new();
@@ -98,7 +107,7 @@ pub async fn inviter_chain(
         if chain.len() > 10_000 {
             break;
         }
-        let Some(inviter) = by_id(conn, &id).await? else {
+        let Some(inviter) = by_id(conn, at, &id).await? else {
             break;
         };
         next = inviter.invited_by.clone();
@@ -110,24 +119,26 @@ pub async fn inviter_chain(
 /// The user and the tree below them, if the user exists.
 pub async fn with_invitees(
     conn: &mut PgConnection,
+    at: At,
     id: &str,
     depth: u32,
 ) -> sqlx::Result<Option<(UserNode, Vec<Invitee>)>> {
-    let Some(user) = by_id(conn, id).await? else {
+    let Some(user) = by_id(conn, at, id).await? else {
         return Ok(None);
     };
-    let below = invitees(conn, id, depth).await?;
+    let below = invitees(conn, at, id, depth).await?;
     Ok(Some((user, below)))
 }
 
 /// The user and the inviters above them, if the user exists.
 pub async fn with_inviter_chain(
     conn: &mut PgConnection,
+    at: At,
     id: &str,
 ) -> sqlx::Result<Option<(UserNode, Vec<UserNode>)>> {
-    let Some(user) = by_id(conn, id).await? else {
+    let Some(user) = by_id(conn, at, id).await? else {
         return Ok(None);
     };
-    let chain = inviter_chain(conn, &user).await?;
+    let chain = inviter_chain(conn, at, &user).await?;
     Ok(Some((user, chain)))
 }

@@ -295,3 +295,59 @@ mod tests {
         assert_eq!(client(proxy, "not-an-address"), proxy);
     }
 }
+
+/// Refuses a query string that names a parameter none of `A`, `B`, `C` (the
+/// handler's parameter sets, as documented in OpenAPI) declares: a misspelt
+/// filter must not quietly widen an answer. Put it before the `QueryParams`.
+pub struct KnownParams<A, B = NoParams, C = NoParams>(std::marker::PhantomData<(A, B, C)>);
+
+/// No parameters: the default for `KnownParams`'s unused slots.
+pub struct NoParams;
+
+impl utoipa::IntoParams for NoParams {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        Vec::new()
+    }
+}
+
+impl<S, A, B, C> FromRequestParts<S> for KnownParams<A, B, C>
+where
+    A: utoipa::IntoParams,
+    B: utoipa::IntoParams,
+    C: utoipa::IntoParams,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let known: Vec<String> = [
+            A::into_params(|| None),
+            B::into_params(|| None),
+            C::into_params(|| None),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|param| param.name)
+        .collect();
+        let query = parts.uri.query().unwrap_or_default();
+        for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+            if !known.iter().any(|k| *k == name) {
+                let mut shown: String = name.chars().take(40).collect();
+                if shown.len() < name.len() {
+                    shown.push('…');
+                }
+                return Err(validation_error(format!(
+                    "Unknown query parameter `{shown}`; this endpoint takes: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        }
+        Ok(KnownParams(std::marker::PhantomData))
+    }
+}

@@ -2,6 +2,7 @@
 //! (now or `as_of` a past moment) and the log itself, as a feed and as
 //! Server-Sent Events. For admins (session) and API keys.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -21,11 +22,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{MaybeUser, PathParams, QueryParams};
+use super::extract::{KnownParams, MaybeUser, PathParams, QueryParams};
 use super::HttpState;
 use crate::app::App;
 use crate::audit::api_keys;
-use crate::audit::as_of::{self, PastState, Scope};
+use crate::audit::as_of::{self, At};
 use crate::audit::feed::{self, EventView};
 use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
 use crate::audit::users::{self, Invitee, UserNode};
@@ -56,7 +57,7 @@ pub fn routes() -> Router<HttpState> {
 /// Errors of the audit API, in the service's `{"code", "message"}` shape.
 pub enum AuditError {
     Api(ApiError),
-    NotFound(&'static str, &'static str),
+    NotFound(&'static str, std::borrow::Cow<'static, str>),
 }
 
 impl<E: Into<ApiError>> From<E> for AuditError {
@@ -128,7 +129,7 @@ impl FromRequestParts<HttpState> for Auditor {
     }
 }
 
-/// `as_of`: answer with the state at this moment, folded from the log.
+/// `as_of`: answer with the state at this moment, read from the read models' history.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AsOf {
@@ -170,58 +171,57 @@ pub struct Reflects {
     pub position: Option<String>,
 }
 
-/// Where to read from: the live read models, or a past state folded from the log.
-enum Source {
-    Live(sqlx::pool::PoolConnection<sqlx::Postgres>, Option<Position>),
-    Past(PastState, DateTime<Utc>),
+/// How long an `as_of` answer waits for the read models to have applied every
+/// event recorded by its moment.
+const AS_OF_WAIT: Duration = Duration::from_secs(5);
+
+/// Where an answer reads from: the live read models, or their history as of a
+/// past moment; and which log position it reflects.
+struct Source {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    at: At,
+    position: Option<Position>,
 }
 
 impl Source {
-    async fn open(app: &App, as_of: Option<DateTime<Utc>>, scope: Scope<'_>) -> Result<Source> {
+    async fn open(app: &App, as_of: Option<DateTime<Utc>>) -> Result<Source> {
+        let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
         Ok(match as_of {
-            None => {
+            None => Source {
+                conn,
+                at: At::Now(app.clock.now()),
                 // The read models have applied at least the slowest one's checkpoint.
-                let position = app.progress.checkpoints().into_iter().map(|(_, p)| p).min();
-                Source::Live(
-                    app.pool.acquire().await.map_err(ServiceError::from)?,
-                    position,
-                )
-            }
-            Some(at) => Source::Past(
-                as_of::fold_until(&app.pool, at, scope)
+                position: app.progress.checkpoints().into_iter().map(|(_, p)| p).min(),
+            },
+            Some(asked) => {
+                let at = At::past(asked);
+                let position = as_of::last_position_until(&mut conn, at.moment())
                     .await
-                    .map_err(|error| match error.downcast_ref::<as_of::Saturated>() {
-                        Some(_) => ServiceError::Busy,
-                        None => ServiceError::from(error),
-                    })?,
-                at,
-            ),
+                    .map_err(ServiceError::from)?;
+                if let Some(position) = position {
+                    if !app.progress.wait_for(position, &[], AS_OF_WAIT).await {
+                        return Err(ServiceError::Busy.into());
+                    }
+                }
+                Source { conn, at, position }
+            }
         })
     }
 
     fn conn(&mut self) -> &mut PgConnection {
-        match self {
-            Source::Live(conn, _) => conn,
-            Source::Past(state, _) => &mut state.conn,
-        }
+        &mut self.conn
     }
 
-    async fn finish(self) -> Reflects {
-        match self {
-            Source::Live(_, position) => Reflects {
-                as_of: None,
-                position: position
-                    .filter(|p| *p != Position::default())
-                    .map(|p| p.to_string()),
+    fn reflects(&self) -> Reflects {
+        Reflects {
+            as_of: match self.at {
+                At::Now(_) => None,
+                At::Past(moment) => Some(moment),
             },
-            Source::Past(state, at) => {
-                let position = state.position.map(|p| p.to_string());
-                state.close().await;
-                Reflects {
-                    as_of: Some(at),
-                    position,
-                }
-            }
+            position: self
+                .position
+                .filter(|p| *p != Position::default())
+                .map(|p| p.to_string()),
         }
     }
 }
@@ -244,15 +244,31 @@ pub struct InvitePage {
 async fn list_invites(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<InviteFilter, PageParams, AsOf>,
     QueryParams(filter): QueryParams<InviteFilter>,
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InvitePage>> {
     let limit = limit_of(page.limit)?;
-    let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
-    let listed = invites::list(source.conn(), &filter, page.cursor.as_deref(), limit).await;
-    let reflects = source.finish().await;
-    let page = listed.map_err(ServiceError::from)??;
+    if let Some(role) = filter.role.as_deref() {
+        if !app.settings.roles.is_configured(role) {
+            return Err(ServiceError::bad_request(
+                "VALIDATION_ERROR",
+                format!(
+                    "role: `{}` is not a configured role ({})",
+                    role.chars().take(40).collect::<String>(),
+                    app.settings.roles.roles().join(", ")
+                ),
+            )
+            .into());
+        }
+    }
+    let mut source = Source::open(&app, as_of.as_of).await?;
+    let at = source.at;
+    let page = invites::list(source.conn(), at, &filter, page.cursor.as_deref(), limit)
+        .await
+        .map_err(ServiceError::from)??;
+    let reflects = source.reflects();
     Ok(Json(InvitePage {
         invites: page.rows,
         next_cursor: page.next_cursor,
@@ -268,16 +284,18 @@ pub struct InviteAnswer {
     pub reflects: Reflects,
 }
 
-/// The aggregate id (token hash) of the invite with this id.
-async fn invite_key(app: &App, id: &str) -> Result<(Uuid, String)> {
-    const MISSING: AuditError = AuditError::NotFound("INVITE_NOT_FOUND", "No invite has this id");
-    let id: Uuid = id.parse().map_err(|_| MISSING)?;
+const INVITE_MISSING: AuditError =
+    AuditError::NotFound("INVITE_NOT_FOUND", Cow::Borrowed("No invite has this id"));
+
+/// The invite with this id as it stands now, and its aggregate id (token hash).
+async fn live_invite(app: &App, id: &str) -> Result<InviteRow> {
+    let id: Uuid = id.parse().map_err(|_| INVITE_MISSING)?;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
-    let row = invites::by_id(&mut conn, id)
+    let now = At::Now(app.clock.now());
+    invites::by_id(&mut conn, now, id)
         .await
         .map_err(ServiceError::from)?
-        .ok_or(MISSING)?;
-    Ok((id, row.token_hash))
+        .ok_or(INVITE_MISSING)
 }
 
 /// One invite, now or as it stood at `as_of`.
@@ -288,22 +306,29 @@ async fn invite_key(app: &App, id: &str) -> Result<(Uuid, String)> {
 async fn get_invite(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
-    let (id, hash) = invite_key(&app, &id).await?;
-    let scope = Scope::Aggregate {
-        aggregate_type: INVITE,
-        aggregate_id: &hash,
-    };
-    let mut source = Source::open(&app, as_of.as_of, scope).await?;
-    let found = invites::by_id(source.conn(), id).await;
-    let reflects = source.finish().await;
-    match found.map_err(ServiceError::from)? {
+    let live = live_invite(&app, &id).await?;
+    let mut source = Source::open(&app, as_of.as_of).await?;
+    let at = source.at;
+    let found = invites::by_id(source.conn(), at, live.id)
+        .await
+        .map_err(ServiceError::from)?;
+    let reflects = source.reflects();
+    match found {
         Some(invite) => Ok(Json(InviteAnswer { invite, reflects })),
         None => Err(AuditError::NotFound(
             "INVITE_NOT_FOUND",
-            "The invite did not exist at that time",
+            Cow::Owned(format!(
+                "The invite did not exist yet at {}: as_of is compared with the time the \
+                 ledger recorded each event, and this invite's creation was recorded at {} \
+                 (its createdAt is {})",
+                crate::json_time::format(&at.moment()),
+                crate::json_time::format(&live.recorded_at),
+                crate::json_time::format(&live.created_at),
+            )),
         )),
     }
 }
@@ -322,10 +347,11 @@ pub struct EventList {
 async fn invite_events(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<EventList>> {
-    let (_, hash) = invite_key(&app, &id).await?;
+    let hash = live_invite(&app, &id).await?.token_hash;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
     let events = feed::of_aggregate(&mut conn, INVITE, &hash, as_of.as_of)
         .await
@@ -339,27 +365,33 @@ pub struct UsePage {
     pub uses: Vec<InviteUseRow>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    #[serde(flatten)]
+    pub reflects: Reflects,
 }
 
 /// The trail of invite uses, in log order, a page at a time.
 #[utoipa::path(get, path = "/api/ledger/uses", tag = "ledger",
-    params(UseFilter, PageParams),
+    params(UseFilter, PageParams, AsOf),
     responses((status = 200, body = UsePage), (status = 400), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
 async fn list_uses(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<UseFilter, PageParams, AsOf>,
     QueryParams(filter): QueryParams<UseFilter>,
     QueryParams(page): QueryParams<PageParams>,
+    QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<UsePage>> {
     let limit = limit_of(page.limit)?;
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
-    let page = invites::uses(&mut conn, &filter, page.cursor.as_deref(), limit)
+    let mut source = Source::open(&app, as_of.as_of).await?;
+    let at = source.at;
+    let page = invites::uses(source.conn(), at, &filter, page.cursor.as_deref(), limit)
         .await
         .map_err(ServiceError::from)??;
     Ok(Json(UsePage {
         uses: page.rows,
         next_cursor: page.next_cursor,
+        reflects: source.reflects(),
     }))
 }
 
@@ -387,6 +419,7 @@ pub struct InviteesAnswer {
 async fn invitees(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<DepthParams, AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(depth): QueryParams<DepthParams>,
     QueryParams(as_of): QueryParams<AsOf>,
@@ -399,9 +432,10 @@ async fn invitees(
         )
         .into());
     }
-    let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
-    let found = users::with_invitees(source.conn(), &id, depth).await;
-    let reflects = source.finish().await;
+    let mut source = Source::open(&app, as_of.as_of).await?;
+    let at = source.at;
+    let found = users::with_invitees(source.conn(), at, &id, depth).await;
+    let reflects = source.reflects();
     let (user, invitees) = found.map_err(ServiceError::from)?.ok_or(USER_MISSING)?;
     Ok(Json(InviteesAnswer {
         user,
@@ -410,8 +444,10 @@ async fn invitees(
     }))
 }
 
-const USER_MISSING: AuditError =
-    AuditError::NotFound("USER_NOT_FOUND", "No such user (at that time)");
+const USER_MISSING: AuditError = AuditError::NotFound(
+    "USER_NOT_FOUND",
+    Cow::Borrowed("No such user (at that time)"),
+);
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -431,12 +467,14 @@ pub struct ChainAnswer {
 async fn inviter_chain(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<ChainAnswer>> {
-    let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
-    let found = users::with_inviter_chain(source.conn(), &id).await;
-    let reflects = source.finish().await;
+    let mut source = Source::open(&app, as_of.as_of).await?;
+    let at = source.at;
+    let found = users::with_inviter_chain(source.conn(), at, &id).await;
+    let reflects = source.reflects();
     let (user, chain) = found.map_err(ServiceError::from)?.ok_or(USER_MISSING)?;
     Ok(Json(ChainAnswer {
         user,
@@ -492,6 +530,7 @@ pub struct FeedPage {
 async fn events(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<FeedParams>,
     QueryParams(params): QueryParams<FeedParams>,
 ) -> Result<Json<FeedPage>> {
     let limit = limit_of(params.limit)?;
@@ -519,6 +558,7 @@ async fn events(
 async fn event_stream(
     State(app): State<App>,
     _: Auditor,
+    _: KnownParams<FeedParams>,
     headers: HeaderMap,
     QueryParams(params): QueryParams<FeedParams>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {

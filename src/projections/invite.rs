@@ -122,6 +122,9 @@ read_model_row! {
         pub sender_response_redirect: String,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub created_at: DateTime<Utc>,
+        /// When the ledger recorded the creation: `as_of` compares with this.
+        #[serde(serialize_with = "crate::json_time::serialize")]
+        pub recorded_at: DateTime<Utc>,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub expires_at: DateTime<Utc>,
         #[serde(serialize_with = "crate::json_time::option::serialize")]
@@ -198,6 +201,7 @@ impl ReadModel for InviteView {
                 redirect_to_after_upgrade: terms.redirect_to_after_upgrade.clone(),
                 sender_response_redirect: terms.sender_response_redirect.clone(),
                 created_at: *at,
+                recorded_at: recorded.recorded_at,
                 expires_at: terms.expires_at,
                 last_used_at: None,
                 closed_at: None,

@@ -25,6 +25,9 @@ read_model_row! {
         pub new_account: bool,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub used_at: DateTime<Utc>,
+        /// When the ledger recorded the use: `as_of` compares with this.
+        #[serde(serialize_with = "crate::json_time::serialize")]
+        pub recorded_at: DateTime<Utc>,
     }
 }
 
@@ -64,6 +67,7 @@ impl ReadModel for InviteUseTrail {
             role_granted: role_after.clone(),
             new_account: *new_account,
             used_at: *at,
+            recorded_at: recorded.recorded_at,
         });
     }
 }

@@ -1,6 +1,7 @@
 //! Read models built from the log. Each is a typed row and one fold
-//! (`model::ReadModel`); its table is created from its SQL file in
-//! `projections/`. The runner, the rebuild and `as_of` all run the same fold.
+//! (`model::ReadModel`); its table and its history table are created from its
+//! SQL file in `projections/`. The runner and the rebuild run the same fold;
+//! `as_of` reads the history.
 
 pub mod invite;
 pub mod invite_use;
@@ -31,12 +32,13 @@ pub trait Projection: Send + Sync {
     fn name(&self) -> &'static str;
     /// The SQL that creates the read model's table.
     fn schema(&self) -> &'static str;
-    /// The table `schema` creates, to drop on rebuild.
-    fn table(&self) -> &'static str;
+    /// The tables `schema` creates (the read model's and its history), to
+    /// replace on rebuild.
+    fn tables(&self) -> [&'static str; 2];
     /// Applies a batch inside the caller's transaction: loads the rows it
     /// touches, folds, writes the changed ones.
     async fn apply(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> sqlx::Result<()>;
-    /// An empty fold in memory, for rebuilds and `as_of`, holding at most
+    /// An empty fold in memory, for rebuilds, holding at most
     /// `rows_in_memory` rows at a time.
     fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold>;
 
@@ -64,16 +66,21 @@ pub trait Fold: Send {
     fn take_deferred(&mut self) -> Vec<Position>;
 }
 
-/// Rows in COPY's text format and the statement that loads them.
-pub struct Spilled {
-    pub statement: String,
-    pub data: Vec<u8>,
-}
+/// Rows in COPY's text format, each batch with the statement that loads it
+/// (a read model's rows, then its history's).
+pub struct Spilled(pub Vec<(String, Vec<u8>)>);
 
 impl Spilled {
-    /// COPYs the rows into the table (as `search_path` resolves it).
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|(_, data)| data.is_empty())
+    }
+
+    /// COPYs the rows into the tables (as `search_path` resolves them).
     pub async fn send(self, conn: &mut PgConnection) -> sqlx::Result<()> {
-        writer::copy_raw(conn, &self.statement, self.data).await
+        for (statement, data) in self.0 {
+            writer::copy_raw(conn, &statement, data).await?;
+        }
+        Ok(())
     }
 }
 

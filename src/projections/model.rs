@@ -1,8 +1,9 @@
 //! A read model is a row type and one pure function that evolves rows with a
-//! recorded event. Three drivers run that one function: the live runner (load
-//! the rows a batch touches, evolve, upsert the changed ones), the rebuild
-//! (evolve everything in memory, COPY) and `as_of` (the same, into temporary
-//! tables). No rule of a read model lives anywhere else.
+//! recorded event. Two drivers run that one function: the live runner (load
+//! the rows a batch touches, evolve, upsert the changed ones) and the rebuild
+//! (evolve everything in memory, COPY). Both also write each row's versions to
+//! its history table, which `as_of` reads. No rule of a read model lives
+//! anywhere else.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -12,7 +13,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::row::Row;
-use super::writer::{self, CopyRows};
+use super::writer::{self, CopyRows, Since, Version};
 use super::{Fold, Projection, Spilled};
 use crate::ledger::{Position, RecordedEvent};
 
@@ -36,6 +37,8 @@ pub type Key<M> = <<M as ReadModel>::Row as Row>::Key;
 pub struct Rows<R: Row> {
     rows: HashMap<R::Key, R>,
     changed: Option<HashSet<R::Key>>,
+    /// The keys changed by the event being folded: each gets a new version.
+    touched: Vec<R::Key>,
 }
 
 impl<R: Row> Rows<R> {
@@ -43,6 +46,7 @@ impl<R: Row> Rows<R> {
         Rows {
             rows: HashMap::new(),
             changed: track_changes.then(HashSet::new),
+            touched: Vec::new(),
         }
     }
 
@@ -56,6 +60,7 @@ impl<R: Row> Rows<R> {
         if let Some(changed) = &mut self.changed {
             changed.insert(key.clone());
         }
+        self.touched.push(key.clone());
         Some(row)
     }
 
@@ -65,6 +70,7 @@ impl<R: Row> Rows<R> {
         if let Some(changed) = &mut self.changed {
             changed.insert(key.clone());
         }
+        self.touched.push(key.clone());
         self.rows.insert(key, row);
     }
 
@@ -74,6 +80,14 @@ impl<R: Row> Rows<R> {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The keys changed since the last call, each once, in the order first changed.
+    fn take_touched(&mut self) -> Vec<R::Key> {
+        let mut seen = HashSet::new();
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.retain(|key| seen.insert(key.clone()));
+        touched
     }
 
     fn take_changed(&mut self) -> Vec<&R> {
@@ -110,8 +124,8 @@ impl<M: ReadModel> Projection for Model<M> {
         M::SCHEMA
     }
 
-    fn table(&self) -> &'static str {
-        M::Row::TABLE
+    fn tables(&self) -> [&'static str; 2] {
+        [M::Row::TABLE, M::Row::HISTORY]
     }
 
     async fn apply(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> sqlx::Result<()> {
@@ -123,10 +137,29 @@ impl<M: ReadModel> Projection for Model<M> {
         for row in writer::load::<M::Row>(conn, &keys).await? {
             rows.rows.insert(row.key().clone(), row);
         }
+        // Each event's changes are a new version of each row it changed; a
+        // row's stored current version ends where its first new one starts.
+        let mut versions: Vec<Version<M::Row>> = Vec::new();
+        let mut latest: HashMap<Key<M>, usize> = HashMap::new();
+        let mut ends: Vec<(Key<M>, Since)> = Vec::new();
         for event in events {
             M::evolve(&mut rows, event);
+            let since = Since::of(event);
+            for key in rows.take_touched() {
+                let Some(row) = rows.get(&key) else { continue };
+                match latest.insert(key.clone(), versions.len()) {
+                    Some(earlier) => versions[earlier].to = Some(since),
+                    None => ends.push((key, since)),
+                }
+                versions.push(Version {
+                    row: row.clone(),
+                    from: since,
+                    to: None,
+                });
+            }
         }
-        writer::upsert(conn, &rows.take_changed()).await
+        writer::upsert(conn, &rows.take_changed()).await?;
+        writer::record_versions(conn, &ends, &versions).await
     }
 
     fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold> {
@@ -135,6 +168,8 @@ impl<M: ReadModel> Projection for Model<M> {
             limit: rows_in_memory.max(1),
             written_out: HashSet::new(),
             spilled: Vec::new(),
+            open_versions: HashMap::new(),
+            history: Vec::new(),
             deferred: Vec::new(),
             written: 0,
             field: String::new(),
@@ -152,6 +187,10 @@ struct InMemory<M: ReadModel> {
     written_out: HashSet<u64>,
     /// Rows that left memory, in COPY's text format, until `spill` sends them.
     spilled: Vec<u8>,
+    /// Each row's current version, encoded but for its end.
+    open_versions: HashMap<Key<M>, Vec<u8>>,
+    /// Ended versions, in COPY's text format for the history table.
+    history: Vec<u8>,
     deferred: Vec<Position>,
     written: u64,
     field: String,
@@ -164,13 +203,32 @@ impl<M: ReadModel> InMemory<M> {
         hasher.finish()
     }
 
-    /// Sends the row with `key` (if in memory) out, and marks the key written.
+    /// Sends the row with `key` (if in memory) out, with its current version,
+    /// and marks the key written.
     fn spill_key(&mut self, key: &Key<M>) {
         if let Some(row) = self.rows.rows.remove(key) {
             writer::encode_copy_row(&row, &mut self.spilled, &mut self.field);
             self.written += 1;
         }
+        if let Some(open) = self.open_versions.remove(key) {
+            writer::end_version(&open, None, &mut self.history, &mut self.field);
+        }
         self.written_out.insert(Self::hash(key));
+    }
+
+    /// A new version of each row the last event changed; each ends the one before.
+    fn record_versions(&mut self, event: &RecordedEvent) {
+        let since = Since::of(event);
+        for key in self.rows.take_touched() {
+            let Some(row) = self.rows.rows.get(&key) else {
+                continue;
+            };
+            let mut open = Vec::new();
+            writer::encode_open_version(row, since, &mut open, &mut self.field);
+            if let Some(ended) = self.open_versions.insert(key, open) {
+                writer::end_version(&ended, Some(since), &mut self.history, &mut self.field);
+            }
+        }
     }
 
     fn spill_all(&mut self) {
@@ -197,19 +255,29 @@ impl<M: ReadModel> Fold for InMemory<M> {
             return;
         }
         M::evolve(&mut self.rows, event);
+        self.record_versions(event);
         if self.rows.len() > self.limit {
             self.spill_all();
         }
     }
 
     fn take_spilled(&mut self) -> Spilled {
-        Spilled {
-            statement: writer::copy_statement::<M::Row>(),
-            data: std::mem::take(&mut self.spilled),
-        }
+        Spilled(vec![
+            (
+                writer::copy_statement::<M::Row>(),
+                std::mem::take(&mut self.spilled),
+            ),
+            (
+                writer::copy_history_statement::<M::Row>(),
+                std::mem::take(&mut self.history),
+            ),
+        ])
     }
 
     async fn write(&mut self, conn: &mut PgConnection) -> sqlx::Result<u64> {
+        for open in std::mem::take(&mut self.open_versions).into_values() {
+            writer::end_version(&open, None, &mut self.history, &mut self.field);
+        }
         self.take_spilled().send(conn).await?;
         let mut copy = CopyRows::new::<M::Row>(conn);
         for row in std::mem::take(&mut self.rows.rows).into_values() {

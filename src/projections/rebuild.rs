@@ -253,7 +253,7 @@ async fn bulk_load(
         for (fold, (spiller, _)) in folds.iter_mut().zip(&spillers) {
             page.iter().for_each(|event| fold.fold(event));
             let spilled = fold.take_spilled();
-            if !spilled.data.is_empty() && spiller.send(spilled).await.is_err() {
+            if !spilled.is_empty() && spiller.send(spilled).await.is_err() {
                 break; // the task failed: its error is reported below
             }
         }
@@ -448,17 +448,18 @@ impl Scratch {
         }
         run(&mut *tx, "SET LOCAL search_path TO DEFAULT").await?;
         for projection in projections {
-            run(
-                &mut *tx,
-                &format!(
-                    "DROP TABLE IF EXISTS {live}.{table} CASCADE;
-                     ALTER TABLE {scratch}.{table} SET SCHEMA {live};",
-                    live = self.live,
-                    scratch = self.schema,
-                    table = projection.table(),
-                ),
-            )
-            .await?;
+            for table in projection.tables() {
+                run(
+                    &mut *tx,
+                    &format!(
+                        "DROP TABLE IF EXISTS {live}.{table} CASCADE;
+                         ALTER TABLE {scratch}.{table} SET SCHEMA {live};",
+                        live = self.live,
+                        scratch = self.schema,
+                    ),
+                )
+                .await?;
+            }
             save_checkpoint(&mut tx, projection.name(), &projection.version(), *at).await?;
         }
         run(&mut *tx, &format!("DROP SCHEMA {} CASCADE", self.schema)).await?;

@@ -16,6 +16,9 @@ pub trait Row:
     /// The value of the table's unique key column.
     type Key: Clone + Eq + Hash + Send + Sync + SqlValue + SqlType + 'static;
     const TABLE: &'static str;
+    /// Its system-versioned history: every version of every row, with the
+    /// time range in which it held (`projections/TABLE.sql` creates both).
+    const HISTORY: &'static str;
     /// The unique key column, the target of the writer's `ON CONFLICT`.
     const KEY: &'static str;
     /// Every column, in the order of `values`.
@@ -125,6 +128,7 @@ macro_rules! read_model_row {
         impl $crate::projections::row::Row for $name {
             type Key = $key_type;
             const TABLE: &'static str = $table;
+            const HISTORY: &'static str = concat!($table, "_history");
             const KEY: &'static str = stringify!($key);
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
             const TYPES: &'static [&'static str] =

@@ -1,7 +1,9 @@
 //! The one writer of read-model tables: every INSERT or UPDATE of a read model
-//! goes through here. The runner loads the rows a batch touches and upserts the
-//! changed ones, one statement per table per batch; rebuilds and `as_of` COPY.
+//! and of its history goes through here. The runner loads the rows a batch
+//! touches, upserts the changed ones and records their versions, one statement
+//! per table per batch; rebuilds COPY.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::row::{Row, SqlValue};
@@ -38,6 +40,97 @@ pub async fn upsert<R: Row>(conn: &mut PgConnection, rows: &[&R]) -> sqlx::Resul
     }
     let sql = upsert_sql::<R>();
     let mut query = sqlx::query(&sql);
+    for column in columns {
+        query = query.bind(column);
+    }
+    query.execute(conn).await.map(drop)
+}
+
+/// Where a row version starts or ends: the event that wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since {
+    /// When the ledger recorded the event: what `as_of` compares with.
+    pub at: DateTime<Utc>,
+    /// The event's global position.
+    pub position: i64,
+}
+
+impl Since {
+    pub fn of(event: &crate::ledger::RecordedEvent) -> Since {
+        Since {
+            at: event.recorded_at,
+            position: event.position.global,
+        }
+    }
+}
+
+/// One version of a row and the range in which it held; `to` is `None` while
+/// it is the current one.
+pub struct Version<R> {
+    pub row: R,
+    pub from: Since,
+    pub to: Option<Since>,
+}
+
+/// The history table's columns after the row's own.
+const VALIDITY: &str = "valid_from, valid_from_position, valid_to, valid_to_position";
+
+/// Ends the current stored version of each key at the time given, and adds
+/// `versions`: one statement (the UPDATE does not see the rows it inserts).
+pub async fn record_versions<R: Row>(
+    conn: &mut PgConnection,
+    ends: &[(R::Key, Since)],
+    versions: &[Version<R>],
+) -> sqlx::Result<()> {
+    if versions.is_empty() {
+        return Ok(());
+    }
+    let mut columns: Vec<Vec<Option<String>>> = (0..R::COLUMNS.len() + 4)
+        .map(|_| Vec::with_capacity(versions.len()))
+        .collect();
+    for version in versions {
+        let mut values = version.row.values();
+        let (from_at, from_position) = (version.from.at, version.from.position);
+        let to_at = version.to.map(|to| to.at);
+        let to_position = version.to.map(|to| to.position);
+        values.extend([
+            &from_at as &dyn SqlValue,
+            &from_position,
+            &to_at,
+            &to_position,
+        ]);
+        for (column, value) in columns.iter_mut().zip(values) {
+            column.push(text_of(value));
+        }
+    }
+    let key_type = <R::Key as super::row::SqlType>::SQL_TYPE;
+    let mut types: Vec<&str> = R::TYPES.to_vec();
+    types.extend(["timestamptz", "bigint", "timestamptz", "bigint"]);
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, sql_type)| format!("${}::text[]::{sql_type}[]", i + 4))
+        .collect();
+    let sql = format!(
+        "WITH ended AS (
+            UPDATE {history} h SET valid_to = e.at, valid_to_position = e.position
+              FROM unnest($1::text[]::{key_type}[], $2::timestamptz[], $3::bigint[])
+                   AS e(key, at, position)
+             WHERE h.{key} = e.key AND h.valid_to IS NULL)
+         INSERT INTO {history} ({columns}, {VALIDITY}) SELECT * FROM unnest({arrays})",
+        history = R::HISTORY,
+        key = R::KEY,
+        columns = R::column_list(),
+        arrays = arrays.join(", "),
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(ends.iter().map(|(key, _)| text_of(key)).collect::<Vec<_>>())
+        .bind(ends.iter().map(|(_, since)| since.at).collect::<Vec<_>>())
+        .bind(
+            ends.iter()
+                .map(|(_, since)| since.position)
+                .collect::<Vec<_>>(),
+        );
     for column in columns {
         query = query.bind(column);
     }
@@ -125,7 +218,29 @@ impl<'c> CopyRows<'c> {
 
 /// Appends `row` to `out` in COPY's text format (`field` is scratch space).
 pub fn encode_copy_row<R: Row>(row: &R, out: &mut Vec<u8>, field: &mut String) {
-    for (i, value) in row.values().into_iter().enumerate() {
+    encode_values(&row.values(), out, field);
+    out.push(b'\n');
+}
+
+/// A version of `row` that starts at `from`, in COPY's text format for the
+/// history table, without its end: `end_version` completes it.
+pub fn encode_open_version<R: Row>(row: &R, from: Since, out: &mut Vec<u8>, field: &mut String) {
+    let mut values = row.values();
+    values.extend([&from.at as &dyn SqlValue, &from.position]);
+    encode_values(&values, out, field);
+}
+
+/// Completes a version from `encode_open_version`, ended at `to` (or current).
+pub fn end_version(open: &[u8], to: Option<Since>, out: &mut Vec<u8>, field: &mut String) {
+    out.extend_from_slice(open);
+    out.push(b'\t');
+    let (at, position) = (to.map(|to| to.at), to.map(|to| to.position));
+    encode_values(&[&at as &dyn SqlValue, &position], out, field);
+    out.push(b'\n');
+}
+
+fn encode_values(values: &[&dyn SqlValue], out: &mut Vec<u8>, field: &mut String) {
+    for (i, value) in values.iter().enumerate() {
         if i > 0 {
             out.push(b'\t');
         }
@@ -136,12 +251,20 @@ pub fn encode_copy_row<R: Row>(row: &R, out: &mut Vec<u8>, field: &mut String) {
             out.extend_from_slice(b"\\N");
         }
     }
-    out.push(b'\n');
 }
 
 /// `COPY table (columns) FROM STDIN` for rows of `R`.
 pub fn copy_statement<R: Row>() -> String {
     format!("COPY {} ({}) FROM STDIN", R::TABLE, R::column_list())
+}
+
+/// `COPY history (columns, validity) FROM STDIN` for versions of rows of `R`.
+pub fn copy_history_statement<R: Row>() -> String {
+    format!(
+        "COPY {} ({}, {VALIDITY}) FROM STDIN",
+        R::HISTORY,
+        R::column_list()
+    )
 }
 
 /// Sends rows already in COPY's text format (nothing when there are none).

@@ -214,6 +214,14 @@ impl Drop for TestServer {
 }
 
 impl TestServer {
+    /// Moves the injected clock to the real time, so that domain times and the
+    /// times the database records (what `as_of` compares with) agree, as they
+    /// do in production.
+    pub fn clock_to_real_time(&self) {
+        use invite_ledger::clock::Clock;
+        self.clock.advance(Utc::now() - self.clock.now());
+    }
+
     /// A server with the default configuration and an admin account.
     pub async fn start() -> TestServer {
         Self::start_with(&[]).await
