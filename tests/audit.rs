@@ -368,3 +368,39 @@ async fn an_invites_history_its_uses_and_who_invited_whom() {
         .await
         .err(400, "INVALID_DEPTH");
 }
+
+/// A misspelt or unknown parameter, or a value no invite can have, is a 400:
+/// never a quietly unfiltered (or empty) answer.
+#[tokio::test]
+async fn unknown_parameters_and_invalid_values_are_refused() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let admin_id = user_id(&admin).await;
+    let token = admin.create_invite(json!({ "role": "user" })).await;
+    sign_up_with(&server, &token, "used@example.com").await;
+    for path in [
+        "/api/ledger/invites?stauts=expired".to_string(),
+        "/api/ledger/invites?colour=blue".to_string(),
+        "/api/ledger/invites?status=bogus".to_string(),
+        "/api/ledger/invites?role=Admin".to_string(),
+        "/api/ledger/uses?invite_id=1".to_string(),
+        "/api/ledger/events?afterr=1/1".to_string(),
+        format!("/api/ledger/users/{admin_id}/invitees?deepth=3"),
+        format!("/api/ledger/users/{admin_id}/inviter-chain?asof=2020-01-01T00:00:00Z"),
+    ] {
+        let refused = admin.get(&path).await.err(400, "VALIDATION_ERROR");
+        assert!(refused["message"].is_string(), "{path}: {refused}");
+    }
+    // Known parameters still work, and `/uses` honours `as_of`.
+    let uses = admin.get("/api/ledger/uses").await.ok();
+    assert_eq!(uses["uses"].as_array().unwrap().len(), 1);
+    let long_ago = admin
+        .get("/api/ledger/uses?as_of=2020-01-01T00:00:00Z")
+        .await
+        .ok();
+    assert_eq!(long_ago["uses"], json!([]));
+    admin
+        .get("/api/ledger/invites?role=user&status=used_up")
+        .await
+        .ok();
+}
