@@ -15,6 +15,12 @@ const ROWS: &[&str] = &[
     "| 6. server peak RSS during 1-3",
     "| 7. limit: durable single-row insert (sqlx, prepared)",
     "| 7. limit: primary-key read (sqlx, prepared)",
+    "| 8. as_of: one invite, 200 events (HTTP)",
+    "| 8. as_of: list of 100, 200 events (HTTP)",
+    "| 8. as_of: invitees depth 20, 200 events (HTTP)",
+    "| 8. live: list of 100, 200 events (HTTP)",
+    "| 8. as_of: one invite, 1000 events (HTTP)",
+    "| 8. live: list of 100, 1000 events (HTTP)",
 ];
 
 /// Printed beside the sqlx limit when pgbench is on PATH (it comes with PostgreSQL).

@@ -2,7 +2,10 @@
 //! the JSON the event enums serialize to (`check_format` proves it).
 //!
 //! Invitee `i` has four events: its invite's `Created` and `Activated`, its
-//! account's `Registered`, then the invite's `Used`. Invite `i` is keyed by the
+//! account's `Registered`, then the invite's `Used`. Invitees form trees of a
+//! thousand accounts: invitee `i` (not a multiple of 1,000) was invited by
+//! invitee `i - 1` when `i` is odd and `i - 2` when even, so each tree is a
+//! spine of even invitees, each with one odd invitee beside the next. Invite `i` is keyed by the
 //! hash of the token `bench-token-{i}`; user `i` signs in with the session token
 //! `bench-session-{i}` once `add_sessions` has run.
 
@@ -24,6 +27,8 @@ SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, '1', e.payloa
         md5('bench-invite-' || i)::uuid::text AS invite_id,
         md5('bench-user-' || i)::uuid::text AS user_id,
         'invitee' || i || '@bench.example' AS email,
+        CASE WHEN i % 1000 = 0 THEN 'bench-admin'
+             ELSE md5('bench-user-' || (i - 1 - (1 - i % 2)))::uuid::text END AS inviter_id,
         to_char((timestamptz '2026-03-01 09:00:00+00' + i * interval '1 second')
                 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at,
         to_char((timestamptz '2036-03-01 09:00:00+00' + i * interval '1 second')
@@ -36,7 +41,7 @@ SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, '1', e.payloa
             'redirect_to_sign_up', '/auth/sign-up', 'redirect_to_sign_in', '/auth/sign-in',
             'redirect_to_after_upgrade', '/auth/invited', 'share_inviter_name', true,
             'sender_response_redirect', 'signUp'),
-        'inviter_id', 'bench-admin', 'inviter_name', 'Bench Admin',
+        'inviter_id', v.inviter_id, 'inviter_name', 'Bench Admin',
         'inviter_email', 'admin@bench.example', 'inviter_role', 'admin', 'at', v.at))),
     (2, 'invite', v.invite_key, 2, 'Activated', json_build_object('Activated', json_build_object(
         'by_user_id', NULL, 'at', v.at))),
@@ -44,7 +49,7 @@ SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, '1', e.payloa
         'email', v.email, 'name', 'Bench Invitee', 'password_hash', $3::text, 'role', 'user',
         'at', v.at))),
     (4, 'invite', v.invite_key, 3, 'Used', json_build_object('Used', json_build_object(
-        'invite_id', v.invite_id, 'inviter_id', 'bench-admin', 'user_id', v.user_id,
+        'invite_id', v.invite_id, 'inviter_id', v.inviter_id, 'user_id', v.user_id,
         'user_email', v.email, 'role_before', 'user', 'role_after', 'user',
         'new_account', true, 'at', v.at)))
  ) AS e(k, aggregate_type, aggregate_id, sequence, event_type, payload)

@@ -13,6 +13,7 @@ mod limit;
 mod load;
 mod report;
 mod server;
+mod time_travel;
 mod workload;
 
 use std::str::FromStr;
@@ -63,6 +64,8 @@ struct Plan {
     crowd_clients: usize,
     crowd_max_uses: usize,
     rebuild_events: u64,
+    /// Requests of each audit question (measure 8), one after another.
+    audit_requests: usize,
     cost: PasswordCost,
 }
 
@@ -78,6 +81,7 @@ impl Plan {
                 crowd_clients: 50,
                 crowd_max_uses: 5,
                 rebuild_events: 1_000,
+                audit_requests: 5,
                 cost: PasswordCost {
                     memory_kib: 1024,
                     iterations: 1,
@@ -92,6 +96,7 @@ impl Plan {
                 crowd_clients: 500,
                 crowd_max_uses: 100,
                 rebuild_events: 1_000_000,
+                audit_requests: 200,
                 cost: PasswordCost::default(),
             }
         }
@@ -129,7 +134,53 @@ async fn rebuild_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow:
     };
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
     let rebuilt = rebuild(plan, &cli, server_url, database, &hash).await?;
-    Ok(vec![rebuild_row(plan, &rebuilt, None)])
+    let mut rows = vec![rebuild_row(plan, &rebuilt, None)];
+    rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
+    print_audit_targets(&rebuilt.audit);
+    Ok(rows)
+}
+
+/// Measure 8's rows for one size of the log.
+fn audit_rows(figures: &time_travel::Figures) -> Vec<Row> {
+    let events = figures.events;
+    [
+        ("as_of: one invite", &figures.single),
+        ("as_of: list of 100", &figures.list),
+        ("as_of: invitees depth 20", &figures.invitees),
+        ("live: list of 100", &figures.live_list),
+    ]
+    .into_iter()
+    .map(|(question, stats)| {
+        Row::from_stats(
+            &format!("8. {question}, {events} events (HTTP)"),
+            "req",
+            stats,
+            None,
+        )
+    })
+    .collect()
+}
+
+fn print_audit_targets(sizes: &[time_travel::Figures]) {
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    for figures in sizes {
+        let line = |question: &str, stats: &Stats, target_ms: u64| {
+            let p50 = stats.percentile(50.0);
+            format!(
+                "{question} p50 <= {target_ms} ms: {} {}",
+                millis(p50),
+                verdict(p50 <= Duration::from_millis(target_ms))
+            )
+        };
+        println!(
+            "  at {} events: {}; {}; {}; {}",
+            figures.events,
+            line("as_of one invite", &figures.single, 5),
+            line("as_of list of 100", &figures.list, 20),
+            line("as_of invitees depth 20", &figures.invitees, 50),
+            line("live list of 100", &figures.live_list, 10),
+        );
+    }
 }
 
 fn rebuild_row(plan: &Plan, rebuilt: &Rebuilt, best_insert: Option<f64>) -> Row {
@@ -280,6 +331,7 @@ async fn measure_all(
         ..Row::default()
     });
     rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
+    rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
     rows.push(Row {
         measure: "6. server peak RSS during 1-3".into(),
         throughput: format!("{:.1} MiB", peak_rss_kib as f64 / 1024.0),
@@ -342,10 +394,14 @@ struct Rebuilt {
     wall: Duration,
     /// The rebuilding process's peak resident memory.
     peak_rss_kib: u64,
+    /// Measure 8 at a fifth of the log, and at all of it.
+    audit: Vec<time_travel::Figures>,
 }
 
-/// Writes the log in bulk into its own database, then times
-/// `invite-ledger projections rebuild` over it and checks every row is there.
+/// Writes a fifth of the log in bulk into its own database, projects it and
+/// asks the audit questions (measure 8); writes the rest, times
+/// `invite-ledger projections rebuild` over it, checks every row is there, and
+/// asks them again.
 async fn rebuild(
     plan: &Plan,
     cli: &Cli,
@@ -360,7 +416,22 @@ async fn rebuild(
     cli.run(&["migrate"]).await?;
     let invitees = plan.rebuild_events / history::EVENTS_PER_INVITEE;
     let pool = crate::app::connect(&cli.database_url).await?;
-    history::append(&pool, 0, invitees, password_hash).await?;
+    let fifth = invitees / 5;
+    history::append(&pool, 0, fifth, password_hash).await?;
+    history::wait_visible(&pool).await?;
+    cli.run(&["projections", "rebuild"]).await?;
+    eprintln!(
+        "bench: audit questions at {} events",
+        fifth * history::EVENTS_PER_INVITEE
+    );
+    let at_fifth = time_travel::measure(
+        &cli,
+        &pool,
+        fifth * history::EVENTS_PER_INVITEE,
+        plan.audit_requests,
+    )
+    .await?;
+    history::append(&pool, fifth, invitees - fifth, password_hash).await?;
     history::wait_visible(&pool).await?;
     history::check_format(&pool).await?;
     sqlx::raw_sql("VACUUM ANALYZE events")
@@ -381,11 +452,15 @@ async fn rebuild(
             "after the rebuild {table} has {rows} rows, not {invitees}"
         );
     }
+    let events = invitees * history::EVENTS_PER_INVITEE;
+    eprintln!("bench: audit questions at {events} events");
+    let at_all = time_travel::measure(&cli, &pool, events, plan.audit_requests).await?;
     pool.close().await;
     Ok(Rebuilt {
-        events: invitees * history::EVENTS_PER_INVITEE,
+        events,
         wall,
         peak_rss_kib,
+        audit: vec![at_fifth, at_all],
     })
 }
 
@@ -477,6 +552,7 @@ fn print_targets(
         "  server peak RSS <= 100 MiB: {mib:.1} MiB {}",
         verdict(mib <= 100.0)
     );
+    print_audit_targets(&rebuilt.audit);
     println!();
 }
 

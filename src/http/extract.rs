@@ -268,34 +268,6 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(forwarded_for: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
-        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
-        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
-        let client = |peer, value: &str| forwarded_client(peer, &headers(value), &proxies);
-        assert_eq!(client(proxy, "198.51.100.1").to_string(), "198.51.100.1");
-        // A spoofed hop in front of the real client is skipped.
-        assert_eq!(
-            client(proxy, "1.2.3.4, 198.51.100.1, 10.0.0.7").to_string(),
-            "198.51.100.1"
-        );
-        // From an untrusted peer the header is the peer's own invention.
-        assert_eq!(client(stranger, "1.2.3.4"), stranger);
-        assert_eq!(client(proxy, "not-an-address"), proxy);
-    }
-}
-
 /// Refuses a query string that names a parameter none of `A`, `B`, `C` (the
 /// handler's parameter sets, as documented in OpenAPI) declares: a misspelt
 /// filter must not quietly widen an answer. Put it before the `QueryParams`.
@@ -349,5 +321,33 @@ where
             }
         }
         Ok(KnownParams(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(forwarded_for: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let client = |peer, value: &str| forwarded_client(peer, &headers(value), &proxies);
+        assert_eq!(client(proxy, "198.51.100.1").to_string(), "198.51.100.1");
+        // A spoofed hop in front of the real client is skipped.
+        assert_eq!(
+            client(proxy, "1.2.3.4, 198.51.100.1, 10.0.0.7").to_string(),
+            "198.51.100.1"
+        );
+        // From an untrusted peer the header is the peer's own invention.
+        assert_eq!(client(stranger, "1.2.3.4"), stranger);
+        assert_eq!(client(proxy, "not-an-address"), proxy);
     }
 }

@@ -283,6 +283,14 @@ async fn bulk_load(
     tracing::debug!(elapsed = ?started.elapsed(), "rows written");
     try_join_all(keys.iter().map(|sql| run(pool, sql))).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "keys and indexes built");
+    // Fresh tables have no statistics: the planner would guess, and the
+    // history's indexes go unused until autovacuum gets round to them.
+    let tables: Vec<String> = projections
+        .iter()
+        .flat_map(|p| p.tables())
+        .map(|table| format!("{}.{table}", scratch.schema))
+        .collect();
+    run(pool, format!("ANALYZE {}", tables.join(", "))).await?;
     // Events that touched rows written out early, now that the keys are there.
     for ((fold, conn), projection) in folds.iter_mut().zip(conns.iter_mut()).zip(projections) {
         let deferred = fold.take_deferred();
