@@ -14,6 +14,10 @@ const env = (name) => {
 };
 const URL = env("CONSOLE_URL");
 const WAIT = { timeout: 15000 };
+/** More screenshots (list, timeline, activity) for whoever sets this folder. */
+const MORE_SHOTS = process.env.MORE_SCREENSHOTS;
+const shot = async (page, name) =>
+  MORE_SHOTS && page.screenshot({ path: `${MORE_SHOTS}/${name}.png`, fullPage: true });
 
 let browser;
 before(async () => {
@@ -93,6 +97,9 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
     WAIT,
   );
   assert.equal(await page.locator("#invite-table .invite-row .badge").innerText(), "cancelled");
+  await page.goto(`${URL}#/invites`);
+  await page.locator("#invite-table .invite-row").nth(7).waitFor(WAIT);
+  await shot(page, "list");
 
   // Alice's invite's timeline, opened from the list.
   await page.goto(`${URL}#/invites?email=alice%40example.com`);
@@ -102,6 +109,7 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
   const types = await page.locator("#timeline .event").evaluateAll((els) => els.map((e) => e.dataset.type));
   assert.deepEqual(types, ["Created", "Activated", "Used"]);
   assert.equal(await page.locator("#invite-status").innerText(), "used_up");
+  await shot(page, "timeline");
 
   // The admin's page: the whole tree now...
   await page.locator(".invite-card a").click();
@@ -121,7 +129,25 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
     "frank@example.com",
   ]);
   assert.match(await page.locator("#inviter-chain").innerText(), /root/);
+
+  // Double-clicking Alice opens her page: who invited her, whom she invited, her roles.
+  await page.locator('#invitee-tree .tree-node[data-email="alice@example.com"]').dblclick();
+  await page.locator("#person-name").getByText("alice@example.com").waitFor(WAIT);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invitee-tree .tree-node").length === 4,
+    null,
+    WAIT,
+  );
+  assert.match(await page.locator("#inviter-chain").innerText(), /Ada Admin → Alice/);
+  assert.match(await page.locator("#role-history").innerText(), /user → staff/);
   await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
+  await page.goBack();
+  await page.locator("#person-name").getByText("admin@example.com").waitFor(WAIT);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invitee-tree .tree-node").length === 6,
+    null,
+    WAIT,
+  );
 
   // ...folding Alice hides her invitees; unfolding shows them again.
   await page.locator('#invitee-tree .tree-node[data-email="alice@example.com"]').click();
@@ -164,6 +190,7 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
   assert.match(await step("activated"), /^5 /);
   assert.match(await step("used"), /^5 /);
   await page.locator("#daily-chart canvas").waitFor(WAIT);
+  await shot(page, "activity");
 
   assert.deepEqual(problems, []);
 });

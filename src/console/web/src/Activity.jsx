@@ -13,6 +13,9 @@ const SERIES = [
   { key: "expired", label: "expired", stroke: "#c2410c" },
 ];
 
+const DAY = 86400;
+const dayLabel = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 10);
+
 function DailyChart({ days }) {
   const box = useRef(null);
   useEffect(() => {
@@ -23,17 +26,25 @@ function DailyChart({ days }) {
         width: Math.max(320, box.current.clientWidth || 800),
         height: 260,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-        scales: { y: { range: (_, __, max) => [0, Math.max(1, max)] } },
+        scales: {
+          // Half a day of room on each side, so the first and last days show whole.
+          x: { time: true, range: (_, min, max) => [min - DAY / 2, max + DAY / 2] },
+          y: { range: (_, __, max) => [0, Math.max(1, max)] },
+        },
         series: [
           { label: "day (UTC)" },
           ...SERIES.map((s) => ({
             label: s.label,
             stroke: s.stroke,
             width: 2,
-            points: { show: true, size: 6 },
+            points: { show: true, size: 8 },
           })),
         ],
-        axes: [{}, { label: "invites" }],
+        axes: [
+          // One tick per day at most, labelled with the day.
+          { incrs: [DAY, 7 * DAY, 30 * DAY], values: (_, ticks) => ticks.map(dayLabel) },
+          { label: "invites" },
+        ],
       },
       data,
       box.current,

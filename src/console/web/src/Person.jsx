@@ -118,7 +118,7 @@ export function Person({ id, asOf }) {
               <td>{fmtTime(entry.at)}</td>
               <td>
                 {entry.previousRole ? `${entry.previousRole} → ` : ""}
-                {entry.role ?? (entry.kind === "registered" ? "registered" : "")}
+                {entry.role ?? (entry.kind === "registered" ? "account created" : "")}
               </td>
               <td>
                 {entry.by ? (
@@ -132,6 +132,8 @@ export function Person({ id, asOf }) {
               <td>
                 {entry.inviteId ? (
                   <a href={href(`/invites/${entry.inviteId}`, { as_of: asOf })}>invite</a>
+                ) : entry.kind === "registered" ? (
+                  "sign-up"
                 ) : (
                   entry.kind
                 )}
