@@ -13,7 +13,7 @@ const env = (name) => {
   return value;
 };
 const URL = env("CONSOLE_URL");
-const WAIT = { timeout: 15000 };
+const WAIT = { timeout: 30000 };
 /** More screenshots (list, timeline, activity) for whoever sets this folder. */
 const MORE_SHOTS = process.env.MORE_SCREENSHOTS;
 const shot = async (page, name) =>
