@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod http;
 pub mod json_time;

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod as_of;
 pub mod feed;
 pub mod invites;
+pub mod stats;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

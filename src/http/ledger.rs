@@ -52,6 +52,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/users/{id}/inviter-chain", get(inviter_chain))
         .route("/events", get(events))
         .route("/events/stream", get(event_stream))
+        .route("/stats", get(super::stats::stats))
 }
 
 /// Errors of the audit API, in the service's `{"code", "message"}` shape.

@@ -14,6 +14,7 @@ mod openapi;
 mod origin;
 mod rate_limit;
 pub mod serve;
+mod stats;
 mod timeout;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn router(app: App) -> Router {
         .merge(health::routes())
         .merge(openapi::routes())
         .merge(metrics::routes())
+        .merge(crate::console::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod ledger;
+pub mod node;
 pub mod smtp_sink;
 pub mod synthetic;
 pub mod webhook_sink;

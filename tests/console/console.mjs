@@ -1,0 +1,209 @@
+// The admin console as an admin uses it, in headless Chromium (Debian's, driven by
+// playwright-core). tests/console.rs seeds the server and passes what it made:
+//   admin -> Alice -> Bob -> Frank, Alice -> Dave, admin -> Erin; CUT is a moment
+//   after Alice and Erin joined and before Bob, Dave and Frank did.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through tests/console.rs`);
+  return value;
+};
+const URL = env("CONSOLE_URL");
+const WAIT = { timeout: 30000 };
+/** More screenshots (list, timeline, activity) for whoever sets this folder. */
+const MORE_SHOTS = process.env.MORE_SCREENSHOTS;
+const shot = async (page, name) =>
+  MORE_SHOTS && page.screenshot({ path: `${MORE_SHOTS}/${name}.png`, fullPage: true });
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: env("CHROMIUM"),
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser page that fails the test on any script error or failed load. */
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  // A refusal's status is the page's to show; Chromium also logs it as
+  // "Failed to load resource", which is not a problem of the page.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("request", (r) => {
+    if (!r.url().startsWith(new globalThis.URL(URL).origin)) problems.push(`outside: ${r.url()}`);
+  });
+  return { page, problems };
+}
+
+const nodeEmails = (page) =>
+  page.locator("#invitee-tree .tree-node").evaluateAll((nodes) => nodes.map((n) => n.dataset.email));
+
+test("an admin signs in, filters, reads a timeline and travels in time", async () => {
+  const { page, problems } = await newPage();
+  await page.goto(URL);
+
+  // Sign in through the form (Better Auth's cookie sign-in).
+  await page.fill('input[name="email"]', env("ADMIN_EMAIL"));
+  await page.fill('input[name="password"]', env("ADMIN_PASSWORD"));
+  await page.click('button[type="submit"]');
+  await page.locator(".top .who").getByText(env("ADMIN_EMAIL")).waitFor(WAIT);
+
+  // The list with its status counts: 8 invites, 5 used up, 1 cancelled, 1 open,
+  // 1 past its time (worked out from expiresAt whether or not the sweeper wrote it).
+  await page.locator("#invite-table .invite-row").nth(7).waitFor(WAIT);
+  assert.equal(await page.locator("#invite-table .invite-row").count(), 8);
+  const count = (status) => page.locator(`.status-counts [data-status="${status}"] .n`).innerText();
+  assert.equal(await count("used_up"), "5");
+  assert.equal(await count("cancelled"), "1");
+  assert.equal(await count("expired"), "1");
+  assert.equal(await count("pending"), "1");
+
+  // Filter: used-up invites only, then the one to Carol.
+  await page.selectOption('select[name="status"]', "used_up");
+  await page.click('.filters button[type="submit"]');
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invite-table .invite-row").length === 5,
+    null,
+    WAIT,
+  );
+  const statuses = await page.locator("#invite-table .invite-row .badge").allInnerTexts();
+  assert.deepEqual(statuses, Array(5).fill("used_up"));
+  assert.match(page.url(), /status=used_up/);
+  await page.goto(`${URL}#/invites?email=carol%40example.com`);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invite-table .invite-row").length === 1,
+    null,
+    WAIT,
+  );
+  assert.equal(await page.locator("#invite-table .invite-row .badge").innerText(), "cancelled");
+  await page.goto(`${URL}#/invites`);
+  await page.locator("#invite-table .invite-row").nth(7).waitFor(WAIT);
+  await shot(page, "list");
+
+  // Alice's invite's timeline, opened from the list.
+  await page.goto(`${URL}#/invites?email=alice%40example.com`);
+  const row = page.locator(`#invite-table .invite-row[data-id="${env("ALICE_INVITE_ID")}"]`);
+  await row.locator("a.open-timeline").click();
+  await page.locator("#timeline .event").nth(2).waitFor(WAIT);
+  const types = await page.locator("#timeline .event").evaluateAll((els) => els.map((e) => e.dataset.type));
+  assert.deepEqual(types, ["Created", "Activated", "Used"]);
+  assert.equal(await page.locator("#invite-status").innerText(), "used_up");
+  await shot(page, "timeline");
+
+  // The admin's page: the whole tree now...
+  await page.locator(".invite-card a").click();
+  await page.locator("#invitee-tree").waitFor(WAIT);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invitee-tree .tree-node").length === 6,
+    null,
+    WAIT,
+  );
+  const now = (await nodeEmails(page)).sort();
+  assert.deepEqual(now, [
+    "admin@example.com",
+    "alice@example.com",
+    "bob@example.com",
+    "dave@example.com",
+    "erin@example.com",
+    "frank@example.com",
+  ]);
+  assert.match(await page.locator("#inviter-chain").innerText(), /root/);
+
+  // Double-clicking Alice opens her page: who invited her, whom she invited, her roles.
+  await page.locator('#invitee-tree .tree-node[data-email="alice@example.com"]').dblclick();
+  await page.locator("#person-name").getByText("alice@example.com").waitFor(WAIT);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invitee-tree .tree-node").length === 4,
+    null,
+    WAIT,
+  );
+  assert.match(await page.locator("#inviter-chain").innerText(), /Ada Admin → Alice/);
+  assert.match(await page.locator("#role-history").innerText(), /user → staff/);
+  await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
+  await page.goBack();
+  await page.locator("#person-name").getByText("admin@example.com").waitFor(WAIT);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invitee-tree .tree-node").length === 6,
+    null,
+    WAIT,
+  );
+
+  // ...folding Alice hides her invitees; unfolding shows them again.
+  await page.locator('#invitee-tree .tree-node[data-email="alice@example.com"]').click();
+  await page.waitForFunction(() => document.querySelectorAll("#invitee-tree .tree-node").length === 3);
+  await page.locator('#invitee-tree .tree-node[data-email="alice@example.com"]').click();
+  await page.waitForFunction(() => document.querySelectorAll("#invitee-tree .tree-node").length === 6);
+
+  // ...and the tree as it stood at CUT, by moving the time slider there.
+  const cut = env("CUT");
+  await page.locator("#as-of-slider").fill(String(Date.parse(cut)));
+  await page.locator("#as-of-state").getByText("As of").waitFor(WAIT);
+  await page.waitForFunction(
+    () => document.querySelectorAll("#invitee-tree .tree-node").length === 3,
+    null,
+    WAIT,
+  );
+  assert.deepEqual((await nodeEmails(page)).sort(), [
+    "admin@example.com",
+    "alice@example.com",
+    "erin@example.com",
+  ]);
+  assert.equal(new globalThis.URL(page.url().replace("#", "")).searchParams.get("as_of"), cut);
+
+  // The same moment carries over to the timeline: Alice's invite was used by then.
+  await page.goto(`${URL}#/invites/${env("ALICE_INVITE_ID")}?as_of=${encodeURIComponent(cut)}`);
+  await page.locator("#timeline .event").nth(2).waitFor(WAIT);
+
+  // "Live" goes back to now: the tree is whole again.
+  await page.goto(`${URL}#/people/${env("ADMIN_ID")}?as_of=${encodeURIComponent(cut)}`);
+  await page.waitForFunction(() => document.querySelectorAll("#invitee-tree .tree-node").length === 3, null, WAIT);
+  await page.getByRole("button", { name: "Live" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("#invitee-tree .tree-node").length === 6, null, WAIT);
+  assert.equal(await page.locator("#as-of-state").innerText(), "Live");
+
+  // The chart and the funnel: 8 created, 5 activated, 5 used, on two days.
+  await page.locator(".top nav").getByText("Activity").click();
+  await page.locator("#funnel").waitFor(WAIT);
+  const step = (name) => page.locator(`#funnel [data-step="${name}"] .n`).innerText();
+  assert.match(await step("created"), /^8 /);
+  assert.match(await step("activated"), /^5 /);
+  assert.match(await step("used"), /^5 /);
+  await page.locator("#daily-chart canvas").waitFor(WAIT);
+  await shot(page, "activity");
+
+  assert.deepEqual(problems, []);
+});
+
+test("an API key pasted in opens the console; a wrong one is refused", async () => {
+  const { page, problems } = await newPage();
+  await page.goto(URL);
+  await page.fill('input[name="apiKey"]', "il_not-a-key");
+  await page.click('button[type="submit"]');
+  await page.locator(".sign-in .error").waitFor(WAIT);
+  await page.fill('input[name="apiKey"]', env("API_KEY"));
+  await page.click('button[type="submit"]');
+  await page.locator(".top .who").getByText("API key").waitFor(WAIT);
+  await page.locator("#invite-table .invite-row").nth(7).waitFor(WAIT);
+  assert.deepEqual(problems, []);
+});
