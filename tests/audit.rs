@@ -404,3 +404,78 @@ async fn unknown_parameters_and_invalid_values_are_refused() {
         .await
         .ok();
 }
+
+/// A refused use or activation of an existing invite is in its history (who,
+/// why, when); a flood of them is recorded up to the limit and no further.
+#[tokio::test]
+async fn refused_attempts_are_kept_in_the_invites_history() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let token = server
+        .private_invite(&admin, "user", "alice@example.com")
+        .await;
+    let info = server.client().invite_info(&token).await.ok();
+    let invite_id = info["invitation"]["id"].as_str().unwrap().to_string();
+
+    // Bob is not the invited address: his use of the cookie is refused.
+    let bob_id = user_id(&{
+        let bob = server.client();
+        bob.sign_up("bob@example.com", "password1", "Bob")
+            .await
+            .ok();
+        bob
+    })
+    .await;
+    let bob = server.client();
+    bob.activate(&token).await.ok();
+    let signed_in = bob.sign_in("bob@example.com", "password1").await.ok();
+    assert_eq!(signed_in["invite"]["used"], false, "{signed_in}");
+
+    let history = admin
+        .get(&format!("/api/ledger/invites/{invite_id}/events"))
+        .await
+        .ok();
+    let refused: Vec<&Value> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "Refused")
+        .collect();
+    assert!(!refused.is_empty(), "{history}");
+    let last = refused.last().unwrap();
+    assert_eq!(last["data"]["refusal"]["attempt"], "use");
+    assert_eq!(last["data"]["refusal"]["reason"], "INVITE_EMAIL_MISMATCH");
+    let by = &last["data"]["refusal"];
+    assert_eq!(
+        by["userId"].as_str().or(by["user_id"].as_str()),
+        Some(bob_id.as_str())
+    );
+    // The invite itself is unchanged.
+    let invite = admin
+        .get(&format!("/api/ledger/invites/{invite_id}"))
+        .await
+        .ok();
+    assert_eq!(invite["invite"]["uses"], 0);
+
+    // A cancelled invite's activations are refused, each recorded, up to 30 a minute.
+    admin
+        .post("/api/auth/invite/cancel", json!({ "token": token }))
+        .await
+        .ok();
+    for _ in 0..40 {
+        server.client().activate(&token).await;
+    }
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type = 'Refused'
+            AND payload->'Refused'->'refusal'->>'attempt' = 'activation'",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    let before: i64 = refused.len() as i64;
+    assert_eq!(
+        recorded + before,
+        30,
+        "the per-invite limit bounds what is recorded"
+    );
+}

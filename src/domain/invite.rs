@@ -80,6 +80,24 @@ pub enum InviteCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
+    /// Keep a refused use or activation of this invite for the audit.
+    RecordRefusal {
+        refusal: Refusal,
+        at: DateTime<Utc>,
+    },
+}
+
+/// A use or activation of an existing invite that was refused: who tried and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// `use` or `activation`.
+    pub attempt: String,
+    /// The code the caller was given (`INVITE_EXPIRED`, `EMAIL_MISMATCH`, ...).
+    pub reason: String,
+    /// The account that tried, when it had one.
+    pub user_id: Option<String>,
+    /// The email it tried with, when known.
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +140,11 @@ pub enum InviteEvent {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// A use or activation was refused; read models ignore it, the audit shows it.
+    Refused {
+        refusal: Refusal,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InviteEvent {
@@ -134,6 +157,7 @@ impl DomainEvent for InviteEvent {
             InviteEvent::Rejected { .. } => "Rejected",
             InviteEvent::Expired { .. } => "Expired",
             InviteEvent::Resent { .. } => "Resent",
+            InviteEvent::Refused { .. } => "Refused",
         }
         .to_string()
     }
@@ -256,6 +280,11 @@ impl Invite {
             InviteCommand::Create { terms, inviter, at } => {
                 self.decide_create(terms, inviter, at, roles)
             }
+            // Only an invite that exists keeps refusals: guesses are not its history.
+            InviteCommand::RecordRefusal { refusal, at } => match self.created {
+                Some(_) => Ok(vec![InviteEvent::Refused { refusal, at }]),
+                None => Err(InviteError::NotFound),
+            },
             InviteCommand::Activate { by, at } => {
                 let created = self.usable(at)?;
                 if let Some(user) = &by {
@@ -429,7 +458,9 @@ impl Aggregate for Invite {
             } => {
                 self.created = Some(Created { terms, inviter_id });
             }
-            InviteEvent::Activated { .. } | InviteEvent::Resent { .. } => {}
+            InviteEvent::Activated { .. }
+            | InviteEvent::Resent { .. }
+            | InviteEvent::Refused { .. } => {}
             InviteEvent::Used { .. } => self.uses += 1,
             InviteEvent::Cancelled { .. } => self.closed = Some(Closed::Cancelled),
             InviteEvent::Rejected { .. } => self.closed = Some(Closed::Rejected),

@@ -12,7 +12,7 @@ mod metrics;
 mod observe;
 mod openapi;
 mod origin;
-mod rate_limit;
+pub mod rate_limit;
 pub mod serve;
 mod stats;
 mod timeout;

@@ -211,8 +211,8 @@ impl ReadModel for InviteView {
             });
             return;
         }
-        // A resend changes nothing an invite shows.
-        if let InviteEvent::Resent { .. } = event {
+        // A resend or a refusal changes nothing an invite shows.
+        if let InviteEvent::Resent { .. } | InviteEvent::Refused { .. } = event {
             return;
         }
         // An event for an unknown invite changes nothing.
@@ -221,7 +221,9 @@ impl ReadModel for InviteView {
         };
         row.last_position = position;
         match event {
-            InviteEvent::Created { .. } | InviteEvent::Resent { .. } => {
+            InviteEvent::Created { .. }
+            | InviteEvent::Resent { .. }
+            | InviteEvent::Refused { .. } => {
                 unreachable!("handled above")
             }
             InviteEvent::Activated { at, .. } => {

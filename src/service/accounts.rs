@@ -4,6 +4,7 @@
 use chrono::Duration;
 
 use super::invites::{self, checked_email};
+use super::refusals::{self, Attempt};
 use super::{Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
@@ -170,7 +171,7 @@ async fn sign_up_by_invite(
         new_account: true,
         at,
     };
-    let user_id = registration.user_id.clone();
+    let (user_id, email) = (registration.user_id.clone(), registration.email.clone());
     let register = UserCommand::Register {
         email: registration.email,
         name: registration.name,
@@ -185,7 +186,20 @@ async fn sign_up_by_invite(
     let position = match result {
         Ok(position) => Some(position),
         Err(JointError::Invite(refused)) => {
-            invites::expire_if_needed(app, token, Err(refused)).await?
+            let refused = match invites::expire_if_needed(app, token, Err(refused)).await {
+                Err(refused) => refused,
+                Ok(_) => anyhow::anyhow!("a refused sign-up was recorded as done").into(),
+            };
+            refusals::record(
+                app,
+                token,
+                Attempt::Use,
+                &refused,
+                Some(&user_id),
+                Some(&email),
+            )
+            .await;
+            return Err(refused);
         }
         Err(JointError::User(refused)) => return Err(refused.into()),
     };

@@ -8,6 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::refusals::{self, Attempt};
 use super::{redirect, Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
@@ -300,7 +301,14 @@ pub async fn activate_only(
         .ledger
         .execute_invite(&hash_token(token), InviteCommand::Activate { by, at })
         .await;
-    let position = expire_if_needed(app, token, result).await?;
+    let position = match expire_if_needed(app, token, result).await {
+        Ok(position) => position,
+        Err(refused) => {
+            let (user_id, email) = (user.map(|u| u.id.as_str()), user.map(|u| u.email.as_str()));
+            refusals::record(app, token, Attempt::Activation, &refused, user_id, email).await;
+            return Err(refused);
+        }
+    };
     app.settle_on(position, &[InviteView::NAME]).await;
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Activation::SignInUpRequired {
@@ -321,13 +329,28 @@ pub async fn use_invite(
     token: &str,
     new_account: bool,
 ) -> Result<Used, ServiceError> {
+    let (user_id, email) = (user.user_id.clone(), user.email.clone());
     let command = InviteCommand::Use {
         user,
         new_account,
         at: app.clock.now(),
     };
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
+    let position = match expire_if_needed(app, token, result).await {
+        Ok(position) => position,
+        Err(refused) => {
+            refusals::record(
+                app,
+                token,
+                Attempt::Use,
+                &refused,
+                Some(&user_id),
+                Some(&email),
+            )
+            .await;
+            return Err(refused);
+        }
+    };
     app.settle(position).await;
     used(app, token).await
 }

@@ -7,6 +7,7 @@ mod error;
 pub mod invites;
 pub mod mailer;
 pub mod redirect;
+pub mod refusals;
 
 pub use context::Context;
 pub use error::ServiceError;

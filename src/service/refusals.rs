@@ -1,0 +1,83 @@
+//! Refused uses and activations of existing invites, kept in the ledger for the
+//! audit: who tried, which invite, why and when, shown in the invite's history
+//! and the feed. At most `RECORDED_PER_MINUTE` are recorded per invite, so a
+//! flood of attempts cannot grow the log; the rest are only counted
+//! (`invite_refusals_unrecorded_total`). An unknown token has no invite to keep
+//! a history: the guessing limit counts those instead.
+
+use std::time::Duration;
+
+use super::{Context, ServiceError};
+use crate::domain::invite::{InviteCommand, InviteError, Refusal};
+use crate::domain::token::hash_token;
+use crate::http::rate_limit::{Limit, Limiter};
+
+const RECORDED_PER_MINUTE: u32 = 30;
+
+const PER_INVITE: Limit = Limit {
+    name: "refusals-recorded",
+    max: RECORDED_PER_MINUTE,
+    window: Duration::from_secs(60),
+};
+
+/// What was tried, for `Refusal::attempt`.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt {
+    Use,
+    Activation,
+}
+
+impl Attempt {
+    fn as_str(self) -> &'static str {
+        match self {
+            Attempt::Use => "use",
+            Attempt::Activation => "activation",
+        }
+    }
+}
+
+/// Records `refused` against the invite behind `token`, if it is a refusal of
+/// an invite that exists. Never fails the caller: the refusal it answers with
+/// matters more than its record.
+pub async fn record(
+    app: &Context,
+    token: &str,
+    attempt: Attempt,
+    refused: &ServiceError,
+    user_id: Option<&str>,
+    email: Option<&str>,
+) {
+    let ServiceError::Invite(error) = refused else {
+        return;
+    };
+    if *error == InviteError::NotFound {
+        return;
+    }
+    let invite = hash_token(token);
+    match Limiter::new(app.pool.clone())
+        .count(&PER_INVITE, &invite)
+        .await
+    {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            metrics::counter!("invite_refusals_unrecorded_total").increment(1);
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not count a refusal; not recording it");
+            return;
+        }
+    }
+    let command = InviteCommand::RecordRefusal {
+        refusal: Refusal {
+            attempt: attempt.as_str().to_string(),
+            reason: error.code().to_string(),
+            user_id: user_id.map(str::to_string),
+            email: email.map(str::to_string),
+        },
+        at: app.clock.now(),
+    };
+    if let Err(error) = app.ledger.execute_invite(&invite, command).await {
+        tracing::warn!(%error, "could not record a refused attempt");
+    }
+}
