@@ -13,6 +13,7 @@ mod observe;
 mod openapi;
 mod origin;
 mod rate_limit;
+mod refusals;
 pub mod serve;
 mod timeout;
 
