@@ -335,13 +335,13 @@ async fn a_rolling_restart_under_load_loses_no_request() {
 
     let (code, log) = exit_and_log(old).await;
     assert_eq!(code, Some(0), "{log}");
-    let rotation = rotation.lock().unwrap();
+    let answers = rotation.lock().unwrap().answered.clone();
     println!(
         "{} requests were in flight on the old server when it got SIGTERM",
-        rotation.answered[&old_addr].len() - answered_before_stop
+        answers[&old_addr].len() - answered_before_stop
     );
     let mut answered = 0;
-    for (addr, outcomes) in &rotation.answered {
+    for (addr, outcomes) in &answers {
         let failed: Vec<_> = outcomes.iter().filter(|o| **o != Ok(200)).collect();
         assert!(failed.is_empty(), "{addr}: {failed:?}");
         answered += outcomes.len();
