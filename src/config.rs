@@ -7,6 +7,7 @@ use url::Url;
 use crate::domain::redirect;
 use crate::domain::roles::RolePolicy;
 use crate::domain::token::TokenType;
+use crate::domain::token_hash::TokenHasher;
 use crate::domain::token_seal::TokenSeal;
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/invite_ledger";
@@ -288,6 +289,10 @@ pub struct Config {
     /// characters [default: a public development key].
     #[arg(long, env = "TOKEN_SEALING_KEY", hide_env_values = true)]
     pub token_sealing_key: Option<String>,
+    /// Key of the HMAC that invites' tokens are stored under: 64 hex characters,
+    /// set once and never changed [default: a public development key].
+    #[arg(long, env = "TOKEN_HASH_KEY", hide_env_values = true)]
+    pub token_hash_key: Option<String>,
     /// Post every ledger event to this URL (signed as Standard Webhooks).
     #[arg(long, env = "WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<String>,
@@ -390,6 +395,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub password_cost: PasswordCost,
     pub token_seal: TokenSeal,
+    pub token_hasher: TokenHasher,
 }
 
 impl Config {
@@ -464,6 +470,7 @@ impl Config {
         );
         Ok(Settings {
             token_seal: TokenSeal::from_hex(self.token_sealing_key.as_deref())?,
+            token_hasher: TokenHasher::from_hex(self.token_hash_key.as_deref())?,
             roles,
             secure_cookies: base_url.scheme() == "https",
             session_cookie: format!("{}.session_token", self.cookie_prefix),

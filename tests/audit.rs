@@ -291,7 +291,7 @@ async fn an_invites_history_its_uses_and_who_invited_whom() {
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     assert!(events.iter().all(|e| e["recordedAt"].is_string()));
-    assert_eq!(events[2]["data"]["user_id"], a_id.as_str());
+    assert_eq!(events[2]["data"]["userId"], a_id.as_str());
 
     admin
         .get("/api/ledger/invites/00000000-0000-0000-0000-000000000000")

@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::invite_hash;
 use common::smtp_sink::{Received, SmtpSink};
 use common::TestServer;
 use serde_json::json;
 
-use invite_ledger::domain::token::hash_token;
 use invite_ledger::service::mailer::{Mailer, SmtpMailer};
 
 async fn server_with_smtp(sink: &SmtpSink) -> TestServer {
@@ -244,7 +244,7 @@ async fn the_ledger_keeps_a_sealed_token_never_the_token() {
     .fetch_one(server.pool())
     .await
     .unwrap();
-    assert_eq!(id, hash_token(&token));
+    assert_eq!(id, invite_hash(&token));
     assert!(!payload.contains(&token), "{payload}");
     let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
     let sealed = event["Created"]["terms"]["sealed_token"].as_str().unwrap();

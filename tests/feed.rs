@@ -68,14 +68,55 @@ async fn the_feed_pages_through_the_log_in_global_order() {
         .unwrap();
     assert!(registered["data"]["email"].is_string());
     assert!(
-        registered["data"].get("password_hash").is_none(),
+        registered["data"].get("passwordHash").is_none()
+            && registered["data"].get("password_hash").is_none(),
         "no password hashes"
     );
 
+    // One dialect: the number an event calls `globalPosition` is a place to
+    // start after, as its `position` is; a number no event has is refused.
+    let third = &page["events"][2];
+    let by_number = admin
+        .get(&format!(
+            "/api/ledger/events?after={}",
+            third["globalPosition"]
+        ))
+        .await
+        .ok();
+    let by_position = admin
+        .get(&format!(
+            "/api/ledger/events?after={}",
+            third["position"].as_str().unwrap()
+        ))
+        .await
+        .ok();
+    assert_eq!(by_number, by_position);
+    assert_eq!(by_number["events"][0], page["events"][3]);
     admin
-        .get("/api/ledger/events?after=12")
+        .get("/api/ledger/events?after=999999")
         .await
         .err(400, "INVALID_POSITION");
+
+    // ...and camelCase keys everywhere, in events' data as in /readyz.
+    fn snake_keys(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    if key.contains('_') {
+                        found.push(key.clone());
+                    }
+                    snake_keys(value, found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| snake_keys(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    snake_keys(&page, &mut found);
+    let ready = server.client().get("/readyz").await.ok();
+    snake_keys(&ready, &mut found);
+    assert!(found.is_empty(), "snake_case keys: {found:?}");
 }
 
 /// Reads SSE frames until `count` events arrived; returns their ids and data.

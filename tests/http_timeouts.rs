@@ -6,65 +6,11 @@ mod common;
 
 use std::time::Duration;
 
+use common::bounded::{bounded, limits, read_until_closed, DEADLINE};
 use common::TestServer;
-use invite_ledger::http::serve::{serve, ServeLimits};
+use invite_ledger::http::serve::ServeLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-/// Generous: the conditions below happen in well under a second.
-const DEADLINE: Duration = Duration::from_secs(15);
-
-fn limits() -> ServeLimits {
-    ServeLimits {
-        header_read_timeout: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(60),
-        idle_timeout: Duration::from_secs(60),
-        max_connections: 64,
-        shutdown_grace: Duration::from_secs(60),
-    }
-}
-
-/// The bounded server on its own port, beside the test server, on the same app.
-struct Bounded {
-    addr: std::net::SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
-
-async fn bounded(server: &TestServer, limits: ServeLimits) -> Bounded {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = invite_ledger::http::router(server.app.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, router, limits, async {
-        let _ = stopped.await;
-    }));
-    Bounded {
-        addr,
-        stop: Some(stop),
-        task,
-    }
-}
-
-/// Reads until the server closes the connection; what it sent, or a panic
-/// when it keeps the connection open past the deadline.
-async fn read_until_closed(stream: &mut TcpStream) -> String {
-    let mut received = Vec::new();
-    let read = tokio::time::timeout(DEADLINE, async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => received.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the server kept the connection open");
-    String::from_utf8_lossy(&received).into_owned()
-}
+use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn half_sent_headers_are_cut_off() {

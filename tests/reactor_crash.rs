@@ -16,8 +16,7 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 
 use common::smtp_sink::SmtpSink;
-use common::{Client, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
-use invite_ledger::domain::token::hash_token;
+use common::{invite_hash, Client, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 const INVITES: usize = 100;
 const KILL_AFTER: usize = 50;
@@ -192,7 +191,7 @@ async fn killing_the_server_mid_burst_loses_no_invitation_email() {
             .trim()
             .to_string();
         let invited: String = sqlx::query_scalar("SELECT email FROM invite WHERE token_hash = $1")
-            .bind(hash_token(&code))
+            .bind(invite_hash(&code))
             .fetch_one(&pool)
             .await
             .unwrap();

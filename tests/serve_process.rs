@@ -204,3 +204,156 @@ async fn one_json_log_line_per_request_with_its_route_and_no_token() {
         .count();
     assert_eq!(mail_warnings, 1, "{log}");
 }
+
+/// What the rolling-restart load saw, shared by its clients and the switch.
+#[derive(Default)]
+struct Rotation {
+    /// Where new requests go, as a proxy would send them.
+    targets: Vec<String>,
+    /// Requests that picked a server and have not connected to it yet.
+    connecting: std::collections::HashMap<String, usize>,
+    /// Per server: answers by status, and failures (connection errors).
+    answered: std::collections::HashMap<String, Vec<Result<u16, String>>>,
+}
+
+/// One sign-up on a connection of its own to `base` (`host:port`), raw HTTP.
+async fn raw_sign_up(
+    rotation: &std::sync::Mutex<Rotation>,
+    base: &str,
+    i: usize,
+) -> Result<u16, String> {
+    use tokio::io::AsyncWriteExt;
+    let connected = tokio::net::TcpStream::connect(base).await;
+    *rotation.lock().unwrap().connecting.get_mut(base).unwrap() -= 1;
+    let mut stream = connected.map_err(|e| format!("connect: {e}"))?;
+    let body = json!({
+        "email": format!("rolling{i}@example.com"),
+        "password": "rolling-password",
+        "name": "Rolling",
+    })
+    .to_string();
+    let request = format!(
+        "POST /api/auth/sign-up/email HTTP/1.1\r\nhost: {base}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .await
+        .map_err(|e| format!("read: {e}"))?;
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no answer: {answer:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_under_load_loses_no_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let db = TestDb::new().await;
+    let quiet = [("RUST_LOG", "warn"), ("SHUTDOWN_GRACE_MS", "60000")];
+    let old = serve(&db, &quiet).await;
+    let old_addr = old.base.trim_start_matches("http://").to_string();
+    let rotation = Arc::new(Mutex::new(Rotation {
+        targets: vec![old_addr.clone()],
+        ..Rotation::default()
+    }));
+    let answers_from = |addr: &str| {
+        rotation
+            .lock()
+            .unwrap()
+            .answered
+            .get(addr)
+            .map_or(0, Vec::len)
+    };
+
+    // Eight clients sign up in a loop, each request on a fresh connection to
+    // whichever server the rotation names.
+    let (stop, next) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let (rotation, stop, next) = (rotation.clone(), stop.clone(), next.clone());
+        clients.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let target = {
+                    let mut r = rotation.lock().unwrap();
+                    let target = r.targets[i % r.targets.len()].clone();
+                    *r.connecting.entry(target.clone()).or_default() += 1;
+                    target
+                };
+                let outcome = raw_sign_up(&rotation, &target, i).await;
+                let mut r = rotation.lock().unwrap();
+                r.answered.entry(target).or_default().push(outcome);
+            }
+        }));
+    }
+    let wait_for = |addr: String, count: usize| {
+        let answers_from = &answers_from;
+        async move {
+            let n = common::poll_until(60, || answers_from(&addr), |n| *n >= count).await;
+            assert!(n >= count, "{addr} gave {n} of {count} answers within 60 s");
+        }
+    };
+    wait_for(old_addr.clone(), 20).await;
+
+    // The new process starts beside the old one and joins the rotation.
+    let new = serve(&db, &quiet).await;
+    let new_addr = new.base.trim_start_matches("http://").to_string();
+    rotation.lock().unwrap().targets = vec![old_addr.clone(), new_addr.clone()];
+    wait_for(new_addr.clone(), 20).await;
+
+    // The old one leaves the rotation and, as soon as no request is still on
+    // its way to it, gets SIGTERM with requests in flight.
+    rotation.lock().unwrap().targets = vec![new_addr.clone()];
+    let on_its_way = common::poll_until(
+        60,
+        || rotation.lock().unwrap().connecting.get(&old_addr).copied(),
+        |n| *n == Some(0),
+    )
+    .await;
+    assert_eq!(on_its_way, Some(0));
+    let answered_before_stop = answers_from(&old_addr);
+    send_signal(&old.child, "-TERM");
+    let at_stop = answers_from(&new_addr);
+    wait_for(new_addr.clone(), at_stop + 20).await;
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.await.unwrap();
+    }
+
+    let (code, log) = exit_and_log(old).await;
+    assert_eq!(code, Some(0), "{log}");
+    let answers = rotation.lock().unwrap().answered.clone();
+    println!(
+        "{} requests were in flight on the old server when it got SIGTERM",
+        answers[&old_addr].len() - answered_before_stop
+    );
+    let mut answered = 0;
+    for (addr, outcomes) in &answers {
+        let failed: Vec<_> = outcomes.iter().filter(|o| **o != Ok(200)).collect();
+        assert!(failed.is_empty(), "{addr}: {failed:?}");
+        answered += outcomes.len();
+    }
+    // Every answered sign-up was written, once.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let accounts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM user_account WHERE email LIKE 'rolling%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(accounts, answered as i64);
+    pool.close().await;
+    drop(new);
+}

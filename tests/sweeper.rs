@@ -8,16 +8,16 @@ use std::time::Duration;
 use chrono::Duration as Span;
 use serde_json::json;
 
+use common::invite_hash;
 use common::TestServer;
 use invite_ledger::clock::Clock;
-use invite_ledger::domain::token::hash_token;
 use invite_ledger::reactors::sweep_expired;
 
 const FAST_SWEEPS: [&str; 2] = ["--expiry-sweep-interval-ms", "50"];
 
 async fn status_of(server: &TestServer, token: &str) -> String {
     sqlx::query_scalar("SELECT status FROM invite WHERE token_hash = $1")
-        .bind(hash_token(token))
+        .bind(invite_hash(token))
         .fetch_one(server.pool())
         .await
         .unwrap()

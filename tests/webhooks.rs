@@ -10,9 +10,9 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
+use common::invite_hash;
 use common::webhook_sink::{Hook, WebhookSink};
 use common::TestServer;
-use invite_ledger::domain::token::hash_token;
 
 const SECRET_BYTES: &[u8] = b"a webhook secret of 32 bytes!!!!";
 
@@ -60,7 +60,7 @@ async fn every_event_arrives_signed_and_in_order_per_invite() {
         .ok();
     admin.invite_by_email("admin", "private@example.com").await;
 
-    let invite = hash_token(&token);
+    let invite = invite_hash(&token);
     let hooks = sink
         .wait_until(10, |_| sink.accepted_for(&invite).len() >= 3)
         .await;
@@ -154,7 +154,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
     // Every invite event fails until the first invite is known, then only its own.
     sink.fail_for("invite", true);
     let failing = admin.create_invite(json!({ "role": "user" })).await;
-    let failing_id = hash_token(&failing);
+    let failing_id = invite_hash(&failing);
     sink.wait_until(10, |h| h.iter().any(|h| h.status == 500))
         .await;
     sink.fail_for(&failing_id, true);
@@ -164,7 +164,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
         .await
         .ok();
     let healthy = admin.create_invite(json!({ "role": "user" })).await;
-    let healthy_id = hash_token(&healthy);
+    let healthy_id = invite_hash(&healthy);
 
     sink.wait_until(10, |_| !sink.accepted_for(&healthy_id).is_empty())
         .await;
@@ -265,11 +265,11 @@ async fn a_webhook_configured_later_starts_at_the_end_of_the_log() {
     )
     .await;
     let after = admin.create_invite(json!({ "role": "user" })).await;
-    let after_id = hash_token(&after);
+    let after_id = invite_hash(&after);
     sink.wait_until(10, |_| !sink.accepted_for(&after_id).is_empty())
         .await;
     assert_eq!(types(&sink.accepted_for(&after_id)), ["invite.created"]);
-    let before_id = hash_token(&before);
+    let before_id = invite_hash(&before);
     assert!(
         sink.hooks()
             .iter()

@@ -33,11 +33,13 @@ pub struct EventView {
 impl From<&RecordedEvent> for EventView {
     fn from(recorded: &RecordedEvent) -> Self {
         let (aggregate_type, event_type, tagged) = recorded.event.public_json();
-        // Events serialize as `{"Type": {fields}}`: the fields are the data.
+        // Events serialize as `{"Type": {fields}}`: the fields are the data,
+        // named in camelCase like every other field of our answers.
         let data = match tagged {
             Value::Object(map) => map.into_iter().next().map(|(_, v)| v).unwrap_or_default(),
             other => other,
         };
+        let data = camel_case_keys(data);
         EventView {
             position: recorded.position.to_string(),
             global_position: recorded.position.global,
@@ -48,6 +50,21 @@ impl From<&RecordedEvent> for EventView {
             recorded_at: recorded.recorded_at,
             data,
         }
+    }
+}
+
+/// `value` with every object key in camelCase (events are stored with the
+/// Rust field names, in snake_case).
+fn camel_case_keys(value: Value) -> Value {
+    use heck::ToLowerCamelCase;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.to_lower_camel_case(), camel_case_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case_keys).collect()),
+        other => other,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod invite;
 pub mod redirect;
 pub mod roles;
 pub mod token;
+pub mod token_hash;
 pub mod token_seal;
 pub mod user;
 

@@ -487,31 +487,51 @@ async fn inviter_chain(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
-    /// Start after this position (`transaction/position`, as events show it);
-    /// from the beginning when absent.
+    /// Start after this position (`transaction/position`, as events show it),
+    /// or after the event with this `globalPosition` (a bare number, as `/uses`
+    /// shows it); from the beginning when absent.
     #[param(value_type = Option<String>)]
     pub after: Option<String>,
     /// Events per page (default 100, at most 1000).
     pub limit: Option<i64>,
 }
 
-fn parse_after(after: Option<&str>) -> std::result::Result<Position, ServiceError> {
-    match after.filter(|a| !a.is_empty()) {
-        None => Ok(Position::default()),
-        Some(a) => {
-            let position: Position = a
-                .parse()
-                .map_err(|e: String| ServiceError::bad_request("INVALID_POSITION", e))?;
-            // Positions start at zero: a negative one would page forever past nothing.
-            if position.xid < 0 || position.global < 0 {
-                return Err(ServiceError::bad_request(
-                    "INVALID_POSITION",
-                    "A log position is never negative",
-                ));
-            }
-            Ok(position)
+/// Where a page starts: after the position `transaction/position`, or after
+/// the event whose `globalPosition` is a bare number (the form `/uses` and
+/// older cursors carry), looked up in the log.
+async fn parse_after(
+    app: &App,
+    after: Option<&str>,
+) -> std::result::Result<Position, ServiceError> {
+    let invalid = |message: String| ServiceError::bad_request("INVALID_POSITION", message);
+    let Some(a) = after.filter(|a| !a.is_empty()) else {
+        return Ok(Position::default());
+    };
+    let position = match a.parse::<i64>() {
+        Ok(0) => Position::default(),
+        Ok(global) if global > 0 => {
+            let xid: Option<i64> = sqlx::query_scalar(
+                "SELECT transaction_id::text::bigint FROM events WHERE global_position = $1",
+            )
+            .bind(global)
+            .fetch_optional(&app.pool)
+            .await
+            .map_err(ServiceError::from)?;
+            let xid =
+                xid.ok_or_else(|| invalid(format!("No event has globalPosition {global}")))?;
+            Position { xid, global }
         }
+        Ok(_) => Position {
+            xid: -1,
+            global: -1,
+        },
+        Err(_) => a.parse().map_err(invalid)?,
+    };
+    // Positions start at zero: a negative one would page forever past nothing.
+    if position.xid < 0 || position.global < 0 {
+        return Err(invalid("A log position is never negative".into()));
     }
+    Ok(position)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -535,7 +555,7 @@ async fn events(
     QueryParams(params): QueryParams<FeedParams>,
 ) -> Result<Json<FeedPage>> {
     let limit = limit_of(params.limit)?;
-    let after = parse_after(params.after.as_deref())?;
+    let after = parse_after(&app, params.after.as_deref()).await?;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
     let events = read_batch(&mut conn, after, limit)
         .await
@@ -564,7 +584,7 @@ async fn event_stream(
     QueryParams(params): QueryParams<FeedParams>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    let after = parse_after(last_id.or(params.after.as_deref()))?;
+    let after = parse_after(&app, last_id.or(params.after.as_deref())).await?;
     let stream = futures_util::stream::unfold(
         (app, after, Vec::<Event>::new().into_iter()),
         |(app, mut after, mut pending)| async move {

@@ -13,6 +13,7 @@ mod observe;
 mod openapi;
 mod origin;
 pub mod rate_limit;
+mod refusals;
 pub mod serve;
 mod stats;
 mod timeout;

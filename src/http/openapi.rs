@@ -1,12 +1,14 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, served at
-//! `/openapi.json`, with an interactive reference at `/docs` (Scalar: its page
-//! loads the viewer in the browser; nothing is downloaded at build time).
+//! `/openapi.json`, with an interactive reference at `/docs`: Scalar's viewer,
+//! vendored in `assets/scalar/` and embedded in the binary, so the page needs
+//! nothing but this server.
 
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_scalar::{Scalar, Servable};
 
 use super::{accounts, health, invites, ledger, stats, HttpState};
 
@@ -90,5 +92,20 @@ pub fn routes() -> Router<HttpState> {
                 async move { Json(document) }
             }),
         )
-        .merge(Scalar::with_url("/docs", ApiDoc::openapi()))
+        .route("/docs", get(|| async { Html(DOCS_PAGE) }))
+        .route(
+            "/docs/scalar.js",
+            get(|| async {
+                let headers = [
+                    (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                    (CACHE_CONTROL, "public, max-age=3600"),
+                ];
+                (headers, SCALAR_JS)
+            }),
+        )
 }
+
+/// The reference page; it loads the viewer below and reads `/openapi.json`.
+const DOCS_PAGE: &str = include_str!("../../assets/scalar/docs.html");
+/// Scalar's standalone viewer (`assets/scalar/README.md` says which version).
+const SCALAR_JS: &[u8] = include_bytes!("../../assets/scalar/standalone.js");

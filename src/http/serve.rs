@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use super::refusals::JsonRefusals;
 use crate::config::Config;
 
 /// The limits of `serve`.
@@ -92,7 +93,14 @@ pub async fn serve(
             drop(slot);
         });
     }
-    drop(listener);
+    // Connections the kernel has already taken are requests a client (or a
+    // proxy) has already sent: serve them rather than reset them with the
+    // listener. Each answers its request and closes (the stop below).
+    for (stream, peer) in already_accepted(listener) {
+        let (router, limits, stop) = (router.clone(), limits.clone(), stop_rx.clone());
+        connections
+            .spawn(async move { serve_connection(stream, peer, router, &limits, stop).await });
+    }
     let _ = stop_tx.send(true);
     let drained = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(limits.shutdown_grace, drained)
@@ -107,6 +115,24 @@ pub async fn serve(
     connections.shutdown().await;
 }
 
+/// The connections waiting in `listener`'s queue, taken without waiting.
+fn already_accepted(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
+    let Ok(listener) = listener.into_std() else {
+        return Vec::new();
+    };
+    let mut taken = Vec::new();
+    // The listener is non-blocking: `accept` fails with `WouldBlock` once the queue is empty.
+    while let Ok((stream, peer)) = listener.accept() {
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream));
+        if let Ok(stream) = stream {
+            taken.push((stream, peer));
+        }
+    }
+    taken
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -116,7 +142,7 @@ async fn serve_connection(
 ) {
     let activity = Activity::default();
     let io = TokioIo::new(Watched {
-        inner: stream,
+        inner: JsonRefusals::new(stream),
         activity: activity.clone(),
     });
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {

@@ -494,6 +494,7 @@ async fn stored_version(conn: &mut PgConnection, name: &str) -> sqlx::Result<Opt
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ProjectionStatus {
     pub name: &'static str,
     pub version: String,

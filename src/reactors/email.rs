@@ -80,7 +80,12 @@ impl Reactor for EmailReactor {
         let (Some(to), Some(sealed)) = (&terms.email, &terms.sealed_token) else {
             anyhow::bail!("the invite has no email or no sealed token");
         };
-        let token = self.app.settings.token_seal.open(sealed, token_hash)?;
+        let settings = &self.app.settings;
+        let token = settings.token_seal.open(sealed, token_hash)?;
+        anyhow::ensure!(
+            settings.token_hasher.matches(&token, token_hash),
+            "the sealed token does not match its invite"
+        );
         let email = self.templates.render(Invitation {
             to: to.clone(),
             role: terms.role.clone(),

@@ -94,6 +94,9 @@ pub async fn spawn(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
     if app.settings.token_seal.is_dev_key {
         tracing::warn!("TOKEN_SEALING_KEY is not set: private invites' tokens are sealed with the public development key");
     }
+    if app.settings.token_hasher.is_dev_key {
+        tracing::warn!("TOKEN_HASH_KEY is not set: invites' tokens are hashed under the public development key");
+    }
     let policy = DeliveryPolicy::from_config(&app.settings.config);
     let mut handles = Vec::new();
     for reactor in configured(app)? {

@@ -9,11 +9,10 @@ use super::{Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
 use crate::auth::session::{self, NewSession};
-use crate::domain::invite::{Actor, InviteCommand};
+use crate::domain::invite::{Actor, InviteCommand, InviteError};
 use crate::domain::normalize_email;
-use crate::domain::token::hash_token;
 use crate::domain::user::{user_id_for_email, UserCommand, UserError};
-use crate::ledger::JointError;
+use crate::ledger::{JointError, LedgerError};
 use crate::projections::model::ReadModel;
 use crate::projections::user_account::UserAccounts;
 
@@ -179,14 +178,24 @@ async fn sign_up_by_invite(
         role: default_role,
         at,
     };
-    let result = app
+    // Invites made before token hashes were keyed are found by their old hash.
+    let [keyed, legacy] = app.settings.token_hasher.candidates(token);
+    let mut id = keyed;
+    let mut result = app
         .ledger
-        .register_with_invite(&hash_token(token), use_invite, &user_id, register)
+        .register_with_invite(&id, use_invite.clone(), &user_id, register.clone())
         .await;
+    if let Err(JointError::Invite(LedgerError::Domain(InviteError::NotFound))) = &result {
+        id = legacy;
+        result = app
+            .ledger
+            .register_with_invite(&id, use_invite, &user_id, register)
+            .await;
+    }
     let position = match result {
         Ok(position) => Some(position),
         Err(JointError::Invite(refused)) => {
-            let refused = match invites::expire_if_needed(app, token, Err(refused)).await {
+            let refused = match invites::expire_if_needed(app, &id, Err(refused)).await {
                 Err(refused) => refused,
                 Ok(_) => anyhow::anyhow!("a refused sign-up was recorded as done").into(),
             };

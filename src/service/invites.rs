@@ -14,7 +14,7 @@ use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
-use crate::domain::token::{hash_token, random_code, random_token, TokenType};
+use crate::domain::token::{random_code, random_token, TokenType};
 use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
 use crate::projections::model::ReadModel;
 use crate::projections::row::Row;
@@ -63,17 +63,38 @@ fn invite_sign_in_up_page(invite: &InviteRow) -> &str {
     }
 }
 
+/// The invite this token opens, under its keyed hash or, for an invite made
+/// before those, its plain one (see `domain::token_hash`).
 pub async fn find(app: &Context, token: &str) -> Result<Option<InviteRow>, ServiceError> {
     static BY_TOKEN_HASH: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "SELECT {} FROM invite WHERE token_hash = $1",
+            "SELECT {} FROM invite WHERE token_hash = ANY($1) ORDER BY token_hash = $2 DESC LIMIT 1",
             InviteRow::column_list()
         )
     });
+    let [keyed, legacy] = app.settings.token_hasher.candidates(token);
     Ok(sqlx::query_as(&BY_TOKEN_HASH)
-        .bind(hash_token(token))
+        .bind(vec![keyed.clone(), legacy])
+        .bind(keyed)
         .fetch_optional(&app.pool)
         .await?)
+}
+
+type CommandResult =
+    Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>;
+
+/// Runs `command` on the invite this token opens: under its keyed hash, then,
+/// if no invite is there, under the plain hash of invites made before keyed
+/// ones. Returns the id it ran under, for a follow-up command.
+async fn run(app: &Context, token: &str, command: InviteCommand) -> (String, CommandResult) {
+    let [keyed, legacy] = app.settings.token_hasher.candidates(token);
+    match app.ledger.execute_invite(&keyed, command.clone()).await {
+        Err(crate::ledger::LedgerError::Domain(InviteError::NotFound)) => {
+            let result = app.ledger.execute_invite(&legacy, command).await;
+            (legacy, result)
+        }
+        result => (keyed, result),
+    }
 }
 
 pub async fn create(
@@ -144,7 +165,7 @@ pub async fn create(
     let mut attempts = 0;
     let (token, position) = loop {
         let token = generate_token(app, token_type);
-        let hash = hash_token(&token);
+        let hash = settings.token_hasher.keyed(&token);
         let mut terms = terms.clone();
         // Only a private invite's token is needed again, by its email.
         terms.sealed_token = email
@@ -297,15 +318,12 @@ pub async fn activate_only(
 ) -> Result<Activation, ServiceError> {
     let at = app.clock.now();
     let by = user.map(Account::actor);
-    let result = app
-        .ledger
-        .execute_invite(&hash_token(token), InviteCommand::Activate { by, at })
-        .await;
-    let position = match expire_if_needed(app, token, result).await {
+    let (id, result) = run(app, token, InviteCommand::Activate { by, at }).await;
+    let position = match expire_if_needed(app, &id, result).await {
         Ok(position) => position,
         Err(refused) => {
             let (user_id, email) = (user.map(|u| u.id.as_str()), user.map(|u| u.email.as_str()));
-            refusals::record(app, token, Attempt::Activation, &refused, user_id, email).await;
+            refusals::record(app, &id, Attempt::Activation, &refused, user_id, email).await;
             return Err(refused);
         }
     };
@@ -335,13 +353,13 @@ pub async fn use_invite(
         new_account,
         at: app.clock.now(),
     };
-    let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = match expire_if_needed(app, token, result).await {
+    let (id, result) = run(app, token, command).await;
+    let position = match expire_if_needed(app, &id, result).await {
         Ok(position) => position,
         Err(refused) => {
             refusals::record(
                 app,
-                token,
+                &id,
                 Attempt::Use,
                 &refused,
                 Some(&user_id),
@@ -367,14 +385,14 @@ pub async fn used(app: &Context, token: &str) -> Result<Used, ServiceError> {
 /// An invite found expired gets its `Expired` event, then the caller its error.
 pub async fn expire_if_needed(
     app: &Context,
-    token: &str,
-    result: Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>,
+    id: &str,
+    result: CommandResult,
 ) -> Result<Option<crate::ledger::Position>, ServiceError> {
     if let Err(crate::ledger::LedgerError::Domain(InviteError::Expired)) = &result {
         let expire = InviteCommand::Expire {
             at: app.clock.now(),
         };
-        match app.ledger.execute_invite(&hash_token(token), expire).await {
+        match app.ledger.execute_invite(id, expire).await {
             Ok(position) => app.settle_on(position, &[InviteView::NAME]).await,
             Err(error) => tracing::warn!(%error, "could not record the expiry"),
         }
@@ -472,8 +490,8 @@ pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), Se
 /// Runs a command on the invite, records an expiry it runs into, and waits
 /// until the read models show the outcome.
 async fn execute(app: &Context, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
-    let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
+    let (id, result) = run(app, token, command).await;
+    let position = expire_if_needed(app, &id, result).await?;
     app.settle_on(position, &[InviteView::NAME]).await;
     Ok(())
 }

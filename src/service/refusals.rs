@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use super::{Context, ServiceError};
 use crate::domain::invite::{InviteCommand, InviteError, Refusal};
-use crate::domain::token::hash_token;
 use crate::http::rate_limit::{Limit, Limiter};
 
 const RECORDED_PER_MINUTE: u32 = 30;
@@ -36,12 +35,12 @@ impl Attempt {
     }
 }
 
-/// Records `refused` against the invite behind `token`, if it is a refusal of
-/// an invite that exists. Never fails the caller: the refusal it answers with
+/// Records `refused` against the invite `invite` (its aggregate id), if it is a
+/// refusal of an invite that exists. Never fails the caller: the refusal it answers with
 /// matters more than its record.
 pub async fn record(
     app: &Context,
-    token: &str,
+    invite: &str,
     attempt: Attempt,
     refused: &ServiceError,
     user_id: Option<&str>,
@@ -53,7 +52,6 @@ pub async fn record(
     if *error == InviteError::NotFound {
         return;
     }
-    let invite = hash_token(token);
     match Limiter::new(app.pool.clone())
         .count(&PER_INVITE, &invite)
         .await
@@ -77,7 +75,7 @@ pub async fn record(
         },
         at: app.clock.now(),
     };
-    if let Err(error) = app.ledger.execute_invite(&invite, command).await {
+    if let Err(error) = app.ledger.execute_invite(invite, command).await {
         tracing::warn!(%error, "could not record a refused attempt");
     }
 }

@@ -2,6 +2,7 @@
 //! the real server on a loopback port, an injected clock and a capturing mailer.
 #![allow(dead_code)]
 
+pub mod bounded;
 pub mod ledger;
 pub mod node;
 pub mod smtp_sink;
@@ -170,6 +171,37 @@ pub async fn replica(
         .expect("replica starts");
     tasks.extend(reactors::spawn(&app).await.expect("reactors start"));
     (app, tasks)
+}
+
+/// The id an invite with this token is kept under, with the tests' (default) key.
+pub fn invite_hash(token: &str) -> String {
+    invite_ledger::domain::token_hash::TokenHasher::from_hex(None)
+        .unwrap()
+        .keyed(token)
+}
+
+/// Every row of every table in the database, as text.
+pub async fn every_row(server: &TestServer) -> Vec<(String, String)> {
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables
+          WHERE table_type = 'BASE TABLE'
+            AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_all(server.pool())
+    .await
+    .unwrap();
+    let mut rows = Vec::new();
+    for (schema, table) in tables {
+        let sql = format!("SELECT t::text FROM \"{schema}\".\"{table}\" t");
+        for row in sqlx::query_scalar::<_, String>(&sql)
+            .fetch_all(server.pool())
+            .await
+            .unwrap()
+        {
+            rows.push((table.clone(), row));
+        }
+    }
+    rows
 }
 
 /// A loopback port nobody listens on right now.
