@@ -6,6 +6,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::export::Query;
 use super::{decode_cursor, encode_cursor};
 use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::projections::invite_use::InviteUseRow;
@@ -29,6 +30,12 @@ pub struct InviteFilter {
     /// Used at least once at or after this time (and before `used_to`, if given).
     pub used_from: Option<DateTime<Utc>>,
     pub used_to: Option<DateTime<Utc>>,
+    /// Closed (cancelled or rejected) by this user id.
+    pub closed_by: Option<String>,
+    /// Closed (cancelled, rejected or expired) at or after this time.
+    pub closed_from: Option<DateTime<Utc>>,
+    /// Closed before this time.
+    pub closed_to: Option<DateTime<Utc>>,
 }
 
 pub struct Page<T> {
@@ -65,7 +72,21 @@ pub async fn list(
         },
         None => None,
     };
-    let rows: Vec<InviteRow> = sqlx::query_as(&format!(
+    let query = list_query(filter, after, Some(limit + 1))?;
+    let rows: Vec<InviteRow> = sqlx::query_as_with(&query.sql, query.args)
+        .persistent(false)
+        .fetch_all(conn)
+        .await?;
+    Ok(Ok(page(rows, limit, |r| (r.created_at, r.id))))
+}
+
+/// The invites query, for a page (`limit`) or an export (every row).
+pub fn list_query(
+    filter: &InviteFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: Option<i64>,
+) -> anyhow::Result<Query> {
+    Query::new(format!(
         "SELECT {} FROM invite
           WHERE ($1::text IS NULL OR status = $1)
             AND ($2::text IS NULL OR role = $2)
@@ -79,25 +100,27 @@ pub async fn list(
                    AND ($7::timestamptz IS NULL OR u.used_at >= $7)
                    AND ($8::timestamptz IS NULL OR u.used_at < $8)))
             AND ($9::timestamptz IS NULL OR (created_at, id) > ($9, $10::uuid))
+            AND ($12::text IS NULL OR closed_by = $12)
+            AND ($13::timestamptz IS NULL OR closed_at >= $13)
+            AND ($14::timestamptz IS NULL OR closed_at < $14)
           ORDER BY created_at, id
           LIMIT $11",
         InviteRow::column_list()
     ))
-    .bind(filter.status)
-    .bind(&filter.role)
-    .bind(&filter.inviter)
-    .bind(&filter.email)
-    .bind(filter.created_from)
-    .bind(filter.created_to)
-    .bind(filter.used_from)
-    .bind(filter.used_to)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.1))
-    .bind(limit + 1)
-    .persistent(false)
-    .fetch_all(conn)
-    .await?;
-    Ok(Ok(page(rows, limit, |r| (r.created_at, r.id))))
+    .bind(filter.status)?
+    .bind(filter.role.clone())?
+    .bind(filter.inviter.clone())?
+    .bind(filter.email.clone())?
+    .bind(filter.created_from)?
+    .bind(filter.created_to)?
+    .bind(filter.used_from)?
+    .bind(filter.used_to)?
+    .bind(after.map(|a| a.0))?
+    .bind(after.map(|a| a.1))?
+    .bind(limit)?
+    .bind(filter.closed_by.clone())?
+    .bind(filter.closed_from)?
+    .bind(filter.closed_to)
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<InviteRow>> {
@@ -140,7 +163,17 @@ pub async fn uses(
         },
         None => 0,
     };
-    let rows: Vec<InviteUseRow> = sqlx::query_as(&format!(
+    let query = uses_query(filter, after, Some(limit + 1))?;
+    let rows: Vec<InviteUseRow> = sqlx::query_as_with(&query.sql, query.args)
+        .persistent(false)
+        .fetch_all(conn)
+        .await?;
+    Ok(Ok(page(rows, limit, |r| r.position)))
+}
+
+/// The uses query, for a page (`limit`) or an export (every row).
+pub fn uses_query(filter: &UseFilter, after: i64, limit: Option<i64>) -> anyhow::Result<Query> {
+    Query::new(format!(
         "SELECT {} FROM invite_use
           WHERE ($1::text IS NULL OR user_id = $1)
             AND ($2::text IS NULL OR inviter_id = $2)
@@ -152,15 +185,11 @@ pub async fn uses(
           LIMIT $7",
         InviteUseRow::column_list()
     ))
-    .bind(&filter.user)
-    .bind(&filter.inviter)
-    .bind(filter.invite)
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(after)
-    .bind(limit + 1)
-    .persistent(false)
-    .fetch_all(conn)
-    .await?;
-    Ok(Ok(page(rows, limit, |r| r.position)))
+    .bind(filter.user.clone())?
+    .bind(filter.inviter.clone())?
+    .bind(filter.invite)?
+    .bind(filter.from)?
+    .bind(filter.to)?
+    .bind(after)?
+    .bind(limit)
 }

@@ -57,7 +57,7 @@ fn body_refusal(status: StatusCode, message: String) -> ApiError {
     }
 }
 
-fn validation_error(message: String) -> ApiError {
+pub(super) fn validation_error(message: String) -> ApiError {
     ApiError::Service(ServiceError::bad_request("VALIDATION_ERROR", message))
 }
 
@@ -90,7 +90,7 @@ fn json_has_nul(json: &[u8]) -> bool {
 
 /// Whether a URL part carries a NUL, percent-encoded (a raw one never gets
 /// past the HTTP parser).
-fn url_has_nul(part: &str) -> bool {
+pub(super) fn url_has_nul(part: &str) -> bool {
     part.as_bytes()
         .windows(3)
         .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')

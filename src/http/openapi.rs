@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_scalar::{Scalar, Servable};
 
-use super::{accounts, health, invites, ledger, HttpState};
+use super::{accounts, health, invites, ledger, ledger_queries, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,9 @@ use super::{accounts, health, invites, ledger, HttpState};
         ledger::inviter_chain,
         ledger::events,
         ledger::event_stream,
+        ledger_queries::find_user,
+        ledger_queries::get_user,
+        ledger_queries::diff,
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -300,7 +300,7 @@ pub async fn activate_only(
         .ledger
         .execute_invite(&hash_token(token), InviteCommand::Activate { by, at })
         .await;
-    let position = expire_if_needed(app, token, result).await?;
+    let position = expire_if_needed(app, &hash_token(token), result).await?;
     app.settle_on(position, &[InviteView::NAME]).await;
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Activation::SignInUpRequired {
@@ -327,7 +327,7 @@ pub async fn use_invite(
         at: app.clock.now(),
     };
     let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
+    let position = expire_if_needed(app, &hash_token(token), result).await?;
     app.settle(position).await;
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
     Ok(Used {
@@ -339,14 +339,14 @@ pub async fn use_invite(
 /// An invite found expired gets its `Expired` event, then the caller its error.
 async fn expire_if_needed(
     app: &Context,
-    token: &str,
+    token_hash: &str,
     result: Result<Option<crate::ledger::Position>, crate::ledger::LedgerError<InviteError>>,
 ) -> Result<Option<crate::ledger::Position>, ServiceError> {
     if let Err(crate::ledger::LedgerError::Domain(InviteError::Expired)) = &result {
         let expire = InviteCommand::Expire {
             at: app.clock.now(),
         };
-        match app.ledger.execute_invite(&hash_token(token), expire).await {
+        match app.ledger.execute_invite(token_hash, expire).await {
             Ok(position) => app.settle_on(position, &[InviteView::NAME]).await,
             Err(error) => tracing::warn!(%error, "could not record the expiry"),
         }
@@ -425,27 +425,43 @@ pub async fn get(
     })
 }
 
-pub async fn cancel(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
+/// The hash of an invite's token (its aggregate id), found by the invite's id:
+/// how a creator names a private invite whose token only its email carried.
+pub async fn token_hash_of(app: &Context, invite_id: Uuid) -> Result<Option<String>, ServiceError> {
+    Ok(
+        sqlx::query_scalar("SELECT token_hash FROM invite WHERE id = $1")
+            .bind(invite_id)
+            .fetch_optional(&app.pool)
+            .await?,
+    )
+}
+
+/// Cancels the invite whose token hashes to `token_hash`.
+pub async fn cancel(app: &Context, user: &Account, token_hash: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
-    execute(app, token, InviteCommand::Cancel { by, at }).await
+    execute(app, token_hash, InviteCommand::Cancel { by, at }).await
 }
 
 /// Asks for the invitation email again: a `Resent` event the email reactor follows.
-pub async fn resend(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
+pub async fn resend(app: &Context, user: &Account, token_hash: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
-    execute(app, token, InviteCommand::Resend { by, at }).await
+    execute(app, token_hash, InviteCommand::Resend { by, at }).await
 }
 
 pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
-    execute(app, token, InviteCommand::Reject { by, at }).await
+    execute(app, &hash_token(token), InviteCommand::Reject { by, at }).await
 }
 
 /// Runs a command on the invite, records an expiry it runs into, and waits
 /// until the read models show the outcome.
-async fn execute(app: &Context, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
-    let result = app.ledger.execute_invite(&hash_token(token), command).await;
-    let position = expire_if_needed(app, token, result).await?;
+async fn execute(
+    app: &Context,
+    token_hash: &str,
+    command: InviteCommand,
+) -> Result<(), ServiceError> {
+    let result = app.ledger.execute_invite(token_hash, command).await;
+    let position = expire_if_needed(app, token_hash, result).await?;
     app.settle_on(position, &[InviteView::NAME]).await;
     Ok(())
 }
