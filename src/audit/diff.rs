@@ -162,7 +162,7 @@ async fn counts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> anyhow::Result<DiffCounts> {
-    let (created, used, closed, roles_changed) = sqlx::query_as(&format!(
+    let (created, used, closed, roles_changed): (i64, i64, i64, i64) = sqlx::query_as(&format!(
         "SELECT count(*) FILTER (WHERE event_type = 'Created'),
                 count(*) FILTER (WHERE event_type = 'Used'),
                 count(*) FILTER (WHERE event_type IN ('Cancelled', 'Rejected', 'Expired')),

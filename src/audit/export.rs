@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Arguments, Encode, Postgres, Type};
 
 /// Bytes gathered before a chunk goes out.
@@ -82,7 +82,7 @@ impl Query {
 
 /// The CSV columns of a row type: the properties its OpenAPI schema lists (so
 /// exactly the JSON fields), in the order `order` gives, others after.
-pub fn columns<T: utoipa::ToSchema>(order: &[&str]) -> Vec<String> {
+pub fn columns<T: utoipa::ToSchema>(order: &[impl AsRef<str>]) -> Vec<String> {
     use utoipa::openapi::{RefOr, Schema};
     let mut names: Vec<String> = match T::schema() {
         RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
@@ -91,7 +91,7 @@ pub fn columns<T: utoipa::ToSchema>(order: &[&str]) -> Vec<String> {
     names.sort_by_key(|name| {
         order
             .iter()
-            .position(|o| *o == name)
+            .position(|o| o.as_ref() == name)
             .unwrap_or(order.len())
     });
     names
@@ -132,7 +132,7 @@ pub fn respond<V, F>(
     convert: F,
 ) -> Response
 where
-    V: Serialize,
+    V: Serialize + Send + 'static,
     F: Fn(&PgRow) -> anyhow::Result<V> + Send + 'static,
 {
     let (content_type, extension) = match format {
@@ -165,7 +165,7 @@ fn rows<V, F>(
     convert: F,
 ) -> impl Stream<Item = anyhow::Result<Bytes>> + Send
 where
-    V: Serialize,
+    V: Serialize + Send + 'static,
     F: Fn(&PgRow) -> anyhow::Result<V> + Send + 'static,
 {
     async_stream::try_stream! {
@@ -181,53 +181,55 @@ where
     }
 }
 
-/// Rows into CSV records or NDJSON lines.
-enum Encoder {
-    Csv(csv::Writer<Vec<u8>>, Vec<String>),
-    Ndjson(Vec<u8>),
+/// Rows into CSV records or NDJSON lines, gathered until taken.
+struct Encoder {
+    /// The CSV columns; `None` for NDJSON.
+    csv: Option<Vec<String>>,
+    out: Vec<u8>,
 }
 
 impl Encoder {
     fn new(format: Format, columns: Vec<String>) -> anyhow::Result<Encoder> {
-        Ok(match format {
-            Format::Csv => {
-                let mut writer = csv::Writer::from_writer(Vec::new());
-                writer.write_record(&columns)?;
-                Encoder::Csv(writer, columns)
-            }
-            _ => Encoder::Ndjson(Vec::new()),
-        })
+        let mut encoder = Encoder {
+            csv: None,
+            out: Vec::new(),
+        };
+        if format == Format::Csv {
+            encoder.out = csv_record(columns.iter().map(String::as_str))?;
+            encoder.csv = Some(columns);
+        }
+        Ok(encoder)
     }
 
     fn push(&mut self, row: &Value) -> anyhow::Result<()> {
-        match self {
-            Encoder::Csv(writer, columns) => {
-                writer.write_record(columns.iter().map(|c| csv_field(row.get(c))))?;
+        match &self.csv {
+            Some(columns) => {
+                let fields: Vec<String> = columns.iter().map(|c| csv_field(row.get(c))).collect();
+                self.out
+                    .extend(csv_record(fields.iter().map(String::as_str))?);
             }
-            Encoder::Ndjson(out) => {
-                serde_json::to_writer(&mut *out, row)?;
-                out.push(b'\n');
+            None => {
+                serde_json::to_writer(&mut self.out, row)?;
+                self.out.push(b'\n');
             }
         }
         Ok(())
     }
 
-    fn buffered(&mut self) -> usize {
-        match self {
-            Encoder::Csv(writer, _) => writer.get_ref().len(),
-            Encoder::Ndjson(out) => out.len(),
-        }
+    fn buffered(&self) -> usize {
+        self.out.len()
     }
 
     fn take(&mut self) -> anyhow::Result<Bytes> {
-        Ok(Bytes::from(match self {
-            Encoder::Csv(writer, _) => {
-                writer.flush()?;
-                std::mem::take(writer.get_mut())
-            }
-            Encoder::Ndjson(out) => std::mem::take(out),
-        }))
+        Ok(Bytes::from(std::mem::take(&mut self.out)))
     }
+}
+
+/// One CSV line, quoted as RFC 4180 asks (by the `csv` crate).
+fn csv_record<'a>(fields: impl Iterator<Item = &'a str>) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(fields)?;
+    Ok(writer.into_inner()?)
 }
 
 /// One CSV field: text as is, nothing for null, nested values as JSON.

@@ -284,7 +284,7 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
                 at,
             }) => history.push(change(
                 role,
-                Some(role_before),
+                Some(role_before.as_str()),
                 *at,
                 Some(by_user_id.clone()),
                 None,
@@ -305,7 +305,7 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
                 if registered {
                     history.push(change(
                         role_after,
-                        Some(role_before),
+                        Some(role_before.as_str()),
                         *at,
                         Some(inviter_id.clone()),
                         Some(*invite_id),

@@ -216,10 +216,16 @@ impl InviteTarget {
     async fn token_hash(&self, state: &HttpState) -> Result<String, ApiError> {
         match (&self.token, self.invite_id) {
             (Some(token), None) => Ok(crate::domain::token::hash_token(token)),
-            (None, Some(id)) => service::token_hash_of(&state.app, id).await?.ok_or_else(|| {
-                Refusal::new(StatusCode::NOT_FOUND, "INVITE_NOT_FOUND", "No invite has this id")
+            (None, Some(id)) => service::token_hash_of(&state.app, id)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::new(
+                        StatusCode::NOT_FOUND,
+                        "INVITE_NOT_FOUND",
+                        "No invite has this id",
+                    )
                     .into()
-            }),
+                }),
             _ => Err(ServiceError::bad_request(
                 "VALIDATION_ERROR",
                 "Give exactly one of `token` and `inviteId`",

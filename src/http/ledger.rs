@@ -16,18 +16,18 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{MaybeUser, PathParams, QueryParams};
+use super::ledger_queries::{invalid, StrictQuery};
 use super::HttpState;
 use crate::app::App;
-use super::ledger_queries::{invalid, StrictQuery};
 use crate::audit::api_keys;
-use crate::audit::export::{self, camel_case, Format};
 use crate::audit::as_of::{self, PastState, Scope};
+use crate::audit::export::{self, camel_case, Format};
 use crate::audit::feed::{self, EventFilter, EventView};
 use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
 use crate::audit::users::{self, Invitee, InviteeRow, UserNode};
@@ -173,7 +173,9 @@ fn export_format(
         ));
     }
     if format.is_export() && as_of.is_some() {
-        return Err(invalid("An export reads the current state: leave out `as_of`"));
+        return Err(invalid(
+            "An export reads the current state: leave out `as_of`",
+        ));
     }
     Ok(format)
 }
@@ -297,9 +299,14 @@ async fn list_invites(
         let query = invites::list_query(&filter, None, None).map_err(ServiceError::from)?;
         let conn = app.pool.acquire().await.map_err(ServiceError::from)?;
         let columns = export::columns::<InviteRow>(&camel_case(InviteRow::COLUMNS));
-        return Ok(export::respond(conn, query, format, "invites", columns, |row| {
-            Ok(<InviteRow as sqlx::FromRow<_>>::from_row(row)?)
-        }));
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "invites",
+            columns,
+            |row| Ok(InviteRow::from_row(row)?),
+        ));
     }
     let limit = limit_of(page.limit)?;
     let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
@@ -418,9 +425,14 @@ async fn list_uses(
         let query = invites::uses_query(&filter, 0, None).map_err(ServiceError::from)?;
         let conn = app.pool.acquire().await.map_err(ServiceError::from)?;
         let columns = export::columns::<InviteUseRow>(&camel_case(InviteUseRow::COLUMNS));
-        return Ok(export::respond(conn, query, format, "uses", columns, |row| {
-            Ok(<InviteUseRow as sqlx::FromRow<_>>::from_row(row)?)
-        }));
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "uses",
+            columns,
+            |row| Ok(InviteUseRow::from_row(row)?),
+        ));
     }
     let limit = limit_of(page.limit)?;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
@@ -494,9 +506,14 @@ async fn invitees(
             "created_at",
         ]));
         columns.push("depth".into());
-        return Ok(export::respond(conn, query, format, "invitees", columns, |row| {
-            Ok(<InviteeRow as sqlx::FromRow<_>>::from_row(row)?)
-        }));
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "invitees",
+            columns,
+            |row| Ok(InviteeRow::from_row(row)?),
+        ));
     }
     let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
     let found = users::with_invitees(source.conn(), &id, depth).await;
@@ -552,8 +569,6 @@ pub struct FeedParams {
     /// from the beginning when absent.
     #[param(value_type = Option<String>)]
     pub after: Option<String>,
-    /// Events per page (default 100, at most 1000).
-    pub limit: Option<i64>,
 }
 
 fn parse_after(after: Option<&str>) -> std::result::Result<Position, ServiceError> {
@@ -625,7 +640,10 @@ impl EventQuery {
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .collect();
-        if let Some(unknown) = types.iter().find(|t| !feed::EVENT_TYPES.contains(&t.as_str())) {
+        if let Some(unknown) = types
+            .iter()
+            .find(|t| !feed::EVENT_TYPES.contains(&t.as_str()))
+        {
             return Err(invalid(format!(
                 "`{unknown}` is not an event type ({})",
                 feed::EVENT_TYPES.join(", ")
@@ -697,9 +715,14 @@ async fn events(
             "recordedAt",
             "data",
         ]);
-        return Ok(export::respond(conn, query, format, "events", columns, |row| {
-            Ok(EventView::from(&recorded_from_row(row)?))
-        }));
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "events",
+            columns,
+            |row| Ok(EventView::from(&recorded_from_row(row)?)),
+        ));
     }
     let events = feed::filtered(&mut conn, &filter, after, limit)
         .await

@@ -86,7 +86,10 @@ async fn find_user(
         .await
         .map_err(ServiceError::from)?
         .ok_or(USER_MISSING)?;
-    let profile = users::profile(&mut conn, &id).await?.ok_or(USER_MISSING)?;
+    let profile = users::profile(&mut conn, &id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(USER_MISSING)?;
     Ok(Json(profile))
 }
 
@@ -106,10 +109,13 @@ async fn get_user(
     State(app): State<App>,
     _: Auditor,
     PathParams(id): PathParams<String>,
-    StrictQuery(_): StrictQuery<NoParams>,
+    StrictQuery(_none): StrictQuery<NoParams>,
 ) -> Result<Json<UserProfile>, AuditError> {
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
-    let profile = users::profile(&mut conn, &id).await?.ok_or(USER_MISSING)?;
+    let profile = users::profile(&mut conn, &id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(USER_MISSING)?;
     Ok(Json(profile))
 }
 
@@ -139,6 +145,8 @@ async fn diff(
         return Err(invalid("from must not be after to"));
     }
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
-    let diff = diff::between(&mut conn, params.from, params.to).await?;
+    let diff = diff::between(&mut conn, params.from, params.to)
+        .await
+        .map_err(ServiceError::from)?;
     Ok(Json(diff))
 }
