@@ -308,12 +308,12 @@ async fn invites_filter_by_who_closed_them_and_when() {
         .get(&format!("/api/ledger/invites?closed_by={admin_id}"))
         .await
         .ok();
-    assert_eq!(ids(by_admin), [admin_id.clone()]);
+    assert_eq!(ids(by_admin), [admin_id.as_str()]);
     let by_other = admin
         .get(&format!("/api/ledger/invites?closed_by={other_id}"))
         .await
         .ok();
-    assert_eq!(ids(by_other), [other_id.clone()]);
+    assert_eq!(ids(by_other), [other_id.as_str()]);
     let early = admin
         .get(&format!(
             "/api/ledger/invites?closed_from={}&closed_to={}",
@@ -322,7 +322,7 @@ async fn invites_filter_by_who_closed_them_and_when() {
         ))
         .await
         .ok();
-    assert_eq!(ids(early), [admin_id.clone()]);
+    assert_eq!(ids(early), [admin_id.as_str()]);
     let late = admin
         .get(&format!("/api/ledger/invites?closed_from={}", iso(later)))
         .await
