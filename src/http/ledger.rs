@@ -156,6 +156,7 @@ pub struct ExportParams {
     /// `json` (pages, the default), `csv` or `ndjson` (every row, streamed,
     /// with the same filters); without it, an `Accept` of `text/csv` or
     /// `application/x-ndjson` asks for the export.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
@@ -626,6 +627,7 @@ pub struct EventQuery {
     /// Recorded before this time.
     pub to: Option<DateTime<Utc>>,
     /// `json` (pages, the default), `csv` or `ndjson` (every event after `after`, streamed).
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
