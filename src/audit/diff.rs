@@ -114,7 +114,7 @@ pub struct Diff {
 /// The events that count, recorded in `(from, to]`, below the read horizon (so
 /// the answer for a past range never changes), each with its invite's id.
 const RANGE: &str = "recorded_at > $1 AND recorded_at <= $2
-    AND transaction_id < ledger_read_horizon()
+    AND transaction_id < (SELECT ledger_read_horizon())
     AND event_type IN ('Created', 'Used', 'Cancelled', 'Rejected', 'Expired', 'RoleSet')";
 
 pub async fn between(

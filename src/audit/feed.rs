@@ -104,7 +104,8 @@ pub struct EventFilter {
 }
 
 /// The feed's query after `after` in global order, below the read horizon (as
-/// `read_batch` reads), for a page (`limit`) or an export (every event).
+/// `read_batch` reads), for a page (`limit`) or an export (every event). The
+/// horizon is a sub-select so that it is worked out once, not once per row.
 pub fn filtered_query(
     filter: &EventFilter,
     after: Position,
@@ -114,7 +115,7 @@ pub fn filtered_query(
         "SELECT {RECORDED_COLUMNS}
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-            AND transaction_id < ledger_read_horizon()
+            AND transaction_id < (SELECT ledger_read_horizon())
             AND ($3::text IS NULL OR ledger_actor(aggregate_type, aggregate_id, payload) = $3)
             AND (cardinality($4::text[]) = 0 OR event_type = ANY($4))
             AND ($5::text[] IS NULL OR aggregate_id = ANY($5))
