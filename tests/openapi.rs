@@ -15,6 +15,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("accounts.rs", "/api/auth"),
         ("invites.rs", "/api/auth"),
         ("ledger.rs", "/api/ledger"),
+        ("ledger_queries.rs", "/api/ledger"),
         ("health.rs", ""),
     ] {
         let source =

@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use crate::ledger::{recorded_from_row, RecordedEvent, RECORDED_COLUMNS};
+use super::export::Query;
+use crate::ledger::{recorded_from_row, Position, RecordedEvent, RECORDED_COLUMNS};
 
 /// One event of the log.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -88,5 +89,82 @@ pub async fn of_aggregate(
     .await?;
     rows.iter()
         .map(|row| recorded_from_row(row).map(|e| EventView::from(&e)))
+        .collect()
+}
+
+/// Every event type the log holds, for checking the feed's `type` filter.
+pub const EVENT_TYPES: &[&str] = &[
+    "Created",
+    "Activated",
+    "Used",
+    "Cancelled",
+    "Rejected",
+    "Expired",
+    "Resent",
+    "Registered",
+    "RoleSet",
+    "Refused",
+];
+
+/// Which events of the feed to show; every field narrows it.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    /// The user who acted (see migration 0008's `ledger_actor`).
+    pub actor: Option<String>,
+    /// Any of these event types; all when empty.
+    pub types: Vec<String>,
+    /// Any of these aggregate ids; all when `None`.
+    pub aggregates: Option<Vec<String>>,
+    /// Recorded at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Recorded before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The feed's query after `after` in global order, below the read horizon (as
+/// `read_batch` reads), for a page (`limit`) or an export (every event). The
+/// horizon is a sub-select so that it is worked out once, not once per row.
+pub fn filtered_query(
+    filter: &EventFilter,
+    after: Position,
+    limit: Option<i64>,
+) -> anyhow::Result<Query> {
+    Query::new(format!(
+        "SELECT {RECORDED_COLUMNS}
+           FROM events
+          WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+            AND transaction_id < (SELECT ledger_read_horizon())
+            AND ($3::text IS NULL OR ledger_actor(aggregate_type, aggregate_id, payload) = $3)
+            AND (cardinality($4::text[]) = 0 OR event_type = ANY($4))
+            AND ($5::text[] IS NULL OR aggregate_id = ANY($5))
+            AND ($6::timestamptz IS NULL OR recorded_at >= $6)
+            AND ($7::timestamptz IS NULL OR recorded_at < $7)
+          ORDER BY transaction_id, global_position
+          LIMIT $8"
+    ))
+    .bind(after.xid.to_string())?
+    .bind(after.global)?
+    .bind(filter.actor.clone())?
+    .bind(filter.types.clone())?
+    .bind(filter.aggregates.clone())?
+    .bind(filter.from)?
+    .bind(filter.to)?
+    .bind(limit)
+}
+
+/// A page of the filtered feed.
+pub async fn filtered(
+    conn: &mut PgConnection,
+    filter: &EventFilter,
+    after: Position,
+    limit: i64,
+) -> anyhow::Result<Vec<RecordedEvent>> {
+    let query = filtered_query(filter, after, Some(limit))?;
+    sqlx::query_with(&query.sql, query.args)
+        .persistent(false)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(recorded_from_row)
         .collect()
 }

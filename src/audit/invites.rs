@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::as_of::At;
+use super::export::Query;
 use super::{decode_cursor, encode_cursor};
 use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::projections::invite_use::InviteUseRow;
@@ -31,6 +32,12 @@ pub struct InviteFilter {
     /// Used at least once at or after this time (and before `used_to`, if given).
     pub used_from: Option<DateTime<Utc>>,
     pub used_to: Option<DateTime<Utc>>,
+    /// Closed (cancelled or rejected) by this user id.
+    pub closed_by: Option<String>,
+    /// Closed (cancelled, rejected or expired) at or after this time.
+    pub closed_from: Option<DateTime<Utc>>,
+    /// Closed before this time.
+    pub closed_to: Option<DateTime<Utc>>,
 }
 
 pub struct Page<T> {
@@ -55,10 +62,10 @@ fn page<T, K: serde::Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -
 
 /// An invite's status at `moment`, in SQL: `pending` past `expires_at` is expired.
 const STATUS_AT: &str =
-    "(CASE WHEN status = 'pending' AND expires_at <= $12 THEN 'expired' ELSE status END)";
+    "(CASE WHEN status = 'pending' AND expires_at <= $15 THEN 'expired' ELSE status END)";
 
 /// The rows as the moment asked shows them: expiry is worked out for it.
-fn at_moment(mut rows: Vec<InviteRow>, at: At) -> Vec<InviteRow> {
+pub fn at_moment(mut rows: Vec<InviteRow>, at: At) -> Vec<InviteRow> {
     for row in &mut rows {
         row.status = row.status_at(at.moment());
     }
@@ -80,7 +87,25 @@ pub async fn list(
         },
         None => None,
     };
-    let rows: Vec<InviteRow> = sqlx::query_as(&format!(
+    let query = list_query(at, filter, after, Some(limit + 1))?;
+    let rows: Vec<InviteRow> = sqlx::query_as_with(&query.sql, query.args)
+        .persistent(false)
+        .fetch_all(conn)
+        .await?;
+    Ok(Ok(page(at_moment(rows, at), limit, |r| {
+        (r.created_at, r.id)
+    })))
+}
+
+/// The invites query, now or as of a past moment, for a page (`limit`) or an
+/// export (every row).
+pub fn list_query(
+    at: At,
+    filter: &InviteFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: Option<i64>,
+) -> anyhow::Result<Query> {
+    Query::new(format!(
         "SELECT {columns} FROM {invite}
           WHERE ($1::text IS NULL OR {STATUS_AT} = $1)
             AND ($2::text IS NULL OR role = $2)
@@ -94,30 +119,30 @@ pub async fn list(
                    AND ($7::timestamptz IS NULL OR invite_use.used_at >= $7)
                    AND ($8::timestamptz IS NULL OR invite_use.used_at < $8)))
             AND ($9::timestamptz IS NULL OR (created_at, id) > ($9, $10::uuid))
+            AND ($12::text IS NULL OR closed_by = $12)
+            AND ($13::timestamptz IS NULL OR closed_at >= $13)
+            AND ($14::timestamptz IS NULL OR closed_at < $14)
           ORDER BY created_at, id
           LIMIT $11",
         columns = InviteRow::column_list(),
         invite = at.table::<InviteRow>(),
         invite_use = at.table::<InviteUseRow>(),
     ))
-    .bind(filter.status)
-    .bind(&filter.role)
-    .bind(&filter.inviter)
-    .bind(&filter.email)
-    .bind(filter.created_from)
-    .bind(filter.created_to)
-    .bind(filter.used_from)
-    .bind(filter.used_to)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.1))
-    .bind(limit + 1)
+    .bind(filter.status)?
+    .bind(filter.role.clone())?
+    .bind(filter.inviter.clone())?
+    .bind(filter.email.clone())?
+    .bind(filter.created_from)?
+    .bind(filter.created_to)?
+    .bind(filter.used_from)?
+    .bind(filter.used_to)?
+    .bind(after.map(|a| a.0))?
+    .bind(after.map(|a| a.1))?
+    .bind(limit)?
+    .bind(filter.closed_by.clone())?
+    .bind(filter.closed_from)?
+    .bind(filter.closed_to)?
     .bind(at.moment())
-    .persistent(false)
-    .fetch_all(conn)
-    .await?;
-    Ok(Ok(page(at_moment(rows, at), limit, |r| {
-        (r.created_at, r.id)
-    })))
 }
 
 /// The invite with this id, now or as it stood then.
@@ -164,7 +189,23 @@ pub async fn uses(
         },
         None => 0,
     };
-    let rows: Vec<InviteUseRow> = sqlx::query_as(&format!(
+    let query = uses_query(at, filter, after, Some(limit + 1))?;
+    let rows: Vec<InviteUseRow> = sqlx::query_as_with(&query.sql, query.args)
+        .persistent(false)
+        .fetch_all(conn)
+        .await?;
+    Ok(Ok(page(rows, limit, |r| r.position)))
+}
+
+/// The uses query, now or as of a past moment, for a page (`limit`) or an
+/// export (every row).
+pub fn uses_query(
+    at: At,
+    filter: &UseFilter,
+    after: i64,
+    limit: Option<i64>,
+) -> anyhow::Result<Query> {
+    Query::new(format!(
         "SELECT {} FROM {}
           WHERE ($1::text IS NULL OR user_id = $1)
             AND ($2::text IS NULL OR inviter_id = $2)
@@ -177,15 +218,11 @@ pub async fn uses(
         InviteUseRow::column_list(),
         at.table::<InviteUseRow>(),
     ))
-    .bind(&filter.user)
-    .bind(&filter.inviter)
-    .bind(filter.invite)
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(after)
-    .bind(limit + 1)
-    .persistent(false)
-    .fetch_all(conn)
-    .await?;
-    Ok(Ok(page(rows, limit, |r| r.position)))
+    .bind(filter.user.clone())?
+    .bind(filter.inviter.clone())?
+    .bind(filter.invite)?
+    .bind(filter.from)?
+    .bind(filter.to)?
+    .bind(after)?
+    .bind(limit)
 }

@@ -6,6 +6,8 @@
 
 pub mod api_keys;
 pub mod as_of;
+pub mod diff;
+pub mod export;
 pub mod feed;
 pub mod invites;
 pub mod stats;

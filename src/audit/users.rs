@@ -1,11 +1,19 @@
 //! Who invited whom: the accounts an inviter brought in (a tree, level by level)
-//! and the chain of inviters above an account, from `user_account.invited_by`.
+//! and the chain of inviters above an account, from `user_account.invited_by`;
+//! and one person as the ledger tells it: found by id or email, with every role
+//! they held and who gave it.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::export::Query;
+use crate::domain::invite::InviteEvent;
+use crate::domain::user::UserEvent;
+use crate::ledger::{recorded_from_row, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
 
 use super::as_of::At;
 use crate::projections::user_account::UserAccount;
@@ -141,4 +149,211 @@ pub async fn with_inviter_chain(
     };
     let chain = inviter_chain(conn, at, &user).await?;
     Ok(Some((user, chain)))
+}
+
+/// How a user came by a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleChangeKind {
+    /// The role the account was created with.
+    Registered,
+    /// An invite's use granted it.
+    Invite,
+    /// An admin set it.
+    Admin,
+}
+
+/// One role a user was given, from one event of the ledger.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleChange {
+    pub role: String,
+    /// The role before; `null` at registration.
+    pub previous_role: Option<String>,
+    /// The event's own time (as the command carried it).
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    pub at: DateTime<Utc>,
+    /// When the ledger recorded it (what `as_of` compares with).
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    pub recorded_at: DateTime<Utc>,
+    /// The event's place in the log (`transaction/position`, as the feed shows it).
+    pub position: String,
+    /// The admin who set the role, or the inviter whose invite granted it.
+    pub by: Option<String>,
+    /// The invite that granted it.
+    pub invite_id: Option<Uuid>,
+    pub kind: RoleChangeKind,
+}
+
+/// A person as the audit API shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserProfile {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// The role now.
+    pub role: String,
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    pub created_at: DateTime<Utc>,
+    /// The inviter whose invite the account signed up with; `null` otherwise.
+    pub invited_by: Option<String>,
+    /// The invite the account signed up with; `null` otherwise.
+    pub invite_id: Option<Uuid>,
+    /// Every role the user was given, in log order; the last is the current one.
+    pub role_history: Vec<RoleChange>,
+}
+
+/// The id of the account with this email (compared case-insensitively).
+pub async fn id_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT id FROM user_account WHERE email = $1")
+        .bind(crate::domain::normalize_email(email))
+        .persistent(false)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The user with this id, with their role history from the log.
+pub async fn profile(conn: &mut PgConnection, id: &str) -> anyhow::Result<Option<UserProfile>> {
+    let now = At::Now(chrono::Utc::now());
+    let Some(user) = by_id(conn, now, id).await? else {
+        return Ok(None);
+    };
+    let events = events_about(conn, id).await?;
+    let (role_history, sign_up) = role_history(&events);
+    Ok(Some(UserProfile {
+        invited_by: sign_up
+            .as_ref()
+            .map(|(_, inviter)| inviter.clone())
+            .or(user.invited_by),
+        invite_id: sign_up.map(|(invite, _)| invite),
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        created_at: user.created_at,
+        role_history,
+    }))
+}
+
+/// The user's own events and the uses of invites by them, in log order
+/// (both looked up by index: the primary key and `events_actor`).
+async fn events_about(conn: &mut PgConnection, id: &str) -> anyhow::Result<Vec<RecordedEvent>> {
+    sqlx::query(&format!(
+        "SELECT {RECORDED_COLUMNS} FROM events
+          WHERE aggregate_type = 'user' AND aggregate_id = $1
+         UNION ALL
+         SELECT {RECORDED_COLUMNS} FROM events
+          WHERE ledger_actor(aggregate_type, aggregate_id, payload) = $1
+            AND aggregate_type = 'invite' AND event_type = 'Used'
+         ORDER BY xid, global_position"
+    ))
+    .bind(id)
+    .persistent(false)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(recorded_from_row)
+    .collect()
+}
+
+/// The roles in these events, and the invite (with its inviter) the account
+/// signed up with. A sign-up's `Used` recorded before the account's
+/// `Registered` (invite-only sign-up) is not a change of its own: the account
+/// registers with the invited role, so it is told on the registration.
+fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, String)>) {
+    let mut history = Vec::new();
+    let mut sign_up: Option<(Uuid, String)> = None;
+    let mut registered = false;
+    for recorded in events {
+        let change = |role: &str, previous: Option<&str>, at, by, invite_id, kind| RoleChange {
+            role: role.to_string(),
+            previous_role: previous.map(str::to_string),
+            at,
+            recorded_at: recorded.recorded_at,
+            position: recorded.position.to_string(),
+            by,
+            invite_id,
+            kind,
+        };
+        match &recorded.event {
+            LedgerEvent::User(UserEvent::Registered { role, at, .. }) => {
+                registered = true;
+                let (invite, inviter) = sign_up.clone().unzip();
+                history.push(change(
+                    role,
+                    None,
+                    *at,
+                    inviter,
+                    invite,
+                    RoleChangeKind::Registered,
+                ));
+            }
+            LedgerEvent::User(UserEvent::RoleSet {
+                role_before,
+                role,
+                by_user_id,
+                at,
+            }) => history.push(change(
+                role,
+                Some(role_before.as_str()),
+                *at,
+                Some(by_user_id.clone()),
+                None,
+                RoleChangeKind::Admin,
+            )),
+            LedgerEvent::Invite(InviteEvent::Used {
+                invite_id,
+                inviter_id,
+                role_before,
+                role_after,
+                new_account,
+                at,
+                ..
+            }) => {
+                if *new_account && sign_up.is_none() {
+                    sign_up = Some((*invite_id, inviter_id.clone()));
+                }
+                if registered {
+                    history.push(change(
+                        role_after,
+                        Some(role_before.as_str()),
+                        *at,
+                        Some(inviter_id.clone()),
+                        Some(*invite_id),
+                        RoleChangeKind::Invite,
+                    ));
+                }
+            }
+            LedgerEvent::Invite(_) => {}
+        }
+    }
+    (history, sign_up)
+}
+
+/// Every account below `root` down to `depth` levels, a row each with its
+/// level, in tree order by level: the invitees export.
+pub fn invitees_query(root: &str, depth: u32) -> anyhow::Result<Query> {
+    Query::new(format!(
+        "WITH RECURSIVE below AS (
+             SELECT {COLUMNS}, 1 AS depth FROM user_account WHERE invited_by = $1
+              UNION ALL
+             SELECT u.id, u.email, u.name, u.role, u.invited_by, u.created_at, below.depth + 1
+               FROM user_account u JOIN below ON u.invited_by = below.id
+              WHERE below.depth < $2)
+         SELECT {COLUMNS}, depth FROM below ORDER BY depth, created_at, id"
+    ))
+    .bind(root.to_string())?
+    .bind(depth.min(MAX_DEPTH) as i32)
+}
+
+/// One row of the invitees export.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeRow {
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub user: UserNode,
+    /// 1 for the user's own invitees, 2 for theirs, and so on.
+    pub depth: i32,
 }

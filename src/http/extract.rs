@@ -57,7 +57,7 @@ fn body_refusal(status: StatusCode, message: String) -> ApiError {
     }
 }
 
-fn validation_error(message: String) -> ApiError {
+pub(super) fn validation_error(message: String) -> ApiError {
     ApiError::Service(ServiceError::bad_request("VALIDATION_ERROR", message))
 }
 
@@ -90,7 +90,7 @@ fn json_has_nul(json: &[u8]) -> bool {
 
 /// Whether a URL part carries a NUL, percent-encoded (a raw one never gets
 /// past the HTTP parser).
-fn url_has_nul(part: &str) -> bool {
+pub(super) fn url_has_nul(part: &str) -> bool {
     part.as_bytes()
         .windows(3)
         .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
@@ -268,10 +268,12 @@ where
     }
 }
 
-/// Refuses a query string that names a parameter none of `A`, `B`, `C` (the
+/// Refuses a query string that names a parameter none of `A` to `D` (the
 /// handler's parameter sets, as documented in OpenAPI) declares: a misspelt
 /// filter must not quietly widen an answer. Put it before the `QueryParams`.
-pub struct KnownParams<A, B = NoParams, C = NoParams>(std::marker::PhantomData<(A, B, C)>);
+pub struct KnownParams<A, B = NoParams, C = NoParams, D = NoParams>(
+    std::marker::PhantomData<(A, B, C, D)>,
+);
 
 /// No parameters: the default for `KnownParams`'s unused slots.
 pub struct NoParams;
@@ -284,11 +286,12 @@ impl utoipa::IntoParams for NoParams {
     }
 }
 
-impl<S, A, B, C> FromRequestParts<S> for KnownParams<A, B, C>
+impl<S, A, B, C, D> FromRequestParts<S> for KnownParams<A, B, C, D>
 where
     A: utoipa::IntoParams,
     B: utoipa::IntoParams,
     C: utoipa::IntoParams,
+    D: utoipa::IntoParams,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -298,6 +301,7 @@ where
             A::into_params(|| None),
             B::into_params(|| None),
             C::into_params(|| None),
+            D::into_params(|| None),
         ]
         .into_iter()
         .flatten()

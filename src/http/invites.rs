@@ -1,6 +1,7 @@
 //! The invite plugin's routes under `/api/auth/invite`.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::cookies;
-use super::error::ApiError;
+use super::error::{ApiError, Refusal};
 use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
@@ -200,17 +201,53 @@ async fn get_invite(
     Ok(Json(info))
 }
 
+/// `{token}` or `{inviteId}`: which invite its creator (or an admin) manages.
+/// A private invite's creator never sees its token, so the id serves too.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InviteTarget {
+    token: Option<String>,
+    invite_id: Option<uuid::Uuid>,
+}
+
+impl InviteTarget {
+    /// The token's hash (the invite's aggregate id); exactly one of the two is
+    /// given, and an unknown id is a 404 (a token still counts as a guess).
+    async fn token_hash(&self, state: &HttpState) -> Result<String, ApiError> {
+        match (&self.token, self.invite_id) {
+            (Some(token), None) => Ok(service::id_of_token(&state.app, token).await?),
+            (None, Some(id)) => service::token_hash_of(&state.app, id)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::new(
+                        StatusCode::NOT_FOUND,
+                        "INVITE_NOT_FOUND",
+                        "No invite has this id",
+                    )
+                    .into()
+                }),
+            _ => Err(ServiceError::bad_request(
+                "VALIDATION_ERROR",
+                "Give exactly one of `token` and `inviteId`",
+            )
+            .into()),
+        }
+    }
+}
+
 #[utoipa::path(post, path = "/api/auth/invite/cancel", tag = "invite",
-    request_body(content = Object, description = "`{token}`"),
+    request_body(content = Object, description = "`{token}` or `{inviteId}` (exactly one)"),
     responses((status = 200, description = "`{status: true, message}`"),
-        (status = 401), (status = 403), (status = 410), (status = 429)))]
+        (status = 400), (status = 401), (status = 403), (status = 404), (status = 410),
+        (status = 429)))]
 async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
-    Body(body): Body<TokenBody>,
+    Body(body): Body<InviteTarget>,
 ) -> Result<Json<Value>, ApiError> {
-    let cancelled = service::cancel(&state.app, &user.account, &body.token);
+    let hash = body.token_hash(&state).await?;
+    let cancelled = service::cancel(&state.app, &user.account, &hash);
     state.guards.token_lookup(&client, cancelled).await?;
     Ok(Json(
         json!({ "status": true, "message": "Invite cancelled" }),
@@ -235,16 +272,19 @@ async fn reject(
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
-    request_body(content = Object, description = "`{token}` of a private invite"),
+    request_body(content = Object, description = "`{token}` or `{inviteId}` (exactly one) \
+        of a private invite"),
     responses((status = 200, description = "`{status: true, message}`: the email goes again \
-        (a `Resent` event)"), (status = 401), (status = 403), (status = 410), (status = 429)))]
+        (a `Resent` event)"), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 410), (status = 429)))]
 async fn resend(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
-    Body(body): Body<TokenBody>,
+    Body(body): Body<InviteTarget>,
 ) -> Result<Json<Value>, ApiError> {
-    let resent = service::resend(&state.app, &user.account, &body.token);
+    let hash = body.token_hash(&state).await?;
+    let resent = service::resend(&state.app, &user.account, &hash);
     state.guards.token_lookup(&client, resent).await?;
     Ok(Json(
         json!({ "status": true, "message": "The invitation was sent again" }),

@@ -17,23 +17,26 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{KnownParams, MaybeUser, PathParams, QueryParams};
+use super::ledger_queries::{invalid, StrictQuery};
 use super::HttpState;
 use crate::app::App;
 use crate::audit::api_keys;
 use crate::audit::as_of::{self, At};
-use crate::audit::feed::{self, EventView};
+use crate::audit::export::{self, camel_case, Format};
+use crate::audit::feed::{self, EventFilter, EventView};
 use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
-use crate::audit::users::{self, Invitee, UserNode};
+use crate::audit::users::{self, Invitee, InviteeRow, UserNode};
 use crate::domain::invite::AGGREGATE_TYPE as INVITE;
-use crate::ledger::{read_batch, Position};
+use crate::ledger::{read_batch, recorded_from_row, Position};
 use crate::projections::invite::InviteRow;
 use crate::projections::invite_use::InviteUseRow;
+use crate::projections::row::Row;
 use crate::service::ServiceError;
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -53,6 +56,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/events", get(events))
         .route("/events/stream", get(event_stream))
         .route("/stats", get(super::stats::stats))
+        .merge(super::ledger_queries::routes())
 }
 
 /// Errors of the audit API, in the service's `{"code", "message"}` shape.
@@ -147,6 +151,42 @@ pub struct PageParams {
     pub limit: Option<i64>,
 }
 
+/// `format`: the paged JSON answer, or every row streamed as CSV or NDJSON.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `json` (pages, the default), `csv` or `ndjson` (every row, streamed,
+    /// with the same filters); without it, an `Accept` of `text/csv` or
+    /// `application/x-ndjson` asks for the export.
+    #[param(inline)]
+    pub format: Option<Format>,
+}
+
+/// The format asked for; an export is neither paged nor folded `as_of`.
+fn export_format(
+    export: &ExportParams,
+    headers: &HeaderMap,
+    paged: bool,
+    as_of: Option<DateTime<Utc>>,
+) -> std::result::Result<Format, AuditError> {
+    let format = Format::negotiate(export.format, headers);
+    if format.is_export() && paged {
+        return Err(invalid(
+            "An export has every row: leave out `cursor` and `limit`",
+        ));
+    }
+    if format.is_export() && as_of.is_some() {
+        return Err(invalid(
+            "An export reads the current state: leave out `as_of`",
+        ));
+    }
+    Ok(format)
+}
+
+const EXPORT_CONTENT: &str = "`application/json` is a page; `text/csv` (a header line, then a \
+    record per row, with the JSON field names as columns) and `application/x-ndjson` (one JSON \
+    object a line) stream every row";
+
 fn limit_of(limit: Option<i64>) -> std::result::Result<i64, ServiceError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
@@ -237,19 +277,47 @@ pub struct InvitePage {
     pub reflects: Reflects,
 }
 
-/// Invites, filtered, in creation order, a page at a time.
+/// Invites, filtered, in creation order, a page at a time, or all of them as
+/// CSV or NDJSON.
 #[utoipa::path(get, path = "/api/ledger/invites", tag = "ledger",
-    params(InviteFilter, PageParams, AsOf),
-    responses((status = 200, body = InvitePage), (status = 400), (status = 401), (status = 403)),
+    params(InviteFilter, PageParams, AsOf, ExportParams),
+    responses((status = 200, description = EXPORT_CONTENT, content(
+            (InvitePage = "application/json"), (String = "text/csv"),
+            (String = "application/x-ndjson"))),
+        (status = 400), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
 async fn list_invites(
     State(app): State<App>,
     _: Auditor,
-    _: KnownParams<InviteFilter, PageParams, AsOf>,
+    _: KnownParams<InviteFilter, PageParams, AsOf, ExportParams>,
+    headers: HeaderMap,
     QueryParams(filter): QueryParams<InviteFilter>,
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(as_of): QueryParams<AsOf>,
-) -> Result<Json<InvitePage>> {
+    QueryParams(export): QueryParams<ExportParams>,
+) -> Result<Response> {
+    let paged = page.cursor.is_some() || page.limit.is_some();
+    let format = export_format(&export, &headers, paged, as_of.as_of)?;
+    if format.is_export() {
+        let now = app.clock.now();
+        let query =
+            invites::list_query(At::Now(now), &filter, None, None).map_err(ServiceError::from)?;
+        let conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        let columns = export::columns::<InviteRow>(&camel_case(InviteRow::COLUMNS));
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "invites",
+            columns,
+            // Expiry worked out for now, as the paged list does.
+            move |row| {
+                let mut invite = InviteRow::from_row(row)?;
+                invite.status = invite.status_at(now);
+                Ok(invite)
+            },
+        ));
+    }
     let limit = limit_of(page.limit)?;
     if let Some(role) = filter.role.as_deref() {
         if !app.settings.roles.is_configured(role) {
@@ -274,7 +342,8 @@ async fn list_invites(
         invites: page.rows,
         next_cursor: page.next_cursor,
         reflects,
-    }))
+    })
+    .into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -370,19 +439,41 @@ pub struct UsePage {
     pub reflects: Reflects,
 }
 
-/// The trail of invite uses, in log order, a page at a time.
+/// The trail of invite uses, in log order, a page at a time, or all of them
+/// as CSV or NDJSON.
 #[utoipa::path(get, path = "/api/ledger/uses", tag = "ledger",
-    params(UseFilter, PageParams, AsOf),
-    responses((status = 200, body = UsePage), (status = 400), (status = 401), (status = 403)),
+    params(UseFilter, PageParams, AsOf, ExportParams),
+    responses((status = 200, description = EXPORT_CONTENT, content(
+            (UsePage = "application/json"), (String = "text/csv"),
+            (String = "application/x-ndjson"))),
+        (status = 400), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
 async fn list_uses(
     State(app): State<App>,
     _: Auditor,
-    _: KnownParams<UseFilter, PageParams, AsOf>,
+    _: KnownParams<UseFilter, PageParams, AsOf, ExportParams>,
+    headers: HeaderMap,
     QueryParams(filter): QueryParams<UseFilter>,
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(as_of): QueryParams<AsOf>,
-) -> Result<Json<UsePage>> {
+    QueryParams(export): QueryParams<ExportParams>,
+) -> Result<Response> {
+    let paged = page.cursor.is_some() || page.limit.is_some();
+    let format = export_format(&export, &headers, paged, as_of.as_of)?;
+    if format.is_export() {
+        let now = At::Now(app.clock.now());
+        let query = invites::uses_query(now, &filter, 0, None).map_err(ServiceError::from)?;
+        let conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        let columns = export::columns::<InviteUseRow>(&camel_case(InviteUseRow::COLUMNS));
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "uses",
+            columns,
+            |row| Ok(InviteUseRow::from_row(row)?),
+        ));
+    }
     let limit = limit_of(page.limit)?;
     let mut source = Source::open(&app, as_of.as_of).await?;
     let at = source.at;
@@ -393,7 +484,8 @@ async fn list_uses(
         uses: page.rows,
         next_cursor: page.next_cursor,
         reflects: source.reflects(),
-    }))
+    })
+    .into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -412,19 +504,27 @@ pub struct InviteesAnswer {
     pub reflects: Reflects,
 }
 
-/// The accounts a user invited into existence, and with `depth`, theirs.
+/// The accounts a user invited into existence, and with `depth`, theirs; as
+/// CSV or NDJSON, one row per account with its `depth` (1 for the user's own).
 #[utoipa::path(get, path = "/api/ledger/users/{id}/invitees", tag = "ledger",
-    params(("id" = String, Path, description = "The user's id"), DepthParams, AsOf),
-    responses((status = 200, body = InviteesAnswer), (status = 404), (status = 401), (status = 403)),
+    params(("id" = String, Path, description = "The user's id"), DepthParams, AsOf,
+        ExportParams),
+    responses((status = 200, description = EXPORT_CONTENT, content(
+            (InviteesAnswer = "application/json"), (String = "text/csv"),
+            (String = "application/x-ndjson"))),
+        (status = 400), (status = 404), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
 async fn invitees(
     State(app): State<App>,
     _: Auditor,
-    _: KnownParams<DepthParams, AsOf>,
+    _: KnownParams<DepthParams, AsOf, ExportParams>,
+    headers: HeaderMap,
     PathParams(id): PathParams<String>,
     QueryParams(depth): QueryParams<DepthParams>,
     QueryParams(as_of): QueryParams<AsOf>,
-) -> Result<Json<InviteesAnswer>> {
+    QueryParams(export): QueryParams<ExportParams>,
+) -> Result<Response> {
+    let format = export_format(&export, &headers, false, as_of.as_of)?;
     let depth = depth.depth.unwrap_or(1);
     if !(1..=users::MAX_DEPTH).contains(&depth) {
         return Err(ServiceError::bad_request(
@@ -432,6 +532,31 @@ async fn invitees(
             format!("depth must be between 1 and {}", users::MAX_DEPTH),
         )
         .into());
+    }
+    if format.is_export() {
+        let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        users::by_id(&mut conn, At::Now(app.clock.now()), &id)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or(USER_MISSING)?;
+        let query = users::invitees_query(&id, depth).map_err(ServiceError::from)?;
+        let mut columns = export::columns::<UserNode>(&camel_case(&[
+            "id",
+            "email",
+            "name",
+            "role",
+            "invited_by",
+            "created_at",
+        ]));
+        columns.push("depth".into());
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "invitees",
+            columns,
+            |row| Ok(InviteeRow::from_row(row)?),
+        ));
     }
     let mut source = Source::open(&app, as_of.as_of).await?;
     let at = source.at;
@@ -442,7 +567,8 @@ async fn invitees(
         user,
         invitees,
         reflects,
-    }))
+    })
+    .into_response())
 }
 
 const USER_MISSING: AuditError = AuditError::NotFound(
@@ -492,8 +618,6 @@ pub struct FeedParams {
     /// shows it); from the beginning when absent.
     #[param(value_type = Option<String>)]
     pub after: Option<String>,
-    /// Events per page (default 100, at most 1000).
-    pub limit: Option<i64>,
 }
 
 /// Where a page starts: after the position `transaction/position`, or after
@@ -543,28 +667,142 @@ pub struct FeedPage {
     pub next: String,
 }
 
-/// The log in global order (DESIGN decision 2), a page at a time.
+/// The feed's query string: paging, filters and format, read strictly.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Start after this position (`transaction/position`, as events show it);
+    /// from the beginning when absent.
+    #[param(value_type = Option<String>)]
+    pub after: Option<String>,
+    /// Events per page (default 100, at most 1000); not with an export.
+    pub limit: Option<i64>,
+    /// Only events in which this user acted: created, activated, used,
+    /// cancelled, rejected or resent an invite, registered, or set a role.
+    pub actor: Option<String>,
+    /// Only events of these types (repeat the parameter, or a comma list):
+    /// `Created`, `Activated`, `Used`, `Cancelled`, `Rejected`, `Expired`,
+    /// `Resent`, `Registered`, `RoleSet`.
+    #[serde(rename = "type", default)]
+    pub types: Vec<String>,
+    /// Only this aggregate's events: a user id, an invite's id, or the
+    /// `aggregateId` events show.
+    pub aggregate: Option<String>,
+    /// Recorded at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Recorded before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// `json` (pages, the default), `csv` or `ndjson` (every event after `after`, streamed).
+    #[param(inline)]
+    pub format: Option<Format>,
+}
+
+impl EventQuery {
+    /// The filter, checked; an invite's id becomes its aggregate id too.
+    async fn filter(&self, app: &App) -> Result<EventFilter> {
+        let types: Vec<String> = self
+            .types
+            .iter()
+            .flat_map(|t| t.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(unknown) = types
+            .iter()
+            .find(|t| !feed::EVENT_TYPES.contains(&t.as_str()))
+        {
+            return Err(invalid(format!(
+                "`{unknown}` is not an event type ({})",
+                feed::EVENT_TYPES.join(", ")
+            )));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return Err(invalid("from must not be after to"));
+            }
+        }
+        let aggregates = match &self.aggregate {
+            None => None,
+            Some(id) => {
+                let mut ids = vec![id.clone()];
+                if let Ok(invite_id) = id.parse::<Uuid>() {
+                    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+                    let now = At::Now(app.clock.now());
+                    if let Some(invite) = invites::by_id(&mut conn, now, invite_id)
+                        .await
+                        .map_err(ServiceError::from)?
+                    {
+                        ids.push(invite.token_hash);
+                    }
+                }
+                Some(ids)
+            }
+        };
+        Ok(EventFilter {
+            actor: self.actor.clone(),
+            types,
+            aggregates,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
+
+/// The log in global order (DESIGN decision 2), filtered, a page at a time,
+/// or every event as CSV or NDJSON.
 #[utoipa::path(get, path = "/api/ledger/events", tag = "ledger",
-    params(FeedParams),
-    responses((status = 200, body = FeedPage), (status = 400), (status = 401), (status = 403)),
+    params(EventQuery),
+    responses((status = 200, description = EXPORT_CONTENT, content(
+            (FeedPage = "application/json"), (String = "text/csv"),
+            (String = "application/x-ndjson"))),
+        (status = 400), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
 async fn events(
     State(app): State<App>,
     _: Auditor,
-    _: KnownParams<FeedParams>,
-    QueryParams(params): QueryParams<FeedParams>,
-) -> Result<Json<FeedPage>> {
+    headers: HeaderMap,
+    StrictQuery(params): StrictQuery<EventQuery>,
+) -> Result<Response> {
+    let format = Format::negotiate(params.format, &headers);
+    if format.is_export() && params.limit.is_some() {
+        return Err(invalid("An export has every event: leave out `limit`"));
+    }
     let limit = limit_of(params.limit)?;
     let after = parse_after(&app, params.after.as_deref()).await?;
+    let filter = params.filter(&app).await?;
     let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
-    let events = read_batch(&mut conn, after, limit)
+    if format.is_export() {
+        let query = feed::filtered_query(&filter, after, None).map_err(ServiceError::from)?;
+        let columns = export::columns::<EventView>(&[
+            "position",
+            "globalPosition",
+            "aggregateType",
+            "aggregateId",
+            "sequence",
+            "type",
+            "recordedAt",
+            "data",
+        ]);
+        return Ok(export::respond(
+            conn,
+            query,
+            format,
+            "events",
+            columns,
+            |row| Ok(EventView::from(&recorded_from_row(row)?)),
+        ));
+    }
+    let events = feed::filtered(&mut conn, &filter, after, limit)
         .await
         .map_err(ServiceError::from)?;
     let next = events.last().map(|e| e.position).unwrap_or(after);
     Ok(Json(FeedPage {
         events: events.iter().map(EventView::from).collect(),
         next: next.to_string(),
-    }))
+    })
+    .into_response())
 }
 
 /// The same feed as Server-Sent Events, live: each event's SSE id is its

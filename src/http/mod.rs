@@ -8,6 +8,7 @@ mod guards;
 mod health;
 mod invites;
 mod ledger;
+mod ledger_queries;
 mod metrics;
 mod observe;
 mod openapi;

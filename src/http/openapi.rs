@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, health, invites, ledger, stats, HttpState};
+use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,6 +45,9 @@ use super::{accounts, health, invites, ledger, stats, HttpState};
         ledger::events,
         ledger::event_stream,
         stats::stats,
+        ledger_queries::find_user,
+        ledger_queries::get_user,
+        ledger_queries::diff,
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -471,27 +471,58 @@ pub async fn get(
     })
 }
 
-pub async fn cancel(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
-    let (by, at) = (user.actor(), app.clock.now());
-    execute(app, token, InviteCommand::Cancel { by, at }).await
+/// The hash of an invite's token (its aggregate id), found by the invite's id:
+/// how a creator names a private invite whose token only its email carried.
+pub async fn token_hash_of(app: &Context, invite_id: Uuid) -> Result<Option<String>, ServiceError> {
+    Ok(
+        sqlx::query_scalar("SELECT token_hash FROM invite WHERE id = $1")
+            .bind(invite_id)
+            .fetch_optional(&app.pool)
+            .await?,
+    )
 }
 
-/// Asks for the invitation email again: a `Resent` event the email reactor follows.
-pub async fn resend(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
+/// The aggregate id of the invite behind `token`: the hash it is stored under
+/// (keyed, or plain for an invite made before hashes were keyed), or the keyed
+/// hash when no invite has it.
+pub async fn id_of_token(app: &Context, token: &str) -> Result<String, ServiceError> {
+    Ok(match find(app, token).await? {
+        Some(row) => row.token_hash,
+        None => app.settings.token_hasher.keyed(token),
+    })
+}
+
+/// Cancels the invite `id` (its token's hash).
+pub async fn cancel(app: &Context, user: &Account, id: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
-    execute(app, token, InviteCommand::Resend { by, at }).await
+    let result = app
+        .ledger
+        .execute_invite(id, InviteCommand::Cancel { by, at })
+        .await;
+    finish(app, id, result).await
+}
+
+/// Asks for the invitation email of invite `id` again: a `Resent` event the
+/// email reactor follows.
+pub async fn resend(app: &Context, user: &Account, id: &str) -> Result<(), ServiceError> {
+    let (by, at) = (user.actor(), app.clock.now());
+    let result = app
+        .ledger
+        .execute_invite(id, InviteCommand::Resend { by, at })
+        .await;
+    finish(app, id, result).await
 }
 
 pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
-    execute(app, token, InviteCommand::Reject { by, at }).await
+    let (id, result) = run(app, token, InviteCommand::Reject { by, at }).await;
+    finish(app, &id, result).await
 }
 
-/// Runs a command on the invite, records an expiry it runs into, and waits
-/// until the read models show the outcome.
-async fn execute(app: &Context, token: &str, command: InviteCommand) -> Result<(), ServiceError> {
-    let (id, result) = run(app, token, command).await;
-    let position = expire_if_needed(app, &id, result).await?;
+/// Records an expiry the command ran into, and waits until the read models
+/// show the outcome.
+async fn finish(app: &Context, id: &str, result: CommandResult) -> Result<(), ServiceError> {
+    let position = expire_if_needed(app, id, result).await?;
     app.settle_on(position, &[InviteView::NAME]).await;
     Ok(())
 }
