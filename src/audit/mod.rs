@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod as_of;
 pub mod feed;
 pub mod invites;
+pub mod standby;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

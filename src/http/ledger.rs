@@ -22,12 +22,14 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{MaybeUser, PathParams, QueryParams};
+use super::position::Seen;
 use super::HttpState;
 use crate::app::App;
 use crate::audit::api_keys;
 use crate::audit::as_of::{self, PastState, Scope};
 use crate::audit::feed::{self, EventView};
 use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
+use crate::audit::standby;
 use crate::audit::users::{self, Invitee, UserNode};
 use crate::domain::invite::AGGREGATE_TYPE as INVITE;
 use crate::ledger::{read_batch, Position};
@@ -170,6 +172,17 @@ pub struct Reflects {
     pub position: Option<String>,
 }
 
+/// A connection for a read of the live read models: the standby's when it is
+/// set and has replayed what the caller has seen, else the primary's.
+async fn audit_conn(
+    app: &App,
+    seen: Option<Position>,
+) -> Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, bool)> {
+    Ok(standby::connection(app, seen)
+        .await
+        .map_err(ServiceError::from)?)
+}
+
 /// Where to read from: the live read models, or a past state folded from the log.
 enum Source {
     Live(sqlx::pool::PoolConnection<sqlx::Postgres>, Option<Position>),
@@ -177,15 +190,26 @@ enum Source {
 }
 
 impl Source {
-    async fn open(app: &App, as_of: Option<DateTime<Utc>>, scope: Scope<'_>) -> Result<Source> {
+    async fn open(
+        app: &App,
+        seen: Option<Position>,
+        as_of: Option<DateTime<Utc>>,
+        scope: Scope<'_>,
+    ) -> Result<Source> {
         Ok(match as_of {
             None => {
+                let (mut conn, on_standby) = audit_conn(app, seen).await?;
                 // The read models have applied at least the slowest one's checkpoint.
-                let position = app.progress.checkpoints().into_iter().map(|(_, p)| p).min();
-                Source::Live(
-                    app.pool.acquire().await.map_err(ServiceError::from)?,
-                    position,
-                )
+                let position = if on_standby {
+                    let (names, _): (Vec<String>, Vec<_>) =
+                        app.progress.checkpoints().into_iter().unzip();
+                    standby::applied(&mut conn, &names)
+                        .await
+                        .map_err(ServiceError::from)?
+                } else {
+                    app.progress.checkpoints().into_iter().map(|(_, p)| p).min()
+                };
+                Source::Live(conn, position)
             }
             Some(at) => Source::Past(
                 as_of::fold_until(&app.pool, at, scope)
@@ -244,12 +268,13 @@ pub struct InvitePage {
 async fn list_invites(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     QueryParams(filter): QueryParams<InviteFilter>,
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InvitePage>> {
     let limit = limit_of(page.limit)?;
-    let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of, Scope::Everything).await?;
     let listed = invites::list(source.conn(), &filter, page.cursor.as_deref(), limit).await;
     let reflects = source.finish().await;
     let page = listed.map_err(ServiceError::from)??;
@@ -269,10 +294,10 @@ pub struct InviteAnswer {
 }
 
 /// The aggregate id (token hash) of the invite with this id.
-async fn invite_key(app: &App, id: &str) -> Result<(Uuid, String)> {
+async fn invite_key(app: &App, seen: Option<Position>, id: &str) -> Result<(Uuid, String)> {
     const MISSING: AuditError = AuditError::NotFound("INVITE_NOT_FOUND", "No invite has this id");
     let id: Uuid = id.parse().map_err(|_| MISSING)?;
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = audit_conn(app, seen).await?;
     let row = invites::by_id(&mut conn, id)
         .await
         .map_err(ServiceError::from)?
@@ -288,15 +313,16 @@ async fn invite_key(app: &App, id: &str) -> Result<(Uuid, String)> {
 async fn get_invite(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
-    let (id, hash) = invite_key(&app, &id).await?;
+    let (id, hash) = invite_key(&app, seen, &id).await?;
     let scope = Scope::Aggregate {
         aggregate_type: INVITE,
         aggregate_id: &hash,
     };
-    let mut source = Source::open(&app, as_of.as_of, scope).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of, scope).await?;
     let found = invites::by_id(source.conn(), id).await;
     let reflects = source.finish().await;
     match found.map_err(ServiceError::from)? {
@@ -322,11 +348,12 @@ pub struct EventList {
 async fn invite_events(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<EventList>> {
-    let (_, hash) = invite_key(&app, &id).await?;
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (_, hash) = invite_key(&app, seen, &id).await?;
+    let (mut conn, _) = audit_conn(&app, seen).await?;
     let events = feed::of_aggregate(&mut conn, INVITE, &hash, as_of.as_of)
         .await
         .map_err(ServiceError::from)?;
@@ -349,11 +376,12 @@ pub struct UsePage {
 async fn list_uses(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     QueryParams(filter): QueryParams<UseFilter>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<UsePage>> {
     let limit = limit_of(page.limit)?;
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = audit_conn(&app, seen).await?;
     let page = invites::uses(&mut conn, &filter, page.cursor.as_deref(), limit)
         .await
         .map_err(ServiceError::from)??;
@@ -387,6 +415,7 @@ pub struct InviteesAnswer {
 async fn invitees(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     PathParams(id): PathParams<String>,
     QueryParams(depth): QueryParams<DepthParams>,
     QueryParams(as_of): QueryParams<AsOf>,
@@ -399,7 +428,7 @@ async fn invitees(
         )
         .into());
     }
-    let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of, Scope::Everything).await?;
     let found = users::with_invitees(source.conn(), &id, depth).await;
     let reflects = source.finish().await;
     let (user, invitees) = found.map_err(ServiceError::from)?.ok_or(USER_MISSING)?;
@@ -431,10 +460,11 @@ pub struct ChainAnswer {
 async fn inviter_chain(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<ChainAnswer>> {
-    let mut source = Source::open(&app, as_of.as_of, Scope::Everything).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of, Scope::Everything).await?;
     let found = users::with_inviter_chain(source.conn(), &id).await;
     let reflects = source.finish().await;
     let (user, chain) = found.map_err(ServiceError::from)?.ok_or(USER_MISSING)?;

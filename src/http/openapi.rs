@@ -8,6 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_scalar::{Scalar, Servable};
 
+use super::position::PositionHeader;
 use super::{accounts, health, invites, ledger, HttpState};
 
 #[derive(OpenApi)]
@@ -43,7 +44,7 @@ use super::{accounts, health, invites, ledger, HttpState};
         ledger::events,
         ledger::event_stream,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &PositionHeader),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),

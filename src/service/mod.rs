@@ -8,5 +8,5 @@ pub mod invites;
 pub mod mailer;
 pub mod redirect;
 
-pub use context::Context;
+pub use context::{recording_writes, Context};
 pub use error::ServiceError;
