@@ -216,14 +216,37 @@ async fn measure_all(
     wait_for_accounts(&pool, plan.crowd_clients).await?;
     pool.close().await;
     let crowd = workload::crowd(&api, &admin, 0, plan.crowd_clients, plan.crowd_max_uses).await?;
-    server.stop().await?;
-    anyhow::ensure!(
-        crowd.succeeded == crowd.max_uses,
-        "{} of {} clients used an invite with maxUses {}",
-        crowd.succeeded,
-        crowd.clients,
-        crowd.max_uses
+    ensure_exact(&crowd)?;
+
+    // 4b. The same crowd (new accounts) spread over three replicas of the server.
+    eprintln!(
+        "bench: {} clients on one invite across three replicas",
+        plan.crowd_clients
     );
+    let pool = crate::app::connect(&cli.database_url).await?;
+    let first = plan.crowd_clients as u64;
+    history::append(&pool, first, plan.crowd_clients as u64, &hash).await?;
+    history::add_sessions(&pool, first, plan.crowd_clients as u64).await?;
+    wait_for_accounts(&pool, 2 * plan.crowd_clients).await?;
+    pool.close().await;
+    let others = [Server::start(&cli).await?, Server::start(&cli).await?];
+    let mut apis = vec![api.clone()];
+    for other in &others {
+        apis.push(Api::new(&other.base)?);
+    }
+    let spread = workload::crowd_across(
+        &apis,
+        &admin,
+        first,
+        plan.crowd_clients,
+        plan.crowd_max_uses,
+    )
+    .await?;
+    for other in others {
+        other.stop().await?;
+    }
+    server.stop().await?;
+    ensure_exact(&spread)?;
 
     // 5. Rebuild every read model from a log written in bulk.
     eprintln!("bench: rebuild of {} events", plan.rebuild_events);
@@ -259,26 +282,16 @@ async fn measure_all(
     );
     rows.push(flow_row);
     let best_insert = limits.iter().map(Limits::insert_rate).fold(0.0, f64::max);
-    let crowd_rate = crowd.clients as f64 / crowd.elapsed.as_secs_f64();
-    let refused: Vec<String> = crowd
-        .refused
-        .iter()
-        .map(|(code, n)| format!("{n} {code}"))
-        .collect();
-    rows.push(Row {
-        measure: format!("4. one invite, maxUses {}", crowd.max_uses),
-        clients: crowd.clients.to_string(),
-        throughput: rate(crowd_rate, "req"),
-        vs_limit: percent(crowd_rate, best_insert),
-        notes: format!(
-            "exactly {} of {} used it (= maxUses), {}; in {}",
-            crowd.succeeded,
-            crowd.clients,
-            refused.join(", "),
-            millis(crowd.elapsed)
-        ),
-        ..Row::default()
-    });
+    rows.push(crowd_row(
+        format!("4. one invite, maxUses {}", crowd.max_uses),
+        &crowd,
+        best_insert,
+    ));
+    rows.push(crowd_row(
+        format!("4b. one invite, maxUses {}, 3 replicas", spread.max_uses),
+        &spread,
+        best_insert,
+    ));
     rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
     rows.push(Row {
         measure: "6. server peak RSS during 1-3".into(),
@@ -390,6 +403,42 @@ async fn rebuild(
 }
 
 /// The server's runners project the bulk-written accounts: wait until they have.
+/// A crowd must end with exactly `maxUses` uses.
+fn ensure_exact(crowd: &workload::Crowd) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        crowd.succeeded == crowd.max_uses,
+        "{} of {} clients used an invite with maxUses {}",
+        crowd.succeeded,
+        crowd.clients,
+        crowd.max_uses
+    );
+    Ok(())
+}
+
+/// The table row of a crowd on one invite.
+fn crowd_row(measure: String, crowd: &workload::Crowd, best_insert: f64) -> Row {
+    let crowd_rate = crowd.clients as f64 / crowd.elapsed.as_secs_f64();
+    let refused: Vec<String> = crowd
+        .refused
+        .iter()
+        .map(|(code, n)| format!("{n} {code}"))
+        .collect();
+    Row {
+        measure,
+        clients: crowd.clients.to_string(),
+        throughput: rate(crowd_rate, "req"),
+        vs_limit: percent(crowd_rate, best_insert),
+        notes: format!(
+            "exactly {} of {} used it (= maxUses), {}; in {}",
+            crowd.succeeded,
+            crowd.clients,
+            refused.join(", "),
+            millis(crowd.elapsed)
+        ),
+        ..Row::default()
+    }
+}
+
 async fn wait_for_accounts(pool: &PgPool, count: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
