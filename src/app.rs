@@ -64,8 +64,13 @@ impl App {
             runner,
             projections::rebuild_in_background(pool.clone(), stale),
         ];
+        let read_pool = match &settings.config.database_read_url {
+            Some(url) => Some(connect_standby(url, limits)?),
+            None => None,
+        };
         let context = Context {
             pool,
+            read_pool,
             ledger,
             progress,
             settings: Arc::new(settings),
@@ -114,6 +119,20 @@ pub async fn connect_with(database_url: &str, limits: PoolLimits) -> anyhow::Res
         .await?;
     Ok(pool)
 }
+
+/// A pool on the standby at `database_read_url`, connecting on first use: a
+/// standby that is down when the server starts only sends reads to the primary.
+fn connect_standby(database_read_url: &str, limits: PoolLimits) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(database_read_url)?.disable_statement_logging();
+    Ok(PgPoolOptions::new()
+        .max_connections(limits.max_connections)
+        // A lost standby costs a read this long before the primary answers it.
+        .acquire_timeout(limits.acquire_timeout.min(STANDBY_ACQUIRE_TIMEOUT))
+        .connect_lazy_with(options))
+}
+
+/// How long a read waits for a standby connection before reading the primary.
+const STANDBY_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
 
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
     let Some(name) = options.get_database().map(str::to_string) else {

@@ -12,6 +12,13 @@ use crate::domain::token_seal::TokenSeal;
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/invite_ledger";
 
+/// The body webhooks are posted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WebhookFormat {
+    Standard,
+    Cloudevents,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SenderResponse {
@@ -299,6 +306,20 @@ pub struct Config {
     /// The webhook signing secret (`whsec_<base64>`, or any other string used as is).
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// The webhook body: `standard` (`{type, timestamp, data}`) or `cloudevents`
+    /// (CloudEvents 1.0 JSON, the envelope the NATS publisher uses).
+    #[arg(long, env = "WEBHOOK_FORMAT", value_enum, default_value_t = WebhookFormat::Standard)]
+    pub webhook_format: WebhookFormat,
+    /// Publish every ledger event to this NATS server's JetStream (off when unset).
+    #[arg(long, env = "NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// The JetStream stream events are published to; created if missing.
+    #[arg(long, env = "NATS_STREAM", default_value = "INVITE_LEDGER")]
+    pub nats_stream: String,
+    /// Subjects are `<prefix>.<aggregate type>.<event>` (`invite-ledger.invite.used`);
+    /// the stream takes `<prefix>.>`.
+    #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "invite-ledger")]
+    pub nats_subject_prefix: String,
     /// Time limit of one email or webhook delivery attempt, in milliseconds.
     #[arg(long, env = "DELIVERY_TIMEOUT_MS", default_value_t = 10_000)]
     pub delivery_timeout_ms: u64,
@@ -358,6 +379,14 @@ pub struct Config {
     /// answered 503 with `Retry-After`, in milliseconds.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
     pub database_acquire_timeout_ms: u64,
+    /// How long a request that sends `Ledger-Position` waits for this replica's
+    /// read models (or the standby) to reach it before a 503, in milliseconds.
+    #[arg(long, env = "POSITION_WAIT_MS", default_value_t = 5_000)]
+    pub position_wait_ms: u64,
+    /// A PostgreSQL streaming standby of `DATABASE_URL` for the audit API's
+    /// reads (off when unset); the primary answers when it is behind or down.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
 }
 
 impl Default for Config {
@@ -401,6 +430,9 @@ pub struct Settings {
 impl Config {
     pub fn settings(&self) -> anyhow::Result<Settings> {
         check_database_url(&self.database_url)?;
+        if let Some(url) = &self.database_read_url {
+            check_database_url(url).map_err(|e| anyhow::anyhow!("DATABASE_READ_URL: {e}"))?;
+        }
         let roles = self.role_args.policy()?;
         let base = self
             .base_url

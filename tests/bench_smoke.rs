@@ -11,6 +11,7 @@ const ROWS: &[&str] = &[
     "| 2. get-invite (HTTP)",
     "| 3. full flow: create, activate, sign-up + use",
     "| 4. one invite, maxUses 5",
+    "| 4b. one invite, maxUses 5, 3 replicas",
     "| 5. rebuild of 1000 events",
     "| 6. server peak RSS during 1-3",
     "| 7. limit: durable single-row insert (sqlx, prepared)",
@@ -61,6 +62,14 @@ async fn the_smoke_bench_prints_every_row_of_the_table() {
     assert!(
         crowd.contains("exactly 5 of 50 used it (= maxUses)"),
         "{crowd}"
+    );
+    let spread = stdout
+        .lines()
+        .find(|l| l.starts_with("| 4b."))
+        .expect("the crowd over three replicas");
+    assert!(
+        spread.contains("exactly 5 of 50 used it (= maxUses)"),
+        "{spread}"
     );
     for row in stdout.lines().filter(|l| l.contains("/s |")) {
         let throughput = row.split('|').nth(3).expect("a throughput cell").trim();

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod export;
 pub mod feed;
 pub mod invites;
+pub mod standby;
 pub mod stats;
 pub mod users;
 

@@ -46,6 +46,9 @@ pub struct BenchArgs {
     /// Only the rebuild (measure 5), for work on the read models' folds.
     #[arg(long)]
     pub rebuild_only: bool,
+    /// Only the crowds on one invite (measures 4 and 4b: one server, three replicas).
+    #[arg(long)]
+    pub crowd_only: bool,
     /// The PostgreSQL server on which the bench creates (and drops) its databases.
     #[arg(
         long,
@@ -112,6 +115,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let databases = [name.clone(), format!("{name}_rebuild")];
     let measured = if args.rebuild_only {
         rebuild_alone(&plan, &server_url, &databases[1]).await
+    } else if args.crowd_only {
+        crowds_alone(&plan, &server_url, &databases[0]).await
     } else {
         measure_all(&plan, &server_url, &databases).await
     };
@@ -258,23 +263,10 @@ async fn measure_all(
     let flows = workload::full_flows(&api, &admin, plan.flow_clients, plan.flow_window).await?;
     let peak_rss_kib = server.peak_rss_kib()?;
 
-    // 4. A crowd of signed-in invitees on one public invite.
-    eprintln!("bench: {} clients on one invite", plan.crowd_clients);
-    let pool = crate::app::connect(&cli.database_url).await?;
+    // 4. A crowd on one invite, then 4b. the same over three replicas.
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
-    history::append(&pool, 0, plan.crowd_clients as u64, &hash).await?;
-    history::add_sessions(&pool, 0, plan.crowd_clients as u64).await?;
-    wait_for_accounts(&pool, plan.crowd_clients).await?;
-    pool.close().await;
-    let crowd = workload::crowd(&api, &admin, 0, plan.crowd_clients, plan.crowd_max_uses).await?;
+    let (crowd, spread) = crowds(plan, &cli, &api, &admin, &hash).await?;
     server.stop().await?;
-    anyhow::ensure!(
-        crowd.succeeded == crowd.max_uses,
-        "{} of {} clients used an invite with maxUses {}",
-        crowd.succeeded,
-        crowd.clients,
-        crowd.max_uses
-    );
 
     // 5. Rebuild every read model from a log written in bulk.
     eprintln!("bench: rebuild of {} events", plan.rebuild_events);
@@ -310,26 +302,16 @@ async fn measure_all(
     );
     rows.push(flow_row);
     let best_insert = limits.iter().map(Limits::insert_rate).fold(0.0, f64::max);
-    let crowd_rate = crowd.clients as f64 / crowd.elapsed.as_secs_f64();
-    let refused: Vec<String> = crowd
-        .refused
-        .iter()
-        .map(|(code, n)| format!("{n} {code}"))
-        .collect();
-    rows.push(Row {
-        measure: format!("4. one invite, maxUses {}", crowd.max_uses),
-        clients: crowd.clients.to_string(),
-        throughput: rate(crowd_rate, "req"),
-        vs_limit: percent(crowd_rate, best_insert),
-        notes: format!(
-            "exactly {} of {} used it (= maxUses), {}; in {}",
-            crowd.succeeded,
-            crowd.clients,
-            refused.join(", "),
-            millis(crowd.elapsed)
-        ),
-        ..Row::default()
-    });
+    rows.push(crowd_row(
+        format!("4. one invite, maxUses {}", crowd.max_uses),
+        &crowd,
+        Some(best_insert),
+    ));
+    rows.push(crowd_row(
+        format!("4b. one invite, maxUses {}, 3 replicas", spread.max_uses),
+        &spread,
+        Some(best_insert),
+    ));
     rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
     rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
     rows.push(Row {
@@ -465,6 +447,132 @@ async fn rebuild(
 }
 
 /// The server's runners project the bulk-written accounts: wait until they have.
+/// Measures 4 and 4b against `api` (a running server) and two more replicas
+/// started here: a crowd of signed-in invitees on one public invite, then
+/// another crowd (new accounts) spread over the three.
+async fn crowds(
+    plan: &Plan,
+    cli: &Cli,
+    api: &Api,
+    admin: &str,
+    hash: &str,
+) -> anyhow::Result<(workload::Crowd, workload::Crowd)> {
+    eprintln!("bench: {} clients on one invite", plan.crowd_clients);
+    let clients = plan.crowd_clients as u64;
+    let pool = crate::app::connect(&cli.database_url).await?;
+    history::append(&pool, 0, 2 * clients, hash).await?;
+    history::add_sessions(&pool, 0, 2 * clients).await?;
+    wait_for_accounts(&pool, 2 * plan.crowd_clients).await?;
+    pool.close().await;
+    let crowd = workload::crowd(api, admin, 0, plan.crowd_clients, plan.crowd_max_uses).await?;
+    ensure_exact(&crowd)?;
+
+    eprintln!(
+        "bench: {} clients on one invite across three replicas",
+        plan.crowd_clients
+    );
+    let others = [Server::start(cli).await?, Server::start(cli).await?];
+    let mut apis = vec![api.clone()];
+    for other in &others {
+        apis.push(Api::new(&other.base)?);
+    }
+    let spread = workload::crowd_across(
+        &apis,
+        admin,
+        clients,
+        plan.crowd_clients,
+        plan.crowd_max_uses,
+    )
+    .await;
+    for other in others {
+        other.stop().await?;
+    }
+    let spread = spread?;
+    ensure_exact(&spread)?;
+    Ok((crowd, spread))
+}
+
+/// Measures 4 and 4b alone.
+async fn crowds_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli {
+        exe: std::env::current_exe()?,
+        database_url: format!("{server_url}/{database}"),
+        cost: plan.cost,
+    };
+    cli.run(&["migrate"]).await?;
+    cli.run(&[
+        "user",
+        "create",
+        "--email",
+        ADMIN_EMAIL,
+        "--password",
+        PASSWORD,
+        "--name",
+        "Bench Admin",
+        "--role",
+        "admin",
+    ])
+    .await?;
+    let server = Server::start(&cli).await?;
+    let api = Api::new(&server.base)?;
+    let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
+    let hash = password::hash(PASSWORD.into(), plan.cost).await?;
+    let measured = crowds(plan, &cli, &api, &admin, &hash).await;
+    server.stop().await?;
+    let (crowd, spread) = measured?;
+    // No ratio: the limits are not measured in this mode.
+    Ok(vec![
+        crowd_row(
+            format!("4. one invite, maxUses {}", crowd.max_uses),
+            &crowd,
+            None,
+        ),
+        crowd_row(
+            format!("4b. one invite, maxUses {}, 3 replicas", spread.max_uses),
+            &spread,
+            None,
+        ),
+    ])
+}
+
+/// A crowd must end with exactly `maxUses` uses.
+fn ensure_exact(crowd: &workload::Crowd) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        crowd.succeeded == crowd.max_uses,
+        "{} of {} clients used an invite with maxUses {}",
+        crowd.succeeded,
+        crowd.clients,
+        crowd.max_uses
+    );
+    Ok(())
+}
+
+/// The table row of a crowd on one invite.
+fn crowd_row(measure: String, crowd: &workload::Crowd, best_insert: Option<f64>) -> Row {
+    let crowd_rate = crowd.clients as f64 / crowd.elapsed.as_secs_f64();
+    let refused: Vec<String> = crowd
+        .refused
+        .iter()
+        .map(|(code, n)| format!("{n} {code}"))
+        .collect();
+    Row {
+        measure,
+        clients: crowd.clients.to_string(),
+        throughput: rate(crowd_rate, "req"),
+        vs_limit: best_insert
+            .map(|limit| percent(crowd_rate, limit))
+            .unwrap_or_default(),
+        notes: format!(
+            "exactly {} of {} used it (= maxUses), {}; in {}",
+            crowd.succeeded,
+            crowd.clients,
+            refused.join(", "),
+            millis(crowd.elapsed)
+        ),
+        ..Row::default()
+    }
+}
+
 async fn wait_for_accounts(pool: &PgPool, count: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {

@@ -194,12 +194,26 @@ pub async fn crowd(
     clients: usize,
     max_uses: usize,
 ) -> anyhow::Result<Crowd> {
+    crowd_across(std::slice::from_ref(api), admin, first, clients, max_uses).await
+}
+
+/// `crowd` with the clients spread over several replicas, client `n` on
+/// replica `n % apis.len()`.
+pub async fn crowd_across(
+    apis: &[Api],
+    admin: &str,
+    first: u64,
+    clients: usize,
+    max_uses: usize,
+) -> anyhow::Result<Crowd> {
+    let api = &apis[0];
     let body = json!({ "role": "admin", "maxUses": max_uses, "senderResponse": "token" });
     let token = api.create_invite(admin, body).await?;
     let start = Arc::new(tokio::sync::Barrier::new(clients + 1));
     let mut tasks = JoinSet::new();
     for n in 0..clients {
-        let (api, token, start) = (api.clone(), token.clone(), start.clone());
+        let api = apis[n % apis.len()].clone();
+        let (token, start) = (token.clone(), start.clone());
         let session = history::session_token(first + n as u64);
         tasks.spawn(async move {
             start.wait().await;

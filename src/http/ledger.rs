@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::{KnownParams, MaybeUser, PathParams, QueryParams};
 use super::ledger_queries::{invalid, StrictQuery};
+use super::position::Seen;
 use super::HttpState;
 use crate::app::App;
 use crate::audit::api_keys;
@@ -31,6 +32,7 @@ use crate::audit::as_of::{self, At};
 use crate::audit::export::{self, camel_case, Format};
 use crate::audit::feed::{self, EventFilter, EventView};
 use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
+use crate::audit::standby;
 use crate::audit::users::{self, Invitee, InviteeRow, UserNode};
 use crate::domain::invite::AGGREGATE_TYPE as INVITE;
 use crate::ledger::{read_batch, recorded_from_row, Position};
@@ -225,16 +227,37 @@ struct Source {
 }
 
 impl Source {
-    async fn open(app: &App, as_of: Option<DateTime<Utc>>) -> Result<Source> {
-        let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    /// `seen`: the position the caller has seen (`Ledger-Position`): a live
+    /// read goes to the standby (`DATABASE_READ_URL`) only once it has replayed
+    /// that far, else to the primary. Past reads go to the primary.
+    async fn open(
+        app: &App,
+        seen: Option<Position>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Source> {
         Ok(match as_of {
-            None => Source {
-                conn,
-                at: At::Now(app.clock.now()),
+            None => {
+                let (mut conn, on_standby) = standby::connection(app, seen)
+                    .await
+                    .map_err(ServiceError::from)?;
                 // The read models have applied at least the slowest one's checkpoint.
-                position: app.progress.checkpoints().into_iter().map(|(_, p)| p).min(),
-            },
+                let position = if on_standby {
+                    let (names, _): (Vec<String>, Vec<_>) =
+                        app.progress.checkpoints().into_iter().unzip();
+                    standby::applied(&mut conn, &names)
+                        .await
+                        .map_err(ServiceError::from)?
+                } else {
+                    app.progress.checkpoints().into_iter().map(|(_, p)| p).min()
+                };
+                Source {
+                    conn,
+                    at: At::Now(app.clock.now()),
+                    position,
+                }
+            }
             Some(asked) => {
+                let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
                 let at = At::past(asked);
                 let position = as_of::last_position_until(&mut conn, at.moment())
                     .await
@@ -289,6 +312,7 @@ pub struct InvitePage {
 async fn list_invites(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     _: KnownParams<InviteFilter, PageParams, AsOf, ExportParams>,
     headers: HeaderMap,
     QueryParams(filter): QueryParams<InviteFilter>,
@@ -332,7 +356,7 @@ async fn list_invites(
             .into());
         }
     }
-    let mut source = Source::open(&app, as_of.as_of).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
     let page = invites::list(source.conn(), at, &filter, page.cursor.as_deref(), limit)
         .await
@@ -376,12 +400,13 @@ async fn live_invite(app: &App, id: &str) -> Result<InviteRow> {
 async fn get_invite(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     _: KnownParams<AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
     let live = live_invite(&app, &id).await?;
-    let mut source = Source::open(&app, as_of.as_of).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
     let found = invites::by_id(source.conn(), at, live.id)
         .await
@@ -451,6 +476,7 @@ pub struct UsePage {
 async fn list_uses(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     _: KnownParams<UseFilter, PageParams, AsOf, ExportParams>,
     headers: HeaderMap,
     QueryParams(filter): QueryParams<UseFilter>,
@@ -475,7 +501,7 @@ async fn list_uses(
         ));
     }
     let limit = limit_of(page.limit)?;
-    let mut source = Source::open(&app, as_of.as_of).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
     let page = invites::uses(source.conn(), at, &filter, page.cursor.as_deref(), limit)
         .await
@@ -517,6 +543,7 @@ pub struct InviteesAnswer {
 async fn invitees(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     _: KnownParams<DepthParams, AsOf, ExportParams>,
     headers: HeaderMap,
     PathParams(id): PathParams<String>,
@@ -558,7 +585,7 @@ async fn invitees(
             |row| Ok(InviteeRow::from_row(row)?),
         ));
     }
-    let mut source = Source::open(&app, as_of.as_of).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
     let found = users::with_invitees(source.conn(), at, &id, depth).await;
     let reflects = source.reflects();
@@ -594,11 +621,12 @@ pub struct ChainAnswer {
 async fn inviter_chain(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     _: KnownParams<AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<ChainAnswer>> {
-    let mut source = Source::open(&app, as_of.as_of).await?;
+    let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
     let found = users::with_inviter_chain(source.conn(), at, &id).await;
     let reflects = source.reflects();

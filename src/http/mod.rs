@@ -13,6 +13,7 @@ mod metrics;
 mod observe;
 mod openapi;
 mod origin;
+pub mod position;
 pub mod rate_limit;
 mod refusals;
 pub mod serve;
@@ -61,6 +62,10 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
+            position::read_your_writes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
             origin::check,
         ))
         .layer(cors)
@@ -80,6 +85,13 @@ fn cors(app: &App) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .expose_headers([HeaderName::from_static("set-auth-token")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            position::LEDGER_POSITION,
+        ])
+        .expose_headers([
+            HeaderName::from_static("set-auth-token"),
+            position::LEDGER_POSITION,
+        ])
 }

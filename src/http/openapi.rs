@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::position::PositionHeader;
 use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState};
 
 #[derive(OpenApi)]
@@ -49,7 +50,7 @@ use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState}
         ledger_queries::get_user,
         ledger_queries::diff,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &PositionHeader),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),

@@ -27,6 +27,9 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 /// database still runs): look again this soon.
 const BLOCKED_RETRY: Duration = Duration::from_millis(1);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// Another replica holds the checkpoints and a request here waits for a
+/// position they have not reached: read them again this soon.
+const WATCH_RETRY: Duration = Duration::from_millis(5);
 
 /// One checkpoint as a batch found it.
 #[derive(Debug, Clone)]
@@ -67,7 +70,8 @@ enum Step {
     Consumed(usize),
     /// Nothing new is visible.
     Idle,
-    /// Another holder (another replica, or a rebuild) has every checkpoint.
+    /// Another holder (another replica, or a rebuild) has every checkpoint;
+    /// the step also returns the lowest of them.
     Busy,
 }
 
@@ -120,7 +124,13 @@ impl Follower {
                     let target = (*appended.borrow()).max(*wanted.borrow());
                     lowest.is_some_and(|at| at < target)
                 }
-                Ok((Step::Busy, _)) => false,
+                Ok((Step::Busy, lowest)) => {
+                    if lowest.is_some_and(|at| at < *wanted.borrow()) {
+                        tokio::time::sleep(WATCH_RETRY).await;
+                        continue;
+                    }
+                    false
+                }
                 Err(error) => {
                     tracing::error!(
                         follower = %self.names.join(","),
@@ -158,7 +168,8 @@ impl Follower {
         }
     }
 
-    /// One batch in one transaction. Also returns the lowest active position.
+    /// One batch in one transaction. Also returns the lowest active position
+    /// (when busy: the lowest of all).
     async fn step(&self) -> anyhow::Result<(Step, Option<Position>)> {
         let mut tx = self.pool.begin().await?;
         let cursors = self.lock_and_read(&mut tx).await?;
@@ -166,7 +177,7 @@ impl Follower {
             position.send_if_modified(|p| std::mem::replace(p, cursor.at) != cursor.at);
         }
         let Some(lowest) = cursors.iter().filter(|c| c.active).map(|c| c.at).min() else {
-            return Ok((Step::Busy, None));
+            return Ok((Step::Busy, cursors.iter().map(|c| c.at).min()));
         };
         let events = read_batch(&mut tx, lowest, BATCH).await?;
         let Some(last) = events.last().map(|e| e.position) else {

@@ -22,6 +22,8 @@
 
 mod admin;
 mod email;
+pub mod envelope;
+mod nats;
 mod runner;
 mod sweeper;
 mod webhook;
@@ -39,6 +41,7 @@ use crate::service::mailer::Templates;
 
 pub use admin::{parked, retry, status, ParkedDelivery, ReactorStatus, RetryTarget};
 pub use email::EmailReactor;
+pub use nats::NatsReactor;
 pub use runner::DeliveryPolicy;
 pub use sweeper::sweep_expired;
 pub use webhook::{sign, WebhookReactor};
@@ -77,7 +80,8 @@ pub trait Reactor: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
 }
 
-/// The reactors this configuration runs: email always, webhooks when configured.
+/// The reactors this configuration runs: email always, webhooks and NATS when
+/// configured.
 pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
     let config = &app.settings.config;
     let templates = Templates::load(config.mail_template_dir.as_deref())?;
@@ -85,6 +89,9 @@ pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
         vec![Arc::new(EmailReactor::new(app.clone(), templates))];
     if let Some(webhook) = WebhookReactor::from_config(config)? {
         reactors.push(Arc::new(webhook));
+    }
+    if let Some(nats) = NatsReactor::from_config(config)? {
+        reactors.push(Arc::new(nats));
     }
     Ok(reactors)
 }

@@ -4,26 +4,27 @@
 //! One aggregate's events (an invite's, a user's) arrive in log order.
 //!
 //! The body: `{"type": "invite.used", "timestamp": ..., "data": {"aggregateType",
-//! "aggregateId", "sequence", "position", "event": {"Used": {...}}}}`. Secrets are
-//! left out: no sealed token, no password hash. `webhook-id` is `evt_<position>`,
-//! the same on every retry, so receivers can drop duplicates.
+//! "aggregateId", "sequence", "position", "event": {"Used": {...}}}}`, or with
+//! `WEBHOOK_FORMAT=cloudevents` the CloudEvents envelope NATS gets (`envelope.rs`).
+//! Secrets are left out: no sealed token, no password hash. `webhook-id` is
+//! `evt_<position>`, the same on every retry, so receivers can drop duplicates.
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::PgConnection;
 
-use super::{Delivery, Planned, Reactor};
-use crate::config::Config;
+use super::{envelope, Delivery, Planned, Reactor};
+use crate::config::{Config, WebhookFormat};
 use crate::ledger::RecordedEvent;
 
 pub struct WebhookReactor {
     client: reqwest::Client,
     url: String,
     secret: Vec<u8>,
+    format: WebhookFormat,
 }
 
 impl WebhookReactor {
@@ -47,6 +48,7 @@ impl WebhookReactor {
             client,
             url: url.clone(),
             secret,
+            format: config.webhook_format,
         }))
     }
 }
@@ -57,22 +59,6 @@ pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(body);
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-}
-
-/// The event as receivers see it, secrets removed.
-fn body(recorded: &RecordedEvent) -> anyhow::Result<Value> {
-    let (aggregate_type, event_type, event) = recorded.event.public_json();
-    Ok(json!({
-        "type": format!("{aggregate_type}.{}", event_type.to_lowercase()),
-        "timestamp": recorded.recorded_at,
-        "data": {
-            "aggregateType": aggregate_type,
-            "aggregateId": recorded.aggregate_id,
-            "sequence": recorded.sequence,
-            "position": recorded.position.global,
-            "event": event,
-        },
-    }))
 }
 
 #[async_trait]
@@ -90,14 +76,14 @@ impl Reactor for WebhookReactor {
         _conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> anyhow::Result<Option<Planned>> {
-        let body = body(event)?;
+        let (aggregate_type, _, _) = event.event.public_json();
+        let payload = match self.format {
+            WebhookFormat::Standard => envelope::standard(event),
+            WebhookFormat::Cloudevents => envelope::cloudevent(event)?,
+        };
         Ok(Some(Planned {
-            key: format!(
-                "{}:{}",
-                body["data"]["aggregateType"].as_str().unwrap_or_default(),
-                event.aggregate_id
-            ),
-            payload: body,
+            key: format!("{aggregate_type}:{}", event.aggregate_id),
+            payload,
         }))
     }
 
@@ -105,10 +91,16 @@ impl Reactor for WebhookReactor {
         let id = format!("evt_{}", delivery.event_position);
         let timestamp = chrono::Utc::now().timestamp();
         let body = serde_json::to_vec(&delivery.payload)?;
+        // As planned, whatever the format is now.
+        let content_type = if delivery.payload.get("specversion").is_some() {
+            "application/cloudevents+json"
+        } else {
+            "application/json"
+        };
         let response = self
             .client
             .post(&self.url)
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .header("webhook-id", &id)
             .header("webhook-timestamp", timestamp.to_string())
             .header(

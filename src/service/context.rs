@@ -1,6 +1,8 @@
 //! What the use cases work with: the database, the ledger, the read models'
 //! progress, the settings and the clock. The running application holds one.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,9 +16,28 @@ use crate::projections::Progress;
 /// How long a command waits for the read models to show its own event.
 const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
 
+tokio::task_local! {
+    /// The furthest log position written while serving one request, so that
+    /// its answer can carry it (`Ledger-Position`) without every use case
+    /// returning it.
+    static WRITTEN: Cell<Option<Position>>;
+}
+
+/// Runs `work` and also returns the furthest log position its commands wrote.
+pub async fn recording_writes<F: Future>(work: F) -> (F::Output, Option<Position>) {
+    WRITTEN
+        .scope(Cell::new(None), async {
+            let output = work.await;
+            (output, WRITTEN.with(Cell::get))
+        })
+        .await
+}
+
 #[derive(Clone)]
 pub struct Context {
     pub pool: PgPool,
+    /// The standby the audit API reads from (`DATABASE_READ_URL`), if any.
+    pub read_pool: Option<PgPool>,
     pub ledger: Ledger,
     pub progress: Progress,
     pub settings: Arc<Settings>,
@@ -32,6 +53,8 @@ impl Context {
     /// Read your writes for answers (and next requests) that read only `read_models`.
     pub async fn settle_on(&self, position: Option<Position>, read_models: &[&str]) {
         let Some(position) = position else { return };
+        // Outside a request (the sweeper, tests calling a use case) there is no record.
+        let _ = WRITTEN.try_with(|written| written.set(written.get().max(Some(position))));
         if !self
             .progress
             .wait_for(position, read_models, READ_YOUR_WRITES)

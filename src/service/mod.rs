@@ -9,5 +9,5 @@ pub mod mailer;
 pub mod redirect;
 pub mod refusals;
 
-pub use context::Context;
+pub use context::{recording_writes, Context};
 pub use error::ServiceError;

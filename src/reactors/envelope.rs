@@ -1,0 +1,57 @@
+//! What followers outside the service receive for one ledger event, secrets
+//! removed (no sealed token, no password hash): the webhook's own body, or the
+//! same data in a CloudEvents 1.0 JSON envelope (NATS always; webhooks with
+//! `WEBHOOK_FORMAT=cloudevents`), so one consumer parses both.
+
+use cloudevents::{EventBuilder, EventBuilderV10};
+use serde_json::{json, Value};
+
+use crate::ledger::RecordedEvent;
+
+/// The CloudEvents `source` of every event.
+pub const SOURCE: &str = "invite-ledger";
+
+/// `invite.used`: the aggregate type and the event, lower case.
+pub fn event_type(recorded: &RecordedEvent) -> String {
+    let (aggregate_type, event_type, _) = recorded.event.public_json();
+    format!("{aggregate_type}.{}", event_type.to_lowercase())
+}
+
+/// `{aggregateType, aggregateId, sequence, position, event}`.
+pub fn data(recorded: &RecordedEvent) -> Value {
+    let (aggregate_type, _, event) = recorded.event.public_json();
+    json!({
+        "aggregateType": aggregate_type,
+        "aggregateId": recorded.aggregate_id,
+        "sequence": recorded.sequence,
+        "position": recorded.position.global,
+        "event": event,
+    })
+}
+
+/// The webhook's standard body: `{type, timestamp, data}`.
+pub fn standard(recorded: &RecordedEvent) -> Value {
+    json!({
+        "type": event_type(recorded),
+        "timestamp": recorded.recorded_at,
+        "data": data(recorded),
+    })
+}
+
+/// A CloudEvents 1.0 structured-mode JSON event: `id` is the log position (as
+/// NATS' `Nats-Msg-Id` and the webhook's `evt_<position>`), `type`
+/// `invite-ledger.invite.used`, `subject` the aggregate id, `data` as above, and
+/// the extensions `ledgerposition` and `ledgersequence`.
+pub fn cloudevent(recorded: &RecordedEvent) -> anyhow::Result<Value> {
+    let event = EventBuilderV10::new()
+        .id(recorded.position.global.to_string())
+        .source(SOURCE)
+        .ty(format!("{SOURCE}.{}", event_type(recorded)))
+        .subject(recorded.aggregate_id.clone())
+        .time(recorded.recorded_at)
+        .extension("ledgerposition", recorded.position.global)
+        .extension("ledgersequence", recorded.sequence)
+        .data("application/json", data(recorded))
+        .build()?;
+    Ok(serde_json::to_value(event)?)
+}
