@@ -309,6 +309,8 @@ pub struct InvitePage {
             (String = "application/x-ndjson"))),
         (status = 400), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
+// Each extractor is one part of the request; axum takes them as arguments.
+#[allow(clippy::too_many_arguments)]
 async fn list_invites(
     State(app): State<App>,
     _: Auditor,
@@ -473,6 +475,8 @@ pub struct UsePage {
             (String = "application/x-ndjson"))),
         (status = 400), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
+// Each extractor is one part of the request; axum takes them as arguments.
+#[allow(clippy::too_many_arguments)]
 async fn list_uses(
     State(app): State<App>,
     _: Auditor,
@@ -540,6 +544,8 @@ pub struct InviteesAnswer {
             (String = "application/x-ndjson"))),
         (status = 400), (status = 404), (status = 401), (status = 403)),
     security(("session" = []), ("apiKey" = [])))]
+// Each extractor is one part of the request; axum takes them as arguments.
+#[allow(clippy::too_many_arguments)]
 async fn invitees(
     State(app): State<App>,
     _: Auditor,
