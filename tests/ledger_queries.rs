@@ -540,7 +540,7 @@ async fn every_list_exports_as_csv_and_ndjson_past_the_page_limit() {
     assert!(rows.iter().all(|r| r[type_column] == "Used"));
     let data_column = header.iter().position(|h| h == "data").unwrap();
     let data: Value = serde_json::from_str(&rows[0][data_column]).unwrap();
-    assert!(data["user_id"].is_string(), "{data}");
+    assert!(data["userId"].is_string(), "{data}");
 
     // Invitees, a row per account with its depth.
     let (_, _, text) = get_text(

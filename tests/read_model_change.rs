@@ -35,7 +35,10 @@ mod v1 {
         type Row = Tally;
         const NAME: &'static str = "inviter_tally";
         const SCHEMA: &'static str = "CREATE TABLE inviter_tally
-            (inviter_id text PRIMARY KEY, invites integer NOT NULL);";
+            (inviter_id text PRIMARY KEY, invites integer NOT NULL);
+            CREATE TABLE inviter_tally_history (LIKE inviter_tally,
+                valid_from timestamptz NOT NULL, valid_from_position bigint NOT NULL,
+                valid_to timestamptz, valid_to_position bigint);";
 
         fn keys(event: &RecordedEvent) -> Vec<Key<Self>> {
             match &event.event {
@@ -78,7 +81,10 @@ mod v2 {
         type Row = Tally;
         const NAME: &'static str = "inviter_tally";
         const SCHEMA: &'static str = "CREATE TABLE inviter_tally
-            (inviter_id text PRIMARY KEY, invites integer NOT NULL, uses integer NOT NULL);";
+            (inviter_id text PRIMARY KEY, invites integer NOT NULL, uses integer NOT NULL);
+            CREATE TABLE inviter_tally_history (LIKE inviter_tally,
+                valid_from timestamptz NOT NULL, valid_from_position bigint NOT NULL,
+                valid_to timestamptz, valid_to_position bigint);";
 
         fn keys(event: &RecordedEvent) -> Vec<Key<Self>> {
             match &event.event {

@@ -10,7 +10,6 @@ use sqlx::Connection;
 use common::{Client, TestServer, ADMIN_EMAIL};
 use invite_ledger::clock::Clock;
 use invite_ledger::domain::invite::{Actor, InviteCommand};
-use invite_ledger::domain::token::hash_token;
 use invite_ledger::ledger::try_lock;
 
 const READ_MODELS: [&str; 3] = ["invite", "invite_use", "user_account"];
@@ -102,7 +101,7 @@ async fn a_write_on_one_replica_is_read_on_another_with_its_position() {
         .app
         .ledger
         .execute_invite(
-            &hash_token(&token),
+            &common::invite_hash(&token),
             InviteCommand::Cancel {
                 by,
                 at: a.clock.now(),

@@ -167,6 +167,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
             "Cancelled",
             "Created",
             "Expired",
+            "Refused",
             "Registered",
             "Rejected",
             "Resent",
@@ -186,7 +187,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     let (versions, invite_events, open, invites): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM invite_history),
                 (SELECT count(*) FROM events WHERE aggregate_type = 'invite'
-                    AND event_type <> 'Resent'),
+                    AND event_type NOT IN ('Resent', 'Refused')),
                 (SELECT count(*) FROM invite_history WHERE valid_to IS NULL),
                 (SELECT count(*) FROM invite)",
     )

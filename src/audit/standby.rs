@@ -38,9 +38,11 @@ async fn standby_connection(
 ) -> sqlx::Result<Option<PoolConnection<Postgres>>> {
     // The request's middleware has waited until the primary's read models
     // applied `seen`: everything they wrote is in the WAL before this point.
+    // The insert position, not the write position: read models commit without
+    // waiting for the disk, so their last records may not be written out yet.
     let target: Option<String> = match seen {
         Some(_) => Some(
-            sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+            sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
                 .fetch_one(&context.pool)
                 .await?,
         ),

@@ -53,7 +53,7 @@ pub async fn record(
         return;
     }
     match Limiter::new(app.pool.clone())
-        .count(&PER_INVITE, &invite)
+        .count(&PER_INVITE, invite)
         .await
     {
         Ok(None) => {}
