@@ -227,19 +227,7 @@ async fn measure_all(
         limits.push(limit::measure(&cli.database_url, clients, plan.window, &payload).await?);
     }
 
-    cli.run(&[
-        "user",
-        "create",
-        "--email",
-        ADMIN_EMAIL,
-        "--password",
-        PASSWORD,
-        "--name",
-        "Bench Admin",
-        "--role",
-        "admin",
-    ])
-    .await?;
+    create_admin(&cli).await?;
     let server = Server::start(&cli).await?;
     let api = Api::new(&server.base)?;
     let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
@@ -500,19 +488,7 @@ async fn crowds_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::
         cost: plan.cost,
     };
     cli.run(&["migrate"]).await?;
-    cli.run(&[
-        "user",
-        "create",
-        "--email",
-        ADMIN_EMAIL,
-        "--password",
-        PASSWORD,
-        "--name",
-        "Bench Admin",
-        "--role",
-        "admin",
-    ])
-    .await?;
+    create_admin(&cli).await?;
     let server = Server::start(&cli).await?;
     let api = Api::new(&server.base)?;
     let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
@@ -689,6 +665,24 @@ fn sample_event() -> InviteEvent {
         inviter_role: "admin".into(),
         at,
     }
+}
+
+/// The bench's admin account, made with the CLI before the server starts.
+async fn create_admin(cli: &Cli) -> anyhow::Result<()> {
+    cli.run(&[
+        "user",
+        "create",
+        "--email",
+        ADMIN_EMAIL,
+        "--password",
+        PASSWORD,
+        "--name",
+        "Bench Admin",
+        "--role",
+        "admin",
+    ])
+    .await?;
+    Ok(())
 }
 
 async fn drop_database(server_url: &str, name: &str) -> anyhow::Result<()> {
