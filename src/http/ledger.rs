@@ -417,16 +417,22 @@ async fn get_invite(
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
-    let live = live_invite(&app, &id).await?;
+    let id: Uuid = id.parse().map_err(|_| INVITE_MISSING)?;
     let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
-    let found = invites::by_id(source.conn(), at, live.id)
+    let found = invites::by_id(source.conn(), at, id)
         .await
         .map_err(ServiceError::from)?;
     let reflects = source.reflects();
-    match found {
-        Some(invite) => Ok(Json(InviteAnswer { invite, reflects })),
-        None => Err(AuditError::NotFound(
+    drop(source);
+    if let Some(invite) = found {
+        return Ok(Json(InviteAnswer { invite, reflects }));
+    }
+    // Not there: say whether it never existed, or not yet at that moment.
+    let live = live_invite(&app, &id.to_string()).await?;
+    match at {
+        At::Now(_) => Err(INVITE_MISSING),
+        At::Past(_) => Err(AuditError::NotFound(
             "INVITE_NOT_FOUND",
             Cow::Owned(format!(
                 "The invite did not exist yet at {}: as_of is compared with the time the \
