@@ -15,8 +15,8 @@ use invite_ledger::http::serve::ServeLimits;
 use invite_ledger::logging::{self, LogFormat};
 use invite_ledger::projections;
 use invite_ledger::reactors;
-use invite_ledger::service::{accounts, erasure};
 use invite_ledger::service::mailer;
+use invite_ledger::service::{accounts, erasure};
 
 #[derive(Parser)]
 #[command(
@@ -243,7 +243,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
             if erasure.already_erased {
-                println!("user {} was erased already; nothing recorded", erasure.user_id);
+                println!(
+                    "user {} was erased already; nothing recorded",
+                    erasure.user_id
+                );
             } else {
                 println!("erased user {}", erasure.user_id);
             }

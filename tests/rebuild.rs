@@ -203,7 +203,10 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     .fetch_one(server.pool())
     .await
     .unwrap();
-    assert_eq!(erased, 3, "an erased account, its use and an erased invitee's invite");
+    assert_eq!(
+        erased, 3,
+        "an erased account, its use and an erased invitee's invite"
+    );
     // Each invite has a version per event that changed it, and only its last
     // one is open.
     let (versions, invite_events, open, invites): (i64, i64, i64, i64) = sqlx::query_as(

@@ -63,7 +63,10 @@ pub enum UserEvent {
     /// The person's key was deleted: their emails and names in the log read as
     /// `[erased]` from now on. Holds who erased and when, nothing personal.
     /// The aggregate is the person's user id, with or without an account.
-    Erased { by_user_id: String, at: DateTime<Utc> },
+    Erased {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for UserEvent {

@@ -12,8 +12,8 @@ mod store;
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
 pub use position::Position;
 pub use reader::{
-    count_after, decode_rows, fetch_batch, position_of, read_batch, read_positions,
-    LedgerEvent, RecordedEvent, RECORDED_COLUMNS,
+    count_after, decode_rows, fetch_batch, position_of, read_batch, read_positions, LedgerEvent,
+    RecordedEvent, RECORDED_COLUMNS,
 };
 pub use store::{JointError, Ledger, LedgerError};
 

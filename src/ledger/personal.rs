@@ -192,7 +192,10 @@ pub fn seal(
         let mut object = Map::new();
         object.insert("person".into(), Value::String(person));
         object.insert("key".into(), Value::from(key.generation));
-        object.insert("sealed".into(), Value::String(STANDARD_NO_PAD.encode(bytes)));
+        object.insert(
+            "sealed".into(),
+            Value::String(STANDARD_NO_PAD.encode(bytes)),
+        );
         *payload.pointer_mut(pointer).expect("found above") = Value::Object(object);
     }
     Ok(())
@@ -201,7 +204,10 @@ pub fn seal(
 /// A private invite's terms name the invitee's user id beside the email, so
 /// read models can find an invitee's rows once the email reads `[erased]`.
 fn mark_invitee(payload: &mut Value) {
-    let Some(email) = payload.pointer("/Created/terms/email").and_then(Value::as_str) else {
+    let Some(email) = payload
+        .pointer("/Created/terms/email")
+        .and_then(Value::as_str)
+    else {
         return;
     };
     let invitee = user_id_for_email(&normalize_email(email));
@@ -253,13 +259,12 @@ pub fn open(payload: &mut Value, keys: &Keyring) -> anyhow::Result<()> {
             let generation = object.get("key").and_then(Value::as_i64);
             let sealed = object.get("sealed").and_then(Value::as_str).unwrap_or("");
             match known {
-                Some(PersonKey { key: Some(key), generation: live, .. })
-                    if generation == Some(i64::from(*live)) =>
-                {
-                    unseal(key, person, sealed).map_err(|e| {
-                        anyhow::anyhow!("{} does not open: {e}", field.pointer)
-                    })?
-                }
+                Some(PersonKey {
+                    key: Some(key),
+                    generation: live,
+                    ..
+                }) if generation == Some(i64::from(*live)) => unseal(key, person, sealed)
+                    .map_err(|e| anyhow::anyhow!("{} does not open: {e}", field.pointer))?,
                 // Erased, or sealed with a key erased since.
                 _ => ERASED.to_string(),
             }
@@ -347,10 +352,11 @@ mod tests {
         let mut payload = created();
         let owners = owners("hash", &payload);
         assert_eq!(owners, [bob.clone(), "alice-id".into(), "alice-id".into()]);
-        let keys: HashMap<String, SealingKey> = [(bob.clone(), [1u8; 32]), ("alice-id".into(), [2u8; 32])]
-            .into_iter()
-            .map(|(p, key)| (p, SealingKey { generation: 1, key }))
-            .collect();
+        let keys: HashMap<String, SealingKey> =
+            [(bob.clone(), [1u8; 32]), ("alice-id".into(), [2u8; 32])]
+                .into_iter()
+                .map(|(p, key)| (p, SealingKey { generation: 1, key }))
+                .collect();
         seal("hash", &mut payload, &keys).unwrap();
         let text = payload.to_string();
         for secret in ["Bob@X.com", "Alice", "a@x.com"] {

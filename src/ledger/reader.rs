@@ -150,8 +150,8 @@ pub async fn decode_rows(
             personal_payloads.push(None);
             continue;
         }
-        let mut payload: serde_json::Value = serde_json::from_str(row.get("payload"))
-            .map_err(|e| undecodable(row, e.into()))?;
+        let mut payload: serde_json::Value =
+            serde_json::from_str(row.get("payload")).map_err(|e| undecodable(row, e.into()))?;
         if row.get::<&str, _>("event_version") == "1" {
             personal::upcast_payload(row.get("aggregate_id"), &mut payload);
         }

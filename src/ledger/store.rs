@@ -213,7 +213,10 @@ impl Ledger {
             // The account first: when the use is folded, it is there.
             let mut events = serialize(&user, registered).map_err(JointError::store)?;
             events.extend(serialize(&invite, used).map_err(JointError::store)?);
-            self.keys.seal(&mut events).await.map_err(JointError::store)?;
+            self.keys
+                .seal(&mut events)
+                .await
+                .map_err(JointError::store)?;
             match append::<std::convert::Infallible>(&self.invites.pool, &events).await {
                 Ok(positions) => {
                     let last = *positions
@@ -246,9 +249,15 @@ impl Ledger {
         let _turn = self.turn_of(User::TYPE, person).lock().await;
         let store = |e: sqlx::Error| LedgerError::Store(e.to_string());
         for attempt in 0..MAX_ATTEMPTS {
-            let mut user = self.users.load_aggregate(person).await.map_err(store_error)?;
+            let mut user = self
+                .users
+                .load_aggregate(person)
+                .await
+                .map_err(store_error)?;
             let mut tx = self.users.pool.begin().await.map_err(store)?;
-            let key = person_keys::key_state(&mut tx, person).await.map_err(store)?;
+            let key = person_keys::key_state(&mut tx, person)
+                .await
+                .map_err(store)?;
             let command = UserCommand::Erase {
                 by_user_id: by_user_id.to_string(),
                 key_exists: key == KeyState::Live,

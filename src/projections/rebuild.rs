@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use super::{apply_deferred, Fold, Projection, Spilled, ROWS_IN_MEMORY};
 use crate::ledger::{
-    count_after, fetch_batch, lock, position_of, read_batch, read_checkpoint, decode_rows,
+    count_after, decode_rows, fetch_batch, lock, position_of, read_batch, read_checkpoint,
     save_checkpoint, Position, RecordedEvent,
 };
 

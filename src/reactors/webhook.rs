@@ -98,7 +98,10 @@ impl Reactor for WebhookReactor {
         let event = envelope::event_of(&self.pool, delivery).await?;
         // As planned, whatever the format is now.
         let (body, content_type) = match delivery.payload["format"].as_str() {
-            Some("cloudevents") => (envelope::cloudevent(&event)?, "application/cloudevents+json"),
+            Some("cloudevents") => (
+                envelope::cloudevent(&event)?,
+                "application/cloudevents+json",
+            ),
             _ => (envelope::standard(&event), "application/json"),
         };
         let body = serde_json::to_vec(&body)?;
