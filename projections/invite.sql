@@ -7,6 +7,9 @@ CREATE TABLE invite
     token_type                text        NOT NULL,
     role                      text        NOT NULL,
     email                     text,
+    -- the invitee's user id (`user_id_for_email`), kept beside the email so
+    -- an erasure finds the invitee's rows once the email reads `[erased]`
+    invitee_id                text,
     new_account               boolean     NOT NULL,
     inviter_id                text        NOT NULL,
     inviter_name              text        NOT NULL,

@@ -3,7 +3,7 @@
 CREATE TABLE user_account
 (
     id            text PRIMARY KEY,
-    email         text        NOT NULL UNIQUE,
+    email         text        NOT NULL,
     name          text        NOT NULL,
     password_hash text        NOT NULL,
     role          text        NOT NULL,
@@ -14,6 +14,8 @@ CREATE TABLE user_account
 );
 
 CREATE INDEX user_account_invited_by ON user_account (invited_by);
+-- One account per email; erased accounts all read `[erased]`.
+CREATE UNIQUE INDEX user_account_email ON user_account (email) WHERE email <> '[erased]';
 
 -- Every version of every account row, with the time range in which it held;
 -- `as_of` reads the versions valid at its time.

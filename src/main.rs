@@ -15,8 +15,8 @@ use invite_ledger::http::serve::ServeLimits;
 use invite_ledger::logging::{self, LogFormat};
 use invite_ledger::projections;
 use invite_ledger::reactors;
-use invite_ledger::service::accounts;
 use invite_ledger::service::mailer;
+use invite_ledger::service::{accounts, erasure};
 
 #[derive(Parser)]
 #[command(
@@ -140,6 +140,18 @@ enum UserCommand {
         #[command(flatten)]
         passwords: PasswordArgs,
     },
+    /// Erase a person's emails and names from every answer (their key is
+    /// deleted and an `Erased` event recorded; the log is not rewritten).
+    Erase {
+        /// The person's user id, or their email.
+        id_or_email: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        roles: RoleArgs,
+        #[command(flatten)]
+        ignored: IgnoredPasswordCost,
+    },
 }
 
 #[derive(Subcommand)]
@@ -208,6 +220,36 @@ async fn main() -> anyhow::Result<()> {
                 "created user {} <{}> with role {}",
                 account.id, account.email, account.role
             );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Erase {
+                    id_or_email,
+                    database,
+                    roles,
+                    ..
+                },
+        } => {
+            let config = Config {
+                database_url: database.checked()?.to_string(),
+                role_args: roles,
+                ..Config::default()
+            };
+            let mailer = mailer::from_config(&config)?;
+            let (app, _runners) = start(&config, mailer).await?;
+            // Recorded as erased from the command line: there is no signed-in admin.
+            let erasure = erasure::erase(&app, "cli", &id_or_email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            if erasure.already_erased {
+                println!(
+                    "user {} was erased already; nothing recorded",
+                    erasure.user_id
+                );
+            } else {
+                println!("erased user {}", erasure.user_id);
+            }
             Ok(())
         }
         Command::Projections {

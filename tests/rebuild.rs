@@ -136,6 +136,18 @@ async fn varied_history(server: &TestServer) {
         )
         .await
         .ok();
+
+    // An erased person: an account with a use, and an invitee without one.
+    // A rebuild can no longer open their fields; the tables must not differ.
+    let erased = invite_ledger::domain::user::user_id_for_email("partly@example.com");
+    admin
+        .post(&format!("/api/ledger/users/{erased}/erase"), json!({}))
+        .await
+        .ok();
+    admin
+        .post("/api/ledger/users/resent@example.com/erase", json!({}))
+        .await
+        .ok();
 }
 
 #[tokio::test]
@@ -166,6 +178,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
             "Activated",
             "Cancelled",
             "Created",
+            "Erased",
             "Expired",
             "Refused",
             "Registered",
@@ -182,6 +195,18 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     .await
     .unwrap();
     assert_eq!(upgrades, 1, "an existing account was upgraded by an invite");
+    let erased: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM user_account WHERE email = '[erased]' AND name = '[erased]')
+              + (SELECT count(*) FROM invite WHERE email = '[erased]')
+              + (SELECT count(*) FROM invite_use WHERE user_email = '[erased]')",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        erased, 3,
+        "an erased account, its use and an erased invitee's invite"
+    );
     // Each invite has a version per event that changed it, and only its last
     // one is open.
     let (versions, invite_events, open, invites): (i64, i64, i64, i64) = sqlx::query_as(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::users::RoleChangeKind;
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
-use crate::ledger::{recorded_from_row, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
+use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
 
 /// Events listed at most in one answer; the counts are always whole.
 pub const MAX_EVENTS: i64 = 10_000;
@@ -148,11 +148,13 @@ pub async fn between(
         used: Vec::new(),
         closed: Vec::new(),
         roles_changed: Vec::new(),
-        counts: counts(conn, from, to).await?,
+        counts: counts(&mut *conn, from, to).await?,
         complete,
     };
-    for row in rows.iter().take(MAX_EVENTS as usize) {
-        add(&mut diff, row)?;
+    let rows = &rows[..rows.len().min(MAX_EVENTS as usize)];
+    let events = decode_rows(conn, rows).await?;
+    for (row, recorded) in rows.iter().zip(events) {
+        add(&mut diff, row, recorded)?;
     }
     Ok(diff)
 }
@@ -185,8 +187,7 @@ async fn counts(
     })
 }
 
-fn add(diff: &mut Diff, row: &PgRow) -> anyhow::Result<()> {
-    let recorded: RecordedEvent = recorded_from_row(row)?;
+fn add(diff: &mut Diff, row: &PgRow, recorded: RecordedEvent) -> anyhow::Result<()> {
     let of_invite: Option<Uuid> = row.try_get("of_invite")?;
     let (recorded_at, position) = (recorded.recorded_at, recorded.position.to_string());
     let closed = |how, by: Option<&String>| {

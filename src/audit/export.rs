@@ -133,7 +133,29 @@ pub fn respond<V, F>(
 ) -> Response
 where
     V: Serialize + Send + 'static,
-    F: Fn(&PgRow) -> anyhow::Result<V> + Send + 'static,
+    F: Fn(&PgRow) -> anyhow::Result<V> + Send + Sync + 'static,
+{
+    let convert = std::sync::Arc::new(convert);
+    respond_in_batches(conn, query, format, name, columns, move |rows| {
+        let convert = convert.clone();
+        async move { rows.iter().map(|row| convert(row)).collect() }
+    })
+}
+
+/// `respond` for rows converted a batch at a time (events: one query for the
+/// keys of a batch's persons).
+pub fn respond_in_batches<V, F, Fut>(
+    conn: PoolConnection<Postgres>,
+    query: Query,
+    format: Format,
+    name: &str,
+    columns: Vec<String>,
+    convert: F,
+) -> Response
+where
+    V: Serialize + Send + 'static,
+    F: FnMut(Vec<PgRow>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<V>>> + Send + 'static,
 {
     let (content_type, extension) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -157,27 +179,42 @@ where
         .into_response()
 }
 
-fn rows<V, F>(
+/// Rows converted per batch of this many.
+const BATCH: usize = 500;
+
+fn rows<V, F, Fut>(
     mut conn: PoolConnection<Postgres>,
     query: Query,
     format: Format,
     columns: Vec<String>,
-    convert: F,
+    mut convert: F,
 ) -> impl Stream<Item = anyhow::Result<Bytes>> + Send
 where
     V: Serialize + Send + 'static,
-    F: Fn(&PgRow) -> anyhow::Result<V> + Send + 'static,
+    F: FnMut(Vec<PgRow>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<V>>> + Send + 'static,
 {
     async_stream::try_stream! {
         let mut out = Encoder::new(format, columns)?;
         let mut rows = sqlx::query_with(&query.sql, query.args).fetch(&mut *conn);
-        while let Some(row) = rows.try_next().await? {
-            out.push(&serde_json::to_value(convert(&row)?)?)?;
-            if out.buffered() >= CHUNK {
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let row = rows.try_next().await?;
+            let done = row.is_none();
+            batch.extend(row);
+            if batch.len() < BATCH && !done {
+                continue;
+            }
+            for value in convert(std::mem::take(&mut batch)).await? {
+                out.push(&serde_json::to_value(value)?)?;
+            }
+            if out.buffered() >= CHUNK || done {
                 yield out.take()?;
             }
+            if done {
+                break;
+            }
         }
-        yield out.take()?;
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::export::Query;
-use crate::ledger::{recorded_from_row, Position, RecordedEvent, RECORDED_COLUMNS};
+use crate::ledger::{decode_rows, Position, RecordedEvent, RECORDED_COLUMNS};
 
 /// One event of the log.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -85,11 +85,13 @@ pub async fn of_aggregate(
     .bind(aggregate_type)
     .bind(aggregate_id)
     .bind(until)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| recorded_from_row(row).map(|e| EventView::from(&e)))
-        .collect()
+    Ok(decode_rows(conn, &rows)
+        .await?
+        .iter()
+        .map(EventView::from)
+        .collect())
 }
 
 /// Every event type the log holds, for checking the feed's `type` filter.
@@ -160,11 +162,9 @@ pub async fn filtered(
     limit: i64,
 ) -> anyhow::Result<Vec<RecordedEvent>> {
     let query = filtered_query(filter, after, Some(limit))?;
-    sqlx::query_with(&query.sql, query.args)
+    let rows = sqlx::query_with(&query.sql, query.args)
         .persistent(false)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(recorded_from_row)
-        .collect()
+        .fetch_all(&mut *conn)
+        .await?;
+    decode_rows(conn, &rows).await
 }

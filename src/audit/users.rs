@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::export::Query;
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
-use crate::ledger::{recorded_from_row, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
+use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
 
 use super::as_of::At;
 use crate::projections::user_account::UserAccount;
@@ -239,7 +239,7 @@ pub async fn profile(conn: &mut PgConnection, id: &str) -> anyhow::Result<Option
 /// The user's own events and the uses of invites by them, in log order
 /// (both looked up by index: the primary key and `events_actor`).
 async fn events_about(conn: &mut PgConnection, id: &str) -> anyhow::Result<Vec<RecordedEvent>> {
-    sqlx::query(&format!(
+    let rows = sqlx::query(&format!(
         "SELECT {RECORDED_COLUMNS} FROM events
           WHERE aggregate_type = 'user' AND aggregate_id = $1
          UNION ALL
@@ -250,11 +250,9 @@ async fn events_about(conn: &mut PgConnection, id: &str) -> anyhow::Result<Vec<R
     ))
     .bind(id)
     .persistent(false)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(recorded_from_row)
-    .collect()
+    .fetch_all(&mut *conn)
+    .await?;
+    decode_rows(conn, &rows).await
 }
 
 /// The roles in these events, and the invite (with its inviter) the account
@@ -325,7 +323,7 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
                     ));
                 }
             }
-            LedgerEvent::Invite(_) => {}
+            LedgerEvent::User(UserEvent::Erased { .. }) | LedgerEvent::Invite(_) => {}
         }
     }
     (history, sign_up)

@@ -29,6 +29,11 @@ pub struct InviteTerms {
     pub role: String,
     /// Lower-case email for a private invite; `None` for a public one.
     pub email: Option<String>,
+    /// The invitee's user id (`user_id_for_email` of `email`), which the
+    /// ledger writes beside the email so the invitee's rows are found once
+    /// the email is erased. Filled in when the event is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitee_id: Option<String>,
     /// For a private invite: no account had this email when it was created.
     pub new_account: bool,
     pub max_uses: u32,
@@ -168,8 +173,9 @@ impl DomainEvent for InviteEvent {
         .to_string()
     }
 
+    /// 2: personal fields are sealed in the log (`ledger::personal`).
     fn event_version(&self) -> String {
-        "1".to_string()
+        "2".to_string()
     }
 }
 
@@ -506,6 +512,7 @@ mod tests {
             token_type: TokenType::Token,
             role: "admin".into(),
             email: email.map(str::to_string),
+            invitee_id: None,
             new_account: true,
             max_uses,
             expires_at: t0() + Duration::hours(1),

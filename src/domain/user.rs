@@ -36,6 +36,13 @@ pub enum UserCommand {
         by_role: String,
         at: DateTime<Utc>,
     },
+    /// Erase the person's personal data (their key is deleted with the event).
+    Erase {
+        by_user_id: String,
+        /// The person's key exists: something of theirs is readable now.
+        key_exists: bool,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +60,13 @@ pub enum UserEvent {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// The person's key was deleted: their emails and names in the log read as
+    /// `[erased]` from now on. Holds who erased and when, nothing personal.
+    /// The aggregate is the person's user id, with or without an account.
+    Erased {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for UserEvent {
@@ -60,12 +74,14 @@ impl DomainEvent for UserEvent {
         match self {
             UserEvent::Registered { .. } => "Registered",
             UserEvent::RoleSet { .. } => "RoleSet",
+            UserEvent::Erased { .. } => "Erased",
         }
         .to_string()
     }
 
+    /// 2: personal fields are sealed in the log (`ledger::personal`).
     fn event_version(&self) -> String {
-        "1".to_string()
+        "2".to_string()
     }
 }
 
@@ -95,6 +111,7 @@ impl UserError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     registered: bool,
+    erased: bool,
 }
 
 impl User {
@@ -111,7 +128,8 @@ impl User {
                 role,
                 at,
             } => {
-                if self.registered {
+                // An erased account's email may sign up again, as a new person.
+                if self.registered && !self.erased {
                     return Err(UserError::AlreadyExists);
                 }
                 if !roles.is_configured(&role) {
@@ -149,6 +167,18 @@ impl User {
                     at,
                 }])
             }
+            // Erasing twice records nothing the second time, unless the person
+            // came back since (a new key: new data to erase).
+            UserCommand::Erase {
+                by_user_id,
+                key_exists,
+                at,
+            } => {
+                if self.erased && !key_exists {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::Erased { by_user_id, at }])
+            }
         }
     }
 }
@@ -173,8 +203,13 @@ impl Aggregate for User {
     }
 
     fn apply(&mut self, event: Self::Event) {
-        if let UserEvent::Registered { .. } = event {
-            self.registered = true;
+        match event {
+            UserEvent::Registered { .. } => {
+                self.registered = true;
+                self.erased = false;
+            }
+            UserEvent::Erased { .. } => self.erased = true,
+            UserEvent::RoleSet { .. } => {}
         }
     }
 }
@@ -248,6 +283,37 @@ mod tests {
                 by_user_id: "boss".into(),
                 at: t0(),
             }]);
+    }
+
+    #[test]
+    fn erasing_twice_records_one_erasure() {
+        let erase = |key_exists| UserCommand::Erase {
+            by_user_id: "boss".into(),
+            key_exists,
+            at: t0(),
+        };
+        let erased = UserEvent::Erased {
+            by_user_id: "boss".into(),
+            at: t0(),
+        };
+        TestFramework::<User>::with(RolePolicy::default())
+            .given(vec![registered()])
+            .when(erase(true))
+            .then_expect_events(vec![erased.clone()]);
+        TestFramework::<User>::with(RolePolicy::default())
+            .given(vec![registered(), erased.clone()])
+            .when(erase(false))
+            .then_expect_events(vec![]);
+        TestFramework::<User>::with(RolePolicy::default())
+            .given(vec![registered(), erased])
+            .when(UserCommand::Register {
+                email: "a@x.com".into(),
+                name: "A".into(),
+                password_hash: "h".into(),
+                role: "user".into(),
+                at: t0(),
+            })
+            .then_expect_events(vec![registered()]);
     }
 
     #[test]

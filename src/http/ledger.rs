@@ -35,7 +35,7 @@ use crate::audit::invites::{self, BadCursor, InviteFilter, UseFilter};
 use crate::audit::standby;
 use crate::audit::users::{self, Invitee, InviteeRow, UserNode};
 use crate::domain::invite::AGGREGATE_TYPE as INVITE;
-use crate::ledger::{read_batch, recorded_from_row, Position};
+use crate::ledger::{decode_rows, read_batch, Position};
 use crate::projections::invite::InviteRow;
 use crate::projections::invite_use::InviteUseRow;
 use crate::projections::row::Row;
@@ -847,13 +847,21 @@ async fn events(
             "recordedAt",
             "data",
         ]);
-        return Ok(export::respond(
+        let pool = app.pool.clone();
+        return Ok(export::respond_in_batches(
             conn,
             query,
             format,
             "events",
             columns,
-            |row| Ok(EventView::from(&recorded_from_row(row)?)),
+            move |rows| {
+                let pool = pool.clone();
+                async move {
+                    let mut keys = pool.acquire().await?;
+                    let events = decode_rows(&mut keys, &rows).await?;
+                    Ok(events.iter().map(EventView::from).collect::<Vec<_>>())
+                }
+            },
         ));
     }
     let events = feed::filtered(&mut conn, &filter, after, limit)

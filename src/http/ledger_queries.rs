@@ -4,7 +4,7 @@
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::ApiError;
-use super::extract::{url_has_nul, validation_error, PathParams};
+use super::extract::{url_has_nul, validation_error, PathParams, User};
 use super::ledger::{AuditError, Auditor};
 use super::position::Seen;
 use super::HttpState;
@@ -20,12 +20,14 @@ use crate::app::App;
 use crate::audit::diff::{self, Diff};
 use crate::audit::users::{self, UserProfile};
 use crate::audit::{as_of, standby};
+use crate::service::erasure::{self, Erasure};
 use crate::service::ServiceError;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/users", get(find_user))
         .route("/users/{id}", get(get_user))
+        .route("/users/{id}/erase", post(erase_user))
         .route("/diff", get(diff))
 }
 
@@ -126,6 +128,33 @@ async fn get_user(
         .map_err(ServiceError::from)?
         .ok_or(USER_MISSING)?;
     Ok(Json(profile))
+}
+
+/// Erases a person's personal data (crypto-shredding): their key is deleted
+/// and an `Erased` event recorded (who, when). From then on their emails and
+/// names read `[erased]` in every answer, `as_of` included; ids, the tree and
+/// counts stay. Erasing again answers `alreadyErased: true` and records
+/// nothing. For signed-in admins only (an API key reads, it does not erase).
+#[utoipa::path(post, path = "/api/ledger/users/{id}/erase", tag = "ledger",
+    params(("id" = String, Path, description = "The user's id, or their email")),
+    responses((status = 200, body = Erasure), (status = 400), (status = 401),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "`USER_NOT_FOUND`: nobody with this id in the ledger")),
+    security(("session" = [])))]
+async fn erase_user(
+    State(app): State<App>,
+    User(admin): User,
+    PathParams(id): PathParams<String>,
+    StrictQuery(_none): StrictQuery<NoParams>,
+) -> Result<Json<Erasure>, AuditError> {
+    if !app.settings.roles.is_admin(&admin.account.role) {
+        return Err(ServiceError::Forbidden {
+            code: "INSUFFICIENT_PERMISSIONS",
+            message: "Only admins can erase a person".into(),
+        }
+        .into());
+    }
+    Ok(Json(erasure::erase(&app, &admin.account.id, &id).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

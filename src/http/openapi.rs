@@ -48,6 +48,7 @@ use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState}
         stats::stats,
         ledger_queries::find_user,
         ledger_queries::get_user,
+        ledger_queries::erase_user,
         ledger_queries::diff,
     ),
     modifiers(&SecuritySchemes, &PositionHeader),

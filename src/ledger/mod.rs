@@ -3,6 +3,8 @@
 //! the position of each write, and the one follower of the log.
 
 mod follower;
+pub mod person_keys;
+pub mod personal;
 mod position;
 mod reader;
 mod store;
@@ -10,8 +12,8 @@ mod store;
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
 pub use position::Position;
 pub use reader::{
-    count_after, fetch_batch, position_of, read_batch, read_positions, recorded_from_row,
-    LedgerEvent, RecordedEvent, RECORDED_COLUMNS,
+    count_after, decode_rows, fetch_batch, position_of, read_batch, read_positions, LedgerEvent,
+    RecordedEvent, RECORDED_COLUMNS,
 };
 pub use store::{JointError, Ledger, LedgerError};
 

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use super::person_keys;
+use super::personal;
 use super::Position;
 use crate::domain::{invite, user};
 
@@ -65,11 +67,8 @@ pub async fn read_batch(
     after: Position,
     limit: i64,
 ) -> anyhow::Result<Vec<RecordedEvent>> {
-    fetch_batch(conn, after, limit)
-        .await?
-        .iter()
-        .map(recorded_from_row)
-        .collect()
+    let rows = fetch_batch(conn, after, limit).await?;
+    decode_rows(conn, &rows).await
 }
 
 /// `read_batch` without decoding: the rows, for readers that decode elsewhere.
@@ -113,19 +112,18 @@ pub async fn read_positions(
     });
     let xids: Vec<i64> = positions.iter().map(|p| p.xid).collect();
     let globals: Vec<i64> = positions.iter().map(|p| p.global).collect();
-    sqlx::query(&AT_POSITIONS)
+    let rows = sqlx::query(&AT_POSITIONS)
         .bind(xids)
         .bind(globals)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(recorded_from_row)
-        .collect()
+        .fetch_all(&mut *conn)
+        .await?;
+    decode_rows(conn, &rows).await
 }
 
-/// The columns `recorded_from_row` reads, for other queries of the log.
+/// The columns `decode_rows` reads, for other queries of the log.
 pub const RECORDED_COLUMNS: &str = "transaction_id::text::bigint AS xid, global_position,
-    aggregate_type, aggregate_id, sequence, recorded_at, payload::text AS payload";
+    aggregate_type, aggregate_id, sequence, recorded_at, event_type, event_version,
+    payload::text AS payload";
 
 /// The position of a row selected with `RECORDED_COLUMNS`.
 pub fn position_of(row: &PgRow) -> Position {
@@ -135,22 +133,61 @@ pub fn position_of(row: &PgRow) -> Position {
     }
 }
 
-/// Decodes one row selected with `RECORDED_COLUMNS` (the payload as text, parsed
-/// once, straight into the event type).
-pub fn recorded_from_row(row: &PgRow) -> anyhow::Result<RecordedEvent> {
+/// Decodes rows selected with `RECORDED_COLUMNS`: the one place events are
+/// loaded for reading. Events that may hold personal data are upcast (version
+/// 1, before sealing), their persons' keys loaded in one query for the whole
+/// batch, and their fields opened: plain text while a key exists, `[erased]`
+/// once it is gone. Other events parse straight from the text.
+pub async fn decode_rows(
+    conn: &mut PgConnection,
+    rows: &[PgRow],
+) -> anyhow::Result<Vec<RecordedEvent>> {
+    let mut personal_payloads: Vec<Option<serde_json::Value>> = Vec::with_capacity(rows.len());
+    let mut persons = Vec::new();
+    for row in rows {
+        let event_type: &str = row.get("event_type");
+        if !personal::has_personal_fields(event_type) {
+            personal_payloads.push(None);
+            continue;
+        }
+        let mut payload: serde_json::Value =
+            serde_json::from_str(row.get("payload")).map_err(|e| undecodable(row, e.into()))?;
+        if row.get::<&str, _>("event_version") == "1" {
+            personal::upcast_payload(row.get("aggregate_id"), &mut payload);
+        }
+        personal::persons_in(&payload, &mut persons);
+        personal_payloads.push(Some(payload));
+    }
+    persons.sort();
+    persons.dedup();
+    let keys = person_keys::keyring(conn, &persons).await?;
+    rows.iter()
+        .zip(personal_payloads)
+        .map(|(row, payload)| {
+            let aggregate_type: &str = row.get("aggregate_type");
+            let event = match payload {
+                None => decode(aggregate_type, row.get("payload")),
+                Some(mut payload) => personal::open(&mut payload, &keys)
+                    .and_then(|()| decode_value(aggregate_type, payload)),
+            }
+            .map_err(|e| undecodable(row, e))?;
+            Ok(RecordedEvent {
+                position: position_of(row),
+                aggregate_id: row.get("aggregate_id"),
+                sequence: row.get("sequence"),
+                recorded_at: row.get("recorded_at"),
+                event,
+            })
+        })
+        .collect()
+}
+
+fn undecodable(row: &PgRow, error: anyhow::Error) -> anyhow::Error {
     let aggregate_type: &str = row.get("aggregate_type");
-    let payload: &str = row.get("payload");
-    let position = position_of(row);
-    let event = decode(aggregate_type, payload).map_err(|e| {
-        anyhow::anyhow!("event at {position} ({aggregate_type}) does not decode: {e}")
-    })?;
-    Ok(RecordedEvent {
-        position,
-        aggregate_id: row.get("aggregate_id"),
-        sequence: row.get("sequence"),
-        recorded_at: row.get("recorded_at"),
-        event,
-    })
+    anyhow::anyhow!(
+        "event at {} ({aggregate_type}) does not decode: {error}",
+        position_of(row)
+    )
 }
 
 /// Events in the log after `after`, committed or not yet readable: a reader's lag.
@@ -163,6 +200,14 @@ pub async fn count_after(conn: &mut PgConnection, after: Position) -> anyhow::Re
     .bind(after.global)
     .fetch_one(conn)
     .await?)
+}
+
+fn decode_value(aggregate_type: &str, payload: serde_json::Value) -> anyhow::Result<LedgerEvent> {
+    Ok(match aggregate_type {
+        invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_value(payload)?),
+        user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_value(payload)?),
+        other => anyhow::bail!("unknown aggregate type `{other}`"),
+    })
 }
 
 fn decode(aggregate_type: &str, payload: &str) -> anyhow::Result<LedgerEvent> {

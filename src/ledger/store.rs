@@ -3,13 +3,16 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore, SerializedEvent};
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository, PersistenceError, SerializedEvent,
+};
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
+use super::person_keys::{self, KeyState, SealingKeys};
 use super::Position;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::roles::RolePolicy;
@@ -47,13 +50,16 @@ pub struct Ledger {
     roles: Arc<RolePolicy>,
     appended: Arc<watch::Sender<Position>>,
     turns: Arc<[tokio::sync::Mutex<()>]>,
+    keys: Arc<SealingKeys>,
 }
 
 impl Ledger {
     pub fn new(pool: PgPool, roles: RolePolicy) -> Self {
+        let keys = Arc::new(SealingKeys::new(pool.clone()));
         Self {
-            invites: Arc::new(AppendStore::new(&pool)),
-            users: Arc::new(AppendStore::new(&pool)),
+            invites: Arc::new(AppendStore::new(&pool, &keys)),
+            users: Arc::new(AppendStore::new(&pool, &keys)),
+            keys,
             roles: Arc::new(roles),
             appended: Arc::new(watch::Sender::new(Position::default())),
             turns: (0..WRITE_SHARDS).map(|_| Default::default()).collect(),
@@ -207,6 +213,10 @@ impl Ledger {
             // The account first: when the use is folded, it is there.
             let mut events = serialize(&user, registered).map_err(JointError::store)?;
             events.extend(serialize(&invite, used).map_err(JointError::store)?);
+            self.keys
+                .seal(&mut events)
+                .await
+                .map_err(JointError::store)?;
             match append::<std::convert::Infallible>(&self.invites.pool, &events).await {
                 Ok(positions) => {
                     let last = *positions
@@ -226,6 +236,65 @@ impl Ledger {
         Err(JointError::Invite(LedgerError::Contended))
     }
 
+    /// Erases a person (crypto-shredding): deletes their key and appends
+    /// `Erased` to their user aggregate in one transaction, so every reader
+    /// that sees the event finds the key gone. `None`: erased already, nothing
+    /// recorded.
+    pub async fn erase_person(
+        &self,
+        person: &str,
+        by_user_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Position>, LedgerError<UserError>> {
+        let _turn = self.turn_of(User::TYPE, person).lock().await;
+        let store = |e: sqlx::Error| LedgerError::Store(e.to_string());
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut user = self
+                .users
+                .load_aggregate(person)
+                .await
+                .map_err(store_error)?;
+            let mut tx = self.users.pool.begin().await.map_err(store)?;
+            let key = person_keys::key_state(&mut tx, person)
+                .await
+                .map_err(store)?;
+            let command = UserCommand::Erase {
+                by_user_id: by_user_id.to_string(),
+                key_exists: key == KeyState::Live,
+                at,
+            };
+            let erased = decide(&mut user, command, &self.roles)
+                .await
+                .map_err(LedgerError::Domain)?;
+            if erased.is_empty() {
+                return Ok(None);
+            }
+            let events = serialize(&user, erased).map_err(|e| LedgerError::Store(e.to_string()))?;
+            person_keys::erase_key(&mut tx, person, at)
+                .await
+                .map_err(store)?;
+            match append::<UserError>(&mut *tx, &events).await {
+                Ok(positions) => {
+                    tx.commit().await.map_err(store)?;
+                    self.keys.forget(person);
+                    let last = *positions
+                        .last()
+                        .ok_or_else(|| LedgerError::Store("an erasure appended nothing".into()))?;
+                    self.appended
+                        .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+                    return Ok(Some(last));
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    drop(tx);
+                    let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                Err(other) => return Err(store_error(other)),
+            }
+        }
+        Err(LedgerError::Contended)
+    }
+
     fn turn_of(&self, aggregate_type: &str, id: &str) -> &tokio::sync::Mutex<()> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (aggregate_type, id).hash(&mut hasher);
@@ -238,18 +307,23 @@ impl Ledger {
 /// one round trip and learns its position without a second read
 /// (postgres-es's own commit runs BEGIN, an INSERT per event and COMMIT, and
 /// returns no position).
+/// Loading reads postgres-es's rows, then upcasts events older than sealing
+/// and opens personal fields (`person_keys::open_serialized`) before they are
+/// decoded, so the aggregate decides on plain text, or on `[erased]`.
 struct AppendStore<A: Aggregate> {
     pool: PgPool,
-    loader: PersistedEventStore<PostgresEventRepository, A>,
+    repository: PostgresEventRepository,
+    keys: Arc<SealingKeys>,
+    aggregate: std::marker::PhantomData<A>,
 }
 
 impl<A: Aggregate> AppendStore<A> {
-    fn new(pool: &PgPool) -> Self {
+    fn new(pool: &PgPool, keys: &Arc<SealingKeys>) -> Self {
         AppendStore {
             pool: pool.clone(),
-            loader: PersistedEventStore::new_event_store(PostgresEventRepository::new(
-                pool.clone(),
-            )),
+            repository: PostgresEventRepository::new(pool.clone()),
+            keys: keys.clone(),
+            aggregate: std::marker::PhantomData,
         }
     }
 }
@@ -261,14 +335,32 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        self.loader.load_events(aggregate_id).await
+        let mut events = self.repository.get_events::<A>(aggregate_id).await?;
+        let mut conn = self.pool.acquire().await.map_err(persistence)?;
+        person_keys::open_serialized(&mut conn, &mut events)
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(e.into()))?;
+        Ok(events
+            .into_iter()
+            .map(EventEnvelope::try_from)
+            .collect::<Result<Vec<_>, PersistenceError>>()?)
     }
 
     async fn load_aggregate(
         &self,
         aggregate_id: &str,
     ) -> Result<Self::AC, AggregateError<A::Error>> {
-        self.loader.load_aggregate(aggregate_id).await
+        let mut context = EventStoreAggregateContext {
+            aggregate_id: aggregate_id.to_string(),
+            aggregate: A::default(),
+            current_sequence: 0,
+            current_snapshot: None,
+        };
+        for envelope in self.load_events(aggregate_id).await? {
+            context.current_sequence = envelope.sequence;
+            context.aggregate.apply(envelope.payload);
+        }
+        Ok(context)
     }
 
     /// Appends the events after the context's sequence; a taken sequence (another
@@ -290,10 +382,14 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
                 metadata: metadata.clone(),
             })
             .collect();
-        let serialized = envelopes
+        let mut serialized = envelopes
             .iter()
             .map(SerializedEvent::try_from)
             .collect::<Result<Vec<_>, _>>()?;
+        self.keys
+            .seal(&mut serialized)
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(e.into()))?;
         let positions = append(&self.pool, &serialized).await?;
         for (envelope, position) in envelopes.iter_mut().zip(positions) {
             envelope
@@ -307,8 +403,8 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
 /// Appends events, of one aggregate or several, in one statement (so all or
 /// none), in the order given; returns their positions in that order. A taken
 /// sequence (another writer was first) is `AggregateConflict`.
-async fn append<E: std::error::Error>(
-    pool: &PgPool,
+async fn append<'c, E: std::error::Error>(
+    executor: impl sqlx::PgExecutor<'c>,
     events: &[SerializedEvent],
 ) -> Result<Vec<Position>, AggregateError<E>> {
     let column = |f: fn(&SerializedEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
@@ -328,7 +424,7 @@ async fn append<E: std::error::Error>(
     .bind(column(|e| e.event_version.clone()))
     .bind(column(|e| e.payload.to_string()))
     .bind(column(|e| e.metadata.to_string()))
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await
     .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
         Some(code) if code == "23505" => AggregateError::AggregateConflict,
@@ -384,6 +480,10 @@ fn serialize<A: Aggregate>(
             })
         })
         .collect()
+}
+
+fn persistence<E: std::error::Error>(error: sqlx::Error) -> AggregateError<E> {
+    AggregateError::DatabaseConnectionError(Box::new(error))
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> LedgerError<E> {

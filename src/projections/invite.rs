@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{Key, ReadModel, Rows};
+use super::model::{Key, Personal, ReadModel, Rows};
 use super::row::{SqlType, SqlValue};
 use crate::domain::invite::InviteEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
@@ -107,6 +107,9 @@ read_model_row! {
         pub token_type: String,
         pub role: String,
         pub email: Option<String>,
+        /// The invitee's user id, to find their rows when they are erased.
+        #[serde(skip)]
+        pub invitee_id: Option<String>,
         pub new_account: bool,
         pub inviter_id: String,
         pub inviter_name: String,
@@ -157,6 +160,16 @@ impl ReadModel for InviteView {
     type Row = InviteRow;
     const NAME: &'static str = "invite";
     const SCHEMA: &'static str = include_str!("../../projections/invite.sql");
+    const PERSONAL: &'static [Personal] = &[
+        Personal {
+            owner: "inviter_id",
+            columns: &["inviter_name", "inviter_email"],
+        },
+        Personal {
+            owner: "invitee_id",
+            columns: &["email"],
+        },
+    ];
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
         match &recorded.event {
@@ -187,6 +200,7 @@ impl ReadModel for InviteView {
                 token_type: terms.token_type.as_str().to_string(),
                 role: terms.role.clone(),
                 email: terms.email.clone(),
+                invitee_id: terms.invitee_id.clone(),
                 new_account: terms.new_account,
                 inviter_id: inviter_id.clone(),
                 inviter_name: inviter_name.clone(),

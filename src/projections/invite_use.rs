@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{Key, ReadModel, Rows};
+use super::model::{Key, Personal, ReadModel, Rows};
 use crate::domain::invite::InviteEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
 use crate::read_model_row;
@@ -37,6 +37,10 @@ impl ReadModel for InviteUseTrail {
     type Row = InviteUseRow;
     const NAME: &'static str = "invite_use";
     const SCHEMA: &'static str = include_str!("../../projections/invite_use.sql");
+    const PERSONAL: &'static [Personal] = &[Personal {
+        owner: "user_id",
+        columns: &["user_email"],
+    }];
 
     /// A use only adds its own row.
     fn keys(_: &RecordedEvent) -> Vec<Key<Self>> {

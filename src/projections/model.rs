@@ -15,7 +15,9 @@ use sqlx::PgConnection;
 use super::row::Row;
 use super::writer::{self, CopyRows, Since, Version};
 use super::{Fold, Projection, Spilled};
-use crate::ledger::{Position, RecordedEvent};
+use crate::domain::user::UserEvent;
+use crate::ledger::personal::ERASED;
+use crate::ledger::{LedgerEvent, Position, RecordedEvent};
 
 pub trait ReadModel: Send + Sync + 'static {
     type Row: Row;
@@ -23,6 +25,11 @@ pub trait ReadModel: Send + Sync + 'static {
     const NAME: &'static str;
     /// The SQL that creates its table (`projections/NAME.sql`).
     const SCHEMA: &'static str;
+    /// The columns holding a person's data, by the column naming the person.
+    /// An `Erased` event sets them to `[erased]` in every row and every
+    /// version of the person (`erase`); a rebuild, which can no longer open
+    /// the person's fields, writes `[erased]` there from the start.
+    const PERSONAL: &'static [Personal] = &[];
 
     /// The keys of the stored rows `evolve` reads or changes for this event
     /// (not those it only adds): the runner loads them before folding.
@@ -32,6 +39,53 @@ pub trait ReadModel: Send + Sync + 'static {
 }
 
 pub type Key<M> = <<M as ReadModel>::Row as Row>::Key;
+
+/// Columns of one person's data, and the column with that person's id.
+pub struct Personal {
+    pub owner: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+/// The persons a batch erases.
+fn erased_in(events: &[RecordedEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| matches!(e.event, LedgerEvent::User(UserEvent::Erased { .. })))
+        .map(|e| e.aggregate_id.clone())
+        .collect()
+}
+
+/// Sets the persons' columns to `[erased]` in a read model's rows and its
+/// history. The rows this batch loaded were folded with what they held
+/// before, so this runs after the batch is written. Each erasure scans the
+/// history table once (it is not indexed by person: erasures are rare,
+/// history writes are not).
+async fn erase<M: ReadModel>(conn: &mut PgConnection, persons: &[String]) -> sqlx::Result<()> {
+    for personal in M::PERSONAL {
+        let set: Vec<String> = personal
+            .columns
+            .iter()
+            .map(|column| format!("{column} = '{ERASED}'"))
+            .collect();
+        let changed: Vec<String> = personal
+            .columns
+            .iter()
+            .map(|column| format!("{column} IS DISTINCT FROM '{ERASED}'"))
+            .collect();
+        for table in [M::Row::TABLE, M::Row::HISTORY] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET {} WHERE {} = ANY($1) AND ({})",
+                set.join(", "),
+                personal.owner,
+                changed.join(" OR ")
+            ))
+            .bind(persons)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
 
 /// The rows an event may touch, by key, and which of them changed.
 pub struct Rows<R: Row> {
@@ -159,7 +213,12 @@ impl<M: ReadModel> Projection for Model<M> {
             }
         }
         writer::upsert(conn, &rows.take_changed()).await?;
-        writer::record_versions(conn, &ends, &versions).await
+        writer::record_versions(conn, &ends, &versions).await?;
+        let erased = erased_in(events);
+        if erased.is_empty() {
+            return Ok(());
+        }
+        erase::<M>(conn, &erased).await
     }
 
     fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold> {

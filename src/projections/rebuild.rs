@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use super::{apply_deferred, Fold, Projection, Spilled, ROWS_IN_MEMORY};
 use crate::ledger::{
-    count_after, fetch_batch, lock, position_of, read_batch, read_checkpoint, recorded_from_row,
+    count_after, decode_rows, fetch_batch, lock, position_of, read_batch, read_checkpoint,
     save_checkpoint, Position, RecordedEvent,
 };
 
@@ -215,12 +215,12 @@ async fn bulk_load(
             }
         }
     });
+    let decoder_pool = pool.clone();
     let decoder = tokio::spawn(async move {
+        // Its own connection: each page loads its persons' keys.
+        let mut conn = decoder_pool.acquire().await?;
         while let Some(page) = rows.recv().await {
-            let events = page
-                .iter()
-                .map(recorded_from_row)
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let events = decode_rows(&mut conn, &page).await?;
             if pages_tx.send(events).await.is_err() {
                 break;
             }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::{Key, ReadModel, Rows};
+use super::model::{Key, Personal, ReadModel, Rows};
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
@@ -37,6 +37,10 @@ impl ReadModel for UserAccounts {
     type Row = UserAccount;
     const NAME: &'static str = "user_account";
     const SCHEMA: &'static str = include_str!("../../projections/user_account.sql");
+    const PERSONAL: &'static [Personal] = &[Personal {
+        owner: "id",
+        columns: &["email", "name"],
+    }];
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
         match &recorded.event {
@@ -87,7 +91,8 @@ impl ReadModel for UserAccounts {
                     }
                 }
             }
-            LedgerEvent::Invite(_) => {}
+            // The driver scrubs the erased person's rows (`ReadModel::PERSONAL`).
+            LedgerEvent::User(UserEvent::Erased { .. }) | LedgerEvent::Invite(_) => {}
         }
     }
 }

@@ -7,7 +7,8 @@ use sqlx::PgConnection;
 use super::{Delivery, Planned, Reactor};
 use crate::app::App;
 use crate::domain::invite::{self, InviteEvent};
-use crate::ledger::{LedgerEvent, RecordedEvent};
+use crate::ledger::personal::ERASED;
+use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
 use crate::service::invites::{invite_url, sign_in_up_page};
 use crate::service::mailer::{Invitation, Templates};
 
@@ -21,23 +22,25 @@ impl EmailReactor {
         Self { app, templates }
     }
 
-    /// The invite's `Created` event: its terms and its inviter's name.
+    /// The invite's `Created` event: its terms and its inviter's name, opened
+    /// as the log reads now (an erased person's fields: `[erased]`).
     async fn created(&self, token_hash: &str) -> anyhow::Result<(invite::InviteTerms, String)> {
-        let payload: serde_json::Value = sqlx::query_scalar(
-            "SELECT payload FROM events
-              WHERE aggregate_type = $1 AND aggregate_id = $2 AND event_type = 'Created'",
-        )
+        let mut conn = self.app.pool.acquire().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORDED_COLUMNS} FROM events
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND event_type = 'Created'"
+        ))
         .bind(invite::AGGREGATE_TYPE)
         .bind(token_hash)
-        .fetch_one(&self.app.pool)
+        .fetch_all(&mut *conn)
         .await?;
-        match serde_json::from_value(payload)? {
-            InviteEvent::Created {
+        match decode_rows(&mut conn, &rows).await?.pop().map(|e| e.event) {
+            Some(LedgerEvent::Invite(InviteEvent::Created {
                 terms,
                 inviter_name,
                 ..
-            } => Ok((terms, inviter_name)),
-            _ => anyhow::bail!("the invite's first event is not `Created`"),
+            })) => Ok((terms, inviter_name)),
+            _ => anyhow::bail!("the invite has no `Created` event"),
         }
     }
 }
@@ -80,6 +83,11 @@ impl Reactor for EmailReactor {
         let (Some(to), Some(sealed)) = (&terms.email, &terms.sealed_token) else {
             anyhow::bail!("the invite has no email or no sealed token");
         };
+        // The invitee was erased before the email left: it never will.
+        if to == ERASED {
+            tracing::info!(invite = token_hash, "not sent: the invitee was erased");
+            return Ok(());
+        }
         let settings = &self.app.settings;
         let token = settings.token_seal.open(sealed, token_hash)?;
         anyhow::ensure!(

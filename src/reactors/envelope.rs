@@ -6,10 +6,26 @@
 use cloudevents::{EventBuilder, EventBuilderV10};
 use serde_json::{json, Value};
 
-use crate::ledger::RecordedEvent;
+use crate::ledger::{read_positions, Position, RecordedEvent};
+use crate::reactors::Delivery;
 
 /// The CloudEvents `source` of every event.
 pub const SOURCE: &str = "invite-ledger";
+
+/// The event a delivery is for, read from the log when it is delivered (not
+/// when planned): a delivery row keeps no personal data, and a person erased
+/// in between is sent as `[erased]`.
+pub async fn event_of(pool: &sqlx::PgPool, delivery: &Delivery) -> anyhow::Result<RecordedEvent> {
+    let position = Position {
+        xid: delivery.event_xid,
+        global: delivery.event_position,
+    };
+    let mut conn = pool.acquire().await?;
+    read_positions(&mut conn, &[position])
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("the event at {position} is not in the log"))
+}
 
 /// `invite.used`: the aggregate type and the event, lower case.
 pub fn event_type(recorded: &RecordedEvent) -> String {

@@ -58,6 +58,8 @@ pub struct Planned {
 pub struct Delivery {
     pub id: i64,
     pub event_position: i64,
+    /// The event's transaction id: with the position, where to read it.
+    pub event_xid: i64,
     pub key: String,
     pub payload: Value,
     /// Counting this one.
@@ -87,10 +89,10 @@ pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
     let templates = Templates::load(config.mail_template_dir.as_deref())?;
     let mut reactors: Vec<Arc<dyn Reactor>> =
         vec![Arc::new(EmailReactor::new(app.clone(), templates))];
-    if let Some(webhook) = WebhookReactor::from_config(config)? {
+    if let Some(webhook) = WebhookReactor::from_config(config, app.pool.clone())? {
         reactors.push(Arc::new(webhook));
     }
-    if let Some(nats) = NatsReactor::from_config(config)? {
+    if let Some(nats) = NatsReactor::from_config(config, app.pool.clone())? {
         reactors.push(Arc::new(nats));
     }
     Ok(reactors)

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use async_trait::async_trait;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::OnceCell;
 
 use super::{envelope, Delivery, Planned, Reactor};
@@ -25,6 +25,7 @@ use crate::ledger::RecordedEvent;
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(3600);
 
 pub struct NatsReactor {
+    pool: PgPool,
     url: String,
     stream: String,
     prefix: String,
@@ -33,11 +34,12 @@ pub struct NatsReactor {
 }
 
 impl NatsReactor {
-    pub fn from_config(config: &Config) -> anyhow::Result<Option<NatsReactor>> {
+    pub fn from_config(config: &Config, pool: PgPool) -> anyhow::Result<Option<NatsReactor>> {
         let Some(url) = &config.nats_url else {
             return Ok(None);
         };
         Ok(Some(NatsReactor {
+            pool,
             url: url.clone(),
             stream: config.nats_stream.clone(),
             prefix: config.nats_subject_prefix.clone(),
@@ -91,9 +93,9 @@ impl Reactor for NatsReactor {
         let (aggregate_type, _, _) = event.event.public_json();
         Ok(Some(Planned {
             key: format!("{aggregate_type}:{}", event.aggregate_id),
+            // The message is made from the log when sent (see the webhook).
             payload: serde_json::json!({
                 "subject": format!("{}.{}", self.prefix, envelope::event_type(event)),
-                "event": envelope::cloudevent(event)?,
             }),
         }))
     }
@@ -103,7 +105,8 @@ impl Reactor for NatsReactor {
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("a NATS delivery without a subject"))?
             .to_string();
-        let body = serde_json::to_vec(&delivery.payload["event"])?;
+        let event = envelope::event_of(&self.pool, delivery).await?;
+        let body = serde_json::to_vec(&envelope::cloudevent(&event)?)?;
         let jetstream = self.jetstream().await?;
         let message = PublishMessage::build()
             .message_id(delivery.event_position.to_string())

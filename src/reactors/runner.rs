@@ -167,7 +167,8 @@ async fn deliver_due(
                  ORDER BY d.id
                  LIMIT $4
                    FOR UPDATE SKIP LOCKED)
-      RETURNING id, event_position, ordering_key, payload, attempts",
+      RETURNING id, event_xid::text::bigint AS event_xid, event_position, ordering_key,
+                payload, attempts",
     )
     .bind(reactor.name())
     .bind(reactor.ordered())
@@ -181,6 +182,7 @@ async fn deliver_due(
         let delivery = Delivery {
             id: row.get("id"),
             event_position: row.get("event_position"),
+            event_xid: row.get("event_xid"),
             key: row.get("ordering_key"),
             payload: row.get("payload"),
             attempt: row.get("attempts"),

@@ -8,19 +8,23 @@
 //! `WEBHOOK_FORMAT=cloudevents` the CloudEvents envelope NATS gets (`envelope.rs`).
 //! Secrets are left out: no sealed token, no password hash. `webhook-id` is
 //! `evt_<position>`, the same on every retry, so receivers can drop duplicates.
+//! The body is made from the log when it is sent, so an erased person's
+//! fields go out as `[erased]` and the delivery rows hold no personal data.
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use serde_json::json;
 use sha2::Sha256;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::{envelope, Delivery, Planned, Reactor};
 use crate::config::{Config, WebhookFormat};
 use crate::ledger::RecordedEvent;
 
 pub struct WebhookReactor {
+    pool: PgPool,
     client: reqwest::Client,
     url: String,
     secret: Vec<u8>,
@@ -28,7 +32,7 @@ pub struct WebhookReactor {
 }
 
 impl WebhookReactor {
-    pub fn from_config(config: &Config) -> anyhow::Result<Option<WebhookReactor>> {
+    pub fn from_config(config: &Config, pool: PgPool) -> anyhow::Result<Option<WebhookReactor>> {
         let (Some(url), Some(secret)) = (&config.webhook_url, &config.webhook_secret) else {
             return Ok(None);
         };
@@ -45,6 +49,7 @@ impl WebhookReactor {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Some(WebhookReactor {
+            pool,
             client,
             url: url.clone(),
             secret,
@@ -77,26 +82,29 @@ impl Reactor for WebhookReactor {
         event: &RecordedEvent,
     ) -> anyhow::Result<Option<Planned>> {
         let (aggregate_type, _, _) = event.event.public_json();
-        let payload = match self.format {
-            WebhookFormat::Standard => envelope::standard(event),
-            WebhookFormat::Cloudevents => envelope::cloudevent(event)?,
+        let format = match self.format {
+            WebhookFormat::Standard => "standard",
+            WebhookFormat::Cloudevents => "cloudevents",
         };
         Ok(Some(Planned {
             key: format!("{aggregate_type}:{}", event.aggregate_id),
-            payload,
+            payload: json!({ "format": format }),
         }))
     }
 
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let id = format!("evt_{}", delivery.event_position);
         let timestamp = chrono::Utc::now().timestamp();
-        let body = serde_json::to_vec(&delivery.payload)?;
+        let event = envelope::event_of(&self.pool, delivery).await?;
         // As planned, whatever the format is now.
-        let content_type = if delivery.payload.get("specversion").is_some() {
-            "application/cloudevents+json"
-        } else {
-            "application/json"
+        let (body, content_type) = match delivery.payload["format"].as_str() {
+            Some("cloudevents") => (
+                envelope::cloudevent(&event)?,
+                "application/cloudevents+json",
+            ),
+            _ => (envelope::standard(&event), "application/json"),
         };
+        let body = serde_json::to_vec(&body)?;
         let response = self
             .client
             .post(&self.url)

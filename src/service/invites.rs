@@ -140,6 +140,7 @@ pub async fn create(
         token_type,
         role: request.role.clone(),
         email: email.clone(),
+        invitee_id: email.as_deref().map(crate::domain::user::user_id_for_email),
         new_account,
         max_uses: max_uses as u32,
         expires_at: now + Duration::seconds(expires_in),

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod context;
+pub mod erasure;
 mod error;
 pub mod invites;
 pub mod mailer;
