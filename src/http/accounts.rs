@@ -99,6 +99,11 @@ struct SignInBody {
             password is too short, or the invite cookie's invite cannot be used"),
         (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL, or sign-up needs \
             an invite (`INVITE_ONLY`)"),
+        (status = 404, body = ErrorBody, description = "The invite cookie's invite does not \
+            exist"),
+        (status = 409, body = ErrorBody, description = "The invite would lower the role"),
+        (status = 410, body = ErrorBody, description = "The invite cookie's invite has \
+            expired, is used up, cancelled or rejected"),
         (status = 422, body = ErrorBody, description = "The email is taken"),
         (status = 429, body = ErrorBody, description = "Too many unknown invite tokens from \
             this address")))]
