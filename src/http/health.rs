@@ -20,13 +20,13 @@ pub fn routes() -> Router<HttpState> {
         .route("/readyz", get(readyz))
 }
 
-/// Alive: the process answers.
 /// `{"status": "ok"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Alive {
     status: &'static str,
 }
 
+/// Alive: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, body = Alive, description = "The process answers")))]
 async fn healthz() -> Json<Alive> {
