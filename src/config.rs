@@ -265,8 +265,13 @@ pub struct Config {
         default_value = "{prefix}.invite-token"
     )]
     pub invite_cookie_name: String,
-    /// Refuse sign-up without a valid invite (its use is recorded before the
-    /// account, so concurrent sign-ups never outnumber `maxUses`).
+    /// Record the client's address and user agent with each refused use or
+    /// activation in the ledger (personal data: off unless the operator wants it).
+    #[arg(long, env = "RECORD_CLIENT_DETAILS", default_value_t = false, action = ArgAction::Set)]
+    pub record_client_details: bool,
+    /// Refuse sign-up without a valid invite (the account and the invite's use are
+    /// appended together, so concurrent sign-ups never outnumber `maxUses` and a
+    /// failed sign-up takes no seat).
     #[arg(long, env = "INVITE_ONLY", default_value_t = false, action = ArgAction::Set)]
     pub invite_only: bool,
     /// Seconds a session lasts.
@@ -395,10 +400,10 @@ pub struct Config {
     /// `503 POSITION_NOT_REACHED` (on a standby, the primary answers instead).
     #[arg(long, env = "POSITION_WAIT_MS", default_value_t = 5_000)]
     pub position_wait_ms: u64,
-    /// A PostgreSQL streaming standby of `DATABASE_URL` for the audit API's live
-    /// reads (lists, invites, an invite's events, uses, invitees, inviter chains);
-    /// the primary answers when it is behind the caller's `Ledger-Position` or
-    /// down [default: off].
+    /// A PostgreSQL streaming standby of `DATABASE_URL` for every read of the
+    /// audit API (`/api/ledger`, `as_of` and exports included); the primary
+    /// answers when the standby is behind the caller's `Ledger-Position` (or the
+    /// `as_of` moment) or unreachable [default: off].
     #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
     pub database_read_url: Option<String>,
 }
