@@ -19,14 +19,14 @@ pub enum WebhookFormat {
     Cloudevents,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SenderResponse {
     Token,
     Url,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, utoipa::ToSchema)]
 pub enum SenderResponseRedirect {
     #[value(name = "signUp")]
     #[serde(rename = "signUp")]
@@ -115,7 +115,8 @@ pub struct IgnoredPasswordCost {
 /// The roles, lowest first, and the two that have a meaning of their own.
 #[derive(Debug, Clone, Args)]
 pub struct RoleArgs {
-    /// Roles, lowest first (comma separated; spaces around names are dropped).
+    /// Roles, lowest first (comma separated; spaces around names are dropped; an
+    /// empty or repeated name is refused).
     #[arg(
         long,
         env = "ROLES",
@@ -188,12 +189,13 @@ pub struct Config {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
-    /// Public URL of this server (absolute, http or https), used in invite links
+    /// Public URL of this server (absolute, http or https), used in invite links;
+    /// under https, cookies are `Secure` and named with the `__Secure-` prefix
     /// [default: http://localhost:PORT].
     #[arg(long, env = "BASE_URL")]
     pub base_url: Option<String>,
-    /// Other origins that redirects may point to and browsers may call from
-    /// (comma separated).
+    /// Other origins (absolute http or https URLs, comma separated) that redirects
+    /// may point to and that browsers may call the API from with cookies (CORS).
     #[arg(long, env = "TRUSTED_ORIGINS", value_delimiter = ',')]
     pub trusted_origins: Vec<String>,
     #[command(flatten)]
@@ -201,7 +203,7 @@ pub struct Config {
     /// Type of token an invite gets unless it asks for another (`defaultTokenType`).
     #[arg(long, env = "DEFAULT_TOKEN_TYPE", value_enum, default_value = "token")]
     pub default_token_type: TokenTypeArg,
-    /// Prefix of tokens of type `custom`.
+    /// Prefix of tokens of type `custom` (the plugin's `generateToken`).
     #[arg(long, env = "CUSTOM_TOKEN_PREFIX", default_value = "INV-")]
     pub custom_token_prefix: String,
     /// Number of random characters after the prefix in `custom` tokens.
@@ -256,7 +258,7 @@ pub struct Config {
     /// Prefix of the session and invite cookies' names (`customCookiePrefix`).
     #[arg(long, env = "COOKIE_PREFIX", default_value = "better-auth")]
     pub cookie_prefix: String,
-    /// Name of the invite cookie; `{prefix}` becomes the cookie prefix.
+    /// Name of the invite cookie; `{prefix}` becomes the cookie prefix (`customCookieName`).
     #[arg(
         long,
         env = "INVITE_COOKIE_NAME",
@@ -267,7 +269,9 @@ pub struct Config {
     /// activation in the ledger (personal data: off unless the operator wants it).
     #[arg(long, env = "RECORD_CLIENT_DETAILS", default_value_t = false, action = ArgAction::Set)]
     pub record_client_details: bool,
-    /// Refuse sign-up without a valid invite.
+    /// Refuse sign-up without a valid invite (the account and the invite's use are
+    /// appended together, so concurrent sign-ups never outnumber `maxUses` and a
+    /// failed sign-up takes no seat).
     #[arg(long, env = "INVITE_ONLY", default_value_t = false, action = ArgAction::Set)]
     pub invite_only: bool,
     /// Seconds a session lasts.
@@ -281,8 +285,9 @@ pub struct Config {
     /// Failed invite-token lookups allowed per client address per minute.
     #[arg(long, env = "ACTIVATION_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
     pub activation_attempts_per_minute: u32,
-    /// Send invitation emails through this SMTP server (`smtp://host:port`,
-    /// `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host`).
+    /// Send invitation emails (the plugin's `sendUserInvitation`) through this SMTP
+    /// server (`smtp://host:port`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host`) [default: `MAIL_DIR`, else the log].
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of invitation emails.
@@ -292,29 +297,35 @@ pub struct Config {
         default_value = "invite-ledger <no-reply@localhost>"
     )]
     pub mail_from: String,
-    /// Folder with templates replacing the built-in ones (`invitation.subject.txt`,
-    /// `invitation.txt`, `invitation.html`).
+    /// Folder with minijinja templates replacing the built-in ones
+    /// (`invitation.subject.txt`, `invitation.txt`, `invitation.html`)
+    /// [default: the built-in ones, `templates/`].
     #[arg(long, env = "MAIL_TEMPLATE_DIR")]
     pub mail_template_dir: Option<std::path::PathBuf>,
     /// Key sealing private invites' tokens in the ledger for their emails: 64 hex
-    /// characters [default: a public development key].
+    /// characters (`openssl rand -hex 32`); emails sealed under an earlier key are
+    /// parked [default: a public development key].
     #[arg(long, env = "TOKEN_SEALING_KEY", hide_env_values = true)]
     pub token_sealing_key: Option<String>,
-    /// Key of the HMAC that invites' tokens are stored under: 64 hex characters,
-    /// set once and never changed [default: a public development key].
+    /// Key of the HMAC that invites' tokens are stored under: 64 hex characters
+    /// (`openssl rand -hex 32`), set once and never changed: invites made under
+    /// another key can no longer be found [default: a public development key].
     #[arg(long, env = "TOKEN_HASH_KEY", hide_env_values = true)]
     pub token_hash_key: Option<String>,
-    /// Post every ledger event to this URL (signed as Standard Webhooks).
+    /// Post every ledger event to this URL (the plugin's `onInvitationUsed` and
+    /// the rest), signed as Standard Webhooks; needs `WEBHOOK_SECRET` [default: off].
     #[arg(long, env = "WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<String>,
     /// The webhook signing secret (`whsec_<base64>`, or any other string used as is).
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
     /// The webhook body: `standard` (`{type, timestamp, data}`) or `cloudevents`
-    /// (CloudEvents 1.0 JSON, the envelope the NATS publisher uses).
+    /// (CloudEvents 1.0 JSON, the envelope the NATS publisher uses, sent as
+    /// `application/cloudevents+json`).
     #[arg(long, env = "WEBHOOK_FORMAT", value_enum, default_value_t = WebhookFormat::Standard)]
     pub webhook_format: WebhookFormat,
-    /// Publish every ledger event to this NATS server's JetStream (off when unset).
+    /// Publish every ledger event to this NATS server's JetStream
+    /// (`nats://host:4222`) [default: off].
     #[arg(long, env = "NATS_URL", hide_env_values = true)]
     pub nats_url: Option<String>,
     /// The JetStream stream events are published to; created if missing.
@@ -376,7 +387,8 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = address_or_block)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Connections this server opens to PostgreSQL at most (its pool). Each
-    /// replica needs its own share of the server's `max_connections`.
+    /// replica needs its own share of PostgreSQL's `max_connections`; the
+    /// command-line tools open at most 20.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
     pub database_max_connections: u32,
     /// How long a request waits for a free database connection before it is
@@ -384,11 +396,14 @@ pub struct Config {
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
     pub database_acquire_timeout_ms: u64,
     /// How long a request that sends `Ledger-Position` waits for this replica's
-    /// read models (or the standby) to reach it before a 503, in milliseconds.
+    /// read models (or the standby) to reach it, in milliseconds; then
+    /// `503 POSITION_NOT_REACHED` (on a standby, the primary answers instead).
     #[arg(long, env = "POSITION_WAIT_MS", default_value_t = 5_000)]
     pub position_wait_ms: u64,
-    /// A PostgreSQL streaming standby of `DATABASE_URL` for the audit API's
-    /// reads (off when unset); the primary answers when it is behind or down.
+    /// A PostgreSQL streaming standby of `DATABASE_URL` for every read of the
+    /// audit API (`/api/ledger`, `as_of` and exports included); the primary
+    /// answers when the standby is behind the caller's `Ledger-Position` (or the
+    /// `as_of` moment) or unreachable [default: off].
     #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
     pub database_read_url: Option<String>,
 }

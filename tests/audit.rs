@@ -327,6 +327,23 @@ async fn an_invites_history_its_uses_and_who_invited_whom() {
         .await
         .ok();
     assert_eq!(by_invite["uses"].as_array().unwrap().len(), 2);
+    // One form for places in the log: a `position` is `transaction/position`,
+    // a bare number is a `globalPosition`, here that of the invite's `Used`.
+    let use_positions: Vec<&Value> = by_invite["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["globalPosition"])
+        .collect();
+    let used_positions: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "Used")
+        .map(|e| &e["globalPosition"])
+        .collect();
+    assert_eq!(use_positions, used_positions);
+    assert!(by_invite["uses"][0].get("position").is_none());
+    assert!(invite["invite"]["lastGlobalPosition"].is_i64());
+    assert!(invite["invite"].get("lastPosition").is_none());
 
     // Who invited whom.
     let direct = admin

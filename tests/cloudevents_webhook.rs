@@ -58,7 +58,7 @@ async fn webhooks_in_the_cloudevents_envelope() {
         // The id is the log position, as in `webhook-id` and NATS' `Nats-Msg-Id`.
         assert_eq!(hook.id, format!("evt_{}", event["id"].as_str().unwrap()));
         assert_eq!(
-            event["data"]["position"].to_string(),
+            event["data"]["globalPosition"].to_string(),
             event["id"].as_str().unwrap()
         );
         assert_eq!(event["subject"], event["data"]["aggregateId"]);
@@ -67,5 +67,10 @@ async fn webhooks_in_the_cloudevents_envelope() {
             "{event}"
         );
     }
-    assert!(invite[0]["data"]["event"]["Created"].is_object());
+    assert_eq!(invite[0]["data"]["type"], "Created");
+    assert!(
+        invite[0]["data"]["data"]["terms"]["maxUses"].is_number(),
+        "camelCase data: {}",
+        invite[0]
+    );
 }

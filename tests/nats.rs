@@ -155,7 +155,7 @@ async fn assert_published_exactly_once(
         assert_eq!(event["id"], id.as_str(), "{event}");
         assert_eq!(event["source"], "invite-ledger", "{event}");
         let data = &event["data"];
-        assert_eq!(data["position"].to_string(), *id, "{event}");
+        assert_eq!(data["globalPosition"].to_string(), *id, "{event}");
         let kind = event["type"].as_str().unwrap();
         assert_eq!(
             *subject,
@@ -173,7 +173,7 @@ async fn assert_published_exactly_once(
         by_aggregate
             .entry(data["aggregateId"].as_str().unwrap().to_string())
             .or_default()
-            .push(data["position"].as_i64().unwrap());
+            .push(data["globalPosition"].as_i64().unwrap());
     }
     let mut in_log: HashMap<String, Vec<i64>> = HashMap::new();
     for (position, aggregate) in events {

@@ -74,8 +74,44 @@ async fn the_document_validates_and_lists_every_route() {
             for (status, response) in responses {
                 assert!(status.parse::<u16>().is_ok(), "{method} {path}: {status}");
                 assert!(
-                    response["description"].is_string(),
-                    "{method} {path} {status}"
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.trim().is_empty()),
+                    "{method} {path} {status} has a description"
+                );
+                // Every answer but a redirect or an event stream has a JSON schema.
+                if !["303", "204"].contains(&status.as_str()) && !path.ends_with("/stream") {
+                    let schema = &response["content"]["application/json"]["schema"];
+                    assert!(schema.is_object(), "{method} {path} {status} has a schema");
+                }
+            }
+            // Request bodies are typed: named fields, not a bare object.
+            if let Some(body) = operation.get("requestBody") {
+                let schema = &body["content"]["application/json"]["schema"];
+                let schema = match schema["$ref"].as_str() {
+                    Some(r) => {
+                        &reply["components"]["schemas"]
+                            [r.trim_start_matches("#/components/schemas/")]
+                    }
+                    None => schema,
+                };
+                assert!(
+                    schema["properties"]
+                        .as_object()
+                        .is_some_and(|p| !p.is_empty()),
+                    "{method} {path}: the request body names its fields: {schema}"
+                );
+            }
+            // Routes that need a session say so.
+            if ["/api/ledger", "/api/auth/invite/create", "/api/auth/admin/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            {
+                let security = operation["security"].as_array();
+                assert!(
+                    security.is_some_and(|s| !s.is_empty() && !s.contains(&serde_json::json!({}))),
+                    "{method} {path} requires credentials: {:?}",
+                    operation.get("security")
                 );
             }
             // Every `{parameter}` of the path is declared.
@@ -116,6 +152,22 @@ async fn the_document_validates_and_lists_every_route() {
             "missing schema {name}"
         );
     }
+
+    // The log's every event type is named, and nothing cites a document the
+    // repository does not hold.
+    let event_types = &reply["components"]["schemas"]["EventView"]["properties"]["type"]["enum"];
+    for kind in invite_ledger::audit::feed::EVENT_TYPES {
+        assert!(
+            event_types
+                .as_array()
+                .is_some_and(|t| t.contains(&(*kind).into())),
+            "{kind} in {event_types}"
+        );
+    }
+    for kind in ["Resent", "Refused", "RoleSet"] {
+        assert!(invite_ledger::audit::feed::EVENT_TYPES.contains(&kind));
+    }
+    assert!(!text.contains("DESIGN"), "the document cites DESIGN");
 
     let docs = client.get("/docs").await;
     assert_eq!(docs.status, 200);

@@ -683,7 +683,7 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
             first_seen
                 .entry(data["aggregateId"].as_str().unwrap().to_string())
                 .or_default()
-                .push(data["position"].as_i64().unwrap());
+                .push(data["globalPosition"].as_i64().unwrap());
         }
     }
     for (aggregate, positions) in &first_seen {

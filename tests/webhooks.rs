@@ -69,19 +69,41 @@ async fn every_event_arrives_signed_and_in_order_per_invite() {
         ["invite.created", "invite.activated", "invite.used"]
     );
     let used = sink.accepted_for(&invite)[2].json();
+    // The body's `data` is the event as `/api/ledger/events` shows it: camelCase,
+    // with its place in both forms.
     assert_eq!(used["data"]["aggregateType"], "invite");
     assert_eq!(used["data"]["sequence"], 3);
+    assert_eq!(used["data"]["type"], "Used");
+    assert_eq!(used["data"]["data"]["userEmail"], "hooked@example.com");
+    assert_eq!(used["data"]["data"]["roleAfter"], "admin");
+    let position = used["data"]["position"].as_str().unwrap();
     assert_eq!(
-        used["data"]["event"]["Used"]["user_email"],
-        "hooked@example.com"
+        position.split_once('/').unwrap().1,
+        used["data"]["globalPosition"].to_string(),
+        "{position}"
     );
-    assert_eq!(used["data"]["event"]["Used"]["role_after"], "admin");
+    let timestamp = used["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.ends_with('Z') && timestamp.len() == "2026-03-01T09:00:00.000Z".len(),
+        "{timestamp}"
+    );
+    let feed = admin
+        .get(&format!(
+            "/api/ledger/events?aggregate={}",
+            used["data"]["aggregateId"].as_str().unwrap()
+        ))
+        .await
+        .ok();
+    assert_eq!(feed["events"][2], used["data"], "the feed's form");
 
     let now = chrono::Utc::now().timestamp();
     for hook in &hooks {
         assert!(verifies(hook, SECRET_BYTES), "signature of {hook:?}");
         assert!(!verifies(hook, b"another secret"), "a wrong key fails");
-        assert_eq!(hook.id, format!("evt_{}", hook.json()["data"]["position"]));
+        assert_eq!(
+            hook.id,
+            format!("evt_{}", hook.json()["data"]["globalPosition"])
+        );
         let sent_at: i64 = hook.timestamp.parse().unwrap();
         assert!((now - sent_at).abs() < 60, "timestamp {sent_at} vs {now}");
     }

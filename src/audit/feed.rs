@@ -20,15 +20,29 @@ pub struct EventView {
     pub aggregate_type: String,
     pub aggregate_id: String,
     pub sequence: i64,
-    /// `Created`, `Activated`, `Used`, `Cancelled`, `Rejected`, `Expired`,
-    /// `Registered` or `RoleSet`.
+    /// The event's type: one of `EVENT_TYPES`.
     #[serde(rename = "type")]
+    #[schema(schema_with = event_type_schema)]
     pub event_type: String,
     /// When the ledger recorded it (what `as_of` compares with).
     #[serde(serialize_with = "crate::json_time::serialize")]
     pub recorded_at: DateTime<Utc>,
-    /// The event's fields; secrets (password hashes, sealed tokens) are left out.
+    /// The event's fields, in camelCase; secrets (password hashes, sealed tokens)
+    /// are left out.
+    #[schema(value_type = Object)]
     pub data: Value,
+}
+
+/// `type` in the OpenAPI document: a string that is one of `EVENT_TYPES`.
+fn event_type_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(
+            "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
+             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`",
+        ))
+        .enum_values(Some(EVENT_TYPES.iter().copied()))
+        .build()
 }
 
 impl From<&RecordedEvent> for EventView {

@@ -1,7 +1,7 @@
 //! Keeping a private invite's token for its email without storing it.
 //!
 //! The ledger keys invites by a keyed hash of their token (`token_hash`) and
-//! never stores the token itself (decision 8). But the invitation email carries the raw token, and
+//! never stores the token itself. But the invitation email carries the raw token, and
 //! it leaves from a reactor after the request has answered: perhaps minutes
 //! later, after a crash, on another replica, or again on `resend`. So the token
 //! must outlive the request somewhere durable.

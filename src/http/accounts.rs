@@ -8,10 +8,10 @@ use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::cookies;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, Client, MaybeUser, User};
 use super::HttpState;
 use crate::app::App;
@@ -30,7 +30,7 @@ pub fn routes() -> Router<HttpState> {
 }
 
 /// A user as Better Auth (with its admin plugin) shows one.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserJson {
     id: String,
@@ -67,8 +67,9 @@ impl From<&Account> for UserJson {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"email": "test@example.com", "password": "test123", "name": "Test User"}))]
 struct SignUpBody {
     email: String,
     password: String,
@@ -78,8 +79,9 @@ struct SignUpBody {
     callback_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"email": "test@example.com", "password": "test123"}))]
 struct SignInBody {
     email: String,
     password: String,
@@ -89,12 +91,22 @@ struct SignInBody {
 }
 
 #[utoipa::path(post, path = "/api/auth/sign-up/email", tag = "auth",
-    request_body(content = Object, description = "`{email, password, name}`",
-        example = json!({"email": "test@example.com", "password": "test123", "name": "Test User"})),
-    responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
-        session cookie; an activated invite (its cookie) is used"),
-        (status = 400), (status = 422, description = "The email is taken"),
-        (status = 429, description = "Too many unknown invite tokens from this address")))]
+    request_body = SignUpBody,
+    responses((status = 200, body = SignedInAnswer, description = "The new account, signed \
+            in (the session cookie, and its token in `set-auth-token`); an activated invite \
+            (its cookie) is used, and `invite` says how that went"),
+        (status = 400, body = ErrorBody, description = "A field is missing or malformed, the \
+            password is too short, or the invite cookie's invite cannot be used"),
+        (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL, or sign-up needs \
+            an invite (`INVITE_ONLY`)"),
+        (status = 404, body = ErrorBody, description = "The invite cookie's invite does not \
+            exist"),
+        (status = 409, body = ErrorBody, description = "The invite would lower the role"),
+        (status = 410, body = ErrorBody, description = "The invite cookie's invite has \
+            expired, is used up, cancelled or rejected"),
+        (status = 422, body = ErrorBody, description = "The email is taken"),
+        (status = 429, body = ErrorBody, description = "Too many unknown invite tokens from \
+            this address")))]
 async fn sign_up(
     State(state): State<HttpState>,
     jar: CookieJar,
@@ -123,12 +135,15 @@ async fn sign_up(
 }
 
 #[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth",
-    request_body(content = Object, description = "`{email, password}`"),
-    responses((status = 200, description = "`{redirect, url?, token, user, invite?}` and the \
-        session cookie; a failed invite is reported in `invite`, never blocks sign-in"),
-        (status = 401, description = "INVALID_EMAIL_OR_PASSWORD"),
-        (status = 429, description = "Too many attempts from this address or for this account; \
-            `Retry-After` tells when to try again")))]
+    request_body = SignInBody,
+    responses((status = 200, body = SignedInAnswer, description = "Signed in (the session \
+            cookie, and its token in `set-auth-token`); a failed invite is reported in \
+            `invite`, never blocks sign-in"),
+        (status = 400, body = ErrorBody, description = "A field is missing or malformed"),
+        (status = 401, body = ErrorBody, description = "INVALID_EMAIL_OR_PASSWORD"),
+        (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL"),
+        (status = 429, body = ErrorBody, description = "Too many attempts from this address \
+            or for this account; `Retry-After` tells when to try again")))]
 async fn sign_in(
     State(state): State<HttpState>,
     jar: CookieJar,
@@ -183,26 +198,59 @@ fn signed_in_response(
     if invite.is_some() {
         jar = cookies::without_invite(jar, &app.settings);
     }
-    let mut body = json!({
-        "redirect": redirect_to.is_some(),
-        "token": session.token,
-        "user": UserJson::from(&account),
-    });
-    if let Some(url) = redirect_to {
-        body["url"] = Value::String(url);
-    }
-    if let Some(report) = invite {
-        body["invite"] = json!(report);
-    }
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&session.token) {
         headers.insert("set-auth-token", value);
     }
+    let body = SignedInAnswer {
+        redirect: redirect_to.is_some(),
+        token: session.token,
+        url: redirect_to,
+        user: UserJson::from(&account),
+        invite,
+    };
     (jar, headers, Json(body))
 }
 
+/// Better Auth's answer to a sign-up or sign-in.
+#[derive(Serialize, ToSchema)]
+pub struct SignedInAnswer {
+    /// Whether the front end should go to `url`.
+    redirect: bool,
+    /// The session token (also in the session cookie and `set-auth-token`).
+    token: String,
+    /// After a used invite, its after-upgrade page; else the `callbackURL` asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    user: UserJson,
+    /// Present when an invite came with the request (its cookie): what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invite: Option<InviteReport>,
+}
+
+/// `{success: true}`.
+#[derive(Serialize, ToSchema)]
+pub struct SignedOut {
+    success: bool,
+}
+
+/// `{user}`.
+#[derive(Serialize, ToSchema)]
+pub struct UserAnswer {
+    user: UserJson,
+}
+
+/// A signed-in request's session and user.
+#[derive(Serialize, ToSchema)]
+pub struct SessionAnswer {
+    session: SessionJson,
+    user: UserJson,
+}
+
 #[utoipa::path(post, path = "/api/auth/sign-out", tag = "auth",
-    responses((status = 200, description = "`{success: true}`; the session cookie cleared")))]
+    responses((status = 200, body = SignedOut, description = "The session ended and its \
+        cookie cleared (also answered when signed out)")),
+    security((), ("session" = []), ("sessionCookie" = [])))]
 async fn sign_out(
     State(app): State<App>,
     jar: CookieJar,
@@ -212,15 +260,17 @@ async fn sign_out(
         crate::auth::session::delete(&app.pool, &user.token).await?;
     }
     let jar = cookies::without_session(jar, &app.settings);
-    Ok((jar, Json(json!({ "success": true }))))
+    Ok((jar, Json(SignedOut { success: true })))
 }
 
 /// `{session, user}` for a signed-in request, `null` otherwise (as Better Auth).
 #[utoipa::path(get, path = "/api/auth/get-session", tag = "auth",
-    responses((status = 200, description = "`{session, user}`, or `null` when signed out")))]
-async fn get_session(MaybeUser(user): MaybeUser) -> Json<Value> {
+    responses((status = 200, body = Option<SessionAnswer>,
+        description = "`{session, user}`, or `null` when signed out")),
+    security((), ("session" = []), ("sessionCookie" = [])))]
+async fn get_session(MaybeUser(user): MaybeUser) -> Json<Option<SessionAnswer>> {
     let Some(user) = user else {
-        return Json(Value::Null);
+        return Json(None);
     };
     let s = &user.session;
     let session = SessionJson {
@@ -234,11 +284,14 @@ async fn get_session(MaybeUser(user): MaybeUser) -> Json<Value> {
         user_agent: s.user_agent.clone(),
         impersonated_by: None,
     };
-    Json(json!({ "session": session, "user": UserJson::from(&user.account) }))
+    Json(Some(SessionAnswer {
+        session,
+        user: UserJson::from(&user.account),
+    }))
 }
 
 /// A session as Better Auth shows one.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SessionJson {
     id: uuid::Uuid,
@@ -255,7 +308,7 @@ struct SessionJson {
     impersonated_by: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SetRoleBody {
     user_id: String,
@@ -263,14 +316,22 @@ struct SetRoleBody {
 }
 
 #[utoipa::path(post, path = "/api/auth/admin/set-role", tag = "auth",
-    request_body(content = Object, description = "`{userId, role}`"),
-    responses((status = 200, description = "`{user}` with the new role (recorded in the ledger)"),
-        (status = 401), (status = 403), (status = 404)))]
+    request_body = SetRoleBody,
+    responses((status = 200, body = UserAnswer,
+            description = "The user with the new role (recorded in the ledger)"),
+        (status = 400, body = ErrorBody, description = "A field is missing, or the role is \
+            not configured"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such user")),
+    security(("session" = []), ("sessionCookie" = [])))]
 async fn set_role(
     State(app): State<App>,
     User(admin): User,
     Body(body): Body<SetRoleBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserAnswer>, ApiError> {
     let account = service::set_role(&app, &admin.account, &body.user_id, &body.role).await?;
-    Ok(Json(json!({ "user": UserJson::from(&account) })))
+    Ok(Json(UserAnswer {
+        user: UserJson::from(&account),
+    }))
 }

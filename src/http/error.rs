@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 use crate::domain::invite::InviteError;
 use crate::domain::user::UserError;
@@ -208,9 +207,23 @@ fn log_database_unreachable(error: &anyhow::Error) {
     }
 }
 
+/// Every refusal's body, whatever refused: the route, the HTTP layer or a guard.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code, e.g. `INVITE_EXPIRED`.
+    #[schema(example = "INVITE_EXPIRED")]
+    pub code: String,
+    /// What went wrong, for people.
+    #[schema(example = "The invite has expired")]
+    pub message: String,
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let body = json!({ "code": self.code, "message": self.message });
+        let body = ErrorBody {
+            code: self.code.to_string(),
+            message: self.message,
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             // Whole seconds, rounded up, so a client never comes back too early.

@@ -6,7 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::HttpState;
 use crate::app::App;
@@ -19,11 +20,35 @@ pub fn routes() -> Router<HttpState> {
         .route("/readyz", get(readyz))
 }
 
+/// `{"status": "ok"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Alive {
+    status: &'static str,
+}
+
 /// Alive: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health",
-    responses((status = 200, description = "`{\"status\": \"ok\"}`")))]
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+    responses((status = 200, body = Alive, description = "The process answers")))]
+async fn healthz() -> Json<Alive> {
+    Json(Alive { status: "ok" })
+}
+
+/// What `/readyz` answers, ready or not.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessAnswer {
+    /// `ok` or `unreachable`.
+    database: &'static str,
+    /// No read model lags beyond `READY_MAX_LAG`.
+    caught_up: bool,
+    /// What keeps this replica out of rotation; empty when ready.
+    not_ready: Vec<String>,
+    /// Each read model's version, checkpoint and lag (absent when the database is unreachable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projections: Option<Vec<ProjectionStatus>>,
+    /// Each reactor's lag and deliveries (absent when the database is unreachable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reactors: Option<Vec<ReactorStatus>>,
 }
 
 /// Ready when the database answers within `READY_TIMEOUT_MS` and no read model
@@ -32,10 +57,10 @@ async fn healthz() -> Json<Value> {
 /// The reactors are shown (lag, pending, parked) but never make it unready: a
 /// parked delivery needs an operator (`reactors retry`), not another replica.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "Ready: each projection's and reactor's status; \
-            `notReady` is empty"),
-        (status = 503, description = "The database is unreachable or a projection lags \
-            beyond the threshold: `notReady` says which")))]
+    responses((status = 200, body = ReadinessAnswer, description = "Ready: each projection's \
+            and reactor's status; `notReady` is empty"),
+        (status = 503, body = ReadinessAnswer, description = "The database is unreachable or \
+            a projection lags beyond the threshold: `notReady` says which")))]
 async fn readyz(State(app): State<App>) -> Response {
     let config = &app.settings.config;
     let limit = Duration::from_millis(config.ready_timeout_ms);
@@ -54,22 +79,24 @@ async fn readyz(State(app): State<App>) -> Response {
             };
             (
                 readiness,
-                json!({
-                    "database": "ok",
-                    "caughtUp": caught_up,
-                    "notReady": not_ready,
-                    "projections": statuses,
-                    "reactors": reactors,
-                }),
+                ReadinessAnswer {
+                    database: "ok",
+                    caught_up,
+                    not_ready,
+                    projections: Some(statuses),
+                    reactors: Some(reactors),
+                },
             )
         }
         Ok(Err(_)) | Err(_) => (
             Readiness::Unreachable,
-            json!({
-                "database": "unreachable",
-                "caughtUp": false,
-                "notReady": ["database unreachable"],
-            }),
+            ReadinessAnswer {
+                database: "unreachable",
+                caught_up: false,
+                not_ready: vec!["database unreachable".into()],
+                projections: None,
+                reactors: None,
+            },
         ),
     };
     readiness.log_if_changed();

@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::cookies;
-use super::error::{ApiError, Refusal};
+use super::error::{ApiError, ErrorBody, Refusal};
 use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
@@ -29,27 +29,55 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/{token}", get(activate_link))
 }
 
+/// `{status: true, message}`: what a change of an invite answers.
+#[derive(Serialize, ToSchema)]
+pub struct Done {
+    status: bool,
+    message: String,
+}
+
+impl Done {
+    fn new(message: &str) -> Json<Done> {
+        Json(Done {
+            status: true,
+            message: message.to_string(),
+        })
+    }
+}
+
+/// What `invite/create` answers.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedAnswer {
+    status: bool,
+    /// The token or the link (`senderResponse`), or "The invitation was sent" for a
+    /// private invite, whose token only its email carries.
+    message: String,
+    invite_id: uuid::Uuid,
+}
+
 #[utoipa::path(post, path = "/api/auth/invite/create", tag = "invite",
-    request_body(content = Object, description = "The plugin's fields: `role`, `email`, \
-        `tokenType`, `maxUses`, `expiresIn`, `redirectToSignUp`, `redirectToSignIn`, \
-        `redirectToAfterUpgrade`, `shareInviterName`, `senderResponse`, \
-        `senderResponseRedirect`", example = json!({"role": "user", "senderResponse": "token"})),
-    responses((status = 200, description = "`{status: true, message: <token or URL>, inviteId}`"),
-        (status = 400), (status = 401), (status = 403)))]
+    request_body = CreateInvite,
+    responses((status = 200, body = CreatedAnswer, description = "The invite is in the ledger"),
+        (status = 400, body = ErrorBody, description = "An unknown field or role, a bad `maxUses`, `expiresIn` or \
+            `redirectTo*` (INVALID_REDIRECT)"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "The role may not invite, or not to this role")),
+    security(("session" = []), ("sessionCookie" = [])))]
 async fn create(
     State(app): State<App>,
     User(user): User,
     Body(body): Body<CreateInvite>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CreatedAnswer>, ApiError> {
     let created = service::create(&app, &user.account, body).await?;
-    Ok(Json(json!({
-        "status": true,
-        "message": created.message,
-        "inviteId": created.invite_id,
-    })))
+    Ok(Json(CreatedAnswer {
+        status: true,
+        message: created.message,
+        invite_id: created.invite_id,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ActivateBody {
     /// Optional: without it, the activated invite's cookie is used.
@@ -59,12 +87,40 @@ struct ActivateBody {
     callback_url: Option<String>,
 }
 
+/// What an activation leads to.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NextStep {
+    /// A visitor: the invite cookie is set; sign up or sign in to use it.
+    SignInUpRequired,
+    /// A signed-in user: the invite was used, the role is set.
+    RedirectToAfterUpgrade,
+}
+
+/// What `invite/activate` answers.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Activated {
+    status: bool,
+    message: String,
+    action: NextStep,
+    /// Where the front end goes next.
+    redirect_to: String,
+}
+
 #[utoipa::path(post, path = "/api/auth/invite/activate", tag = "invite",
-    request_body(content = Object, description = "`{token?, callbackURL?}`; without a token, \
-        the invite cookie's"),
-    responses((status = 200, description = "`{status, message, action, redirectTo}`: \
-        `SIGN_IN_UP_REQUIRED` (sets the invite cookie) or `REDIRECT_TO_AFTER_UPGRADE`"),
-        (status = 400), (status = 403), (status = 410), (status = 429)))]
+    request_body(content = ActivateBody, description = "Without a token, the invite \
+        cookie's"),
+    responses((status = 200, body = Activated, description = "`SIGN_IN_UP_REQUIRED` (sets the \
+            invite cookie) or `REDIRECT_TO_AFTER_UPGRADE` (used at once)"),
+        (status = 400, body = ErrorBody, description = "No token, or a malformed body"),
+        (status = 403, body = ErrorBody, description = "The invite is for another email, the user's own, or \
+            INVALID_CALLBACK_URL"),
+        (status = 404, body = ErrorBody, description = "No invite has this token"),
+        (status = 409, body = ErrorBody, description = "The invite would lower the user's role"),
+        (status = 410, body = ErrorBody, description = "The invite has expired, is used up, cancelled or rejected"),
+        (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
+    security((), ("session" = []), ("sessionCookie" = [])))]
 async fn activate(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -88,22 +144,22 @@ async fn activate(
     Ok(match activation {
         Activation::SignInUpRequired { redirect_to } => (
             cookies::with_invite(jar, &app.settings, &token),
-            Json(json!({
-                "status": true,
-                "message": "Invite activated: sign up or sign in to use it",
-                "action": "SIGN_IN_UP_REQUIRED",
-                "redirectTo": redirect_to,
-            })),
+            Json(Activated {
+                status: true,
+                message: "Invite activated: sign up or sign in to use it".into(),
+                action: NextStep::SignInUpRequired,
+                redirect_to,
+            }),
         )
             .into_response(),
         Activation::Used { redirect_to } => (
             cookies::without_invite(jar, &app.settings),
-            Json(json!({
-                "status": true,
-                "message": "Invite used: your role was updated",
-                "action": "REDIRECT_TO_AFTER_UPGRADE",
-                "redirectTo": redirect_to,
-            })),
+            Json(Activated {
+                status: true,
+                message: "Invite used: your role was updated".into(),
+                action: NextStep::RedirectToAfterUpgrade,
+                redirect_to,
+            }),
         )
             .into_response(),
     })
@@ -121,7 +177,9 @@ struct LinkQuery {
     params(("token" = String, Path, description = "The invite token"),
         ("callbackURL" = Option<String>, Query, description = "Where to go next")),
     responses((status = 303, description = "Activated: the invite cookie is set; failures \
-        redirect with `?error=CODE`. Never changes a role")))]
+        redirect with `?error=CODE`. Never changes a role"),
+        (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL")),
+    security((), ("session" = []), ("sessionCookie" = [])))]
 async fn activate_link(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -156,15 +214,18 @@ async fn activate_link(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TokenBody {
     token: String,
 }
 
 #[utoipa::path(get, path = "/api/auth/invite/get", tag = "invite",
     params(("token" = String, Query, description = "The invite token")),
-    responses((status = 200, description = "`{status, inviter, invitation}`"),
-        (status = 400), (status = 429)))]
+    responses((status = 200, body = service::InviteInfo, description = "What the invitee accepts"),
+        (status = 400, body = ErrorBody, description = "No token"),
+        (status = 404, body = ErrorBody, description = "No invite has this token"),
+        (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
+    security((), ("session" = []), ("sessionCookie" = [])))]
 async fn get_by_query(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -175,9 +236,12 @@ async fn get_by_query(
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/get", tag = "invite",
-    request_body(content = Object, description = "`{token}`"),
-    responses((status = 200, description = "`{status, inviter, invitation}`"),
-        (status = 400), (status = 429)))]
+    request_body = TokenBody,
+    responses((status = 200, body = service::InviteInfo, description = "What the invitee accepts"),
+        (status = 400, body = ErrorBody, description = "No token, or a malformed body"),
+        (status = 404, body = ErrorBody, description = "No invite has this token"),
+        (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
+    security((), ("session" = []), ("sessionCookie" = [])))]
 async fn get_by_body(
     State(state): State<HttpState>,
     Client(client): Client,
@@ -203,7 +267,7 @@ async fn get_invite(
 
 /// `{token}` or `{inviteId}`: which invite its creator (or an admin) manages.
 /// A private invite's creator never sees its token, so the id serves too.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct InviteTarget {
     token: Option<String>,
@@ -236,57 +300,69 @@ impl InviteTarget {
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/cancel", tag = "invite",
-    request_body(content = Object, description = "`{token}` or `{inviteId}` (exactly one)"),
-    responses((status = 200, description = "`{status: true, message}`"),
-        (status = 400), (status = 401), (status = 403), (status = 404), (status = 410),
-        (status = 429)))]
+    request_body(content = InviteTarget, description = "`{token}` or `{inviteId}` (exactly one)"),
+    responses((status = 200, body = Done, description = "Cancelled"),
+        (status = 400, body = ErrorBody, description = "Neither or both of `token` and `inviteId`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not the invite's creator (nor an admin)"),
+        (status = 404, body = ErrorBody, description = "No such invite"),
+        (status = 410, body = ErrorBody, description = "The invite is no longer open"),
+        (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
+    security(("session" = []), ("sessionCookie" = [])))]
 async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
     Body(body): Body<InviteTarget>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
     let cancelled = service::cancel(&state.app, &user.account, &hash);
     state.guards.token_lookup(&client, cancelled).await?;
-    Ok(Json(
-        json!({ "status": true, "message": "Invite cancelled" }),
-    ))
+    Ok(Done::new("Invite cancelled"))
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
-    request_body(content = Object, description = "`{token}`"),
-    responses((status = 200, description = "`{status: true, message}`"),
-        (status = 401), (status = 403), (status = 410), (status = 429)))]
+    request_body = TokenBody,
+    responses((status = 200, body = Done, description = "Rejected"),
+        (status = 400, body = ErrorBody, description = "No token, or the invite is not private"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "The invite is for another email"),
+        (status = 404, body = ErrorBody, description = "No invite has this token"),
+        (status = 410, body = ErrorBody, description = "The invite is no longer open"),
+        (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
+    security(("session" = []), ("sessionCookie" = [])))]
 async fn reject(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
     Body(body): Body<TokenBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let rejected = service::reject(&state.app, &user.account, &body.token);
     state.guards.token_lookup(&client, rejected).await?;
-    Ok(Json(
-        json!({ "status": true, "message": "Invite rejected" }),
-    ))
+    Ok(Done::new("Invite rejected"))
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
-    request_body(content = Object, description = "`{token}` or `{inviteId}` (exactly one) \
-        of a private invite"),
-    responses((status = 200, description = "`{status: true, message}`: the email goes again \
-        (a `Resent` event)"), (status = 400), (status = 401), (status = 403), (status = 404),
-        (status = 410), (status = 429)))]
+    request_body(content = InviteTarget, description = "`{token}` or `{inviteId}` (exactly \
+        one) of a private invite"),
+    responses((status = 200, body = Done, description = "The email goes again (a `Resent` \
+            event)"),
+        (status = 400, body = ErrorBody, description = "Neither or both of `token` and `inviteId`, or not a private invite"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not the invite's creator nor an admin"),
+        (status = 404, body = ErrorBody, description = "No such invite"),
+        (status = 409, body = ErrorBody, description = "The invite's token was not kept for its email"),
+        (status = 410, body = ErrorBody, description = "The invite is no longer open"),
+        (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
+    security(("session" = []), ("sessionCookie" = [])))]
 async fn resend(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
     Body(body): Body<InviteTarget>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
     let resent = service::resend(&state.app, &user.account, &hash);
     state.guards.token_lookup(&client, resent).await?;
-    Ok(Json(
-        json!({ "status": true, "message": "The invitation was sent again" }),
-    ))
+    Ok(Done::new("The invitation was sent again"))
 }

@@ -16,12 +16,11 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{KnownParams, MaybeUser, PathParams, QueryParams};
 use super::ledger_queries::{invalid, StrictQuery};
 use super::position::Seen;
@@ -85,7 +84,10 @@ impl IntoResponse for AuditError {
             AuditError::Api(e) => e.into_response(),
             AuditError::NotFound(code, message) => (
                 StatusCode::NOT_FOUND,
-                Json(json!({ "code": code, "message": message })),
+                Json(ErrorBody {
+                    code: code.to_string(),
+                    message: message.into_owned(),
+                }),
             )
                 .into_response(),
         }
@@ -183,6 +185,20 @@ fn export_format(
         ));
     }
     Ok(format)
+}
+
+/// An export's columns in the read model's column order, named as its JSON
+/// names them: a bare log number is a `globalPosition` there.
+fn json_columns<T: ToSchema>(columns: &[&str]) -> Vec<String> {
+    let order: Vec<String> = camel_case(columns)
+        .into_iter()
+        .map(|name| match name.as_str() {
+            "position" => "globalPosition".to_string(),
+            "lastPosition" => "lastGlobalPosition".to_string(),
+            _ => name,
+        })
+        .collect();
+    export::columns::<T>(&order)
 }
 
 const EXPORT_CONTENT: &str = "`application/json` is a page; `text/csv` (a header line, then a \
@@ -314,8 +330,10 @@ pub struct InvitePage {
     responses((status = 200, description = EXPORT_CONTENT, content(
             (InvitePage = "application/json"), (String = "text/csv"),
             (String = "application/x-ndjson"))),
-        (status = 400), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 // Each extractor is one part of the request; axum takes them as arguments.
 #[allow(clippy::too_many_arguments)]
 async fn list_invites(
@@ -339,7 +357,7 @@ async fn list_invites(
             .await
             .map_err(ServiceError::from)?
             .0;
-        let columns = export::columns::<InviteRow>(&camel_case(InviteRow::COLUMNS));
+        let columns = json_columns::<InviteRow>(InviteRow::COLUMNS);
         return Ok(export::respond(
             conn,
             query,
@@ -407,8 +425,11 @@ async fn live_invite(app: &App, id: &str) -> Result<InviteRow> {
 /// One invite, now or as it stood at `as_of`.
 #[utoipa::path(get, path = "/api/ledger/invites/{id}", tag = "ledger",
     params(("id" = Uuid, Path, description = "The invite's id"), AsOf),
-    responses((status = 200, body = InviteAnswer), (status = 404), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = InviteAnswer, description = "The invite, and the log position the answer reflects"),
+        (status = 404, body = ErrorBody, description = "No invite has this id"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn get_invite(
     State(app): State<App>,
     _: Auditor,
@@ -455,8 +476,11 @@ pub struct EventList {
 /// The invite's whole history, in order, with positions and times.
 #[utoipa::path(get, path = "/api/ledger/invites/{id}/events", tag = "ledger",
     params(("id" = Uuid, Path, description = "The invite's id"), AsOf),
-    responses((status = 200, body = EventList), (status = 404), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = EventList, description = "The invite's events, in log order"),
+        (status = 404, body = ErrorBody, description = "No invite has this id"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn invite_events(
     State(app): State<App>,
     _: Auditor,
@@ -492,8 +516,10 @@ pub struct UsePage {
     responses((status = 200, description = EXPORT_CONTENT, content(
             (UsePage = "application/json"), (String = "text/csv"),
             (String = "application/x-ndjson"))),
-        (status = 400), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 // Each extractor is one part of the request; axum takes them as arguments.
 #[allow(clippy::too_many_arguments)]
 async fn list_uses(
@@ -516,7 +542,7 @@ async fn list_uses(
             .await
             .map_err(ServiceError::from)?
             .0;
-        let columns = export::columns::<InviteUseRow>(&camel_case(InviteUseRow::COLUMNS));
+        let columns = json_columns::<InviteUseRow>(InviteUseRow::COLUMNS);
         return Ok(export::respond(
             conn,
             query,
@@ -564,8 +590,11 @@ pub struct InviteesAnswer {
     responses((status = 200, description = EXPORT_CONTENT, content(
             (InviteesAnswer = "application/json"), (String = "text/csv"),
             (String = "application/x-ndjson"))),
-        (status = 400), (status = 404), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 404, body = ErrorBody, description = "No such user"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 // Each extractor is one part of the request; axum takes them as arguments.
 #[allow(clippy::too_many_arguments)]
 async fn invitees(
@@ -647,8 +676,11 @@ pub struct ChainAnswer {
 /// Who invited this user, who invited them, and so on up to the root.
 #[utoipa::path(get, path = "/api/ledger/users/{id}/inviter-chain", tag = "ledger",
     params(("id" = String, Path, description = "The user's id"), AsOf),
-    responses((status = 200, body = ChainAnswer), (status = 404), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = ChainAnswer, description = "The inviters, nearest first, up to the root"),
+        (status = 404, body = ErrorBody, description = "No such user"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn inviter_chain(
     State(app): State<App>,
     _: Auditor,
@@ -809,15 +841,17 @@ impl EventQuery {
     }
 }
 
-/// The log in global order (DESIGN decision 2), filtered, a page at a time,
+/// The log in global order (transaction id, then position), filtered, a page at a time,
 /// or every event as CSV or NDJSON.
 #[utoipa::path(get, path = "/api/ledger/events", tag = "ledger",
     params(EventQuery),
     responses((status = 200, description = EXPORT_CONTENT, content(
             (FeedPage = "application/json"), (String = "text/csv"),
             (String = "application/x-ndjson"))),
-        (status = 400), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn events(
     State(app): State<App>,
     _: Auditor,
@@ -882,8 +916,12 @@ async fn events(
     params(FeedParams, ("Last-Event-ID" = Option<String>, Header,
         description = "The id of the last event received; wins over `after`")),
     responses((status = 200, content_type = "text/event-stream",
-        description = "`event: ledger`, `id: <position>`, `data: <event JSON>`")),
-    security(("session" = []), ("apiKey" = [])))]
+        description = "`event: ledger`, `id: <position>`, `data: <event JSON>` (an \
+            `EventView`)"),
+        (status = 400, body = ErrorBody, description = "A bad query parameter or position"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn event_stream(
     State(app): State<App>,
     _: Auditor,

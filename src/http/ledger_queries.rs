@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{url_has_nul, validation_error, PathParams, User};
 use super::ledger::{AuditError, Auditor};
 use super::position::Seen;
@@ -75,9 +75,12 @@ pub struct EmailParams {
 /// The account with this email, with its role history.
 #[utoipa::path(get, path = "/api/ledger/users", tag = "ledger",
     params(EmailParams),
-    responses((status = 200, body = UserProfile), (status = 400), (status = 404),
-        (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = UserProfile, description = "The account, who invited it, and its role history"),
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 404, body = ErrorBody, description = "No such user"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn find_user(
     State(app): State<App>,
     _: Auditor,
@@ -110,9 +113,12 @@ pub struct NoParams {}
 /// (registration, invites used, roles set by admins), from the ledger.
 #[utoipa::path(get, path = "/api/ledger/users/{id}", tag = "ledger",
     params(("id" = String, Path, description = "The user's id")),
-    responses((status = 200, body = UserProfile), (status = 400), (status = 404),
-        (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = UserProfile, description = "The account, who invited it, and its role history"),
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 404, body = ErrorBody, description = "No such user"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn get_user(
     State(app): State<App>,
     _: Auditor,
@@ -137,10 +143,14 @@ async fn get_user(
 /// nothing. For signed-in admins only (an API key reads, it does not erase).
 #[utoipa::path(post, path = "/api/ledger/users/{id}/erase", tag = "ledger",
     params(("id" = String, Path, description = "The user's id, or their email")),
-    responses((status = 200, body = Erasure), (status = 400), (status = 401),
-        (status = 403, description = "Not an admin"),
-        (status = 404, description = "`USER_NOT_FOUND`: nobody with this id in the ledger")),
-    security(("session" = [])))]
+    responses((status = 200, body = Erasure,
+            description = "Erased now, or already (`alreadyErased`)"),
+        (status = 400, body = ErrorBody, description = "A bad id or query parameter"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody,
+            description = "`USER_NOT_FOUND`: nobody with this id in the ledger")),
+    security(("session" = []), ("sessionCookie" = [])))]
 async fn erase_user(
     State(app): State<App>,
     User(admin): User,
@@ -172,8 +182,11 @@ pub struct DiffParams {
 /// ledger recorded after `from` and up to `to`.
 #[utoipa::path(get, path = "/api/ledger/diff", tag = "ledger",
     params(DiffParams),
-    responses((status = 200, body = Diff), (status = 400), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Diff, description = "What changed, with exact counts"),
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 async fn diff(
     State(app): State<App>,
     _: Auditor,

@@ -72,10 +72,19 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A session token (`Authorization: Bearer`, or the session cookie)",
+                        "A session token (the `token` a sign-in answers, or its \
+                         `set-auth-token` header) as `Authorization: Bearer`",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "sessionCookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "better-auth.session_token",
+                "The session cookie a sign-in sets (its name follows `COOKIE_PREFIX`, with \
+                 `__Secure-` in front under an https `BASE_URL`)",
+            ))),
         );
         components.add_security_scheme(
             "apiKey",

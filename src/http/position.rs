@@ -1,4 +1,4 @@
-//! Read your writes across replicas (DESIGN decision 16): an answer that wrote
+//! Read your writes across replicas: an answer that wrote
 //! to the log carries the furthest position it wrote in `Ledger-Position`; a
 //! request that sends the header back waits (at most `POSITION_WAIT_MS`) until
 //! this replica's read models have applied that far, wherever it was written.

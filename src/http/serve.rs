@@ -1,4 +1,4 @@
-//! Serving connections with every wait bounded (DESIGN decision 15): a client
+//! Serving connections with every wait bounded: a client
 //! has `header_read_timeout` to send its headers, a request `request_timeout`
 //! to be answered, a connection with nothing moving is closed after
 //! `idle_timeout`, at most `max_connections` are served at once (the rest wait

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::error::ErrorBody;
 use super::ledger::{AuditError, Auditor};
 use super::position::Seen;
 use crate::app::App;
@@ -37,8 +38,11 @@ pub struct StatsParams {
 /// the range, from today's read models.
 #[utoipa::path(get, path = "/api/ledger/stats", tag = "ledger",
     params(StatsParams),
-    responses((status = 200, body = Stats), (status = 400), (status = 401), (status = 403)),
-    security(("session" = []), ("apiKey" = [])))]
+    responses((status = 200, body = Stats, description = "Daily counts, the funnel and the status counts"),
+        (status = 400, body = ErrorBody, description = "A bad query parameter or value"),
+        (status = 401, body = ErrorBody, description = "Neither a session nor an API key"),
+        (status = 403, body = ErrorBody, description = "Not an admin, or an invalid API key")),
+    security(("session" = []), ("sessionCookie" = []), ("apiKey" = [])))]
 pub async fn stats(
     State(app): State<App>,
     _: Auditor,

@@ -138,6 +138,7 @@ read_model_row! {
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub updated_at: DateTime<Utc>,
         /// The global position of the last event that changed this invite.
+        #[serde(rename = "lastGlobalPosition")]
         pub last_position: i64,
     }
 }

@@ -14,7 +14,9 @@ read_model_row! {
     #[derive(Serialize, utoipa::ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct InviteUseRow in "invite_use" keyed by position: i64 {
-        /// The global position of the `Used` event.
+        /// The global position of the `Used` event (a bare number is a
+        /// `globalPosition` in every answer; `position` is `transaction/position`).
+        #[serde(rename = "globalPosition")]
         pub position: i64,
         pub invite_id: Uuid,
         pub inviter_id: String,

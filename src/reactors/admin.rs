@@ -6,9 +6,10 @@ use sqlx::{FromRow, PgPool};
 use super::runner::{checkpoint_name, CHECKPOINT_PREFIX};
 use crate::ledger::{count_after, read_checkpoint};
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReactorStatus {
     pub name: String,
+    /// The last log position planned (`transaction/position`).
     pub checkpoint: String,
     /// Events in the log the reactor has not planned yet.
     pub lag: i64,

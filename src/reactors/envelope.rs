@@ -6,6 +6,7 @@
 use cloudevents::{EventBuilder, EventBuilderV10};
 use serde_json::{json, Value};
 
+use crate::audit::feed::EventView;
 use crate::ledger::{read_positions, Position, RecordedEvent};
 use crate::reactors::Delivery;
 
@@ -33,23 +34,19 @@ pub fn event_type(recorded: &RecordedEvent) -> String {
     format!("{aggregate_type}.{}", event_type.to_lowercase())
 }
 
-/// `{aggregateType, aggregateId, sequence, position, event}`.
+/// The event as the audit API's feed shows it (`EventView`): `position`
+/// (`transaction/position`), `globalPosition`, `aggregateType`, `aggregateId`,
+/// `sequence`, `type`, `recordedAt` and `data` in camelCase, so a consumer
+/// parses webhooks, NATS messages and `/api/ledger/events` alike.
 pub fn data(recorded: &RecordedEvent) -> Value {
-    let (aggregate_type, _, event) = recorded.event.public_json();
-    json!({
-        "aggregateType": aggregate_type,
-        "aggregateId": recorded.aggregate_id,
-        "sequence": recorded.sequence,
-        "position": recorded.position.global,
-        "event": event,
-    })
+    serde_json::to_value(EventView::from(recorded)).expect("an event view serializes")
 }
 
 /// The webhook's standard body: `{type, timestamp, data}`.
 pub fn standard(recorded: &RecordedEvent) -> Value {
     json!({
         "type": event_type(recorded),
-        "timestamp": recorded.recorded_at,
+        "timestamp": crate::json_time::format(&recorded.recorded_at),
         "data": data(recorded),
     })
 }

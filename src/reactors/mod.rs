@@ -1,4 +1,4 @@
-//! Reactors: side effects that follow the log (decision 10).
+//! Reactors: side effects that follow the log.
 //!
 //! A reactor reads the log in global order from a checkpoint, like a projection,
 //! and for each event it cares about plans a delivery: a row in

@@ -3,13 +3,13 @@
 //! `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`).
 //! One aggregate's events (an invite's, a user's) arrive in log order.
 //!
-//! The body: `{"type": "invite.used", "timestamp": ..., "data": {"aggregateType",
-//! "aggregateId", "sequence", "position", "event": {"Used": {...}}}}`, or with
-//! `WEBHOOK_FORMAT=cloudevents` the CloudEvents envelope NATS gets (`envelope.rs`).
-//! Secrets are left out: no sealed token, no password hash. `webhook-id` is
-//! `evt_<position>`, the same on every retry, so receivers can drop duplicates.
-//! The body is made from the log when it is sent, so an erased person's
-//! fields go out as `[erased]` and the delivery rows hold no personal data.
+//! The body: `{"type": "invite.used", "timestamp": ..., "data": <the event as
+//! /api/ledger/events shows it>}`, or with `WEBHOOK_FORMAT=cloudevents` the
+//! CloudEvents envelope NATS gets (`envelope.rs`). Secrets are left out: no
+//! sealed token, no password hash. `webhook-id` is `evt_<globalPosition>`, the
+//! same on every retry, so receivers can drop duplicates. The body is made
+//! from the log when it is sent, so an erased person's fields go out as
+//! `[erased]` and the delivery rows hold no personal data.
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;

@@ -30,14 +30,18 @@ pub struct ClientInfo {
 }
 
 /// What happened to the invite that came with a sign-up or sign-in.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteReport {
+    /// Whether the invite was used (the role is set).
     pub used: bool,
+    /// Why it was not, e.g. `INVITE_EXPIRED`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The invite's after-upgrade page, once used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_to: Option<String>,
 }

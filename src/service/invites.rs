@@ -26,19 +26,30 @@ const MAX_MAX_USES: i64 = 1_000_000;
 
 /// The body of `POST /invite/create`, as the plugin names its fields. A misspelt
 /// option is refused rather than silently replaced by its default.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"role": "user", "senderResponse": "token"}))]
 pub struct CreateInvite {
+    /// The role the invite grants (a configured role, not above the inviter's).
     pub role: String,
+    /// Makes the invite private: bound to this address and sent to it by email.
     pub email: Option<String>,
+    /// `DEFAULT_TOKEN_TYPE` unless given.
     pub token_type: Option<TokenType>,
+    /// A relative path or a URL on a trusted origin.
     pub redirect_to_sign_up: Option<String>,
+    /// A relative path or a URL on a trusted origin.
     pub redirect_to_sign_in: Option<String>,
+    /// A relative path or a URL on a trusted origin.
     pub redirect_to_after_upgrade: Option<String>,
+    /// `DEFAULT_MAX_USES` unless given.
     pub max_uses: Option<i64>,
+    /// Seconds the invite stays valid; `INVITATION_TOKEN_EXPIRES_IN` unless given.
     pub expires_in: Option<i64>,
     pub share_inviter_name: Option<bool>,
+    /// What the answer's `message` holds: the token or the link.
     pub sender_response: Option<SenderResponse>,
+    /// Which page a link answer leads to.
     pub sender_response_redirect: Option<SenderResponseRedirect>,
 }
 
@@ -407,7 +418,7 @@ pub async fn expire_if_needed(
 }
 
 /// What `GET /invite/get` tells: enough to show the invitee what they accept.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteInfo {
     pub status: bool,
@@ -415,14 +426,15 @@ pub struct InviteInfo {
     pub invitation: InvitationInfo,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The inviter, when the invite shares their name; fields are `null` otherwise.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InviterInfo {
     pub name: Option<String>,
     pub email: Option<String>,
     pub image: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationInfo {
     pub id: Uuid,

@@ -36,7 +36,7 @@ async function roleHistory(id, user, known, asOf) {
       previousRole: use.roleBefore,
       by: use.inviterId,
       inviteId: use.inviteId,
-      position: use.position,
+      position: use.globalPosition,
     })),
   ]);
 }
