@@ -64,6 +64,7 @@ async fn create_the_old_way(server: &TestServer, token: &str, email: Option<&str
         token_type: TokenType::Code,
         role: "admin".into(),
         email: email.map(str::to_string),
+        invitee_name: None,
         new_account: true,
         max_uses: 1,
         expires_at: now + Duration::hours(1),

@@ -649,6 +649,7 @@ fn sample_event() -> InviteEvent {
             token_type: TokenType::Token,
             role: "user".into(),
             email: None,
+            invitee_name: None,
             new_account: true,
             max_uses: 1,
             expires_at: at + chrono::Duration::hours(1),

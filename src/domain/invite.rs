@@ -29,6 +29,9 @@ pub struct InviteTerms {
     pub role: String,
     /// Lower-case email for a private invite; `None` for a public one.
     pub email: Option<String>,
+    /// The invitee's name, when the inviter gave one (bulk invites); for the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitee_name: Option<String>,
     /// For a private invite: no account had this email when it was created.
     pub new_account: bool,
     pub max_uses: u32,
@@ -500,6 +503,7 @@ mod tests {
             token_type: TokenType::Token,
             role: "admin".into(),
             email: email.map(str::to_string),
+            invitee_name: None,
             new_account: true,
             max_uses,
             expires_at: t0() + Duration::hours(1),

@@ -1,9 +1,11 @@
 //! The ledger's domain: aggregates, their commands, events and rules.
 //! Pure: no I/O and no clock reads; every time arrives inside a command.
 
+pub mod email_domains;
 pub mod invite;
 pub mod redirect;
 pub mod roles;
+pub mod quota;
 pub mod token;
 pub mod token_hash;
 pub mod token_seal;

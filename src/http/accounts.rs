@@ -17,6 +17,7 @@ use super::HttpState;
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
+use crate::service::idempotency::IdempotentRequest;
 use crate::service::invites::checked_callback;
 use crate::service::ServiceError;
 
@@ -265,12 +266,15 @@ struct SetRoleBody {
 #[utoipa::path(post, path = "/api/auth/admin/set-role", tag = "auth",
     request_body(content = Object, description = "`{userId, role}`"),
     responses((status = 200, description = "`{user}` with the new role (recorded in the ledger)"),
-        (status = 401), (status = 403), (status = 404)))]
+        (status = 401), (status = 403), (status = 404), (status = 409)))]
 async fn set_role(
     State(app): State<App>,
     User(admin): User,
+    key: Option<axum::Extension<IdempotentRequest>>,
     Body(body): Body<SetRoleBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let account = service::set_role(&app, &admin.account, &body.user_id, &body.role).await?;
-    Ok(Json(json!({ "user": UserJson::from(&account) })))
+    let answer = |account: &Account| json!({ "user": UserJson::from(account) });
+    let key = key.as_ref().map(|axum::Extension(k)| (k, &answer as _));
+    let account = service::set_role(&app, &admin.account, &body.user_id, &body.role, key).await?;
+    Ok(Json(answer(&account)))
 }

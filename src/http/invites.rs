@@ -1,10 +1,11 @@
 //! The invite plugin's routes under `/api/auth/invite`.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,12 +16,20 @@ use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
 use crate::service::accounts::ClientInfo;
+use crate::service::bulk::{self, RowInput, SharedOptions};
+use crate::service::idempotency::IdempotentRequest;
 use crate::service::invites::{self as service, Activation, CreateInvite};
+use crate::service::quota::{self, QuotaStatus};
 use crate::service::ServiceError;
+
+/// The `Idempotency-Key` of the request, when it sent one (see `idempotency`).
+type Key = Option<Extension<IdempotentRequest>>;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/invite/create", post(create))
+        .route("/invite/create-many", post(create_many))
+        .route("/invite/quota", get(quota_left))
         .route("/invite/activate", post(activate))
         .route("/invite/get", get(get_by_query).post(get_by_body))
         .route("/invite/cancel", post(cancel))
@@ -35,18 +44,117 @@ pub fn routes() -> Router<HttpState> {
         `redirectToAfterUpgrade`, `shareInviterName`, `senderResponse`, \
         `senderResponseRedirect`", example = json!({"role": "user", "senderResponse": "token"})),
     responses((status = 200, description = "`{status: true, message: <token or URL>, inviteId}`"),
-        (status = 400), (status = 401), (status = 403)))]
+        (status = 400), (status = 401),
+        (status = 403, description = "`INSUFFICIENT_PERMISSIONS`, or `EMAIL_DOMAIN_NOT_ALLOWED` \
+            (`INVITE_ALLOWED_DOMAINS`, `INVITE_DENIED_DOMAINS`)"),
+        (status = 409, description = "`IDEMPOTENCY_KEY_IN_USE`: a twin request is being answered"),
+        (status = 429, description = "`INVITE_QUOTA_EXCEEDED`: the message names the limit \
+            (`open invites: 5 of 5`)")))]
 async fn create(
     State(app): State<App>,
     User(user): User,
+    key: Key,
     Body(body): Body<CreateInvite>,
 ) -> Result<Json<Value>, ApiError> {
-    let created = service::create(&app, &user.account, body).await?;
-    Ok(Json(json!({
-        "status": true,
-        "message": created.message,
-        "inviteId": created.invite_id,
-    })))
+    let key = key.as_ref().map(|Extension(k)| k);
+    let created = service::create(&app, &user.account, body, key).await?;
+    Ok(Json(created.answer()))
+}
+
+#[utoipa::path(post, path = "/api/auth/invite/create-many", tag = "invite",
+    params(("query" = Option<String>, Query, description = "With a CSV body: the shared options \
+        as query parameters (`maxUses=3&expiresIn=86400`...)")),
+    request_body(content = Object, description = "JSON: `{invites: [{email, role, name?}], \
+        ...shared options}`, the shared options being `invite/create`'s but `email`, `role` and \
+        `senderResponse`. Or `text/csv`: a header `email,role` or `email,role,name`, then one \
+        invite a line, the shared options in the query string. At most `INVITE_BULK_MAX` \
+        (1000) invites, all private", example = json!({"invites": [
+            {"email": "ann@acme.com", "role": "user", "name": "Ann"},
+            {"email": "bob@acme.com", "role": "user"}], "expiresIn": 604800})),
+    responses((status = 200, description = "`{status, created, refused, invites}`: one entry per \
+        row in order, `{row, email, created: true, inviteId}` or `{row, email, created: false, \
+        error: {code, message}}` with the refusal `invite/create` gives (`INVALID_EMAIL`, \
+        `EMAIL_DOMAIN_NOT_ALLOWED`, `INVITE_QUOTA_EXCEEDED`...). Valid rows are created even \
+        when others are refused"),
+        (status = 400, description = "`VALIDATION_ERROR` (no invites, a bad shared option), \
+            `TOO_MANY_INVITES`, `INVALID_CSV`"), (status = 401), (status = 409)))]
+async fn create_many(
+    State(app): State<App>,
+    User(user): User,
+    key: Key,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (rows, options) = bulk_request(&headers, query.as_deref(), &body)?;
+    let key = key.as_ref().map(|Extension(k)| k);
+    let answer = bulk::create_many(&app, &user.account, rows, options.into(), key).await?;
+    Ok(Json(answer))
+}
+
+/// The rows and shared options of a bulk request: a CSV upload (options in the
+/// query) or a JSON body (options beside `invites`).
+fn bulk_request(
+    headers: &axum::http::HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<(Vec<RowInput>, SharedOptions), ApiError> {
+    let invalid = |message: String| ServiceError::bad_request("VALIDATION_ERROR", message);
+    if body.contains(&0) || super::extract::json_has_nul(body) {
+        return Err(invalid("Input must not contain NUL characters".into()).into());
+    }
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("text/csv") {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ServiceError::bad_request("INVALID_CSV", "The CSV must be UTF-8"))?;
+        let options = serde_urlencoded_options(query.unwrap_or_default())?;
+        return Ok((bulk::rows_from_csv(text)?, options));
+    }
+    if query.is_some_and(|q| !q.is_empty()) {
+        return Err(invalid("With a JSON body, give the shared options in the body".into()).into());
+    }
+    let mut object: serde_json::Map<String, Value> =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("Invalid JSON body: {e}")))?;
+    let invites = match object.remove("invites") {
+        Some(Value::Array(items)) => items,
+        _ => return Err(invalid("`invites` must be a list of `{email, role, name?}`".into()).into()),
+    };
+    let options: SharedOptions = serde_json::from_value(Value::Object(object))
+        .map_err(|e| invalid(format!("Invalid option: {e}")))?;
+    Ok((invites.into_iter().map(RowInput::from_json).collect(), options))
+}
+
+/// The shared options of a CSV upload, from the query string.
+fn serde_urlencoded_options(query: &str) -> Result<SharedOptions, ApiError> {
+    if super::extract::url_has_nul(query) {
+        return Err(ServiceError::bad_request(
+            "VALIDATION_ERROR",
+            "Input must not contain NUL characters",
+        )
+        .into());
+    }
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| ServiceError::bad_request("VALIDATION_ERROR", "Invalid query string"))?;
+    axum::extract::Query::<SharedOptions>::try_from_uri(&uri)
+        .map(|axum::extract::Query(options)| options)
+        .map_err(|e| ServiceError::bad_request("VALIDATION_ERROR", e.body_text()).into())
+}
+
+#[utoipa::path(get, path = "/api/auth/invite/quota", tag = "invite",
+    responses((status = 200, description = "`{role, open: {limit, used, left}, day: {limit, \
+        used, left}}`: the signed-in user's limits from `INVITE_QUOTAS` (`null` when none), \
+        what they use (counted from the ledger: open invites, invites created in the last 24 \
+        hours) and what is left"), (status = 401)))]
+async fn quota_left(
+    State(app): State<App>,
+    User(user): User,
+) -> Result<Json<QuotaStatus>, ApiError> {
+    Ok(Json(quota::status(&app, &user.account).await?))
 }
 
 #[derive(Deserialize)]
@@ -244,14 +352,14 @@ async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
+    key: Key,
     Body(body): Body<InviteTarget>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = body.token_hash(&state).await?;
-    let cancelled = service::cancel(&state.app, &user.account, &hash);
+    let key = key.as_ref().map(|Extension(k)| k);
+    let cancelled = service::cancel(&state.app, &user.account, &hash, key);
     state.guards.token_lookup(&client, cancelled).await?;
-    Ok(Json(
-        json!({ "status": true, "message": "Invite cancelled" }),
-    ))
+    Ok(Json(service::cancelled_answer()))
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
@@ -281,12 +389,12 @@ async fn resend(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
+    key: Key,
     Body(body): Body<InviteTarget>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = body.token_hash(&state).await?;
-    let resent = service::resend(&state.app, &user.account, &hash);
+    let key = key.as_ref().map(|Extension(k)| k);
+    let resent = service::resend(&state.app, &user.account, &hash, key);
     state.guards.token_lookup(&client, resent).await?;
-    Ok(Json(
-        json!({ "status": true, "message": "The invitation was sent again" }),
-    ))
+    Ok(Json(service::resent_answer()))
 }
