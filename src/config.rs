@@ -764,19 +764,33 @@ mod tests {
     #[test]
     fn invite_rules_name_their_variable_and_only_configured_roles() {
         let error = refusal(&["--invite-quotas", "user:open=lots"]);
-        assert!(error.contains("INVITE_QUOTAS") && error.contains("whole number"), "{error}");
+        assert!(
+            error.contains("INVITE_QUOTAS") && error.contains("whole number"),
+            "{error}"
+        );
         let error = refusal(&["--invite-quotas", "manager:open=5"]);
         assert!(error.contains("INVITE_QUOTAS: role `manager`"), "{error}");
         let error = refusal(&["--invite-allowed-domains", "acme..com"]);
-        assert!(error.contains("INVITE_ALLOWED_DOMAINS") && error.contains("acme..com"), "{error}");
+        assert!(
+            error.contains("INVITE_ALLOWED_DOMAINS") && error.contains("acme..com"),
+            "{error}"
+        );
         let error = refusal(&["--invite-denied-domains", "staff:gmail.com"]);
-        assert!(error.contains("INVITE_DENIED_DOMAINS: role `staff`"), "{error}");
+        assert!(
+            error.contains("INVITE_DENIED_DOMAINS: role `staff`"),
+            "{error}"
+        );
         let error = refusal(&["--invite-bulk-max", "0"]);
         assert!(error.contains("INVITE_BULK_MAX"), "{error}");
-        parse(&["--invite-quotas", "user:open=5,day=20", "--invite-allowed-domains", "*.acme.com"])
-            .unwrap()
-            .settings()
-            .unwrap();
+        parse(&[
+            "--invite-quotas",
+            "user:open=5,day=20",
+            "--invite-allowed-domains",
+            "*.acme.com",
+        ])
+        .unwrap()
+        .settings()
+        .unwrap();
     }
 
     #[test]

@@ -135,7 +135,10 @@ async fn bad_requests_are_refused_whole_and_write_nothing() {
         .post(ROUTE, json!({ "invites": four }))
         .await
         .err(400, "TOO_MANY_INVITES");
-    assert!(body["message"].as_str().unwrap().contains("INVITE_BULK_MAX"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("INVITE_BULK_MAX"));
     admin
         .post(ROUTE, json!({ "invites": [] }))
         .await
@@ -145,7 +148,10 @@ async fn bad_requests_are_refused_whole_and_write_nothing() {
         .await
         .err(400, "VALIDATION_ERROR");
     admin
-        .post(ROUTE, json!({ "invites": [{ "email": "a@example.com", "role": "user" }], "maxUse": 2 }))
+        .post(
+            ROUTE,
+            json!({ "invites": [{ "email": "a@example.com", "role": "user" }], "maxUse": 2 }),
+        )
         .await
         .err(400, "VALIDATION_ERROR");
     admin
@@ -157,16 +163,27 @@ async fn bad_requests_are_refused_whole_and_write_nothing() {
         .await
         .err(400, "INVALID_CSV");
     admin
-        .post_raw(&format!("{ROUTE}?maxUses=lots"), "text/csv", "email,role\na@example.com,user\n")
+        .post_raw(
+            &format!("{ROUTE}?maxUses=lots"),
+            "text/csv",
+            "email,role\na@example.com,user\n",
+        )
         .await
         .err(400, "VALIDATION_ERROR");
     admin
-        .post_raw(ROUTE, "application/json", "{\"invites\": [{\"email\": \"a\\u0000@x.com\", \"role\": \"user\"}]}")
+        .post_raw(
+            ROUTE,
+            "application/json",
+            "{\"invites\": [{\"email\": \"a\\u0000@x.com\", \"role\": \"user\"}]}",
+        )
         .await
         .err(400, "VALIDATION_ERROR");
     server
         .client()
-        .post(ROUTE, json!({ "invites": [{ "email": "a@example.com", "role": "user" }] }))
+        .post(
+            ROUTE,
+            json!({ "invites": [{ "email": "a@example.com", "role": "user" }] }),
+        )
         .await
         .err(401, "UNAUTHORIZED");
     assert_eq!(server.events(Some("Created")).await, 0);

@@ -26,7 +26,12 @@ async fn only_allowed_domains_exact_or_explicit_subdomains_case_insensitive() {
     for email in ["bob@acme.com", "Carol@ACME.Com", "dan@eu.partner.org"] {
         invite(&server, "user", email).await.ok();
     }
-    for email in ["eve@gmail.com", "fay@eu.acme.com", "gus@partner.org", "hal@acme.com.evil.io"] {
+    for email in [
+        "eve@gmail.com",
+        "fay@eu.acme.com",
+        "gus@partner.org",
+        "hal@acme.com.evil.io",
+    ] {
         let body = invite(&server, "user", email)
             .await
             .err(403, "EMAIL_DOMAIN_NOT_ALLOWED");
@@ -66,7 +71,9 @@ async fn denied_domains_and_rules_per_role() {
 #[tokio::test]
 async fn internationalized_domains_compare_in_ascii() {
     let server = TestServer::start_with(&["--invite-allowed-domains", "bücher.example"]).await;
-    invite(&server, "user", "anna@xn--bcher-kva.example").await.ok();
+    invite(&server, "user", "anna@xn--bcher-kva.example")
+        .await
+        .ok();
     invite(&server, "user", "berta@BÜCHER.example").await.ok();
     invite(&server, "user", "carl@buecher.example")
         .await

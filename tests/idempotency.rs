@@ -57,10 +57,19 @@ async fn a_retried_create_answers_the_same_and_creates_once() {
         .await
         .err(422, "IDEMPOTENCY_KEY_REUSED");
     // The same key on another route is another request too.
-    post_keyed(&admin, "k-1", "/api/auth/invite/cancel", json!({ "inviteId": info["invitation"]["id"] }))
-        .await
-        .err(422, "IDEMPOTENCY_KEY_REUSED");
-    assert_eq!(server.events(None).await, 2, "the admin's account and one invite");
+    post_keyed(
+        &admin,
+        "k-1",
+        "/api/auth/invite/cancel",
+        json!({ "inviteId": info["invitation"]["id"] }),
+    )
+    .await
+    .err(422, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(
+        server.events(None).await,
+        2,
+        "the admin's account and one invite"
+    );
 
     // Keys are per user: another user's same key is theirs.
     let manager = server.user_with_role("second@example.com", "admin").await;
@@ -68,7 +77,9 @@ async fn a_retried_create_answers_the_same_and_creates_once() {
         .await
         .ok();
     // After 24 hours the key is free again.
-    server.clock.advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
+    server
+        .clock
+        .advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
     post_keyed(&admin, "k-1", "/api/auth/invite/create", other)
         .await
         .ok();
@@ -80,7 +91,8 @@ async fn concurrent_twins_write_once_and_all_get_the_first_answer() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let body = json!({ "role": "user", "senderResponse": "token" });
-    let twins = (0..10).map(|_| post_keyed(&admin, "twin", "/api/auth/invite/create", body.clone()));
+    let twins =
+        (0..10).map(|_| post_keyed(&admin, "twin", "/api/auth/invite/create", body.clone()));
     let replies = join_all(twins).await;
     let first = &replies[0].body;
     for reply in &replies {
@@ -141,9 +153,14 @@ async fn a_bad_key_is_refused() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let long = "k".repeat(256);
-    post_keyed(&admin, &long, "/api/auth/invite/create", json!({ "role": "user" }))
-        .await
-        .err(400, "VALIDATION_ERROR");
+    post_keyed(
+        &admin,
+        &long,
+        "/api/auth/invite/create",
+        json!({ "role": "user" }),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR");
     assert_eq!(server.events(Some("Created")).await, 0);
 }
 
@@ -168,17 +185,31 @@ async fn a_retry_after_a_kill_9_between_append_and_answer_finds_the_first_write(
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let count = |sql: &'static str| {
         let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while count("SELECT count(*) FROM events WHERE event_type = 'Created'").await == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the append never happened");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the append never happened"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(count("SELECT count(*) FROM idempotency_receipt").await, 1);
-    assert!(!pending.is_finished(), "the request is held after its append");
+    assert!(
+        !pending.is_finished(),
+        "the request is held after its append"
+    );
     holding.kill_9().await;
-    assert!(pending.await.unwrap().is_err(), "the client never got an answer");
+    assert!(
+        pending.await.unwrap().is_err(),
+        "the client never got an answer"
+    );
 
     let restarted = serve(&db, &[]).await;
     let retry = request(&restarted.base).await.unwrap();

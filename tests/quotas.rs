@@ -40,7 +40,10 @@ async fn fifty_concurrent_creates_at_five_open_give_exactly_five() {
     for reply in replies.into_iter().filter(|r| r.status != 200) {
         let body = reply.err(429, "INVITE_QUOTA_EXCEEDED");
         assert!(
-            body["message"].as_str().unwrap().contains("open invites: 5 of 5"),
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("open invites: 5 of 5"),
             "{body}"
         );
     }
@@ -48,7 +51,10 @@ async fn fifty_concurrent_creates_at_five_open_give_exactly_five() {
     let left = quota(&manager).await;
     assert_eq!(left["role"], "manager");
     assert_eq!(left["open"], json!({ "limit": 5, "used": 5, "left": 0 }));
-    assert_eq!(left["day"], json!({ "limit": null, "used": 5, "left": null }));
+    assert_eq!(
+        left["day"],
+        json!({ "limit": null, "used": 5, "left": null })
+    );
 }
 
 #[tokio::test]
@@ -98,7 +104,9 @@ async fn cancelled_used_rejected_and_expired_invites_free_their_slot() {
         .await
         .ok();
     rejecter.reject(&private).await.ok();
-    manager.create_invite(json!({ "role": "user", "expiresIn": 60 })).await;
+    manager
+        .create_invite(json!({ "role": "user", "expiresIn": 60 }))
+        .await;
     full().await;
 
     // Expired, before the sweeper wrote `Expired`.
@@ -120,7 +128,10 @@ async fn a_day_limit_counts_every_invite_of_the_last_24_hours() {
         .await
         .err(429, "INVITE_QUOTA_EXCEEDED");
     assert!(
-        body["message"].as_str().unwrap().contains("invites in 24 hours: 3 of 3"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("invites in 24 hours: 3 of 3"),
         "{body}"
     );
     server.clock.advance(Duration::hours(24));
@@ -169,7 +180,10 @@ async fn roles_without_a_quota_are_not_limited() {
         admin.create_invite(public_invite()).await;
     }
     let left = quota(&admin).await;
-    assert_eq!(left["open"], json!({ "limit": null, "used": 3, "left": null }));
+    assert_eq!(
+        left["open"],
+        json!({ "limit": null, "used": 3, "left": null })
+    );
     server
         .client()
         .get("/api/auth/invite/quota")
@@ -197,13 +211,21 @@ async fn two_server_processes_share_one_quota() {
         .into_iter()
         .map(|r| r.unwrap().status().as_u16())
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Created'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let created: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Created'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(created, 5);
     pool.close().await;
 }

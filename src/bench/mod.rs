@@ -152,7 +152,10 @@ async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Re
     let server = Server::start(&cli).await?;
     let api = Api::new(&server.base)?;
     let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
-    eprintln!("bench: create-many, {} invites per call", bulk::INVITES_PER_CALL);
+    eprintln!(
+        "bench: create-many, {} invites per call",
+        bulk::INVITES_PER_CALL
+    );
     let measured = bulk::measure(&api, &admin, &server, plan.bulk_calls).await;
     server.stop().await?;
     Ok(vec![bulk::row(&measured?)])
@@ -278,7 +281,10 @@ async fn measure_all(
     eprintln!("bench: full flow at {} clients", plan.flow_clients);
     let flows = workload::full_flows(&api, &admin, plan.flow_clients, plan.flow_window).await?;
     let peak_rss_kib = server.peak_rss_kib()?;
-    eprintln!("bench: create-many, {} invites per call", bulk::INVITES_PER_CALL);
+    eprintln!(
+        "bench: create-many, {} invites per call",
+        bulk::INVITES_PER_CALL
+    );
     let bulk = bulk::measure(&api, &admin, &server, plan.bulk_calls).await?;
 
     // 4. A crowd on one invite, then 4b. the same over three replicas.

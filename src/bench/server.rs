@@ -144,7 +144,10 @@ impl Server {
 
     /// The memory the server holds resident now (VmRSS), in KiB.
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
-        status_kib(&PathBuf::from(format!("/proc/{}/status", self.pid)), "VmRSS:")
+        status_kib(
+            &PathBuf::from(format!("/proc/{}/status", self.pid)),
+            "VmRSS:",
+        )
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {

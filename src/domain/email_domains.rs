@@ -20,7 +20,9 @@ impl Pattern {
         };
         let ascii = ascii_domain(name)
             .filter(|d| !d.contains('*'))
-            .ok_or_else(|| format!("`{text}` is not a domain (such as `acme.com` or `*.acme.com`)"))?;
+            .ok_or_else(|| {
+                format!("`{text}` is not a domain (such as `acme.com` or `*.acme.com`)")
+            })?;
         Ok(if wildcard {
             Pattern::Subdomains(format!(".{ascii}"))
         } else {
@@ -108,8 +110,16 @@ impl DomainRules {
 
     /// Roles the rules name, to check against the configured ones.
     pub fn roles(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let allowed = self.allowed.by_role.keys().map(|r| ("INVITE_ALLOWED_DOMAINS", r.as_str()));
-        let denied = self.denied.by_role.keys().map(|r| ("INVITE_DENIED_DOMAINS", r.as_str()));
+        let allowed = self
+            .allowed
+            .by_role
+            .keys()
+            .map(|r| ("INVITE_ALLOWED_DOMAINS", r.as_str()));
+        let denied = self
+            .denied
+            .by_role
+            .keys()
+            .map(|r| ("INVITE_DENIED_DOMAINS", r.as_str()));
         allowed.chain(denied)
     }
 

@@ -3,9 +3,9 @@
 
 pub mod email_domains;
 pub mod invite;
+pub mod quota;
 pub mod redirect;
 pub mod roles;
-pub mod quota;
 pub mod token;
 pub mod token_hash;
 pub mod token_seal;

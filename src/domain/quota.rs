@@ -35,9 +35,9 @@ impl QuotaPolicy {
             }
             let mut limits = Limits::default();
             for item in spec.split(',').map(str::trim) {
-                let (name, value) = item
-                    .split_once('=')
-                    .ok_or_else(|| format!("`{item}` for role `{role}` is not `open=N` or `day=N`"))?;
+                let (name, value) = item.split_once('=').ok_or_else(|| {
+                    format!("`{item}` for role `{role}` is not `open=N` or `day=N`")
+                })?;
                 let value: u32 = value.trim().parse().map_err(|_| {
                     format!("`{item}` for role `{role}`: the limit must be a whole number")
                 })?;
@@ -87,7 +87,10 @@ mod tests {
         );
         assert_eq!(policy.limits("manager").day, None);
         assert!(policy.limits("admin").is_unlimited());
-        assert!(QuotaPolicy::parse("").unwrap().limits("user").is_unlimited());
+        assert!(QuotaPolicy::parse("")
+            .unwrap()
+            .limits("user")
+            .is_unlimited());
     }
 
     #[test]

@@ -76,7 +76,9 @@ pub async fn replay_or_run(
         Err(error) => return ApiError::from(error).into_response(),
     }
     parts.extensions.insert(idempotent.clone());
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if response.status().is_success() {
         return response;
     }

@@ -121,11 +121,16 @@ fn bulk_request(
         serde_json::from_slice(body).map_err(|e| invalid(format!("Invalid JSON body: {e}")))?;
     let invites = match object.remove("invites") {
         Some(Value::Array(items)) => items,
-        _ => return Err(invalid("`invites` must be a list of `{email, role, name?}`".into()).into()),
+        _ => {
+            return Err(invalid("`invites` must be a list of `{email, role, name?}`".into()).into())
+        }
     };
     let options: SharedOptions = serde_json::from_value(Value::Object(object))
         .map_err(|e| invalid(format!("Invalid option: {e}")))?;
-    Ok((invites.into_iter().map(RowInput::from_json).collect(), options))
+    Ok((
+        invites.into_iter().map(RowInput::from_json).collect(),
+        options,
+    ))
 }
 
 /// The shared options of a CSV upload, from the query string.

@@ -3,18 +3,18 @@
 //! the position of each write, and the one follower of the log.
 
 mod follower;
+mod guard;
 mod position;
 mod reader;
-mod guard;
 mod store;
 
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
+pub use guard::{usage, Admission, Guard, Quota, Receipt, Usage, RECEIPT_LIFETIME};
 pub use position::Position;
 pub use reader::{
     count_after, fetch_batch, position_of, read_batch, read_positions, recorded_from_row,
     LedgerEvent, RecordedEvent, RECORDED_COLUMNS,
 };
-pub use guard::{usage, Admission, Guard, Quota, Receipt, Usage, RECEIPT_LIFETIME};
 pub use store::{BatchResult, JointError, Ledger, LedgerError};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

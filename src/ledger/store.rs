@@ -243,7 +243,8 @@ impl Ledger {
             if events.is_empty() {
                 return Ok(None);
             }
-            let serialized = serialize(&context, events).map_err(|e| LedgerError::Store(e.to_string()))?;
+            let serialized =
+                serialize(&context, events).map_err(|e| LedgerError::Store(e.to_string()))?;
             match append(&store.pool, &serialized, guard).await {
                 Ok(appended) => {
                     let Some(last) = appended.positions.last().copied() else {
@@ -304,9 +305,7 @@ impl Ledger {
             // The account first: when the use is folded, it is there.
             let mut events = serialize(&user, registered).map_err(JointError::store)?;
             events.extend(serialize(&invite, used).map_err(JointError::store)?);
-            match append(&self.invites.pool, &events, &Guard::default())
-                .await
-            {
+            match append(&self.invites.pool, &events, &Guard::default()).await {
                 Ok(appended) => {
                     let last = *appended
                         .positions

@@ -350,7 +350,10 @@ pub async fn set_role(
             .zip(answer)
             .map(|((request, _), answer)| request.receipt(app, at, move |_| answer.clone())),
     };
-    let position = app.ledger.execute_user_guarded(user_id, command, &guard).await?;
+    let position = app
+        .ledger
+        .execute_user_guarded(user_id, command, &guard)
+        .await?;
     app.settle_on(position, &[UserAccounts::NAME]).await;
     if idempotent.is_some() && position.is_some() {
         return Ok(changed);

@@ -46,7 +46,10 @@ pub enum RowInput {
 impl RowInput {
     /// A JSON item of `invites`.
     pub fn from_json(item: Value) -> RowInput {
-        let email = item.get("email").and_then(Value::as_str).map(str::to_string);
+        let email = item
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         match serde_json::from_value(item) {
             Ok(row) => RowInput::Read(row),
             Err(e) => RowInput::Unreadable {
@@ -215,7 +218,14 @@ fn row_terms(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let terms = terms_for(app, row.role.trim(), Some(email), name, new_account, options)?;
+    let terms = terms_for(
+        app,
+        row.role.trim(),
+        Some(email),
+        name,
+        new_account,
+        options,
+    )?;
     let (_, _, command) = create_command(app, inviter, &terms);
     Invite::default().decide(command, app.ledger.roles())?;
     Ok(terms)

@@ -291,7 +291,11 @@ pub async fn create(
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), move |_| answer.clone())),
         };
-        match app.ledger.execute_invite_guarded(&hash, command, &guard).await {
+        match app
+            .ledger
+            .execute_invite_guarded(&hash, command, &guard)
+            .await
+        {
             Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
                 attempts += 1;
             }

@@ -40,7 +40,12 @@ pub struct QuotaStatus {
 /// The signed-in user's limits, what they used (counted from the log) and what is left.
 pub async fn status(app: &Context, account: &Account) -> Result<QuotaStatus, ServiceError> {
     let limits = app.settings.quotas.limits(&account.role);
-    let used = usage(&mut *app.pool.acquire().await?, &account.id, app.clock.now()).await?;
+    let used = usage(
+        &mut *app.pool.acquire().await?,
+        &account.id,
+        app.clock.now(),
+    )
+    .await?;
     let status = |limit: Option<u32>, used: u32| LimitStatus {
         limit,
         used,

@@ -50,7 +50,10 @@ pub async fn serve(db: &TestDb, env: &[(&str, &str)]) -> Served {
         if ready.is_ok_and(|r| r.status().is_success()) {
             return Served { child, base };
         }
-        assert!(tokio::time::Instant::now() < deadline, "not ready within 60 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not ready within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -58,8 +61,16 @@ pub async fn serve(db: &TestDb, env: &[(&str, &str)]) -> Served {
 /// An account made from the command line, as an operator makes the first admin.
 pub async fn create_user(db: &TestDb, email: &str, role: &str, env: &[(&str, &str)]) {
     let args = [
-        "user", "create", "--email", email, "--password", "password1", "--name", "Someone",
-        "--role", role,
+        "user",
+        "create",
+        "--email",
+        email,
+        "--password",
+        "password1",
+        "--name",
+        "Someone",
+        "--role",
+        role,
     ];
     let status = binary(db, &args, env).status().await.unwrap();
     assert!(status.success(), "user create {email} ({role})");
