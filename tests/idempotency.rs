@@ -242,3 +242,32 @@ async fn a_retry_after_a_kill_9_between_append_and_answer_finds_the_first_write(
     assert_eq!(info["invitation"]["id"], recorded);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_key_and_the_new_routes() {
+    let server = TestServer::start().await;
+    let document = server.client().get("/openapi.json").await.ok();
+    let paths = &document["paths"];
+    for route in [
+        "/api/auth/invite/create",
+        "/api/auth/invite/create-many",
+        "/api/auth/invite/cancel",
+        "/api/auth/invite/resend",
+        "/api/auth/admin/set-role",
+    ] {
+        let post = &paths[route]["post"];
+        let names: Vec<&str> = post["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(names.contains(&"Idempotency-Key"), "{route}: {names:?}");
+        assert!(post["responses"]["422"].is_object(), "{route}");
+    }
+    assert!(paths["/api/auth/invite/quota"]["get"].is_object());
+    let create = paths["/api/auth/invite/create"]["post"]["responses"].to_string();
+    for code in ["INVITE_QUOTA_EXCEEDED", "EMAIL_DOMAIN_NOT_ALLOWED"] {
+        assert!(create.contains(code), "{code}");
+    }
+}

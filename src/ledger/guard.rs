@@ -181,14 +181,20 @@ mod tests {
 
     #[test]
     fn the_tightest_limit_admits_and_names_itself() {
-        let used = Usage { open: 3, day: 18 };
+        let used = Usage { open: 3, day: 19 };
         let both = quota(Some(5), Some(20));
-        assert_eq!(fit(&both, used, 1).admitted, 1);
+        assert_eq!(
+            fit(&both, used, 1),
+            Admission {
+                admitted: 1,
+                refused_by: None
+            }
+        );
         let admission = fit(&both, used, 10);
-        assert_eq!(admission.admitted, 2);
+        assert_eq!(admission.admitted, 1);
         assert_eq!(
             admission.refused_by.as_deref(),
-            Some("invites in 24 hours: 18 of 20")
+            Some("invites in 24 hours: 19 of 20")
         );
         let full = fit(&quota(Some(3), None), used, 1);
         assert_eq!(full.admitted, 0);
