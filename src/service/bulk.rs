@@ -14,7 +14,7 @@ use super::invites::{checked_email, create_command, terms_for, TermsOptions};
 use super::{quota, Context, ServiceError};
 use crate::auth::accounts::Account;
 use crate::config::SenderResponseRedirect;
-use crate::domain::invite::{Invite, InviteError};
+use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::token::TokenType;
 use crate::ledger::{Admission, BatchResult, Guard, LedgerError};
 use crate::projections::invite::InviteView;
@@ -218,15 +218,14 @@ fn row_terms(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let terms = terms_for(
-        app,
-        row.role.trim(),
-        Some(email),
-        name,
-        new_account,
-        options,
-    )?;
-    let (_, _, command) = create_command(app, inviter, &terms);
+    let terms = terms_for(app, &row.role, Some(email), name, new_account, options)?;
+    // The aggregate's own checks (role, permission), on the terms alone: the
+    // token is drawn once the row is known to be valid.
+    let command = InviteCommand::Create {
+        terms: terms.clone(),
+        inviter: inviter.actor(),
+        at: app.clock.now(),
+    };
     Invite::default().decide(command, app.ledger.roles())?;
     Ok(terms)
 }
