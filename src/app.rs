@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::ledger::{Ledger, MIGRATOR};
 use crate::projections::{self, Projection};
+use crate::rate_limit::Limiter;
 use crate::service::mailer::Mailer;
 use crate::service::Context;
 
@@ -69,6 +70,7 @@ impl App {
             None => None,
         };
         let context = Context {
+            limiter: Arc::new(Limiter::new(pool.clone())),
             pool,
             read_pool,
             ledger,

@@ -265,6 +265,10 @@ pub struct Config {
         default_value = "{prefix}.invite-token"
     )]
     pub invite_cookie_name: String,
+    /// Record the client's address and user agent with each refused use or
+    /// activation in the ledger (personal data: off unless the operator wants it).
+    #[arg(long, env = "RECORD_CLIENT_DETAILS", default_value_t = false, action = ArgAction::Set)]
+    pub record_client_details: bool,
     /// Refuse sign-up without a valid invite.
     #[arg(long, env = "INVITE_ONLY", default_value_t = false, action = ArgAction::Set)]
     pub invite_only: bool,

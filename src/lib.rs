@@ -14,5 +14,6 @@ pub mod json_time;
 pub mod ledger;
 pub mod logging;
 pub mod projections;
+pub mod rate_limit;
 pub mod reactors;
 pub mod service;

@@ -450,6 +450,9 @@ async fn refused_attempts_are_kept_in_the_invites_history() {
         by["userId"].as_str().or(by["user_id"].as_str()),
         Some(bob_id.as_str())
     );
+    // Client details are personal data: not recorded unless the operator asks.
+    assert!(by.get("clientAddress").is_none(), "{by}");
+    assert!(by.get("userAgent").is_none(), "{by}");
     // The invite itself is unchanged.
     let invite = admin
         .get(&format!("/api/ledger/invites/{invite_id}"))
@@ -477,5 +480,69 @@ async fn refused_attempts_are_kept_in_the_invites_history() {
         recorded + before,
         30,
         "the per-invite limit bounds what is recorded"
+    );
+}
+
+/// The refusals of one invite's history, oldest first.
+async fn refusals_of(admin: &Client, invite_id: &str) -> Vec<Value> {
+    let history = admin
+        .get(&format!("/api/ledger/invites/{invite_id}/events"))
+        .await
+        .ok();
+    history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "Refused")
+        .map(|e| e["data"]["refusal"].clone())
+        .collect()
+}
+
+/// With `RECORD_CLIENT_DETAILS`, a refused attempt also names the client's
+/// address and user agent; an invite-only sign-up that is refused is recorded
+/// against its invite like any other use.
+#[tokio::test]
+async fn refusals_name_the_client_when_the_operator_asks() {
+    let server =
+        TestServer::start_with(&["--invite-only", "true", "--record-client-details", "true"]).await;
+    let admin = server.admin().await;
+    let token = admin
+        .create_invite(json!({ "role": "user", "maxUses": 1 }))
+        .await;
+    let info = server.client().invite_info(&token).await.ok();
+    let invite_id = info["invitation"]["id"].as_str().unwrap().to_string();
+    // Two visitors hold the invite's cookie; the first takes its one seat...
+    let late = server.client();
+    late.activate(&token).await.ok();
+    sign_up_with(&server, &token, "first@example.com").await;
+
+    // ...so the second one's sign-up through it is refused...
+    let refused = late.sign_up("late@example.com", "password1", "Late").await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    // ...and so is an activation from a browser.
+    let browser = reqwest::Client::new()
+        .post(format!("http://{}/api/auth/invite/activate", server.addr))
+        .header("user-agent", "Auditor-Test-Browser/1.0")
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert!(browser.status().is_client_error(), "{}", browser.status());
+
+    let refusals = refusals_of(&admin, &invite_id).await;
+    let sign_up = refusals
+        .iter()
+        .find(|r| r["attempt"] == "use" && r["email"] == "late@example.com")
+        .unwrap_or_else(|| panic!("the refused sign-up is recorded: {refusals:?}"));
+    assert_eq!(sign_up["reason"], "INVITE_USED_UP", "{sign_up}");
+    assert_eq!(sign_up["clientAddress"], "127.0.0.1", "{sign_up}");
+    let activation = refusals
+        .iter()
+        .find(|r| r["attempt"] == "activation")
+        .unwrap_or_else(|| panic!("the refused activation is recorded: {refusals:?}"));
+    assert_eq!(activation["clientAddress"], "127.0.0.1", "{activation}");
+    assert_eq!(
+        activation["userAgent"], "Auditor-Test-Browser/1.0",
+        "{activation}"
     );
 }

@@ -349,6 +349,74 @@ async fn caught_up(pool: &PgPool) -> bool {
     behind == 0
 }
 
+/// Records every move of a checkpoint (read models and reactors alike): from
+/// where to where, and whether the moving session held that checkpoint's
+/// advisory lock (the key is the follower's: the first 8 bytes of a SHA-256).
+async fn watch_checkpoint_moves(pool: &PgPool) {
+    sqlx::raw_sql(
+        "CREATE TABLE checkpoint_move (
+             id bigserial PRIMARY KEY, name text, moved_from bigint, moved_to bigint,
+             owner int, locked bool);
+         CREATE FUNCTION note_checkpoint_move() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             INSERT INTO checkpoint_move (name, moved_from, moved_to, owner, locked)
+             SELECT OLD.name, OLD.last_position, NEW.last_position, pg_backend_pid(),
+                    EXISTS (SELECT 1 FROM pg_locks
+                             WHERE locktype = 'advisory' AND granted
+                               AND pid = pg_backend_pid()
+                               AND ((classid::bigint << 32) | objid::bigint)
+                                   = ('x' || left(encode(sha256(convert_to(
+                                         'invite-ledger projection ' || OLD.name, 'UTF8')),
+                                         'hex'), 16))::bit(64)::bigint);
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER checkpoint_moves BEFORE UPDATE ON projection_checkpoint
+             FOR EACH ROW EXECUTE FUNCTION note_checkpoint_move();",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Every checkpoint moved only under its advisory lock, and each move started
+/// where the one before it ended: one owner at a time, none skipping or
+/// repeating another's batch.
+async fn assert_one_owner_at_a_time(pool: &PgPool) {
+    let moves: Vec<(String, i64, i64, i32, bool)> = sqlx::query_as(
+        "SELECT name, moved_from, moved_to, owner, locked FROM checkpoint_move ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let unlocked: Vec<_> = moves.iter().filter(|m| !m.4).collect();
+    assert!(
+        unlocked.is_empty(),
+        "checkpoints moved without their lock: {unlocked:?}"
+    );
+    let mut owners: HashMap<&str, HashSet<i32>> = HashMap::new();
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    for (name, from, to, owner, _) in &moves {
+        if let Some(previous) = last.insert(name, *to) {
+            assert_eq!(
+                *from, previous,
+                "{name} moved from {from}, but its last move ended at {previous}"
+            );
+        }
+        assert!(to >= from, "{name} moved back from {from} to {to}");
+        owners.entry(name).or_default().insert(*owner);
+    }
+    assert!(
+        owners.len() >= 5,
+        "read models and reactors all moved: {:?}",
+        owners.keys()
+    );
+    println!(
+        "checkpoint moves: {}; sessions per checkpoint: {:?}",
+        moves.len(),
+        owners.iter().map(|(n, o)| (n, o.len())).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
     let db = TestDb::new().await;
@@ -371,6 +439,7 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
     );
     assert!(admin_cmd.status().await.unwrap().success());
     let pool = PgPool::connect(&db.url).await.unwrap();
+    watch_checkpoint_moves(&pool).await;
     let before_replicas = log_end(&pool).await;
 
     let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
@@ -636,6 +705,7 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
     tokio::time::timeout(Duration::from_secs(30), settled)
         .await
         .expect("every checkpoint reaches the log's end");
+    assert_one_owner_at_a_time(&pool).await;
     let live = read_models(&pool).await;
     let mut rebuild = binary(&db, &["projections", "rebuild"]);
     let output = rebuild.stdout(Stdio::piped()).output().await.unwrap();

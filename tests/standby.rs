@@ -153,6 +153,23 @@ async fn audit_invite(admin: &Client, id: &str, position: Option<&str>) -> (u16,
     (reply.status.as_u16(), reply.body)
 }
 
+/// How many audit reads the standby has answered (`/metrics`).
+async fn standby_reads(admin: &Client) -> f64 {
+    let scrape = admin
+        .http
+        .get(format!("{}/metrics", admin.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(r#"audit_reads_total{database="standby"} "#))
+        .map_or(0.0, |value| value.parse().unwrap())
+}
+
 /// Creates an invite; its id and the answer's `Ledger-Position`.
 async fn create(admin: &Client) -> (String, String) {
     let reply = admin
@@ -239,6 +256,12 @@ async fn audit_reads_come_from_the_standby_and_never_show_less_than_the_caller_s
     let (status, body) = audit_invite(&admin, &second, Some(&position)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["invite"]["id"], second.as_str());
+    // A read as of the moment the invite was recorded needs that event, which
+    // the standby has not replayed: the primary answers, without a position.
+    let recorded_at = body["invite"]["recordedAt"].as_str().unwrap().to_string();
+    let as_of = format!("/api/ledger/invites/{second}?as_of={recorded_at}");
+    let past = admin.get(&as_of).await.ok();
+    assert_eq!(past["invite"]["id"], second.as_str(), "{past}");
 
     // Replay goes on: the standby catches up and answers with the position too.
     sqlx::query("SELECT pg_wal_replay_resume()")
@@ -260,6 +283,38 @@ async fn audit_reads_come_from_the_standby_and_never_show_less_than_the_caller_s
         "the standby caught up after its replay resumed"
     );
     on_standby.close().await.unwrap();
+
+    // Now the standby answers the rest of the audit API too: `as_of`, the feed,
+    // an invite's history, a person, the diff and the exports.
+    let before = standby_reads(&admin).await;
+    let paths = [
+        as_of.clone(),
+        "/api/ledger/events?limit=5".to_string(),
+        format!("/api/ledger/invites/{second}/events"),
+        format!("/api/ledger/users?email={ADMIN_EMAIL}"),
+        format!("/api/ledger/diff?from=2020-01-01T00:00:00Z&to={recorded_at}"),
+        "/api/ledger/stats".to_string(),
+    ];
+    for path in &paths {
+        let reply = admin.get(path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+    let past = admin.get(&as_of).await.ok();
+    assert_eq!(past["invite"]["id"], second.as_str(), "{past}");
+    let export = admin
+        .http
+        .get(format!("{}/api/ledger/invites?format=csv", admin.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    assert!(export.text().await.unwrap().contains(&second));
+    let read = standby_reads(&admin).await - before;
+    assert!(
+        read >= paths.len() as f64 + 2.0,
+        "{read} of {} audit reads came from the standby",
+        paths.len() + 2
+    );
 
     // The standby is lost: reads go to the primary, without an error.
     cluster.stop("standby");

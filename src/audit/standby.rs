@@ -4,6 +4,8 @@
 //! had written when its read models had applied that position, and falls back
 //! to the primary when the standby does not get there within `POSITION_WAIT_MS`,
 //! or cannot be reached. Without a position the standby answers as it stands.
+//! Reads `as_of` a past moment pass the position of the moment's last event, so
+//! the standby answers them once it has replayed the read models that far.
 
 use std::time::Duration;
 
@@ -23,12 +25,21 @@ pub async fn connection(
 ) -> sqlx::Result<(PoolConnection<Postgres>, bool)> {
     if let Some(standby) = &context.read_pool {
         match standby_connection(context, standby, seen).await {
-            Ok(Some(conn)) => return Ok((conn, true)),
+            Ok(Some(conn)) => {
+                counted("standby");
+                return Ok((conn, true));
+            }
             Ok(None) => tracing::debug!("the standby is behind the caller; reading the primary"),
             Err(error) => tracing::warn!(%error, "the standby cannot be read; reading the primary"),
         }
     }
+    counted("primary");
     Ok((context.pool.acquire().await?, false))
+}
+
+/// `audit_reads_total{database}`: how much of the audit load the standby takes.
+fn counted(database: &'static str) {
+    metrics::counter!("audit_reads_total", "database" => database).increment(1);
 }
 
 async fn standby_connection(

@@ -101,6 +101,12 @@ pub struct Refusal {
     pub user_id: Option<String>,
     /// The email it tried with, when known.
     pub email: Option<String>,
+    /// The client's address and user agent, where the operator records them
+    /// (`RECORD_CLIENT_DETAILS`); absent otherwise and in older events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

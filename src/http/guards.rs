@@ -6,26 +6,26 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sqlx::PgPool;
+use std::sync::Arc;
 
 use super::error::{ApiError, Refusal};
-use super::rate_limit::{Limit, Limiter};
 use crate::config::Config;
 use crate::domain::invite::InviteError;
+use crate::rate_limit::{Limit, Limiter};
 use crate::service::accounts::{ClientInfo, SignedIn};
 use crate::service::ServiceError;
 
 pub struct Guards {
-    limiter: Limiter,
+    limiter: Arc<Limiter>,
     token_guesses: Limit,
     sign_ins_per_address: Limit,
     failures_per_account: Limit,
 }
 
 impl Guards {
-    pub fn new(pool: PgPool, config: &Config) -> Self {
+    pub fn new(limiter: Arc<Limiter>, config: &Config) -> Self {
         Guards {
-            limiter: Limiter::new(pool),
+            limiter,
             token_guesses: Limit {
                 name: "token-guess",
                 max: config.activation_attempts_per_minute,

@@ -195,7 +195,7 @@ async fn activate(
         .guards
         .token_lookup(
             &client,
-            service::activate(app, account, &token, body.callback_url.as_deref()),
+            service::activate(app, account, &token, body.callback_url.as_deref(), &client),
         )
         .await?;
     Ok(match activation {
@@ -250,7 +250,7 @@ async fn activate_link(
         .guards
         .token_lookup(
             &client,
-            service::activate_only(app, account, &token, callback.clone()),
+            service::activate_only(app, account, &token, callback.clone(), &client),
         )
         .await;
     Ok(match outcome {

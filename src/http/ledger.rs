@@ -227,9 +227,10 @@ struct Source {
 }
 
 impl Source {
-    /// `seen`: the position the caller has seen (`Ledger-Position`): a live
-    /// read goes to the standby (`DATABASE_READ_URL`) only once it has replayed
-    /// that far, else to the primary. Past reads go to the primary.
+    /// `seen`: the position the caller has seen (`Ledger-Position`): a read
+    /// goes to the standby (`DATABASE_READ_URL`) only once it has replayed
+    /// that far, and a read as of a past moment only once it has replayed the
+    /// moment's last event too; else to the primary.
     async fn open(
         app: &App,
         seen: Option<Position>,
@@ -266,6 +267,12 @@ impl Source {
                     if !app.progress.wait_for(position, &[], AS_OF_WAIT).await {
                         return Err(ServiceError::Busy.into());
                     }
+                }
+                if app.read_pool.is_some() {
+                    drop(conn);
+                    (conn, _) = standby::connection(app, position.max(seen))
+                        .await
+                        .map_err(ServiceError::from)?;
                 }
                 Source { conn, at, position }
             }
@@ -328,7 +335,10 @@ async fn list_invites(
         let now = app.clock.now();
         let query =
             invites::list_query(At::Now(now), &filter, None, None).map_err(ServiceError::from)?;
-        let conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        let conn = standby::connection(&app, seen)
+            .await
+            .map_err(ServiceError::from)?
+            .0;
         let columns = export::columns::<InviteRow>(&camel_case(InviteRow::COLUMNS));
         return Ok(export::respond(
             conn,
@@ -407,16 +417,22 @@ async fn get_invite(
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<InviteAnswer>> {
-    let live = live_invite(&app, &id).await?;
+    let id: Uuid = id.parse().map_err(|_| INVITE_MISSING)?;
     let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
-    let found = invites::by_id(source.conn(), at, live.id)
+    let found = invites::by_id(source.conn(), at, id)
         .await
         .map_err(ServiceError::from)?;
     let reflects = source.reflects();
-    match found {
-        Some(invite) => Ok(Json(InviteAnswer { invite, reflects })),
-        None => Err(AuditError::NotFound(
+    drop(source);
+    if let Some(invite) = found {
+        return Ok(Json(InviteAnswer { invite, reflects }));
+    }
+    // Not there: say whether it never existed, or not yet at that moment.
+    let live = live_invite(&app, &id.to_string()).await?;
+    match at {
+        At::Now(_) => Err(INVITE_MISSING),
+        At::Past(_) => Err(AuditError::NotFound(
             "INVITE_NOT_FOUND",
             Cow::Owned(format!(
                 "The invite did not exist yet at {}: as_of is compared with the time the \
@@ -444,12 +460,15 @@ pub struct EventList {
 async fn invite_events(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     _: KnownParams<AsOf>,
     PathParams(id): PathParams<String>,
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<EventList>> {
     let hash = live_invite(&app, &id).await?.token_hash;
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = standby::connection(&app, seen)
+        .await
+        .map_err(ServiceError::from)?;
     let events = feed::of_aggregate(&mut conn, INVITE, &hash, as_of.as_of)
         .await
         .map_err(ServiceError::from)?;
@@ -493,7 +512,10 @@ async fn list_uses(
     if format.is_export() {
         let now = At::Now(app.clock.now());
         let query = invites::uses_query(now, &filter, 0, None).map_err(ServiceError::from)?;
-        let conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        let conn = standby::connection(&app, seen)
+            .await
+            .map_err(ServiceError::from)?
+            .0;
         let columns = export::columns::<InviteUseRow>(&camel_case(InviteUseRow::COLUMNS));
         return Ok(export::respond(
             conn,
@@ -567,7 +589,10 @@ async fn invitees(
         .into());
     }
     if format.is_export() {
-        let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        let mut conn = standby::connection(&app, seen)
+            .await
+            .map_err(ServiceError::from)?
+            .0;
         users::by_id(&mut conn, At::Now(app.clock.now()), &id)
             .await
             .map_err(ServiceError::from)?
@@ -796,6 +821,7 @@ impl EventQuery {
 async fn events(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     headers: HeaderMap,
     StrictQuery(params): StrictQuery<EventQuery>,
 ) -> Result<Response> {
@@ -806,7 +832,9 @@ async fn events(
     let limit = limit_of(params.limit)?;
     let after = parse_after(&app, params.after.as_deref()).await?;
     let filter = params.filter(&app).await?;
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = standby::connection(&app, seen)
+        .await
+        .map_err(ServiceError::from)?;
     if format.is_export() {
         let query = feed::filtered_query(&filter, after, None).map_err(ServiceError::from)?;
         let columns = export::columns::<EventView>(&[

@@ -14,10 +14,12 @@ use utoipa::IntoParams;
 use super::error::ApiError;
 use super::extract::{url_has_nul, validation_error, PathParams};
 use super::ledger::{AuditError, Auditor};
+use super::position::Seen;
 use super::HttpState;
 use crate::app::App;
 use crate::audit::diff::{self, Diff};
 use crate::audit::users::{self, UserProfile};
+use crate::audit::{as_of, standby};
 use crate::service::ServiceError;
 
 pub fn routes() -> Router<HttpState> {
@@ -77,12 +79,15 @@ pub struct EmailParams {
 async fn find_user(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     StrictQuery(params): StrictQuery<EmailParams>,
 ) -> Result<Json<UserProfile>, AuditError> {
     if params.email.trim().is_empty() {
         return Err(invalid("email must not be empty"));
     }
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = standby::connection(&app, seen)
+        .await
+        .map_err(ServiceError::from)?;
     let id = users::id_by_email(&mut conn, &params.email)
         .await
         .map_err(ServiceError::from)?
@@ -109,10 +114,13 @@ pub struct NoParams {}
 async fn get_user(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     PathParams(id): PathParams<String>,
     StrictQuery(_none): StrictQuery<NoParams>,
 ) -> Result<Json<UserProfile>, AuditError> {
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = standby::connection(&app, seen)
+        .await
+        .map_err(ServiceError::from)?;
     let profile = users::profile(&mut conn, &id)
         .await
         .map_err(ServiceError::from)?
@@ -140,12 +148,22 @@ pub struct DiffParams {
 async fn diff(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     StrictQuery(params): StrictQuery<DiffParams>,
 ) -> Result<Json<Diff>, AuditError> {
     if params.from > params.to {
         return Err(invalid("from must not be after to"));
     }
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    // The standby answers once it has replayed the last event up to `to`.
+    let last = {
+        let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+        as_of::last_position_until(&mut conn, params.to)
+            .await
+            .map_err(ServiceError::from)?
+    };
+    let (mut conn, _) = standby::connection(&app, last.max(seen))
+        .await
+        .map_err(ServiceError::from)?;
     let diff = diff::between(&mut conn, params.from, params.to)
         .await
         .map_err(ServiceError::from)?;

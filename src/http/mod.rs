@@ -15,7 +15,6 @@ mod observe;
 mod openapi;
 mod origin;
 pub mod position;
-pub mod rate_limit;
 mod refusals;
 pub mod serve;
 mod stats;
@@ -46,7 +45,7 @@ impl FromRef<HttpState> for App {
 }
 
 pub fn router(app: App) -> Router {
-    let guards = Arc::new(Guards::new(app.pool.clone(), &app.settings.config));
+    let guards = Arc::new(Guards::new(app.limiter.clone(), &app.settings.config));
     let auth = Router::new()
         .merge(accounts::routes())
         .merge(invites::routes());

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::ledger::{AuditError, Auditor};
+use super::position::Seen;
 use crate::app::App;
+use crate::audit::standby;
 use crate::audit::stats::{self, Stats};
 use crate::service::ServiceError;
 
@@ -40,10 +42,13 @@ pub struct StatsParams {
 pub async fn stats(
     State(app): State<App>,
     _: Auditor,
+    Seen(seen): Seen,
     super::extract::QueryParams(params): super::extract::QueryParams<StatsParams>,
 ) -> Result<Json<Stats>, AuditError> {
     let now = app.clock.now();
-    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+    let (mut conn, _) = standby::connection(&app, seen)
+        .await
+        .map_err(ServiceError::from)?;
     let to = params
         .to
         .unwrap_or_else(|| day_start(now) + Duration::days(1));

@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use super::idempotency::IdempotentRequest;
 use super::invites::{self, checked_email};
-use super::refusals::{self, Attempt};
+use super::refusals::{self, Attempt, Tried};
 use super::{Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
@@ -207,15 +207,12 @@ async fn sign_up_by_invite(
                 Err(refused) => refused,
                 Ok(_) => anyhow::anyhow!("a refused sign-up was recorded as done").into(),
             };
-            refusals::record(
-                app,
-                token,
-                Attempt::Use,
-                &refused,
-                Some(&user_id),
-                Some(&email),
-            )
-            .await;
+            let tried = Tried {
+                user_id: Some(&user_id),
+                email: Some(&email),
+                client: &client,
+            };
+            refusals::record(app, &id, Attempt::Use, &refused, tried).await;
             return Err(refused);
         }
         Err(JointError::User(refused)) => return Err(refused.into()),
@@ -270,7 +267,7 @@ async fn finish_sign_in(
     let invite = match invite_token {
         None => None,
         Some(token) => Some(
-            match invites::use_invite(app, account.actor(), token, new_account).await {
+            match invites::use_invite(app, account.actor(), token, new_account, &client).await {
                 Ok(used) => {
                     account = accounts::by_id(&app.pool, &account.id)
                         .await?

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::ledger::{Ledger, Position};
 use crate::projections::Progress;
+use crate::rate_limit::Limiter;
 
 /// How long a command waits for the read models to show its own event.
 const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
@@ -42,6 +43,8 @@ pub struct Context {
     pub progress: Progress,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
+    /// The rate limits' counters (in PostgreSQL, shared by every replica).
+    pub limiter: Arc<Limiter>,
 }
 
 impl Context {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::idempotency::IdempotentRequest;
-use super::refusals::{self, Attempt};
+use super::refusals::{self, Attempt, Tried};
 use super::{quota, redirect, Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
@@ -21,6 +21,7 @@ use crate::ledger::Guard;
 use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
 use crate::projections::model::ReadModel;
 use crate::projections::row::Row;
+use crate::service::accounts::ClientInfo;
 
 /// A year of seconds times ten: far enough for any real invite.
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
@@ -383,15 +384,16 @@ pub async fn activate(
     user: Option<&Account>,
     token: &str,
     callback_url: Option<&str>,
+    client: &ClientInfo,
 ) -> Result<Activation, ServiceError> {
     let callback = checked_callback(app, callback_url)?;
     if let Some(user) = user {
-        let used = use_invite(app, user.actor(), token, false).await?;
+        let used = use_invite(app, user.actor(), token, false, client).await?;
         return Ok(Activation::Used {
             redirect_to: used.redirect_to,
         });
     }
-    activate_only(app, None, token, callback).await
+    activate_only(app, None, token, callback, client).await
 }
 
 /// A `callbackURL` (activation, sign-in) must be a relative path or on a trusted
@@ -419,6 +421,7 @@ pub async fn activate_only(
     user: Option<&Account>,
     token: &str,
     callback: Option<String>,
+    client: &ClientInfo,
 ) -> Result<Activation, ServiceError> {
     let at = app.clock.now();
     let by = user.map(Account::actor);
@@ -426,8 +429,12 @@ pub async fn activate_only(
     let position = match expire_if_needed(app, &id, result).await {
         Ok(position) => position,
         Err(refused) => {
-            let (user_id, email) = (user.map(|u| u.id.as_str()), user.map(|u| u.email.as_str()));
-            refusals::record(app, &id, Attempt::Activation, &refused, user_id, email).await;
+            let tried = Tried {
+                user_id: user.map(|u| u.id.as_str()),
+                email: user.map(|u| u.email.as_str()),
+                client,
+            };
+            refusals::record(app, &id, Attempt::Activation, &refused, tried).await;
             return Err(refused);
         }
     };
@@ -450,6 +457,7 @@ pub async fn use_invite(
     user: Actor,
     token: &str,
     new_account: bool,
+    client: &ClientInfo,
 ) -> Result<Used, ServiceError> {
     let (user_id, email) = (user.user_id.clone(), user.email.clone());
     let command = InviteCommand::Use {
@@ -461,15 +469,12 @@ pub async fn use_invite(
     let position = match expire_if_needed(app, &id, result).await {
         Ok(position) => position,
         Err(refused) => {
-            refusals::record(
-                app,
-                &id,
-                Attempt::Use,
-                &refused,
-                Some(&user_id),
-                Some(&email),
-            )
-            .await;
+            let tried = Tried {
+                user_id: Some(&user_id),
+                email: Some(&email),
+                client,
+            };
+            refusals::record(app, &id, Attempt::Use, &refused, tried).await;
             return Err(refused);
         }
     };

@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
+use super::accounts::ClientInfo;
 use super::{Context, ServiceError};
 use crate::domain::invite::{InviteCommand, InviteError, Refusal};
-use crate::http::rate_limit::{Limit, Limiter};
+use crate::rate_limit::Limit;
 
 const RECORDED_PER_MINUTE: u32 = 30;
 
@@ -35,6 +36,13 @@ impl Attempt {
     }
 }
 
+/// Who tried: the account and email when known, and the client it came from.
+pub struct Tried<'a> {
+    pub user_id: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub client: &'a ClientInfo,
+}
+
 /// Records `refused` against the invite `invite` (its aggregate id), if it is a
 /// refusal of an invite that exists. Never fails the caller: the refusal it answers with
 /// matters more than its record.
@@ -43,8 +51,7 @@ pub async fn record(
     invite: &str,
     attempt: Attempt,
     refused: &ServiceError,
-    user_id: Option<&str>,
-    email: Option<&str>,
+    tried: Tried<'_>,
 ) {
     let ServiceError::Invite(error) = refused else {
         return;
@@ -52,10 +59,7 @@ pub async fn record(
     if *error == InviteError::NotFound {
         return;
     }
-    match Limiter::new(app.pool.clone())
-        .count(&PER_INVITE, invite)
-        .await
-    {
+    match app.limiter.count(&PER_INVITE, invite).await {
         Ok(None) => {}
         Ok(Some(_)) => {
             metrics::counter!("invite_refusals_unrecorded_total").increment(1);
@@ -66,12 +70,19 @@ pub async fn record(
             return;
         }
     }
+    let client = app
+        .settings
+        .config
+        .record_client_details
+        .then_some(tried.client);
     let command = InviteCommand::RecordRefusal {
         refusal: Refusal {
             attempt: attempt.as_str().to_string(),
             reason: error.code().to_string(),
-            user_id: user_id.map(str::to_string),
-            email: email.map(str::to_string),
+            user_id: tried.user_id.map(str::to_string),
+            email: tried.email.map(str::to_string),
+            client_address: client.and_then(|c| c.ip).map(|ip| ip.to_string()),
+            user_agent: client.and_then(|c| c.user_agent.clone()),
         },
         at: app.clock.now(),
     };

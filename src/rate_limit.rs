@@ -1,5 +1,5 @@
-//! Rate limits whose counters live in PostgreSQL (DESIGN decision 15), so that
-//! several replicas share one budget per client address or account: fixed
+//! Rate limits whose counters live in PostgreSQL, so that several replicas
+//! share one budget per client address or account: fixed
 //! windows, one upsert per counted attempt and one primary-key read per check.
 
 use std::collections::HashMap;
