@@ -62,8 +62,16 @@ async fn create(
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/create-many", tag = "invite",
-    params(("query" = Option<String>, Query, description = "With a CSV body: the shared options \
-        as query parameters (`maxUses=3&expiresIn=86400`...)")),
+    params(
+        ("tokenType" = Option<String>, Query, description = "With a CSV body: a shared option \
+            (with JSON, give the shared options in the body)"),
+        ("maxUses" = Option<i64>, Query, description = "With a CSV body: a shared option"),
+        ("expiresIn" = Option<i64>, Query, description = "With a CSV body: a shared option"),
+        ("redirectToSignUp" = Option<String>, Query, description = "With a CSV body"),
+        ("redirectToSignIn" = Option<String>, Query, description = "With a CSV body"),
+        ("redirectToAfterUpgrade" = Option<String>, Query, description = "With a CSV body"),
+        ("shareInviterName" = Option<bool>, Query, description = "With a CSV body"),
+        ("senderResponseRedirect" = Option<String>, Query, description = "With a CSV body")),
     request_body(content = Object, description = "JSON: `{invites: [{email, role, name?}], \
         ...shared options}`, the shared options being `invite/create`'s but `email`, `role` and \
         `senderResponse`. Or `text/csv`: a header `email,role` or `email,role,name`, then one \
