@@ -4,6 +4,8 @@
 use clap::{ArgAction, Args, ValueEnum};
 use url::Url;
 
+use crate::domain::email_domains::DomainRules;
+use crate::domain::quota::QuotaPolicy;
 use crate::domain::redirect;
 use crate::domain::roles::RolePolicy;
 use crate::domain::token::TokenType;
@@ -274,6 +276,22 @@ pub struct Config {
     /// failed sign-up takes no seat).
     #[arg(long, env = "INVITE_ONLY", default_value_t = false, action = ArgAction::Set)]
     pub invite_only: bool,
+    /// Most private invites one `invite/create-many` call may ask for.
+    #[arg(long, env = "INVITE_BULK_MAX", default_value_t = 1000)]
+    pub invite_bulk_max: usize,
+    /// Limits per inviter role: `user:open=5,day=20;manager:open=100` (invites
+    /// open at once, invites created in a rolling 24 hours) [default: none].
+    #[arg(long, env = "INVITE_QUOTAS", default_value = "")]
+    pub invite_quotas: String,
+    /// Email domains private invites (and invite-only sign-ups) may use:
+    /// `acme.com,*.acme.com`, or per role of the invite `admin:acme.com;user:a.org`
+    /// [default: any].
+    #[arg(long, env = "INVITE_ALLOWED_DOMAINS", default_value = "")]
+    pub invite_allowed_domains: String,
+    /// Email domains private invites (and invite-only sign-ups) never go to;
+    /// same form as `INVITE_ALLOWED_DOMAINS` [default: none].
+    #[arg(long, env = "INVITE_DENIED_DOMAINS", default_value = "")]
+    pub invite_denied_domains: String,
     /// Seconds a session lasts.
     #[arg(long, env = "SESSION_EXPIRES_IN", default_value_t = 7 * 24 * 3600)]
     pub session_expires_in: i64,
@@ -444,6 +462,8 @@ pub struct Settings {
     pub password_cost: PasswordCost,
     pub token_seal: TokenSeal,
     pub token_hasher: TokenHasher,
+    pub quotas: QuotaPolicy,
+    pub email_domains: DomainRules,
 }
 
 impl Config {
@@ -519,7 +539,14 @@ impl Config {
             self.delivery_max_attempts >= 1,
             "DELIVERY_MAX_ATTEMPTS must be at least 1"
         );
+        anyhow::ensure!(
+            self.invite_bulk_max >= 1,
+            "INVITE_BULK_MAX must be at least 1"
+        );
+        let (quotas, email_domains) = self.invite_rules(&roles)?;
         Ok(Settings {
+            quotas,
+            email_domains,
             token_seal: TokenSeal::from_hex(self.token_sealing_key.as_deref())?,
             token_hasher: TokenHasher::from_hex(self.token_hash_key.as_deref())?,
             roles,
@@ -533,6 +560,27 @@ impl Config {
             password_cost: self.passwords.cost(),
             config: self.clone(),
         })
+    }
+}
+
+impl Config {
+    /// `INVITE_QUOTAS` and the domain lists, parsed, naming only configured roles.
+    fn invite_rules(&self, roles: &RolePolicy) -> anyhow::Result<(QuotaPolicy, DomainRules)> {
+        let quotas = QuotaPolicy::parse(&self.invite_quotas)
+            .map_err(|e| anyhow::anyhow!("INVITE_QUOTAS: {e}"))?;
+        let domains = DomainRules::parse(&self.invite_allowed_domains, &self.invite_denied_domains)
+            .map_err(|(variable, e)| anyhow::anyhow!("{variable}: {e}"))?;
+        let named = quotas
+            .roles()
+            .map(|role| ("INVITE_QUOTAS", role))
+            .chain(domains.roles());
+        for (variable, role) in named {
+            anyhow::ensure!(
+                roles.is_configured(role),
+                "{variable}: role `{role}` is not one of ROLES"
+            );
+        }
+        Ok((quotas, domains))
     }
 }
 
@@ -730,6 +778,38 @@ mod tests {
         let error = refusal(&["--mail-template-dir", missing.to_str().unwrap()]);
         assert!(error.contains("MAIL_TEMPLATE_DIR"), "{error}");
         assert!(error.contains("is not a folder"), "{error}");
+    }
+
+    #[test]
+    fn invite_rules_name_their_variable_and_only_configured_roles() {
+        let error = refusal(&["--invite-quotas", "user:open=lots"]);
+        assert!(
+            error.contains("INVITE_QUOTAS") && error.contains("whole number"),
+            "{error}"
+        );
+        let error = refusal(&["--invite-quotas", "manager:open=5"]);
+        assert!(error.contains("INVITE_QUOTAS: role `manager`"), "{error}");
+        let error = refusal(&["--invite-allowed-domains", "acme..com"]);
+        assert!(
+            error.contains("INVITE_ALLOWED_DOMAINS") && error.contains("acme..com"),
+            "{error}"
+        );
+        let error = refusal(&["--invite-denied-domains", "staff:gmail.com"]);
+        assert!(
+            error.contains("INVITE_DENIED_DOMAINS: role `staff`"),
+            "{error}"
+        );
+        let error = refusal(&["--invite-bulk-max", "0"]);
+        assert!(error.contains("INVITE_BULK_MAX"), "{error}");
+        parse(&[
+            "--invite-quotas",
+            "user:open=5,day=20",
+            "--invite-allowed-domains",
+            "*.acme.com",
+        ])
+        .unwrap()
+        .settings()
+        .unwrap();
     }
 
     #[test]

@@ -60,6 +60,7 @@ async fn two_ledgers_racing_on_one_invite_never_exceed_max_uses() {
         role: "admin".into(),
         email: None,
         invitee_id: None,
+        invitee_name: None,
         new_account: true,
         max_uses: 5,
         expires_at: at + Duration::hours(1),

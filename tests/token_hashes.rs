@@ -65,6 +65,7 @@ async fn create_the_old_way(server: &TestServer, token: &str, email: Option<&str
         role: "admin".into(),
         email: email.map(str::to_string),
         invitee_id: None,
+        invitee_name: None,
         new_account: true,
         max_uses: 1,
         expires_at: now + Duration::hours(1),

@@ -8,6 +8,7 @@
 //! per invitee, a crowd of clients on one invite, a rebuild of the read models
 //! from a bulk-written log, the server's peak RSS, and the limit they compare to.
 
+mod bulk;
 mod history;
 mod limit;
 mod load;
@@ -49,6 +50,9 @@ pub struct BenchArgs {
     /// Only the crowds on one invite (measures 4 and 4b: one server, three replicas).
     #[arg(long)]
     pub crowd_only: bool,
+    /// Only the bulk create (measure 9: 1,000 private invites in one call).
+    #[arg(long)]
+    pub bulk_only: bool,
     /// The PostgreSQL server on which the bench creates (and drops) its databases.
     #[arg(
         long,
@@ -69,6 +73,8 @@ struct Plan {
     rebuild_events: u64,
     /// Requests of each audit question (measure 8), one after another.
     audit_requests: usize,
+    /// Calls of 1,000 invites each (measure 9).
+    bulk_calls: usize,
     cost: PasswordCost,
 }
 
@@ -85,6 +91,7 @@ impl Plan {
                 crowd_max_uses: 5,
                 rebuild_events: 1_000,
                 audit_requests: 5,
+                bulk_calls: 1,
                 cost: PasswordCost {
                     memory_kib: 1024,
                     iterations: 1,
@@ -100,6 +107,7 @@ impl Plan {
                 crowd_max_uses: 100,
                 rebuild_events: 1_000_000,
                 audit_requests: 200,
+                bulk_calls: 5,
                 cost: PasswordCost::default(),
             }
         }
@@ -117,6 +125,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         rebuild_alone(&plan, &server_url, &databases[1]).await
     } else if args.crowd_only {
         crowds_alone(&plan, &server_url, &databases[0]).await
+    } else if args.bulk_only {
+        bulk_alone(&plan, &server_url, &databases[0]).await
     } else {
         measure_all(&plan, &server_url, &databases).await
     };
@@ -128,6 +138,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let rows = measured?;
     println!("{}", report::table(&rows));
     Ok(())
+}
+
+/// Measure 9 by itself, on a fresh server.
+async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli {
+        exe: std::env::current_exe()?,
+        database_url: format!("{server_url}/{database}"),
+        cost: plan.cost,
+    };
+    cli.run(&["migrate"]).await?;
+    create_admin(&cli).await?;
+    let server = Server::start(&cli).await?;
+    let api = Api::new(&server.base)?;
+    let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
+    eprintln!(
+        "bench: create-many, {} invites per call",
+        bulk::INVITES_PER_CALL
+    );
+    let measured = bulk::measure(&api, &admin, &server, plan.bulk_calls).await;
+    server.stop().await?;
+    Ok(vec![bulk::row(&measured?)])
 }
 
 /// Measure 5 by itself.
@@ -250,6 +281,11 @@ async fn measure_all(
     eprintln!("bench: full flow at {} clients", plan.flow_clients);
     let flows = workload::full_flows(&api, &admin, plan.flow_clients, plan.flow_window).await?;
     let peak_rss_kib = server.peak_rss_kib()?;
+    eprintln!(
+        "bench: create-many, {} invites per call",
+        bulk::INVITES_PER_CALL
+    );
+    let bulk = bulk::measure(&api, &admin, &server, plan.bulk_calls).await?;
 
     // 4. A crowd on one invite, then 4b. the same over three replicas.
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
@@ -302,6 +338,7 @@ async fn measure_all(
     ));
     rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
     rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
+    rows.push(bulk::row(&bulk));
     rows.push(Row {
         measure: "6. server peak RSS during 1-3".into(),
         throughput: format!("{:.1} MiB", peak_rss_kib as f64 / 1024.0),
@@ -650,6 +687,7 @@ fn sample_event() -> InviteEvent {
             role: "user".into(),
             email: None,
             invitee_id: None,
+            invitee_name: None,
             new_account: true,
             max_uses: 1,
             expires_at: at + chrono::Duration::hours(1),

@@ -142,6 +142,14 @@ impl Server {
         peak_rss_kib(&PathBuf::from(format!("/proc/{}/status", self.pid)))
     }
 
+    /// The memory the server holds resident now (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        status_kib(
+            &PathBuf::from(format!("/proc/{}/status", self.pid)),
+            "VmRSS:",
+        )
+    }
+
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.child.kill().await?;
         Ok(())
@@ -149,11 +157,16 @@ impl Server {
 }
 
 fn peak_rss_kib(status: &Path) -> anyhow::Result<u64> {
+    status_kib(status, "VmHWM:")
+}
+
+/// A `kB` figure of `/proc/<pid>/status`.
+fn status_kib(status: &Path, field: &str) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(status)?;
     text.lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in {}", status.display()))
+        .ok_or_else(|| anyhow::anyhow!("no {field} in {}", status.display()))
 }
 
 fn free_port() -> anyhow::Result<u16> {

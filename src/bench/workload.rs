@@ -46,6 +46,16 @@ impl Api {
         token_of(&expect_ok(request).await?, "message")
     }
 
+    /// `POST /invite/create-many` and its answer.
+    pub async fn create_many(&self, bearer: &str, body: Value) -> anyhow::Result<Value> {
+        let request = self
+            .http
+            .post(self.url("/invite/create-many"))
+            .bearer_auth(bearer)
+            .json(&body);
+        expect_ok(request).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -34,6 +34,9 @@ pub struct InviteTerms {
     /// the email is erased. Filled in when the event is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitee_id: Option<String>,
+    /// The invitee's name, when the inviter gave one (bulk invites); for the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitee_name: Option<String>,
     /// For a private invite: no account had this email when it was created.
     pub new_account: bool,
     pub max_uses: u32,
@@ -513,6 +516,7 @@ mod tests {
             role: "admin".into(),
             email: email.map(str::to_string),
             invitee_id: None,
+            invitee_name: None,
             new_account: true,
             max_uses,
             expires_at: t0() + Duration::hours(1),

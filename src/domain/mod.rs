@@ -1,7 +1,9 @@
 //! The ledger's domain: aggregates, their commands, events and rules.
 //! Pure: no I/O and no clock reads; every time arrives inside a command.
 
+pub mod email_domains;
 pub mod invite;
+pub mod quota;
 pub mod redirect;
 pub mod roles;
 pub mod token;

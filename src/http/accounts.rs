@@ -17,6 +17,7 @@ use super::HttpState;
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
+use crate::service::idempotency::IdempotentRequest;
 use crate::service::invites::checked_callback;
 use crate::service::ServiceError;
 
@@ -323,14 +324,19 @@ struct SetRoleBody {
             not configured"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 403, body = ErrorBody, description = "Not an admin"),
-        (status = 404, body = ErrorBody, description = "No such user")),
+        (status = 404, body = ErrorBody, description = "No such user"),
+        (status = 409, body = ErrorBody, description = "`IDEMPOTENCY_KEY_IN_USE`: a twin request is being answered"),
+        (status = 422, body = ErrorBody, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another request")),
     security(("session" = []), ("sessionCookie" = [])))]
 async fn set_role(
     State(app): State<App>,
     User(admin): User,
+    key: Option<axum::Extension<IdempotentRequest>>,
     Body(body): Body<SetRoleBody>,
 ) -> Result<Json<UserAnswer>, ApiError> {
-    let account = service::set_role(&app, &admin.account, &body.user_id, &body.role).await?;
+    let answer = |account: &Account| serde_json::json!({ "user": UserJson::from(account) });
+    let key = key.as_ref().map(|axum::Extension(k)| (k, &answer as _));
+    let account = service::set_role(&app, &admin.account, &body.user_id, &body.role, key).await?;
     Ok(Json(UserAnswer {
         user: UserJson::from(&account),
     }))

@@ -130,6 +130,8 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
         ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
         ServiceError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::IdempotencyKeyInUse => StatusCode::CONFLICT,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -70,7 +70,7 @@ fn nul_refused() -> ApiError {
 /// Whether a JSON text carries a NUL: raw (never valid JSON anyway) or as the
 /// escape `\u0000`. Backslashes only occur inside strings, so walking the
 /// escapes is exact.
-fn json_has_nul(json: &[u8]) -> bool {
+pub(super) fn json_has_nul(json: &[u8]) -> bool {
     let mut i = 0;
     while i < json.len() {
         match json[i] {

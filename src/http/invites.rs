@@ -1,12 +1,14 @@
 //! The invite plugin's routes under `/api/auth/invite`.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::cookies;
@@ -15,12 +17,20 @@ use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
 use crate::service::accounts::ClientInfo;
+use crate::service::bulk::{self, RowInput, SharedOptions};
+use crate::service::idempotency::IdempotentRequest;
 use crate::service::invites::{self as service, Activation, CreateInvite};
+use crate::service::quota::{self, QuotaStatus};
 use crate::service::ServiceError;
+
+/// The `Idempotency-Key` of the request, when it sent one (see `idempotency`).
+type Key = Option<Extension<IdempotentRequest>>;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/invite/create", post(create))
+        .route("/invite/create-many", post(create_many))
+        .route("/invite/quota", get(quota_left))
         .route("/invite/activate", post(activate))
         .route("/invite/get", get(get_by_query).post(get_by_body))
         .route("/invite/cancel", post(cancel))
@@ -62,19 +72,136 @@ pub struct CreatedAnswer {
         (status = 400, body = ErrorBody, description = "An unknown field or role, a bad `maxUses`, `expiresIn` or \
             `redirectTo*` (INVALID_REDIRECT)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
-        (status = 403, body = ErrorBody, description = "The role may not invite, or not to this role")),
+        (status = 403, body = ErrorBody, description = "The role may not invite, or not to this \
+            role (`INSUFFICIENT_PERMISSIONS`), or `EMAIL_DOMAIN_NOT_ALLOWED` \
+            (`INVITE_ALLOWED_DOMAINS`, `INVITE_DENIED_DOMAINS`)"),
+        (status = 409, body = ErrorBody, description = "`IDEMPOTENCY_KEY_IN_USE`: a twin request is being answered"),
+        (status = 422, body = ErrorBody, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another request"),
+        (status = 429, body = ErrorBody, description = "`INVITE_QUOTA_EXCEEDED`: the message names the limit \
+            (`open invites: 5 of 5`)")),
     security(("session" = []), ("sessionCookie" = [])))]
 async fn create(
     State(app): State<App>,
     User(user): User,
+    key: Key,
     Body(body): Body<CreateInvite>,
 ) -> Result<Json<CreatedAnswer>, ApiError> {
-    let created = service::create(&app, &user.account, body).await?;
+    let key = key.as_ref().map(|Extension(k)| k);
+    let created = service::create(&app, &user.account, body, key).await?;
     Ok(Json(CreatedAnswer {
         status: true,
         message: created.message,
         invite_id: created.invite_id,
     }))
+}
+
+#[utoipa::path(post, path = "/api/auth/invite/create-many", tag = "invite",
+    params(
+        ("tokenType" = Option<String>, Query, description = "With a CSV body: a shared option \
+            (with JSON, give the shared options in the body)"),
+        ("maxUses" = Option<i64>, Query, description = "With a CSV body: a shared option"),
+        ("expiresIn" = Option<i64>, Query, description = "With a CSV body: a shared option"),
+        ("redirectToSignUp" = Option<String>, Query, description = "With a CSV body"),
+        ("redirectToSignIn" = Option<String>, Query, description = "With a CSV body"),
+        ("redirectToAfterUpgrade" = Option<String>, Query, description = "With a CSV body"),
+        ("shareInviterName" = Option<bool>, Query, description = "With a CSV body"),
+        ("senderResponseRedirect" = Option<String>, Query, description = "With a CSV body")),
+    request_body(content = SharedOptions, description = "JSON: the invites beside the \
+        options they share (`invite/create`'s but `email`, `role` and `senderResponse`). Or \
+        `text/csv`: a header `email,role` or `email,role,name`, then one invite a line, the \
+        shared options in the query string. At most `INVITE_BULK_MAX` (1000) invites, all \
+        private", example = json!({"invites": [
+            {"email": "ann@acme.com", "role": "user", "name": "Ann"},
+            {"email": "bob@acme.com", "role": "user"}], "expiresIn": 604800})),
+    responses((status = 200, body = bulk::BulkAnswer, description = "One entry per row, in \
+            order: created with its `inviteId`, or refused with the `{code, message}` \
+            `invite/create` gives (`INVALID_EMAIL`, `EMAIL_DOMAIN_NOT_ALLOWED`, \
+            `INVITE_QUOTA_EXCEEDED`...). Valid rows are created even when others are refused"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR` (no invites, a bad \
+            shared option), `TOO_MANY_INVITES`, `INVALID_CSV`"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "The role may not invite"),
+        (status = 409, body = ErrorBody, description = "`IDEMPOTENCY_KEY_IN_USE`: a twin request is being answered")),
+    security(("session" = []), ("sessionCookie" = [])))]
+async fn create_many(
+    State(app): State<App>,
+    User(user): User,
+    key: Key,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (rows, options) = bulk_request(&headers, query.as_deref(), &body)?;
+    let key = key.as_ref().map(|Extension(k)| k);
+    let answer = bulk::create_many(&app, &user.account, rows, options.into(), key).await?;
+    Ok(Json(answer))
+}
+
+/// The rows and shared options of a bulk request: a CSV upload (options in the
+/// query) or a JSON body (options beside `invites`).
+fn bulk_request(
+    headers: &axum::http::HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<(Vec<RowInput>, SharedOptions), ApiError> {
+    let invalid = |message: String| ServiceError::bad_request("VALIDATION_ERROR", message);
+    if body.contains(&0) || super::extract::json_has_nul(body) {
+        return Err(invalid("Input must not contain NUL characters".into()).into());
+    }
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("text/csv") {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ServiceError::bad_request("INVALID_CSV", "The CSV must be UTF-8"))?;
+        let options = serde_urlencoded_options(query.unwrap_or_default())?;
+        if !options.invites.is_empty() {
+            return Err(invalid("With a CSV body, the invites are its lines".into()).into());
+        }
+        return Ok((bulk::rows_from_csv(text)?, options));
+    }
+    if query.is_some_and(|q| !q.is_empty()) {
+        return Err(invalid("With a JSON body, give the shared options in the body".into()).into());
+    }
+    let mut options: SharedOptions =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("Invalid body: {e}")))?;
+    let invites = std::mem::take(&mut options.invites);
+    Ok((
+        invites.into_iter().map(RowInput::from_json).collect(),
+        options,
+    ))
+}
+
+/// The shared options of a CSV upload, from the query string.
+fn serde_urlencoded_options(query: &str) -> Result<SharedOptions, ApiError> {
+    if super::extract::url_has_nul(query) {
+        return Err(ServiceError::bad_request(
+            "VALIDATION_ERROR",
+            "Input must not contain NUL characters",
+        )
+        .into());
+    }
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| ServiceError::bad_request("VALIDATION_ERROR", "Invalid query string"))?;
+    axum::extract::Query::<SharedOptions>::try_from_uri(&uri)
+        .map(|axum::extract::Query(options)| options)
+        .map_err(|e| ServiceError::bad_request("VALIDATION_ERROR", e.body_text()).into())
+}
+
+#[utoipa::path(get, path = "/api/auth/invite/quota", tag = "invite",
+    responses((status = 200, body = QuotaStatus, description = "The signed-in user's limits \
+            from `INVITE_QUOTAS` (`null` when none), what they use (counted from the ledger: \
+            open invites, invites created in the last 24 hours) and what is left"),
+        (status = 401, body = ErrorBody, description = "Not signed in")),
+    security(("session" = []), ("sessionCookie" = [])))]
+async fn quota_left(
+    State(app): State<App>,
+    User(user): User,
+) -> Result<Json<QuotaStatus>, ApiError> {
+    Ok(Json(quota::status(&app, &user.account).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -313,10 +440,12 @@ async fn cancel(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
+    key: Key,
     Body(body): Body<InviteTarget>,
 ) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
-    let cancelled = service::cancel(&state.app, &user.account, &hash);
+    let key = key.as_ref().map(|Extension(k)| k);
+    let cancelled = service::cancel(&state.app, &user.account, &hash, key);
     state.guards.token_lookup(&client, cancelled).await?;
     Ok(Done::new("Invite cancelled"))
 }
@@ -359,10 +488,12 @@ async fn resend(
     State(state): State<HttpState>,
     Client(client): Client,
     User(user): User,
+    key: Key,
     Body(body): Body<InviteTarget>,
 ) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
-    let resent = service::resend(&state.app, &user.account, &hash);
+    let key = key.as_ref().map(|Extension(k)| k);
+    let resent = service::resend(&state.app, &user.account, &hash, key);
     state.guards.token_lookup(&client, resent).await?;
     Ok(Done::new("The invitation was sent again"))
 }

@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod guards;
 mod health;
+mod idempotency;
 mod invites;
 mod ledger;
 mod ledger_queries;
@@ -50,6 +51,8 @@ pub fn router(app: App) -> Router {
         .merge(invites::routes());
     let cors = cors(&app);
     metrics::recorder();
+    let state = HttpState { app, guards };
+    let app = state.app.clone();
     Router::new()
         .nest("/api/auth", auth)
         .nest("/api/ledger", ledger::routes())
@@ -60,6 +63,10 @@ pub fn router(app: App) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::replay_or_run,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             position::read_your_writes,
         ))
@@ -69,7 +76,7 @@ pub fn router(app: App) -> Router {
         ))
         .layer(cors)
         .layer(axum::middleware::from_fn(observe::observe))
-        .with_state(HttpState { app, guards })
+        .with_state(state)
 }
 
 /// Browsers on the trusted origins may call the API with their cookies.
@@ -88,9 +95,11 @@ fn cors(app: &App) -> CorsLayer {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             position::LEDGER_POSITION,
+            idempotency::IDEMPOTENCY_KEY,
         ])
         .expose_headers([
             HeaderName::from_static("set-auth-token"),
             position::LEDGER_POSITION,
+            idempotency::IDEMPOTENT_REPLAYED,
         ])
 }

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::idempotency::KeyHeader;
 use super::position::PositionHeader;
 use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState};
 
@@ -28,6 +29,8 @@ use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState}
         accounts::get_session,
         accounts::set_role,
         invites::create,
+        invites::create_many,
+        invites::quota_left,
         invites::activate,
         invites::get_by_query,
         invites::get_by_body,
@@ -51,7 +54,7 @@ use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState}
         ledger_queries::erase_user,
         ledger_queries::diff,
     ),
-    modifiers(&SecuritySchemes, &PositionHeader),
+    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),

@@ -3,6 +3,7 @@
 //! the position of each write, and the one follower of the log.
 
 mod follower;
+mod guard;
 pub mod person_keys;
 pub mod personal;
 mod position;
@@ -10,11 +11,12 @@ mod reader;
 mod store;
 
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
+pub use guard::{usage, Admission, Guard, Quota, Receipt, Usage, RECEIPT_LIFETIME};
 pub use position::Position;
 pub use reader::{
     count_after, decode_rows, fetch_batch, position_of, read_batch, read_positions, LedgerEvent,
     RecordedEvent, RECORDED_COLUMNS,
 };
-pub use store::{JointError, Ledger, LedgerError};
+pub use store::{BatchResult, JointError, Ledger, LedgerError};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -63,6 +63,10 @@ const CREATED: &[Field] = &[
         owner: Owner::Email,
     },
     Field {
+        pointer: "/Created/terms/invitee_name",
+        owner: Owner::IdAt("/Created/terms/invitee_id"),
+    },
+    Field {
         pointer: "/Created/inviter_name",
         owner: Owner::IdAt("/Created/inviter_id"),
     },

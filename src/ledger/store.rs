@@ -12,6 +12,7 @@ use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
+use super::guard::{self, Admission, Guard};
 use super::person_keys::{self, KeyState, SealingKeys};
 use super::Position;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
@@ -40,6 +41,24 @@ pub enum LedgerError<E: std::error::Error> {
     Contended,
     #[error("event store: {0}")]
     Store(String),
+    /// The inviter's quota has no room; the text names the limit.
+    #[error("quota reached ({0})")]
+    QuotaExceeded(String),
+    /// A twin request with the same idempotency key committed first; nothing
+    /// of this one was written.
+    #[error("the idempotency key was taken by another request")]
+    KeyTaken,
+}
+
+/// What became of one command of a batch of new invites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchResult {
+    /// Appended, at this position.
+    Written(Position),
+    /// The aggregate refused it.
+    Refused(InviteError),
+    /// Valid, but the inviter's quota had no room left for it.
+    OverQuota,
 }
 
 /// Appends commands' events and tells where they landed in the global order.
@@ -81,8 +100,21 @@ impl Ledger {
         id: &str,
         command: InviteCommand,
     ) -> Result<Option<Position>, LedgerError<<Invite as Aggregate>::Error>> {
+        self.execute_invite_guarded(id, command, &Guard::default())
+            .await
+    }
+
+    /// As `execute_invite`, with a quota to hold or a receipt to write in the
+    /// transaction of the events (see `guard`).
+    pub async fn execute_invite_guarded(
+        &self,
+        id: &str,
+        command: InviteCommand,
+        guard: &Guard,
+    ) -> Result<Option<Position>, LedgerError<<Invite as Aggregate>::Error>> {
         let creates = matches!(command, InviteCommand::Create { .. });
-        self.execute(&self.invites, id, command, creates).await
+        self.execute(&self.invites, id, command, creates, guard)
+            .await
     }
 
     pub async fn execute_user(
@@ -90,8 +122,74 @@ impl Ledger {
         id: &str,
         command: UserCommand,
     ) -> Result<Option<Position>, LedgerError<<User as Aggregate>::Error>> {
+        self.execute_user_guarded(id, command, &Guard::default())
+            .await
+    }
+
+    pub async fn execute_user_guarded(
+        &self,
+        id: &str,
+        command: UserCommand,
+        guard: &Guard,
+    ) -> Result<Option<Position>, LedgerError<<User as Aggregate>::Error>> {
         let creates = matches!(command, UserCommand::Register { .. });
-        self.execute(&self.users, id, command, creates).await
+        self.execute(&self.users, id, command, creates, guard).await
+    }
+
+    /// New invites, each under its own id, decided one by one and the valid
+    /// ones appended together in one transaction (with the guard's quota and
+    /// receipt). A taken token anywhere writes nothing and is
+    /// `Domain(TokenTaken)`: the caller draws new tokens and tries again.
+    pub async fn create_invites(
+        &self,
+        commands: Vec<(String, InviteCommand)>,
+        guard: &Guard,
+    ) -> Result<(Vec<BatchResult>, Admission), LedgerError<InviteError>> {
+        let mut results = Vec::with_capacity(commands.len());
+        let mut events = Vec::with_capacity(commands.len());
+        let mut valid = Vec::new();
+        for (i, (id, command)) in commands.into_iter().enumerate() {
+            let mut context = EventStoreAggregateContext {
+                aggregate_id: id,
+                aggregate: Invite::default(),
+                current_sequence: 0,
+                current_snapshot: None,
+            };
+            match decide(&mut context, command, &self.roles).await {
+                Ok(decided) => {
+                    let serialized = serialize(&context, decided)
+                        .map_err(|e| LedgerError::Store(e.to_string()))?;
+                    valid.push((i, serialized.len()));
+                    events.extend(serialized);
+                    results.push(BatchResult::OverQuota);
+                }
+                Err(refused) => results.push(BatchResult::Refused(refused)),
+            }
+        }
+        if events.is_empty() {
+            return Ok((results, Admission::default()));
+        }
+        self.keys
+            .seal(&mut events)
+            .await
+            .map_err(|e| LedgerError::Store(e.to_string()))?;
+        let appended = match append(&self.invites.pool, &events, guard).await {
+            Ok(appended) => appended,
+            Err(AppendError::Conflict) => return Err(LedgerError::Domain(InviteError::TokenTaken)),
+            Err(other) => return Err(other.into()),
+        };
+        // Each new invite is one `Created` event: the first `admitted` were written.
+        let mut positions = appended.positions.iter();
+        for (i, count) in valid {
+            if let Some(last) = positions.by_ref().take(count).last() {
+                results[i] = BatchResult::Written(*last);
+            }
+        }
+        if let Some(&last) = appended.positions.last() {
+            self.appended
+                .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+        }
+        Ok((results, appended.admission))
     }
 
     pub async fn load_invite(
@@ -114,13 +212,15 @@ impl Ledger {
         id: &str,
         command: A::Command,
         creates: bool,
+        guard: &Guard,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
     where
         A: Aggregate<Services = RolePolicy>,
         A::Command: Clone,
     {
         let _turn = self.turn_of(A::TYPE, id).lock().await;
-        self.decide_and_append(store, id, command, creates).await
+        self.decide_and_append(store, id, command, creates, guard)
+            .await
     }
 
     /// The position of the last event written, if the command wrote any.
@@ -130,6 +230,7 @@ impl Ledger {
         id: &str,
         command: A::Command,
         creates: bool,
+        guard: &Guard,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
     where
         A: Aggregate<Services = RolePolicy>,
@@ -152,22 +253,27 @@ impl Ledger {
             if events.is_empty() {
                 return Ok(None);
             }
-            match store.commit(events, context, Default::default()).await {
-                Ok(committed) => {
-                    let last = committed
-                        .last()
-                        .and_then(|e| e.metadata.get(POSITION))
-                        .and_then(|p| p.parse::<Position>().ok())
-                        .ok_or_else(|| LedgerError::Store("append returned no position".into()))?;
+            let mut serialized =
+                serialize(&context, events).map_err(|e| LedgerError::Store(e.to_string()))?;
+            self.keys
+                .seal(&mut serialized)
+                .await
+                .map_err(|e| LedgerError::Store(e.to_string()))?;
+            match append(&store.pool, &serialized, guard).await {
+                Ok(appended) => {
+                    let Some(last) = appended.positions.last().copied() else {
+                        let limit = appended.admission.refused_by.unwrap_or_default();
+                        return Err(LedgerError::QuotaExceeded(limit));
+                    };
                     self.appended
                         .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
                     return Ok(Some(last));
                 }
-                Err(AggregateError::AggregateConflict) => {
+                Err(AppendError::Conflict) => {
                     let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
-                Err(other) => return Err(store_error(other)),
+                Err(other) => return Err(other.into()),
             }
         }
         Err(LedgerError::Contended)
@@ -217,20 +323,21 @@ impl Ledger {
                 .seal(&mut events)
                 .await
                 .map_err(JointError::store)?;
-            match append::<std::convert::Infallible>(&self.invites.pool, &events).await {
-                Ok(positions) => {
-                    let last = *positions
+            match append(&self.invites.pool, &events, &Guard::default()).await {
+                Ok(appended) => {
+                    let last = *appended
+                        .positions
                         .last()
                         .ok_or_else(|| JointError::store("a sign-up by invite appended nothing"))?;
                     self.appended
                         .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
                     return Ok(last);
                 }
-                Err(AggregateError::AggregateConflict) => {
+                Err(AppendError::Conflict) => {
                     let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
-                Err(other) => return Err(JointError::store(other)),
+                Err(other) => return Err(JointError::store(other.to_string())),
             }
         }
         Err(JointError::Invite(LedgerError::Contended))
@@ -273,7 +380,7 @@ impl Ledger {
             person_keys::erase_key(&mut tx, person, at)
                 .await
                 .map_err(store)?;
-            match append::<UserError>(&mut *tx, &events).await {
+            match insert_events(&mut tx, &events).await {
                 Ok(positions) => {
                     tx.commit().await.map_err(store)?;
                     self.keys.forget(person);
@@ -284,12 +391,12 @@ impl Ledger {
                         .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
                     return Ok(Some(last));
                 }
-                Err(AggregateError::AggregateConflict) => {
+                Err(AppendError::Conflict) => {
                     drop(tx);
                     let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
-                Err(other) => return Err(store_error(other)),
+                Err(other) => return Err(other.into()),
             }
         }
         Err(LedgerError::Contended)
@@ -390,8 +497,13 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
             .seal(&mut serialized)
             .await
             .map_err(|e| AggregateError::UnexpectedError(e.into()))?;
-        let positions = append(&self.pool, &serialized).await?;
-        for (envelope, position) in envelopes.iter_mut().zip(positions) {
+        let appended = append(&self.pool, &serialized, &Guard::default())
+            .await
+            .map_err(|e| match e {
+                AppendError::Conflict => AggregateError::AggregateConflict,
+                other => AggregateError::UnexpectedError(Box::new(other)),
+            })?;
+        for (envelope, position) in envelopes.iter_mut().zip(appended.positions) {
             envelope
                 .metadata
                 .insert(POSITION.into(), position.to_string());
@@ -400,13 +512,90 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
     }
 }
 
+/// Why an append wrote nothing.
+#[derive(Debug, thiserror::Error)]
+enum AppendError {
+    /// A taken sequence: another writer was first.
+    #[error("another writer appended first")]
+    Conflict,
+    /// The guard's receipt key is held by a twin request.
+    #[error("the idempotency key is taken")]
+    KeyTaken,
+    #[error("{0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl<E: std::error::Error> From<AppendError> for LedgerError<E> {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => LedgerError::Contended,
+            AppendError::KeyTaken => LedgerError::KeyTaken,
+            AppendError::Database(e) => LedgerError::Store(e.to_string()),
+        }
+    }
+}
+
+/// What an append wrote: the positions of the events written, in the order
+/// given, and how many the guard's quota let through (all, without one).
+struct Appended {
+    positions: Vec<Position>,
+    admission: Admission,
+}
+
 /// Appends events, of one aggregate or several, in one statement (so all or
-/// none), in the order given; returns their positions in that order. A taken
-/// sequence (another writer was first) is `AggregateConflict`.
-async fn append<'c, E: std::error::Error>(
-    executor: impl sqlx::PgExecutor<'c>,
+/// none), in the order given. Without a guard that is the whole round trip;
+/// with one, the statement runs in a transaction that first takes the quota's
+/// turn and keeps only the events it admits, and then writes the receipt, so
+/// the events and their receipt are committed together or not at all.
+async fn append(
+    pool: &PgPool,
     events: &[SerializedEvent],
-) -> Result<Vec<Position>, AggregateError<E>> {
+    guard: &Guard,
+) -> Result<Appended, AppendError> {
+    if guard.is_empty() {
+        let positions = insert_events(&mut *pool.acquire().await?, events).await?;
+        return Ok(Appended {
+            admission: Admission {
+                admitted: events.len(),
+                refused_by: None,
+            },
+            positions,
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let admission = match &guard.quota {
+        Some(quota) => guard::admit(&mut tx, quota, events.len()).await?,
+        None => Admission {
+            admitted: events.len(),
+            refused_by: None,
+        },
+    };
+    let admitted = &events[..admission.admitted];
+    if admitted.is_empty() {
+        return Ok(Appended {
+            positions: Vec::new(),
+            admission,
+        });
+    }
+    let positions = insert_events(&mut tx, admitted).await?;
+    if let Some(receipt) = &guard.receipt {
+        if !guard::write_receipt(&mut tx, receipt, &admission).await? {
+            return Err(AppendError::KeyTaken);
+        }
+    }
+    tx.commit().await?;
+    hold_after_append_if_asked(guard).await;
+    Ok(Appended {
+        positions,
+        admission,
+    })
+}
+
+/// The one INSERT of the log: returns the events' positions in the order given.
+async fn insert_events(
+    conn: &mut sqlx::PgConnection,
+    events: &[SerializedEvent],
+) -> Result<Vec<Position>, AppendError> {
     let column = |f: fn(&SerializedEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
     let positions: Vec<(i64, i64)> = sqlx::query_as(
         "INSERT INTO events
@@ -424,17 +613,30 @@ async fn append<'c, E: std::error::Error>(
     .bind(column(|e| e.event_version.clone()))
     .bind(column(|e| e.payload.to_string()))
     .bind(column(|e| e.metadata.to_string()))
-    .fetch_all(executor)
+    .fetch_all(conn)
     .await
     .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
-        Some(code) if code == "23505" => AggregateError::AggregateConflict,
-        _ => AggregateError::DatabaseConnectionError(Box::new(e)),
+        Some(code) if code == "23505" => AppendError::Conflict,
+        _ => AppendError::Database(e),
     })?;
     // RETURNING gives the rows in insertion order: the order of `unnest`.
     Ok(positions
         .into_iter()
         .map(|(xid, global)| Position { xid, global })
         .collect())
+}
+
+/// For the crash test of idempotent retries only: with
+/// `LEDGER_TEST_HOLD_AFTER_APPEND=1`, a request whose append wrote a receipt
+/// never answers, so the test can kill the process between append and answer.
+async fn hold_after_append_if_asked(guard: &Guard) {
+    static HOLD: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        std::env::var("LEDGER_TEST_HOLD_AFTER_APPEND").is_ok_and(|v| v == "1")
+    });
+    if *HOLD && guard.receipt.is_some() {
+        tracing::warn!("LEDGER_TEST_HOLD_AFTER_APPEND: holding this request after its append");
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Why a sign-up by invite was not recorded: the invite's refusal or the account's.

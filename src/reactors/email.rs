@@ -101,6 +101,7 @@ impl Reactor for EmailReactor {
             token,
             new_account: terms.new_account,
             inviter_name: terms.share_inviter_name.then_some(inviter_name),
+            name: terms.invitee_name.clone(),
         })?;
         self.app.mailer.send_invitation(email).await
     }

@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 
+use super::idempotency::IdempotentRequest;
 use super::invites::{self, checked_email};
 use super::refusals::{self, Attempt, Tried};
 use super::{Context, ServiceError};
@@ -12,7 +13,7 @@ use crate::auth::session::{self, NewSession};
 use crate::domain::invite::{Actor, InviteCommand, InviteError};
 use crate::domain::normalize_email;
 use crate::domain::user::{user_id_for_email, UserCommand, UserError};
-use crate::ledger::{JointError, LedgerError};
+use crate::ledger::{Guard, JointError, LedgerError};
 use crate::projections::model::ReadModel;
 use crate::projections::user_account::UserAccounts;
 
@@ -162,6 +163,13 @@ async fn sign_up_by_invite(
     {
         return Err(ServiceError::User(UserError::AlreadyExists));
     }
+    // A public invite is open to any email: the domain rules apply to it here,
+    // as they applied to a private invite's email when it was created.
+    if let Some(invite) = invites::find(app, token).await? {
+        if invite.email.is_none() {
+            invites::check_email_domain(app, &invite.role, &registration.email)?;
+        }
+    }
     let default_role = app.settings.roles.default_role().to_string();
     let at = app.clock.now();
     let use_invite = InviteCommand::Use {
@@ -306,25 +314,51 @@ async fn open_session(
     })
 }
 
+/// How an idempotent request's answer is written from the account it shows.
+pub type AnswerOf<'a> = &'a (dyn Fn(&Account) -> serde_json::Value + Send + Sync);
+
 /// An admin sets a user's role; recorded in the ledger like every role change.
+/// With an idempotency key, the receipt keeps the answer `render` gives of
+/// the account as the change leaves it, and that account is returned.
 pub async fn set_role(
     app: &Context,
     admin: &Account,
     user_id: &str,
     role: &str,
+    idempotent: Option<(&IdempotentRequest, AnswerOf<'_>)>,
 ) -> Result<Account, ServiceError> {
     let target = accounts::by_id(&app.pool, user_id)
         .await?
         .ok_or(ServiceError::User(crate::domain::user::UserError::NotFound))?;
+    let at = app.clock.now();
     let command = UserCommand::SetRole {
         role: role.to_string(),
         current_role: target.role.clone(),
         by_user_id: admin.id.clone(),
         by_role: admin.role.clone(),
-        at: app.clock.now(),
+        at,
     };
-    let position = app.ledger.execute_user(user_id, command).await?;
+    // What the read model will show once the `RoleSet` is applied.
+    let changed = Account {
+        role: role.to_string(),
+        updated_at: at,
+        ..target.clone()
+    };
+    let answer = idempotent.map(|(_, render)| render(&changed));
+    let guard = Guard {
+        quota: None,
+        receipt: idempotent
+            .zip(answer)
+            .map(|((request, _), answer)| request.receipt(app, at, move |_| answer.clone())),
+    };
+    let position = app
+        .ledger
+        .execute_user_guarded(user_id, command, &guard)
+        .await?;
     app.settle_on(position, &[UserAccounts::NAME]).await;
+    if idempotent.is_some() && position.is_some() {
+        return Ok(changed);
+    }
     Ok(accounts::by_id(&app.pool, user_id).await?.unwrap_or(target))
 }
 

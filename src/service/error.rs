@@ -21,6 +21,11 @@ pub enum ServiceError {
     RateLimited,
     #[error("The service is busy; try again")]
     Busy,
+    /// The inviter's quota is used up; the text names the limit.
+    #[error("Invite quota reached: {0}")]
+    QuotaExceeded(String),
+    #[error("A request with this Idempotency-Key is still being answered; try again")]
+    IdempotencyKeyInUse,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -43,6 +48,8 @@ impl ServiceError {
             ServiceError::InvalidCredentials => "INVALID_EMAIL_OR_PASSWORD",
             ServiceError::RateLimited => "TOO_MANY_REQUESTS",
             ServiceError::Busy => "SERVICE_BUSY",
+            ServiceError::QuotaExceeded(_) => "INVITE_QUOTA_EXCEEDED",
+            ServiceError::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -65,6 +72,8 @@ impl From<LedgerError<InviteError>> for ServiceError {
         match e {
             LedgerError::Domain(e) => ServiceError::Invite(e),
             LedgerError::Contended => ServiceError::Busy,
+            LedgerError::QuotaExceeded(limit) => ServiceError::QuotaExceeded(limit),
+            LedgerError::KeyTaken => ServiceError::IdempotencyKeyInUse,
             LedgerError::Store(m) => ServiceError::Internal(anyhow::anyhow!(m)),
         }
     }
@@ -75,6 +84,8 @@ impl From<LedgerError<UserError>> for ServiceError {
         match e {
             LedgerError::Domain(e) => ServiceError::User(e),
             LedgerError::Contended => ServiceError::Busy,
+            LedgerError::QuotaExceeded(limit) => ServiceError::QuotaExceeded(limit),
+            LedgerError::KeyTaken => ServiceError::IdempotencyKeyInUse,
             LedgerError::Store(m) => ServiceError::Internal(anyhow::anyhow!(m)),
         }
     }

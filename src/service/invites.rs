@@ -6,15 +6,18 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::idempotency::IdempotentRequest;
 use super::refusals::{self, Attempt, Tried};
-use super::{redirect, Context, ServiceError};
+use super::{quota, redirect, Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::normalize_email;
 use crate::domain::token::{random_code, random_token, TokenType};
+use crate::ledger::Guard;
 use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
 use crate::projections::model::ReadModel;
 use crate::projections::row::Row;
@@ -109,23 +112,67 @@ async fn run(app: &Context, token: &str, command: InviteCommand) -> (String, Com
     }
 }
 
-pub async fn create(
+/// The options an invite is created with, beside its role and email: what
+/// `invite/create` and `invite/create-many` share.
+#[derive(Debug, Clone, Default)]
+pub struct TermsOptions {
+    pub token_type: Option<TokenType>,
+    pub redirect_to_sign_up: Option<String>,
+    pub redirect_to_sign_in: Option<String>,
+    pub redirect_to_after_upgrade: Option<String>,
+    pub max_uses: Option<i64>,
+    pub expires_in: Option<i64>,
+    pub share_inviter_name: Option<bool>,
+    pub sender_response_redirect: Option<SenderResponseRedirect>,
+}
+
+impl CreateInvite {
+    fn options(&self) -> TermsOptions {
+        TermsOptions {
+            token_type: self.token_type,
+            redirect_to_sign_up: self.redirect_to_sign_up.clone(),
+            redirect_to_sign_in: self.redirect_to_sign_in.clone(),
+            redirect_to_after_upgrade: self.redirect_to_after_upgrade.clone(),
+            max_uses: self.max_uses,
+            expires_in: self.expires_in,
+            share_inviter_name: self.share_inviter_name,
+            sender_response_redirect: self.sender_response_redirect,
+        }
+    }
+}
+
+impl Created {
+    /// The answer of `invite/create`: what the handler sends and a receipt keeps.
+    pub fn answer(&self) -> Value {
+        json!({
+            "status": true,
+            "message": self.message,
+            "inviteId": self.invite_id,
+        })
+    }
+}
+
+/// The terms of a new invite: options checked, defaults filled in. Refuses a
+/// bad option, or an email whose domain the rules keep from this role.
+pub fn terms_for(
     app: &Context,
-    inviter: &Account,
-    request: CreateInvite,
-) -> Result<Created, ServiceError> {
+    role: &str,
+    email: Option<String>,
+    invitee_name: Option<String>,
+    new_account: bool,
+    options: &TermsOptions,
+) -> Result<InviteTerms, ServiceError> {
     let settings = &app.settings;
     let config = &settings.config;
     let now = app.clock.now();
-    let email = match request.email.as_deref() {
-        Some(raw) => Some(checked_email(raw)?),
-        None => None,
-    };
-    let max_uses = request.max_uses.unwrap_or(config.default_max_uses as i64);
+    if let Some(email) = &email {
+        check_email_domain(app, role, email)?;
+    }
+    let max_uses = options.max_uses.unwrap_or(config.default_max_uses as i64);
     if !(1..=MAX_MAX_USES).contains(&max_uses) {
         return Err(InviteError::InvalidMaxUses.into());
     }
-    let expires_in = request
+    let expires_in = options
         .expires_in
         .unwrap_or(config.invitation_token_expires_in);
     if !(1..=MAX_EXPIRES_IN).contains(&expires_in) {
@@ -136,83 +183,140 @@ pub async fn create(
         Some(target) => redirect::check(target, trusted),
         None => Ok(default.to_string()),
     };
-    let new_account = match &email {
-        Some(email) => accounts::by_email(&app.pool, email).await?.is_none(),
-        None => true,
-    };
-    let token_type = request
-        .token_type
-        .unwrap_or(config.default_token_type.into());
-    let sender_response_redirect = request
+    let sender_response_redirect = options
         .sender_response_redirect
         .unwrap_or(config.default_sender_response_redirect);
-    let terms = InviteTerms {
+    Ok(InviteTerms {
         invite_id: Uuid::new_v4(),
-        token_type,
-        role: request.role.clone(),
-        email: email.clone(),
+        token_type: options
+            .token_type
+            .unwrap_or(config.default_token_type.into()),
+        role: role.to_string(),
         invitee_id: email.as_deref().map(crate::domain::user::user_id_for_email),
+        email,
+        invitee_name,
         new_account,
         max_uses: max_uses as u32,
         expires_at: now + Duration::seconds(expires_in),
         redirect_to_sign_up: pick(
-            &request.redirect_to_sign_up,
+            &options.redirect_to_sign_up,
             &config.default_redirect_to_sign_up,
         )?,
         redirect_to_sign_in: pick(
-            &request.redirect_to_sign_in,
+            &options.redirect_to_sign_in,
             &config.default_redirect_to_sign_in,
         )?,
         redirect_to_after_upgrade: pick(
-            &request.redirect_to_after_upgrade,
+            &options.redirect_to_after_upgrade,
             &config.default_redirect_after_upgrade,
         )?,
-        share_inviter_name: request
+        share_inviter_name: options
             .share_inviter_name
             .unwrap_or(config.default_share_inviter_name),
         sender_response_redirect: sender_response_redirect.as_str().to_string(),
         sealed_token: None,
+    })
+}
+
+/// `403 EMAIL_DOMAIN_NOT_ALLOWED` when the domain rules keep invites to `role`
+/// from `email` (`INVITE_ALLOWED_DOMAINS`, `INVITE_DENIED_DOMAINS`).
+pub fn check_email_domain(app: &Context, role: &str, email: &str) -> Result<(), ServiceError> {
+    if app.settings.email_domains.allows(role, email) {
+        return Ok(());
+    }
+    let domain = email.rsplit_once('@').map_or(email, |(_, d)| d);
+    Err(ServiceError::Forbidden {
+        code: "EMAIL_DOMAIN_NOT_ALLOWED",
+        message: format!("Invites to role `{role}` may not go to the email domain `{domain}`"),
+    })
+}
+
+/// A fresh token for `terms` and the command creating the invite under its
+/// keyed hash (a private invite's token sealed for its email).
+pub fn create_command(
+    app: &Context,
+    inviter: &Account,
+    terms: &InviteTerms,
+) -> (String, String, InviteCommand) {
+    let settings = &app.settings;
+    let token = generate_token(app, terms.token_type);
+    let hash = settings.token_hasher.keyed(&token);
+    let mut terms = terms.clone();
+    // Only a private invite's token is needed again, by its email.
+    terms.sealed_token = terms
+        .email
+        .is_some()
+        .then(|| settings.token_seal.seal(&token, &hash));
+    let command = InviteCommand::Create {
+        terms,
+        inviter: inviter.actor(),
+        at: app.clock.now(),
     };
+    (token, hash, command)
+}
+
+pub async fn create(
+    app: &Context,
+    inviter: &Account,
+    request: CreateInvite,
+    idempotent: Option<&IdempotentRequest>,
+) -> Result<Created, ServiceError> {
+    let config = &app.settings.config;
+    let email = match request.email.as_deref() {
+        Some(raw) => Some(checked_email(raw)?),
+        None => None,
+    };
+    let new_account = match &email {
+        Some(email) => accounts::by_email(&app.pool, email).await?.is_none(),
+        None => true,
+    };
+    let terms = terms_for(
+        app,
+        &request.role,
+        email,
+        None,
+        new_account,
+        &request.options(),
+    )?;
+    let quota = quota::guard_for(app, inviter);
 
     // Short tokens can collide; the ledger refuses a taken one, so draw again.
     let mut attempts = 0;
-    let (token, position) = loop {
-        let token = generate_token(app, token_type);
-        let hash = settings.token_hasher.keyed(&token);
-        let mut terms = terms.clone();
-        // Only a private invite's token is needed again, by its email.
-        terms.sealed_token = email
-            .is_some()
-            .then(|| settings.token_seal.seal(&token, &hash));
-        let command = InviteCommand::Create {
-            terms,
-            inviter: inviter.actor(),
-            at: now,
+    let (created, position) = loop {
+        let (token, hash, command) = create_command(app, inviter, &terms);
+        let message = match terms.email {
+            // The email reactor sends it, from the `Created` event.
+            Some(_) => "The invitation was sent".to_string(),
+            None => match request
+                .sender_response
+                .unwrap_or(config.default_sender_response)
+            {
+                SenderResponse::Token => token,
+                SenderResponse::Url => invite_url(app, &token, sign_in_up_page(&terms)),
+            },
         };
-        match app.ledger.execute_invite(&hash, command).await {
+        let created = Created {
+            invite_id: terms.invite_id,
+            message,
+        };
+        let answer = created.answer();
+        let guard = Guard {
+            quota: quota.clone(),
+            receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), move |_| answer.clone())),
+        };
+        match app
+            .ledger
+            .execute_invite_guarded(&hash, command, &guard)
+            .await
+        {
             Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
                 attempts += 1;
             }
-            result => break (token, result?),
+            result => break (created, result?),
         }
     };
     app.settle_on(position, &[InviteView::NAME]).await;
-
-    let message = match email {
-        // The email reactor sends it, from the `Created` event.
-        Some(_) => "The invitation was sent".to_string(),
-        None => match request
-            .sender_response
-            .unwrap_or(config.default_sender_response)
-        {
-            SenderResponse::Token => token,
-            SenderResponse::Url => invite_url(app, &token, sign_in_up_page(&terms)),
-        },
-    };
-    Ok(Created {
-        invite_id: terms.invite_id,
-        message,
-    })
+    Ok(created)
 }
 
 /// Where the invite's link sends its visitor to sign up or sign in.
@@ -510,23 +614,51 @@ pub async fn id_of_token(app: &Context, token: &str) -> Result<String, ServiceEr
     })
 }
 
+/// The answer of `invite/cancel`.
+pub fn cancelled_answer() -> Value {
+    json!({ "status": true, "message": "Invite cancelled" })
+}
+
+/// The answer of `invite/resend`.
+pub fn resent_answer() -> Value {
+    json!({ "status": true, "message": "The invitation was sent again" })
+}
+
 /// Cancels the invite `id` (its token's hash).
-pub async fn cancel(app: &Context, user: &Account, id: &str) -> Result<(), ServiceError> {
+pub async fn cancel(
+    app: &Context,
+    user: &Account,
+    id: &str,
+    idempotent: Option<&IdempotentRequest>,
+) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
+    let guard = Guard {
+        quota: None,
+        receipt: idempotent.map(|r| r.receipt(app, at, |_| cancelled_answer())),
+    };
     let result = app
         .ledger
-        .execute_invite(id, InviteCommand::Cancel { by, at })
+        .execute_invite_guarded(id, InviteCommand::Cancel { by, at }, &guard)
         .await;
     finish(app, id, result).await
 }
 
 /// Asks for the invitation email of invite `id` again: a `Resent` event the
 /// email reactor follows.
-pub async fn resend(app: &Context, user: &Account, id: &str) -> Result<(), ServiceError> {
+pub async fn resend(
+    app: &Context,
+    user: &Account,
+    id: &str,
+    idempotent: Option<&IdempotentRequest>,
+) -> Result<(), ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
+    let guard = Guard {
+        quota: None,
+        receipt: idempotent.map(|r| r.receipt(app, at, |_| resent_answer())),
+    };
     let result = app
         .ledger
-        .execute_invite(id, InviteCommand::Resend { by, at })
+        .execute_invite_guarded(id, InviteCommand::Resend { by, at }, &guard)
         .await;
     finish(app, id, result).await
 }

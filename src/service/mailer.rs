@@ -26,6 +26,8 @@ pub struct Invitation {
     pub new_account: bool,
     /// The inviter's name, when the invite shares it.
     pub inviter_name: Option<String>,
+    /// The invitee's name, when the inviter gave one.
+    pub name: Option<String>,
 }
 
 /// A rendered invitation, ready to send.
@@ -64,7 +66,8 @@ const HTML: &str = "invitation.html";
 /// The invitation's subject, text and HTML templates (minijinja; HTML escaped).
 /// Each can be replaced by a file of the same name in `MAIL_TEMPLATE_DIR`; the
 /// built-in ones are in `templates/`. Variables: `role`, `url`, `token`,
-/// `new_account`, `inviter_name` (absent when not shared), `to`.
+/// `new_account`, `inviter_name` (absent when not shared), `name` (the invitee's, when
+/// given), `to`.
 pub struct Templates {
     env: Environment<'static>,
 }
@@ -225,6 +228,7 @@ mod tests {
             token: "T".into(),
             new_account: false,
             inviter_name: Some("Ada <Lovelace>".into()),
+            name: None,
         }
     }
 

@@ -2,11 +2,14 @@
 //! accounts it acts on. Handlers in `http/` only translate to and from these.
 
 pub mod accounts;
+pub mod bulk;
 mod context;
 pub mod erasure;
 mod error;
+pub mod idempotency;
 pub mod invites;
 pub mod mailer;
+pub mod quota;
 pub mod redirect;
 pub mod refusals;
 

@@ -247,3 +247,36 @@ test("refused: malformed calls, with Better Auth's codes or a clear 405", async 
   // Without a body the client sends a GET, which cancel does not take.
   assertRefused(await admin.invite.cancel(), 405, "METHOD_NOT_ALLOWED");
 });
+
+test("invite.createMany creates private invites in one call and reports every row", async () => {
+  const { data, error } = await admin.invite.createMany({
+    invites: [
+      { email: "many1@example.com", role: "user", name: "Many One" },
+      { email: "not-an-email", role: "user" },
+      { email: "many2@example.com", role: "admin" },
+    ],
+    expiresIn: 86400,
+  });
+  assert.equal(error, null, JSON.stringify(error));
+  assert.equal(data.status, true);
+  assert.equal(data.created, 2);
+  assert.equal(data.refused, 1);
+  assert.deepEqual(
+    data.invites.map((row) => [row.row, row.email, row.created]),
+    [
+      [1, "many1@example.com", true],
+      [2, "not-an-email", false],
+      [3, "many2@example.com", true],
+    ],
+  );
+  assert.match(data.invites[0].inviteId, /^[0-9a-f-]{36}$/);
+  const single = await admin.invite.create({ role: "user", email: "not-an-email" });
+  assert.equal(single.error.status, 400);
+  assert.deepEqual(data.invites[1].error, { code: single.error.code, message: single.error.message });
+
+  const email = await server.emailTo("many2@example.com");
+  assert.equal(email.role, "admin");
+  const info = await admin.invite.get({ query: { token: email.token } });
+  assert.equal(info.error, null);
+  assert.equal(info.data.invitation.id, data.invites[2].inviteId);
+});

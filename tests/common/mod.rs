@@ -5,6 +5,7 @@
 pub mod bounded;
 pub mod ledger;
 pub mod node;
+pub mod process;
 pub mod smtp_sink;
 pub mod synthetic;
 pub mod webhook_sink;
