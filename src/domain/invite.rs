@@ -114,6 +114,9 @@ pub struct Refusal {
     pub user_agent: Option<String>,
 }
 
+// `Created` carries the terms; events are decoded and folded one at a time,
+// so boxing them would only add an allocation to each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InviteEvent {
     Created {
