@@ -280,13 +280,34 @@ pub async fn copy_raw(conn: &mut PgConnection, statement: &str, data: Vec<u8>) -
 
 /// COPY's text format escapes backslashes and the separators.
 fn escape_into(text: &str, out: &mut Vec<u8>) {
-    for byte in text.bytes() {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            other => out.push(other),
-        }
+    // Runs without a special byte (nearly all text) are copied whole.
+    let bytes = text.as_bytes();
+    let mut copied = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match byte {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[copied..i]);
+        out.extend_from_slice(escaped);
+        copied = i + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_into;
+
+    #[test]
+    fn copy_text_escapes_backslashes_and_separators() {
+        let mut out = Vec::new();
+        escape_into("plain", &mut out);
+        out.push(b'|');
+        escape_into("a\\b\tc\nd\re", &mut out);
+        assert_eq!(out, b"plain|a\\\\b\\tc\\nd\\re");
     }
 }
