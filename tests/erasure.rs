@@ -20,28 +20,6 @@ const CAROL_EMAIL: &str = "carolyn.quibble@example.com";
 const CAROL_NAME: &str = "Carolyn Quibble";
 const FRANK_EMAIL: &str = "frank.pending@example.com";
 
-/// Every read-model table and its history, one JSON text per row, in key order.
-async fn read_models(pool: &PgPool) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    for (table, key) in [
-        ("invite", "id"),
-        ("invite_use", "position"),
-        ("user_account", "id"),
-        ("invite_history", "token_hash, valid_from_position"),
-        ("invite_use_history", "position, valid_from_position"),
-        ("user_account_history", "id, valid_from_position"),
-    ] {
-        let rows: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT row_to_json(t)::text FROM {table} t ORDER BY {key}"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
-}
-
 async fn cli(server: &TestServer, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
         .args(args)
@@ -66,22 +44,6 @@ async fn db_now(server: &TestServer) -> String {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     url::form_urlencoded::byte_serialize(now.to_rfc3339().as_bytes()).collect()
-}
-
-/// Reads until `done` holds for the reading, for up to `secs` seconds.
-async fn read_until<T, F: std::future::Future<Output = T>>(
-    secs: u64,
-    read: impl Fn() -> F,
-    done: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let value = read().await;
-        if done(&value) || tokio::time::Instant::now() >= deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The object with this `id` anywhere in an answer.
@@ -209,7 +171,7 @@ async fn an_erased_person_is_nowhere_and_the_tree_stays() {
         .post("/api/auth/invite/resend", json!({ "token": frank_token }))
         .await
         .ok();
-    read_until(
+    common::eventually(
         10,
         || async {
             sqlx::query_scalar::<_, i64>(
@@ -319,10 +281,10 @@ async fn an_erased_person_is_nowhere_and_the_tree_stays() {
     }
 
     // A rebuild, which can no longer open Carol's fields, gives the same tables.
-    let tables = read_models(server.pool()).await;
+    let tables = common::read_models(server.pool(), true).await;
     let (ok, out) = cli(&server, &["projections", "rebuild"]).await;
     assert!(ok, "{out}");
-    assert_eq!(tables, read_models(server.pool()).await);
+    assert_eq!(tables, common::read_models(server.pool(), true).await);
 
     // The email may be invited again: a new person, readable as before.
     server.private_invite(&admin, "user", CAROL_EMAIL).await;
@@ -380,7 +342,7 @@ async fn events_written_before_sealing_load_and_hide_once_erased() {
     let old_id = insert_version_one_events(server.pool(), &admin_id, token).await;
 
     // The folds read them (the runner follows the log; the invite was last)...
-    let invite = read_until(
+    let invite = common::eventually(
         10,
         || admin.get("/api/ledger/invites/0b8f6f8e-6d6c-4f7e-9a43-2f1d1e0c9b01"),
         |reply| reply.status == 200,
@@ -425,8 +387,8 @@ async fn events_written_before_sealing_load_and_hide_once_erased() {
     .unwrap();
     assert!(legacy.contains("Old Timer"), "the log is not rewritten");
 
-    let tables = read_models(server.pool()).await;
+    let tables = common::read_models(server.pool(), true).await;
     let (ok, out) = cli(&server, &["projections", "rebuild"]).await;
     assert!(ok, "{out}");
-    assert_eq!(tables, read_models(server.pool()).await);
+    assert_eq!(tables, common::read_models(server.pool(), true).await);
 }

@@ -7,7 +7,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{config, CapturingMailer, TestServer};
 use invite_ledger::app::App;
@@ -144,22 +143,6 @@ async fn replica_with(server: &TestServer, extra: Arc<dyn Projection>) -> Replic
     Replica(tasks)
 }
 
-/// Reads with `read` until `done` holds or `secs` pass; returns the last reading.
-async fn eventually<T, F: std::future::Future<Output = T>>(
-    secs: u64,
-    read: impl Fn() -> F,
-    done: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let value = read().await;
-        if done(&value) || tokio::time::Instant::now() >= deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn tallies(server: &TestServer, columns: &str) -> Vec<(String, Vec<i32>)> {
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(&format!(
         "SELECT inviter_id, json_build_array({columns}) FROM inviter_tally ORDER BY 1"
@@ -203,7 +186,7 @@ async fn a_column_added_to_a_read_model_is_rebuilt_from_the_log_while_serving() 
 
     // Version 1 appears: a new read model catches up from the start of the log.
     let first = replica_with(&server, Arc::new(Model::<v1::InviterTally>::new())).await;
-    let counted = eventually(
+    let counted = common::eventually(
         20,
         || tallies(&server, "invites"),
         |rows| rows == &vec![(admin_id.clone(), vec![4])],
@@ -220,7 +203,7 @@ async fn a_column_added_to_a_read_model_is_rebuilt_from_the_log_while_serving() 
     let _second = replica_with(&server, v2_model).await;
     // Writes go on meanwhile, and the old table answers until the swap.
     invite_and_use(&server, 3, 1, "during").await;
-    let swapped = eventually(
+    let swapped = common::eventually(
         30,
         || stored_version(&server),
         |version| version.as_deref() == Some(v2_version.as_str()),
@@ -229,7 +212,7 @@ async fn a_column_added_to_a_read_model_is_rebuilt_from_the_log_while_serving() 
     assert_eq!(swapped.as_deref(), Some(v2_version.as_str()));
 
     let expected = vec![(admin_id.clone(), vec![7, 3])];
-    let rebuilt = eventually(
+    let rebuilt = common::eventually(
         20,
         || tallies(&server, "invites, uses"),
         |rows| rows == &expected,
@@ -240,7 +223,7 @@ async fn a_column_added_to_a_read_model_is_rebuilt_from_the_log_while_serving() 
     // And it stays current with what is appended next.
     invite_and_use(&server, 1, 1, "after").await;
     let expected = vec![(admin_id, vec![8, 4])];
-    let current = eventually(
+    let current = common::eventually(
         20,
         || tallies(&server, "invites, uses"),
         |rows| rows == &expected,

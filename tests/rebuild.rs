@@ -9,29 +9,6 @@ use tokio::process::Command;
 
 use common::TestServer;
 use serde_json::json;
-use sqlx::PgPool;
-
-/// Every read-model table and its history, one JSON text per row, in key order.
-async fn read_models(pool: &PgPool) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    for (table, key) in [
-        ("invite", "id"),
-        ("invite_use", "position"),
-        ("user_account", "id"),
-        ("invite_history", "token_hash, valid_from_position"),
-        ("invite_use_history", "position, valid_from_position"),
-        ("user_account_history", "id, valid_from_position"),
-    ] {
-        let rows: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT row_to_json(t)::text FROM {table} t ORDER BY {key}"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
-}
 
 /// A history touching every event type and every path: single- and multi-use
 /// invites used up or partly used, activations, cancel, reject, expiry, a
@@ -154,7 +131,7 @@ async fn varied_history(server: &TestServer) {
 async fn rebuild_from_the_log_gives_identical_read_models() {
     let server = TestServer::start().await;
     varied_history(&server).await;
-    let before = read_models(server.pool()).await;
+    let before = common::read_models(server.pool(), true).await;
     assert!(
         before.iter().all(|(_, rows)| !rows.is_empty()),
         "every table has rows"
@@ -240,7 +217,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
         );
     }
 
-    let after = read_models(server.pool()).await;
+    let after = common::read_models(server.pool(), true).await;
     assert_eq!(
         before, after,
         "rebuilt read models differ from the originals"
@@ -262,7 +239,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     );
     assert_eq!(
         before,
-        read_models(server.pool()).await,
+        common::read_models(server.pool(), true).await,
         "a rebuild with little memory differs from the originals"
     );
 

@@ -311,25 +311,6 @@ async fn events_of(pool: &PgPool, invite_id: &str, event_type: &str) -> i64 {
     .unwrap()
 }
 
-/// Every read-model table, one JSON text per row, in key order.
-async fn read_models(pool: &PgPool) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    for (table, key) in [
-        ("invite", "id"),
-        ("invite_use", "position"),
-        ("user_account", "id"),
-    ] {
-        let rows: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT row_to_json(t)::text FROM {table} t ORDER BY {key}"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
-}
-
 async fn log_end(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT coalesce(max(global_position), 0) FROM events")
         .fetch_one(pool)
@@ -706,13 +687,13 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
         .await
         .expect("every checkpoint reaches the log's end");
     assert_one_owner_at_a_time(&pool).await;
-    let live = read_models(&pool).await;
+    let live = common::read_models(&pool, false).await;
     let mut rebuild = binary(&db, &["projections", "rebuild"]);
     let output = rebuild.stdout(Stdio::piped()).output().await.unwrap();
     assert!(output.status.success());
     assert_eq!(
         live,
-        read_models(&pool).await,
+        common::read_models(&pool, false).await,
         "the read models written by three replicas differ from a rebuild"
     );
     let uses_in_view: i64 =

@@ -140,18 +140,31 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Measure 9 by itself, on a fresh server.
-async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli {
-        exe: std::env::current_exe()?,
-        database_url: format!("{server_url}/{database}"),
-        cost: plan.cost,
-    };
+impl Cli {
+    /// This binary on `database` of the bench's PostgreSQL server.
+    fn on(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Cli> {
+        Ok(Cli {
+            exe: std::env::current_exe()?,
+            database_url: format!("{server_url}/{database}"),
+            cost: plan.cost,
+        })
+    }
+}
+
+/// Migrates, creates the admin, starts a server and signs the admin in.
+async fn serve_signed_in(cli: &Cli) -> anyhow::Result<(Server, Api, String)> {
     cli.run(&["migrate"]).await?;
-    create_admin(&cli).await?;
-    let server = Server::start(&cli).await?;
+    create_admin(cli).await?;
+    let server = Server::start(cli).await?;
     let api = Api::new(&server.base)?;
     let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
+    Ok((server, api, admin))
+}
+
+/// Measure 9 by itself, on a fresh server.
+async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli::on(plan, server_url, database)?;
+    let (server, api, admin) = serve_signed_in(&cli).await?;
     eprintln!(
         "bench: create-many, {} invites per call",
         bulk::INVITES_PER_CALL
@@ -163,11 +176,7 @@ async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Re
 
 /// Measure 5 by itself.
 async fn rebuild_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli {
-        exe: std::env::current_exe()?,
-        database_url: format!("{server_url}/{database}"),
-        cost: plan.cost,
-    };
+    let cli = Cli::on(plan, server_url, database)?;
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
     let rebuilt = rebuild(plan, &cli, server_url, database, &hash).await?;
     let mut rows = vec![rebuild_row(plan, &rebuilt, None)];
@@ -519,16 +528,8 @@ async fn crowds(
 
 /// Measures 4 and 4b alone.
 async fn crowds_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli {
-        exe: std::env::current_exe()?,
-        database_url: format!("{server_url}/{database}"),
-        cost: plan.cost,
-    };
-    cli.run(&["migrate"]).await?;
-    create_admin(&cli).await?;
-    let server = Server::start(&cli).await?;
-    let api = Api::new(&server.base)?;
-    let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
+    let cli = Cli::on(plan, server_url, database)?;
+    let (server, api, admin) = serve_signed_in(&cli).await?;
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
     let measured = crowds(plan, &cli, &api, &admin, &hash).await;
     server.stop().await?;

@@ -94,6 +94,22 @@ pub async fn poll_until<T>(secs: u64, read: impl Fn() -> T, done: impl Fn(&T) ->
     }
 }
 
+/// `poll_until` for an async `read`.
+pub async fn eventually<T, F: std::future::Future<Output = T>>(
+    secs: u64,
+    read: impl Fn() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let value = read().await;
+        if done(&value) || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[derive(Default)]
 pub struct CapturingMailer(pub Mutex<Vec<InvitationEmail>>);
 
@@ -598,4 +614,28 @@ impl Client {
             .expect("signed in")
             .to_string()
     }
+}
+
+/// Every read-model table (and, with `history`, its history), one JSON text
+/// per row, in key order: what two runs of the folds must agree on.
+pub async fn read_models(pool: &PgPool, history: bool) -> Vec<(String, Vec<String>)> {
+    let tables = [
+        ("invite", "id"),
+        ("invite_use", "position"),
+        ("user_account", "id"),
+        ("invite_history", "token_hash, valid_from_position"),
+        ("invite_use_history", "position, valid_from_position"),
+        ("user_account_history", "id, valid_from_position"),
+    ];
+    let mut out = Vec::new();
+    for (table, key) in &tables[..if history { 6 } else { 3 }] {
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT row_to_json(t)::text FROM {table} t ORDER BY {key}"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        out.push((table.to_string(), rows));
+    }
+    out
 }
