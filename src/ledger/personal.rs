@@ -122,6 +122,23 @@ pub fn has_personal_fields(event_type: &str) -> bool {
     !fields_of(event_type).is_empty()
 }
 
+/// `Value::pointer` for our pointers, which name plain keys: serde_json's
+/// unescapes `~` into a new string for every segment, a share of a rebuild.
+pub fn at<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
+    pointer
+        .split('/')
+        .skip(1)
+        .try_fold(value, |value, key| value.as_object()?.get(key))
+}
+
+/// `Value::pointer_mut`, as `at`.
+pub fn at_mut<'a>(value: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
+    pointer
+        .split('/')
+        .skip(1)
+        .try_fold(value, |value, key| value.as_object_mut()?.get_mut(key))
+}
+
 /// A person's key as the reader sees it.
 #[derive(Debug, Clone)]
 pub struct PersonKey {
@@ -151,7 +168,7 @@ fn tag(payload: &Value) -> Option<&str> {
 fn owner_of(field: &Field, text: &str, aggregate_id: &str, payload: &Value) -> Option<String> {
     match field.owner {
         Owner::Email => Some(user_id_for_email(&normalize_email(text))),
-        Owner::IdAt(pointer) => payload.pointer(pointer)?.as_str().map(str::to_string),
+        Owner::IdAt(pointer) => at(payload, pointer)?.as_str().map(str::to_string),
         Owner::Aggregate => Some(aggregate_id.to_string()),
     }
 }
@@ -164,7 +181,7 @@ fn plain_fields(aggregate_id: &str, payload: &Value) -> Vec<(&'static str, Strin
     fields_of(event_type)
         .iter()
         .filter_map(|field| {
-            let text = payload.pointer(field.pointer)?.as_str()?;
+            let text = at(payload, field.pointer)?.as_str()?;
             let person = owner_of(field, text, aggregate_id, payload)?;
             Some((field.pointer, text.to_string(), person))
         })
@@ -212,7 +229,7 @@ pub fn seal(
             "sealed".into(),
             Value::String(STANDARD_NO_PAD.encode(bytes)),
         );
-        *payload.pointer_mut(pointer).expect("found above") = Value::Object(object);
+        *at_mut(payload, pointer).expect("found above") = Value::Object(object);
     }
     Ok(())
 }
@@ -220,15 +237,13 @@ pub fn seal(
 /// A private invite's terms name the invitee's user id beside the email, so
 /// read models can find an invitee's rows once the email reads `[erased]`.
 fn mark_invitee(payload: &mut Value) {
-    let Some(email) = payload
-        .pointer("/Created/terms/email")
+    let Some(email) = at(payload, "/Created/terms/email")
         .and_then(Value::as_str)
     else {
         return;
     };
     let invitee = user_id_for_email(&normalize_email(email));
-    if let Some(terms) = payload
-        .pointer_mut("/Created/terms")
+    if let Some(terms) = at_mut(payload, "/Created/terms")
         .and_then(Value::as_object_mut)
     {
         terms.insert("invitee_id".into(), Value::String(invitee));
@@ -241,8 +256,7 @@ pub fn persons_in(payload: &Value, out: &mut Vec<String>) {
         return;
     };
     for field in fields_of(event_type) {
-        if let Some(person) = payload
-            .pointer(field.pointer)
+        if let Some(person) = at(payload, field.pointer)
             .and_then(|v| v.get("person"))
             .and_then(Value::as_str)
         {
@@ -258,7 +272,7 @@ pub fn open(payload: &mut Value, keys: &Keyring) -> anyhow::Result<()> {
         return Ok(());
     };
     for field in fields_of(&event_type) {
-        let Some(value) = payload.pointer_mut(field.pointer) else {
+        let Some(value) = at_mut(payload, field.pointer) else {
             continue;
         };
         let Some(object) = value.as_object() else {
@@ -334,7 +348,7 @@ pub fn upcast_payload(aggregate_id: &str, payload: &mut Value) {
         let mut object = Map::new();
         object.insert("person".into(), Value::String(person));
         object.insert("plain".into(), Value::String(text));
-        *payload.pointer_mut(pointer).expect("found above") = Value::Object(object);
+        *at_mut(payload, pointer).expect("found above") = Value::Object(object);
     }
 }
 
