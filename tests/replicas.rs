@@ -32,6 +32,10 @@ const CROWD: usize = 40;
 const CROWD_SEATS: i64 = 10;
 const GUESSES_PER_MINUTE: usize = 6;
 const SIGN_INS_PER_ADDRESS: usize = 3;
+/// The roles of every process, and the quota of the middle one.
+const ROLES: &str = "user,manager,admin";
+const MANAGER_OPEN_INVITES: usize = 5;
+const MANAGER_EMAIL: &str = "max.manager@example.com";
 
 /// A TCP proxy that hands each new connection to the next replica in turn,
 /// skipping replicas that refuse connections (dead or restarting).
@@ -92,6 +96,7 @@ fn binary(db: &TestDb, args: &[&str]) -> Command {
     command
         .args(args)
         .args(["--database-url", &db.url])
+        .env("ROLES", ROLES)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -141,6 +146,8 @@ async fn start_replica(db: &TestDb, port: u16, smtp: &SmtpSink, hooks: &WebhookS
         "6".into(),
         "--shutdown-grace-ms".into(),
         "5000".into(),
+        "--invite-quotas".into(),
+        format!("manager:open={MANAGER_OPEN_INVITES}"),
     ]);
     let child = command.spawn().unwrap();
     let health = format!("http://127.0.0.1:{port}/healthz");
@@ -419,6 +426,22 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
         ],
     );
     assert!(admin_cmd.status().await.unwrap().success());
+    let mut manager_cmd = binary(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            MANAGER_EMAIL,
+            "--password",
+            ADMIN_PASSWORD,
+            "--name",
+            "Max Manager",
+            "--role",
+            "manager",
+        ],
+    );
+    assert!(manager_cmd.status().await.unwrap().success());
     let pool = PgPool::connect(&db.url).await.unwrap();
     watch_checkpoint_moves(&pool).await;
     let before_replicas = log_end(&pool).await;
@@ -473,6 +496,37 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
         "every replica took part: {:?}",
         proxy.served()
     );
+
+    // Quotas: a manager may have 5 invites open; 50 creates at once, spread
+    // over the three replicas, open exactly 5.
+    let manager = Browser::new(&proxy, "198.51.100.9");
+    let (status, body) = manager
+        .post(
+            "/api/auth/sign-in/email",
+            json!({ "email": MANAGER_EMAIL, "password": ADMIN_PASSWORD }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let creates =
+        (0..50).map(|_| manager.post("/api/auth/invite/create", json!({ "role": "user" })));
+    let answers: Vec<_> = futures::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|answer| answer.expect("every replica is up"))
+        .collect();
+    let opened = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(
+        opened, MANAGER_OPEN_INVITES,
+        "invites opened over three replicas"
+    );
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(
+            (*status, &body["code"]),
+            (429, &json!("INVITE_QUOTA_EXCEEDED")),
+            "{body}"
+        );
+    }
 
     let admin = Browser::new(&proxy, "10.0.0.1");
     let (status, body) = admin

@@ -237,15 +237,11 @@ pub fn seal(
 /// A private invite's terms name the invitee's user id beside the email, so
 /// read models can find an invitee's rows once the email reads `[erased]`.
 fn mark_invitee(payload: &mut Value) {
-    let Some(email) = at(payload, "/Created/terms/email")
-        .and_then(Value::as_str)
-    else {
+    let Some(email) = at(payload, "/Created/terms/email").and_then(Value::as_str) else {
         return;
     };
     let invitee = user_id_for_email(&normalize_email(email));
-    if let Some(terms) = at_mut(payload, "/Created/terms")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(terms) = at_mut(payload, "/Created/terms").and_then(Value::as_object_mut) {
         terms.insert("invitee_id".into(), Value::String(invitee));
     }
 }
