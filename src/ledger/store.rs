@@ -186,8 +186,7 @@ impl Ledger {
             }
         }
         if let Some(&last) = appended.positions.last() {
-            self.appended
-                .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+            self.note_appended(last);
         }
         Ok((results, appended.admission))
     }
@@ -265,13 +264,11 @@ impl Ledger {
                         let limit = appended.admission.refused_by.unwrap_or_default();
                         return Err(LedgerError::QuotaExceeded(limit));
                     };
-                    self.appended
-                        .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+                    self.note_appended(last);
                     return Ok(Some(last));
                 }
                 Err(AppendError::Conflict) => {
-                    let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                    after_a_lost_race(attempt).await;
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -329,13 +326,11 @@ impl Ledger {
                         .positions
                         .last()
                         .ok_or_else(|| JointError::store("a sign-up by invite appended nothing"))?;
-                    self.appended
-                        .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+                    self.note_appended(last);
                     return Ok(last);
                 }
                 Err(AppendError::Conflict) => {
-                    let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                    after_a_lost_race(attempt).await;
                 }
                 Err(other) => return Err(JointError::store(other.to_string())),
             }
@@ -387,19 +382,23 @@ impl Ledger {
                     let last = *positions
                         .last()
                         .ok_or_else(|| LedgerError::Store("an erasure appended nothing".into()))?;
-                    self.appended
-                        .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+                    self.note_appended(last);
                     return Ok(Some(last));
                 }
                 Err(AppendError::Conflict) => {
                     drop(tx);
-                    let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                    after_a_lost_race(attempt).await;
                 }
                 Err(other) => return Err(other.into()),
             }
         }
         Err(LedgerError::Contended)
+    }
+
+    /// Wakes the log's followers for what was just appended.
+    fn note_appended(&self, last: Position) {
+        self.appended
+            .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
     }
 
     fn turn_of(&self, aggregate_type: &str, id: &str) -> &tokio::sync::Mutex<()> {
@@ -510,6 +509,14 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
         }
         Ok(envelopes)
     }
+}
+
+/// Waits a little before the next try of a command that lost the race for an
+/// aggregate's next sequence number, longer after each loss, with jitter so
+/// that the losers do not meet again.
+async fn after_a_lost_race(attempt: usize) {
+    let jitter = rand::thread_rng().gen_range(0..=(2 + attempt as u64 * 2));
+    tokio::time::sleep(Duration::from_millis(jitter)).await;
 }
 
 /// Why an append wrote nothing.

@@ -28,6 +28,13 @@ pub async fn event_of(pool: &sqlx::PgPool, delivery: &Delivery) -> anyhow::Resul
         .ok_or_else(|| anyhow::anyhow!("the event at {position} is not in the log"))
 }
 
+/// What orders an ordered reactor's deliveries: one aggregate's events go out
+/// in log order, each after the one before it.
+pub fn ordering_key(recorded: &RecordedEvent) -> String {
+    let (aggregate_type, _, _) = recorded.event.public_json();
+    format!("{aggregate_type}:{}", recorded.aggregate_id)
+}
+
 /// `invite.used`: the aggregate type and the event, lower case.
 pub fn event_type(recorded: &RecordedEvent) -> String {
     let (aggregate_type, event_type, _) = recorded.event.public_json();

@@ -90,9 +90,8 @@ impl Reactor for NatsReactor {
         _conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> anyhow::Result<Option<Planned>> {
-        let (aggregate_type, _, _) = event.event.public_json();
         Ok(Some(Planned {
-            key: format!("{aggregate_type}:{}", event.aggregate_id),
+            key: envelope::ordering_key(event),
             // The message is made from the log when sent (see the webhook).
             payload: serde_json::json!({
                 "subject": format!("{}.{}", self.prefix, envelope::event_type(event)),

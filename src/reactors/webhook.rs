@@ -81,13 +81,12 @@ impl Reactor for WebhookReactor {
         _conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> anyhow::Result<Option<Planned>> {
-        let (aggregate_type, _, _) = event.event.public_json();
         let format = match self.format {
             WebhookFormat::Standard => "standard",
             WebhookFormat::Cloudevents => "cloudevents",
         };
         Ok(Some(Planned {
-            key: format!("{aggregate_type}:{}", event.aggregate_id),
+            key: envelope::ordering_key(event),
             payload: json!({ "format": format }),
         }))
     }
