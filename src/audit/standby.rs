@@ -37,6 +37,23 @@ pub async fn connection(
     Ok((context.pool.acquire().await?, false))
 }
 
+/// A connection for a read of the log up to `moment` (a diff): the standby's
+/// once it has replayed the last event recorded by then, as well as `seen`.
+pub async fn connection_until(
+    context: &Context,
+    seen: Option<Position>,
+    moment: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<(PoolConnection<Postgres>, bool)> {
+    if context.read_pool.is_none() {
+        return connection(context, seen).await;
+    }
+    let last = {
+        let mut conn = context.pool.acquire().await?;
+        super::as_of::last_position_until(&mut conn, moment).await?
+    };
+    connection(context, last.max(seen)).await
+}
+
 /// `audit_reads_total{database}`: how much of the audit load the standby takes.
 fn counted(database: &'static str) {
     metrics::counter!("audit_reads_total", "database" => database).increment(1);

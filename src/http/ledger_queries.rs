@@ -18,8 +18,8 @@ use super::position::Seen;
 use super::HttpState;
 use crate::app::App;
 use crate::audit::diff::{self, Diff};
+use crate::audit::standby;
 use crate::audit::users::{self, UserProfile};
-use crate::audit::{as_of, standby};
 use crate::service::erasure::{self, Erasure};
 use crate::service::ServiceError;
 
@@ -196,14 +196,7 @@ async fn diff(
     if params.from > params.to {
         return Err(invalid("from must not be after to"));
     }
-    // The standby answers once it has replayed the last event up to `to`.
-    let last = {
-        let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
-        as_of::last_position_until(&mut conn, params.to)
-            .await
-            .map_err(ServiceError::from)?
-    };
-    let (mut conn, _) = standby::connection(&app, last.max(seen))
+    let (mut conn, _) = standby::connection_until(&app, seen, params.to)
         .await
         .map_err(ServiceError::from)?;
     let diff = diff::between(&mut conn, params.from, params.to)
