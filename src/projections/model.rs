@@ -183,6 +183,40 @@ impl<M: ReadModel> Projection for Model<M> {
     }
 
     async fn apply(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> sqlx::Result<()> {
+        // An erasure blanks what was written before it, not what follows it
+        // in the same batch (the same email may be invited again, under a new
+        // key): the batch is applied in parts that each end with an erasure.
+        for part in
+            events.split_inclusive(|event| !erased_in(std::slice::from_ref(event)).is_empty())
+        {
+            self.apply_part(conn, part).await?;
+        }
+        Ok(())
+    }
+
+    fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold> {
+        Box::new(InMemory::<M> {
+            rows: Rows::new(false),
+            limit: rows_in_memory.max(1),
+            written_out: HashSet::new(),
+            spilled: Vec::new(),
+            open_versions: HashMap::new(),
+            history: Vec::new(),
+            deferred: Vec::new(),
+            written: 0,
+            field: String::new(),
+        })
+    }
+}
+
+impl<M: ReadModel> Model<M> {
+    /// Folds events into the stored rows they touch, writes the rows and their
+    /// versions, then blanks the persons the events erase.
+    async fn apply_part(
+        &self,
+        conn: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> sqlx::Result<()> {
         let mut wanted: Vec<Key<M>> = events.iter().flat_map(M::keys).collect();
         let mut seen = HashSet::new();
         wanted.retain(|key| seen.insert(key.clone()));
@@ -219,20 +253,6 @@ impl<M: ReadModel> Projection for Model<M> {
             return Ok(());
         }
         erase::<M>(conn, &erased).await
-    }
-
-    fn fold(&self, rows_in_memory: usize) -> Box<dyn Fold> {
-        Box::new(InMemory::<M> {
-            rows: Rows::new(false),
-            limit: rows_in_memory.max(1),
-            written_out: HashSet::new(),
-            spilled: Vec::new(),
-            open_versions: HashMap::new(),
-            history: Vec::new(),
-            deferred: Vec::new(),
-            written: 0,
-            field: String::new(),
-        })
     }
 }
 
