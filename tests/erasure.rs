@@ -150,6 +150,15 @@ async fn an_erased_person_is_nowhere_and_the_tree_stays() {
         .await
         .ok();
     assert_eq!(again["alreadyErased"], true, "{again}");
+    // The feed knows the event type: it can be asked for by name.
+    let feed = admin.get("/api/ledger/events?type=Erased").await.ok();
+    let types: Vec<&Value> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["type"])
+        .collect();
+    assert_eq!(types, [&json!("Erased")], "{feed}");
     // Frank, invited but without an account, by email from the command line.
     let (ok, out) = cli(&server, &["user", "erase", FRANK_EMAIL]).await;
     assert!(ok && out.contains("erased user"), "{out}");

@@ -39,7 +39,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`",
+             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()
@@ -120,6 +120,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "Registered",
     "RoleSet",
     "Refused",
+    "Erased",
 ];
 
 /// Which events of the feed to show; every field narrows it.
