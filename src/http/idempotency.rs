@@ -86,6 +86,7 @@ pub async fn replay_or_run(
     // wrote nothing, or found the invite already cancelled): its answer counts.
     match idempotent.lookup(&state.app).await {
         Ok(Lookup::Answered(kept)) => replay(kept),
+        Ok(Lookup::Reused) => reused(),
         _ => response,
     }
 }
