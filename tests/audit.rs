@@ -400,6 +400,7 @@ async fn unknown_parameters_and_invalid_values_are_refused() {
         "/api/ledger/invites?colour=blue".to_string(),
         "/api/ledger/invites?status=bogus".to_string(),
         "/api/ledger/invites?role=Admin".to_string(),
+        "/api/ledger/invites?role=Admin&format=csv".to_string(),
         "/api/ledger/uses?invite_id=1".to_string(),
         "/api/ledger/events?afterr=1/1".to_string(),
         format!("/api/ledger/users/{admin_id}/invitees?deepth=3"),

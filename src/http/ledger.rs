@@ -274,22 +274,22 @@ impl Source {
                 }
             }
             Some(asked) => {
-                let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
                 let at = At::past(asked);
-                let position = as_of::last_position_until(&mut conn, at.moment())
-                    .await
-                    .map_err(ServiceError::from)?;
+                // No connection is held while the read models catch up.
+                let position = {
+                    let mut conn = app.pool.acquire().await.map_err(ServiceError::from)?;
+                    as_of::last_position_until(&mut conn, at.moment())
+                        .await
+                        .map_err(ServiceError::from)?
+                };
                 if let Some(position) = position {
                     if !app.progress.wait_for(position, &[], AS_OF_WAIT).await {
                         return Err(ServiceError::Busy.into());
                     }
                 }
-                if app.read_pool.is_some() {
-                    drop(conn);
-                    (conn, _) = standby::connection(app, position.max(seen))
-                        .await
-                        .map_err(ServiceError::from)?;
-                }
+                let (conn, _) = standby::connection(app, position.max(seen))
+                    .await
+                    .map_err(ServiceError::from)?;
                 Source { conn, at, position }
             }
         })
@@ -347,6 +347,20 @@ async fn list_invites(
     QueryParams(as_of): QueryParams<AsOf>,
     QueryParams(export): QueryParams<ExportParams>,
 ) -> Result<Response> {
+    // A role no one can hold is a mistake, in a page and an export alike.
+    if let Some(role) = filter.role.as_deref() {
+        if !app.settings.roles.is_configured(role) {
+            return Err(ServiceError::bad_request(
+                "VALIDATION_ERROR",
+                format!(
+                    "role: `{}` is not a configured role ({})",
+                    role.chars().take(40).collect::<String>(),
+                    app.settings.roles.roles().join(", ")
+                ),
+            )
+            .into());
+        }
+    }
     let paged = page.cursor.is_some() || page.limit.is_some();
     let format = export_format(&export, &headers, paged, as_of.as_of)?;
     if format.is_export() {
@@ -373,19 +387,6 @@ async fn list_invites(
         ));
     }
     let limit = limit_of(page.limit)?;
-    if let Some(role) = filter.role.as_deref() {
-        if !app.settings.roles.is_configured(role) {
-            return Err(ServiceError::bad_request(
-                "VALIDATION_ERROR",
-                format!(
-                    "role: `{}` is not a configured role ({})",
-                    role.chars().take(40).collect::<String>(),
-                    app.settings.roles.roles().join(", ")
-                ),
-            )
-            .into());
-        }
-    }
     let mut source = Source::open(&app, seen, as_of.as_of).await?;
     let at = source.at;
     let page = invites::list(source.conn(), at, &filter, page.cursor.as_deref(), limit)
@@ -450,20 +451,22 @@ async fn get_invite(
         return Ok(Json(InviteAnswer { invite, reflects }));
     }
     // Not there: say whether it never existed, or not yet at that moment.
-    let live = live_invite(&app, &id.to_string()).await?;
     match at {
         At::Now(_) => Err(INVITE_MISSING),
-        At::Past(_) => Err(AuditError::NotFound(
-            "INVITE_NOT_FOUND",
-            Cow::Owned(format!(
-                "The invite did not exist yet at {}: as_of is compared with the time the \
+        At::Past(_) => {
+            let live = live_invite(&app, &id.to_string()).await?;
+            Err(AuditError::NotFound(
+                "INVITE_NOT_FOUND",
+                Cow::Owned(format!(
+                    "The invite did not exist yet at {}: as_of is compared with the time the \
                  ledger recorded each event, and this invite's creation was recorded at {} \
                  (its createdAt is {})",
-                crate::json_time::format(&at.moment()),
-                crate::json_time::format(&live.recorded_at),
-                crate::json_time::format(&live.created_at),
-            )),
-        )),
+                    crate::json_time::format(&at.moment()),
+                    crate::json_time::format(&live.recorded_at),
+                    crate::json_time::format(&live.created_at),
+                )),
+            ))
+        }
     }
 }
 
@@ -490,10 +493,15 @@ async fn invite_events(
     QueryParams(as_of): QueryParams<AsOf>,
 ) -> Result<Json<EventList>> {
     let hash = live_invite(&app, &id).await?.token_hash;
-    let (mut conn, _) = standby::connection(&app, seen)
-        .await
-        .map_err(ServiceError::from)?;
-    let events = feed::of_aggregate(&mut conn, INVITE, &hash, as_of.as_of)
+    // As every `as_of`: to the end of its millisecond, on a standby that has
+    // replayed that moment.
+    let until = as_of.as_of.map(|asked| At::past(asked).moment());
+    let (mut conn, _) = match until {
+        Some(moment) => standby::connection_until(&app, seen, moment).await,
+        None => standby::connection(&app, seen).await,
+    }
+    .map_err(ServiceError::from)?;
+    let events = feed::of_aggregate(&mut conn, INVITE, &hash, until)
         .await
         .map_err(ServiceError::from)?;
     Ok(Json(EventList { events }))
