@@ -153,3 +153,35 @@ async fn a_mistake_in_the_lists_stops_the_start_and_names_the_variable() {
         "{log}"
     );
 }
+
+/// Without `INVITE_ONLY`, anyone may sign up, but a public invite's role still
+/// goes only to emails the rules allow: used while signed in by another, it
+/// is refused and the account keeps its role.
+#[tokio::test]
+async fn a_public_invite_used_by_an_open_account_follows_the_rules() {
+    let server = TestServer::start_with(&["--invite-allowed-domains", "acme.com"]).await;
+    let token = server
+        .admin()
+        .await
+        .create_invite(json!({ "role": "admin", "maxUses": 5 }))
+        .await;
+
+    let outsider = server.client();
+    outsider
+        .sign_up("x@gmail.com", "password1", "Outsider")
+        .await
+        .ok();
+    outsider
+        .activate(&token)
+        .await
+        .err(403, "EMAIL_DOMAIN_NOT_ALLOWED");
+    assert_eq!(outsider.role().await, "user");
+
+    let insider = server.client();
+    insider
+        .sign_up("y@acme.com", "password1", "Insider")
+        .await
+        .ok();
+    insider.activate(&token).await.ok();
+    assert_eq!(insider.role().await, "admin");
+}

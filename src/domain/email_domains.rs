@@ -123,6 +123,11 @@ impl DomainRules {
         allowed.chain(denied)
     }
 
+    /// Whether any rule is set (without one, every email is allowed).
+    pub fn has_rules(&self) -> bool {
+        *self != DomainRules::default()
+    }
+
     /// Whether an invite to `role` may go to `email` (already normalized).
     pub fn allows(&self, role: &str, email: &str) -> bool {
         let (allowed, denied) = (self.allowed.for_role(role), self.denied.for_role(role));

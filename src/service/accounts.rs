@@ -163,12 +163,8 @@ async fn sign_up_by_invite(
     {
         return Err(ServiceError::User(UserError::AlreadyExists));
     }
-    // A public invite is open to any email: the domain rules apply to it here,
-    // as they applied to a private invite's email when it was created.
-    if let Some(invite) = invites::find(app, token).await? {
-        if invite.email.is_none() {
-            invites::check_email_domain(app, &invite.role, &registration.email)?;
-        }
+    if app.settings.email_domains.has_rules() {
+        invites::check_public_invite_domain(app, token, &registration.email).await?;
     }
     let default_role = app.settings.roles.default_role().to_string();
     let at = app.clock.now();

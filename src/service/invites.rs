@@ -231,6 +231,19 @@ pub fn check_email_domain(app: &Context, role: &str, email: &str) -> Result<(), 
     })
 }
 
+/// A public invite is open to any email, so the domain rules apply to whoever
+/// uses it, as they applied to a private invite's email when it was created.
+pub async fn check_public_invite_domain(
+    app: &Context,
+    token: &str,
+    email: &str,
+) -> Result<(), ServiceError> {
+    match find(app, token).await? {
+        Some(invite) if invite.email.is_none() => check_email_domain(app, &invite.role, email),
+        _ => Ok(()),
+    }
+}
+
 /// A fresh token for `terms` and the command creating the invite under its
 /// keyed hash (a private invite's token sealed for its email).
 pub fn create_command(
@@ -472,6 +485,9 @@ pub async fn use_invite(
     client: &ClientInfo,
 ) -> Result<Used, ServiceError> {
     let (user_id, email) = (user.user_id.clone(), user.email.clone());
+    if app.settings.email_domains.has_rules() {
+        check_public_invite_domain(app, token, &email).await?;
+    }
     let command = InviteCommand::Use {
         user,
         new_account,
