@@ -63,7 +63,7 @@ async fn a_dump_without_read_models_restores_and_rebuilds_the_same_state() {
     admin.cancel(&token).await;
     // Every read model has rows to lose and rebuild.
     server.pool().close().await;
-    let before = read_model_rows(&PgPool::connect(&server.db.url).await.unwrap()).await;
+    let before = read_model_rows(&common::small_pool(&server.db.url).await.unwrap()).await;
     for table in READ_MODELS {
         assert!(
             before.iter().any(|r| r.starts_with(&format!("{table} "))),
@@ -85,7 +85,7 @@ async fn a_dump_without_read_models_restores_and_rebuilds_the_same_state() {
         .args(["--dbname", &restored.url])
         .arg(&dump));
     let _ = std::fs::remove_file(&dump);
-    let pool = PgPool::connect(&restored.url).await.unwrap();
+    let pool = common::small_pool(&restored.url).await.unwrap();
     assert!(
         read_model_rows(&pool).await.is_empty(),
         "the dump left the read models' rows out"

@@ -182,7 +182,7 @@ async fn a_retry_after_a_kill_9_between_append_and_answer_finds_the_first_write(
     };
     let pending = tokio::spawn(request(&holding.base));
     // The append is committed (event and receipt) and the answer never comes.
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let pool = common::small_pool(&db.url).await.unwrap();
     let count = |sql: &'static str| {
         let pool = pool.clone();
         async move {

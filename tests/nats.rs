@@ -276,7 +276,7 @@ async fn killing_the_server_mid_burst_publishes_every_event_exactly_once() {
         ],
     );
     assert!(create_admin.status().await.unwrap().success());
-    let pool = PgPool::connect(&db.url).await.unwrap();
+    let pool = common::small_pool(&db.url).await.unwrap();
     let before = log_end(&pool).await;
 
     let port = common::free_port();

@@ -220,7 +220,7 @@ async fn two_server_processes_share_one_quota() {
         statuses.iter().all(|s| *s == 200 || *s == 429),
         "{statuses:?}"
     );
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let pool = common::small_pool(&db.url).await.unwrap();
     let created: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Created'")
             .fetch_one(&pool)

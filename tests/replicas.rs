@@ -442,7 +442,7 @@ async fn three_replicas_under_load_with_a_kill_and_a_restart_lose_nothing() {
         ],
     );
     assert!(manager_cmd.status().await.unwrap().success());
-    let pool = PgPool::connect(&db.url).await.unwrap();
+    let pool = common::small_pool(&db.url).await.unwrap();
     watch_checkpoint_moves(&pool).await;
     let before_replicas = log_end(&pool).await;
 

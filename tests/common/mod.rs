@@ -639,3 +639,12 @@ pub async fn read_models(pool: &PgPool, history: bool) -> Vec<(String, Vec<Strin
     }
     out
 }
+
+/// A pool for a test's own look at the database: two connections, so that
+/// the suite's tests, run side by side, stay within PostgreSQL's 100.
+pub async fn small_pool(url: &str) -> Result<PgPool, sqlx::Error> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(url)
+        .await
+}
