@@ -283,12 +283,12 @@ pub struct Config {
     /// open at once, invites created in a rolling 24 hours) [default: none].
     #[arg(long, env = "INVITE_QUOTAS", default_value = "")]
     pub invite_quotas: String,
-    /// Email domains private invites (and invite-only sign-ups) may use:
+    /// Email domains private invites (and uses of public invites) may use:
     /// `acme.com,*.acme.com`, or per role of the invite `admin:acme.com;user:a.org`
     /// [default: any].
     #[arg(long, env = "INVITE_ALLOWED_DOMAINS", default_value = "")]
     pub invite_allowed_domains: String,
-    /// Email domains private invites (and invite-only sign-ups) never go to;
+    /// Email domains private invites (and uses of public invites) never go to;
     /// same form as `INVITE_ALLOWED_DOMAINS` [default: none].
     #[arg(long, env = "INVITE_DENIED_DOMAINS", default_value = "")]
     pub invite_denied_domains: String,
