@@ -136,10 +136,15 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     /// Recorded before this time.
     pub to: Option<DateTime<Utc>>,
+    /// Where every read model has got to. Events up to it are shown whatever
+    /// the read horizon says: the horizon may dip for a moment (a transaction
+    /// it cannot place counts as running), but every transaction older than
+    /// an applied event has ended.
+    pub settled: Position,
 }
 
 /// The feed's query after `after` in global order, below the read horizon (as
-/// `read_batch` reads), for a page (`limit`) or an export (every event). The
+/// `read_batch` reads) or up to where the read models have got, for a page (`limit`) or an export (every event). The
 /// horizon is a sub-select so that it is worked out once, not once per row.
 pub fn filtered_query(
     filter: &EventFilter,
@@ -150,7 +155,8 @@ pub fn filtered_query(
         "SELECT {RECORDED_COLUMNS}
            FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-            AND transaction_id < (SELECT ledger_read_horizon())
+            AND ((transaction_id, global_position) <= ($9::text::xid8, $10)
+                 OR transaction_id < (SELECT ledger_read_horizon()))
             AND ($3::text IS NULL OR ledger_actor(aggregate_type, aggregate_id, payload) = $3)
             AND (cardinality($4::text[]) = 0 OR event_type = ANY($4))
             AND ($5::text[] IS NULL OR aggregate_id = ANY($5))
@@ -166,7 +172,9 @@ pub fn filtered_query(
     .bind(filter.aggregates.clone())?
     .bind(filter.from)?
     .bind(filter.to)?
-    .bind(limit)
+    .bind(limit)?
+    .bind(filter.settled.xid.to_string())?
+    .bind(filter.settled.global)
 }
 
 /// A page of the filtered feed.

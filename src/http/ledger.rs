@@ -845,6 +845,13 @@ impl EventQuery {
             aggregates,
             from: self.from,
             to: self.to,
+            settled: app
+                .progress
+                .checkpoints()
+                .into_iter()
+                .map(|(_, position)| position)
+                .min()
+                .unwrap_or_default(),
         })
     }
 }
