@@ -10,11 +10,11 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::context::Context;
 use crate::ledger::{Ledger, MIGRATOR};
+use crate::mailer::Mailer;
 use crate::projections::{self, Projection};
 use crate::rate_limit::Limiter;
-use crate::service::mailer::Mailer;
-use crate::service::Context;
 
 /// The use cases' context and the mailer the email reactor sends with.
 #[derive(Clone)]
@@ -29,6 +29,16 @@ impl std::ops::Deref for App {
 
     fn deref(&self) -> &Context {
         &self.context
+    }
+}
+
+/// The reactors run with what the application holds.
+impl From<&App> for crate::reactors::Wiring {
+    fn from(app: &App) -> Self {
+        crate::reactors::Wiring {
+            context: app.context.clone(),
+            mailer: app.mailer.clone(),
+        }
     }
 }
 

@@ -42,7 +42,7 @@ impl SenderResponseRedirect {
     pub fn as_str(self) -> &'static str {
         match self {
             SenderResponseRedirect::SignUp => "signUp",
-            SenderResponseRedirect::SignIn => "signIn",
+            SenderResponseRedirect::SignIn => crate::domain::invite_link::SIGN_IN,
         }
     }
 }

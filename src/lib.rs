@@ -2,18 +2,21 @@
 //! invite protocol. See README.md for the architecture.
 
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod console;
+pub mod context;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod json_time;
 pub mod ledger;
 pub mod logging;
+pub mod mailer;
 pub mod projections;
+pub mod queries;
 pub mod rate_limit;
 pub mod reactors;
-pub mod service;

@@ -8,15 +8,15 @@ use sqlx::PgPool;
 
 use invite_ledger::app::{self, App};
 use invite_ledger::clock::SystemClock;
+use invite_ledger::commands::{accounts, erasure};
 use invite_ledger::config::{
     self, Config, DatabaseArgs, IgnoredPasswordCost, PasswordArgs, RoleArgs,
 };
 use invite_ledger::http::serve::ServeLimits;
 use invite_ledger::logging::{self, LogFormat};
+use invite_ledger::mailer;
 use invite_ledger::projections;
 use invite_ledger::reactors;
-use invite_ledger::service::mailer;
-use invite_ledger::service::{accounts, erasure};
 
 #[derive(Parser)]
 #[command(
@@ -266,7 +266,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let pool = connect(&database).await?;
             app::migrate(&pool).await?;
-            let created = invite_ledger::audit::api_keys::create(&pool, &name).await?;
+            let created = invite_ledger::queries::api_keys::create(&pool, &name).await?;
             tracing::info!(name, id = %created.id, "API key created; it is shown only this once");
             // Only the key on stdout: `KEY=$(invite-ledger apikey create --name x)`.
             println!("{}", created.key);

@@ -3,6 +3,7 @@
 
 pub mod email_domains;
 pub mod invite;
+pub mod invite_link;
 pub mod quota;
 pub mod redirect;
 pub mod roles;

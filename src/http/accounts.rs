@@ -16,10 +16,10 @@ use super::extract::{Body, Client, MaybeUser, User};
 use super::HttpState;
 use crate::app::App;
 use crate::auth::accounts::Account;
-use crate::service::accounts::{self as service, InviteReport, SignUp, SignedIn};
-use crate::service::idempotency::IdempotentRequest;
-use crate::service::invites::checked_callback;
-use crate::service::ServiceError;
+use crate::commands::accounts::{self, InviteReport, SignUp, SignedIn};
+use crate::commands::idempotency::IdempotentRequest;
+use crate::commands::invites::checked_callback;
+use crate::error::ServiceError;
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -125,7 +125,7 @@ async fn sign_up(
         password: body.password,
         name: body.name,
     };
-    let signed_up = service::sign_up(app, request, invite.as_deref(), client.clone()).await;
+    let signed_up = accounts::sign_up(app, request, invite.as_deref(), client.clone()).await;
     if invite.is_some() {
         state
             .guards
@@ -159,7 +159,7 @@ async fn sign_in(
     if invite.is_some() {
         guards.before_token_lookup(&client).await?;
     }
-    let signed_in = service::sign_in(
+    let signed_in = accounts::sign_in(
         app,
         &body.email,
         body.password,
@@ -336,7 +336,7 @@ async fn set_role(
 ) -> Result<Json<UserAnswer>, ApiError> {
     let answer = |account: &Account| serde_json::json!({ "user": UserJson::from(account) });
     let key = key.as_ref().map(|axum::Extension(k)| (k, &answer as _));
-    let account = service::set_role(&app, &admin.account, &body.user_id, &body.role, key).await?;
+    let account = accounts::set_role(&app, &admin.account, &body.user_id, &body.role, key).await?;
     Ok(Json(UserAnswer {
         user: UserJson::from(&account),
     }))

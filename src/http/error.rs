@@ -9,7 +9,7 @@ use axum::Json;
 
 use crate::domain::invite::InviteError;
 use crate::domain::user::UserError;
-use crate::service::ServiceError;
+use crate::error::ServiceError;
 
 /// How long a client is told to wait when the database is unreachable.
 const DATABASE_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -128,6 +128,7 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
         ServiceError::BadRequest { .. } => StatusCode::BAD_REQUEST,
         ServiceError::Unauthorized | ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
         ServiceError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,

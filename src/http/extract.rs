@@ -16,8 +16,8 @@ use super::error::{ApiError, Refusal};
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::auth::session::{self, Session};
-use crate::service::accounts::ClientInfo;
-use crate::service::ServiceError;
+use crate::commands::client::ClientInfo;
+use crate::error::ServiceError;
 
 /// A JSON body; bad JSON, wrong types, missing fields and NUL characters are
 /// a 400 `VALIDATION_ERROR`, the code Better Auth gives them; a body over the
@@ -325,6 +325,31 @@ where
             }
         }
         Ok(KnownParams(std::marker::PhantomData))
+    }
+}
+
+/// Query parameters read strictly: repeated keys fill lists (`type=a&type=b`),
+/// and with `#[serde(deny_unknown_fields)]` a misspelt parameter is refused,
+/// never ignored. Malformed values, or a NUL, are a 400 `VALIDATION_ERROR`.
+pub struct StrictQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for StrictQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(url_has_nul) {
+            return Err(validation_error(
+                "Input must not contain NUL characters".into(),
+            ));
+        }
+        match axum_extra::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum_extra::extract::Query(value)) => Ok(StrictQuery(value)),
+            Err(rejection) => Err(validation_error(rejection.body_text())),
+        }
     }
 }
 

@@ -9,11 +9,12 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use super::error::{ApiError, Refusal};
+use crate::commands::accounts::SignedIn;
+use crate::commands::client::ClientInfo;
 use crate::config::Config;
 use crate::domain::invite::InviteError;
+use crate::error::ServiceError;
 use crate::rate_limit::{Limit, Limiter};
-use crate::service::accounts::{ClientInfo, SignedIn};
-use crate::service::ServiceError;
 
 pub struct Guards {
     limiter: Arc<Limiter>,

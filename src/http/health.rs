@@ -110,7 +110,7 @@ async fn readyz(State(app): State<App>) -> Response {
 }
 
 async fn probe(app: &App) -> anyhow::Result<(Vec<ProjectionStatus>, Vec<ReactorStatus>)> {
-    sqlx::query("SELECT 1").execute(&app.pool).await?;
+    crate::ledger::ping(&app.pool).await?;
     let projections = projections::status(&app.pool, &projections::all()).await?;
     let reactors = reactors::status(&app.pool).await?;
     Ok((projections, reactors))

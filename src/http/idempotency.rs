@@ -13,7 +13,7 @@ use axum::Json;
 use super::error::{ApiError, Refusal};
 use super::extract::MaybeUser;
 use super::HttpState;
-use crate::service::idempotency::{IdempotentRequest, KeptAnswer, Lookup};
+use crate::commands::idempotency::{IdempotentRequest, KeptAnswer, Lookup};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer given again from a receipt.

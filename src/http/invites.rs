@@ -16,12 +16,12 @@ use super::error::{ApiError, ErrorBody, Refusal};
 use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
-use crate::service::accounts::ClientInfo;
-use crate::service::bulk::{self, RowInput, SharedOptions};
-use crate::service::idempotency::IdempotentRequest;
-use crate::service::invites::{self as service, Activation, CreateInvite};
-use crate::service::quota::{self, QuotaStatus};
-use crate::service::ServiceError;
+use crate::commands::bulk::{self, RowInput, SharedOptions};
+use crate::commands::client::ClientInfo;
+use crate::commands::idempotency::IdempotentRequest;
+use crate::commands::invites::{self, Activation, CreateInvite};
+use crate::commands::quota::{self, QuotaStatus};
+use crate::error::ServiceError;
 
 /// The `Idempotency-Key` of the request, when it sent one (see `idempotency`).
 type Key = Option<Extension<IdempotentRequest>>;
@@ -87,7 +87,7 @@ async fn create(
     Body(body): Body<CreateInvite>,
 ) -> Result<Json<CreatedAnswer>, ApiError> {
     let key = key.as_ref().map(|Extension(k)| k);
-    let created = service::create(&app, &user.account, body, key).await?;
+    let created = invites::create(&app, &user.account, body, key).await?;
     Ok(Json(CreatedAnswer {
         status: true,
         message: created.message,
@@ -265,7 +265,7 @@ async fn activate(
         .guards
         .token_lookup(
             &client,
-            service::activate(app, account, &token, body.callback_url.as_deref(), &client),
+            invites::activate(app, account, &token, body.callback_url.as_deref(), &client),
         )
         .await?;
     Ok(match activation {
@@ -316,13 +316,13 @@ async fn activate_link(
     QueryParams(query): QueryParams<LinkQuery>,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
-    let callback = service::checked_callback(app, query.callback_url.as_deref())?;
+    let callback = invites::checked_callback(app, query.callback_url.as_deref())?;
     let account = user.as_ref().map(|u| &u.account);
     let outcome = state
         .guards
         .token_lookup(
             &client,
-            service::activate_only(app, account, &token, callback.clone(), &client),
+            invites::activate_only(app, account, &token, callback.clone(), &client),
         )
         .await;
     Ok(match outcome {
@@ -348,7 +348,7 @@ struct TokenBody {
 
 #[utoipa::path(get, path = "/api/auth/invite/get", tag = "invite",
     params(("token" = String, Query, description = "The invite token")),
-    responses((status = 200, body = service::InviteInfo, description = "What the invitee accepts"),
+    responses((status = 200, body = invites::InviteInfo, description = "What the invitee accepts"),
         (status = 400, body = ErrorBody, description = "No token"),
         (status = 404, body = ErrorBody, description = "No invite has this token"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
@@ -358,13 +358,13 @@ async fn get_by_query(
     Client(client): Client,
     MaybeUser(user): MaybeUser,
     QueryParams(query): QueryParams<TokenBody>,
-) -> Result<Json<service::InviteInfo>, ApiError> {
+) -> Result<Json<invites::InviteInfo>, ApiError> {
     get_invite(state, client, user.map(|u| u.account), query.token).await
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/get", tag = "invite",
     request_body = TokenBody,
-    responses((status = 200, body = service::InviteInfo, description = "What the invitee accepts"),
+    responses((status = 200, body = invites::InviteInfo, description = "What the invitee accepts"),
         (status = 400, body = ErrorBody, description = "No token, or a malformed body"),
         (status = 404, body = ErrorBody, description = "No invite has this token"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
@@ -374,7 +374,7 @@ async fn get_by_body(
     Client(client): Client,
     MaybeUser(user): MaybeUser,
     Body(body): Body<TokenBody>,
-) -> Result<Json<service::InviteInfo>, ApiError> {
+) -> Result<Json<invites::InviteInfo>, ApiError> {
     get_invite(state, client, user.map(|u| u.account), body.token).await
 }
 
@@ -383,10 +383,10 @@ async fn get_invite(
     client: ClientInfo,
     viewer: Option<crate::auth::accounts::Account>,
     token: String,
-) -> Result<Json<service::InviteInfo>, ApiError> {
+) -> Result<Json<invites::InviteInfo>, ApiError> {
     let info = state
         .guards
-        .token_lookup(&client, service::get(&state.app, viewer.as_ref(), &token))
+        .token_lookup(&client, invites::get(&state.app, viewer.as_ref(), &token))
         .await?;
     // Serialized straight from the struct: no intermediate JSON tree per request.
     Ok(Json(info))
@@ -406,8 +406,8 @@ impl InviteTarget {
     /// given, and an unknown id is a 404 (a token still counts as a guess).
     async fn token_hash(&self, state: &HttpState) -> Result<String, ApiError> {
         match (&self.token, self.invite_id) {
-            (Some(token), None) => Ok(service::id_of_token(&state.app, token).await?),
-            (None, Some(id)) => service::token_hash_of(&state.app, id)
+            (Some(token), None) => Ok(invites::id_of_token(&state.app, token).await?),
+            (None, Some(id)) => invites::token_hash_of(&state.app, id)
                 .await?
                 .ok_or_else(|| {
                     Refusal::new(
@@ -445,7 +445,7 @@ async fn cancel(
 ) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
     let key = key.as_ref().map(|Extension(k)| k);
-    let cancelled = service::cancel(&state.app, &user.account, &hash, key);
+    let cancelled = invites::cancel(&state.app, &user.account, &hash, key);
     state.guards.token_lookup(&client, cancelled).await?;
     Ok(Done::new("Invite cancelled"))
 }
@@ -466,7 +466,7 @@ async fn reject(
     User(user): User,
     Body(body): Body<TokenBody>,
 ) -> Result<Json<Done>, ApiError> {
-    let rejected = service::reject(&state.app, &user.account, &body.token);
+    let rejected = invites::reject(&state.app, &user.account, &body.token);
     state.guards.token_lookup(&client, rejected).await?;
     Ok(Done::new("Invite rejected"))
 }
@@ -493,7 +493,7 @@ async fn resend(
 ) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
     let key = key.as_ref().map(|Extension(k)| k);
-    let resent = service::resend(&state.app, &user.account, &hash, key);
+    let resent = invites::resend(&state.app, &user.account, &hash, key);
     state.guards.token_lookup(&client, resent).await?;
     Ok(Done::new("The invitation was sent again"))
 }

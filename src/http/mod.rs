@@ -9,7 +9,6 @@ mod health;
 mod idempotency;
 mod invites;
 mod ledger;
-mod ledger_queries;
 mod metrics;
 mod observe;
 mod openapi;
@@ -17,7 +16,6 @@ mod origin;
 pub mod position;
 mod refusals;
 pub mod serve;
-mod stats;
 mod timeout;
 
 use std::sync::Arc;

@@ -11,8 +11,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::idempotency::KeyHeader;
+use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
-use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState};
+use super::{accounts, health, invites, ledger, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,19 +41,19 @@ use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState}
         invites::activate_link,
         health::healthz,
         health::readyz,
-        ledger::list_invites,
-        ledger::get_invite,
-        ledger::invite_events,
-        ledger::list_uses,
-        ledger::invitees,
-        ledger::inviter_chain,
-        ledger::events,
-        ledger::event_stream,
-        stats::stats,
-        ledger_queries::find_user,
-        ledger_queries::get_user,
-        ledger_queries::erase_user,
-        ledger_queries::diff,
+        ledger::invites::list_invites,
+        ledger::invites::get_invite,
+        ledger::invites::invite_events,
+        ledger::invites::list_uses,
+        users::invitees,
+        users::inviter_chain,
+        events::events,
+        events::event_stream,
+        periods::stats,
+        users::find_user,
+        users::get_user,
+        users::erase_user,
+        periods::diff,
     ),
     modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader),
     tags(

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::Refusal;
 use crate::app::App;
+use crate::context::recording_writes;
 use crate::ledger::Position;
-use crate::service::recording_writes;
 
 pub const LEDGER_POSITION: HeaderName = HeaderName::from_static("ledger-position");
 
@@ -64,15 +64,10 @@ async fn wait_for(app: &App, position: Position) -> Result<(), Refusal> {
     }
     // A position no answer gave (made up, or from another database) would hold
     // the request for nothing: refuse it at once.
-    let known: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM events
-                         WHERE transaction_id = $1::text::xid8 AND global_position = $2)",
-    )
-    .bind(position.xid.to_string())
-    .bind(position.global)
-    .fetch_one(&app.pool)
-    .await
-    .map_err(|_| Refusal::database_unreachable())?;
+    let known = position
+        .is_recorded(&app.pool)
+        .await
+        .map_err(|_| Refusal::database_unreachable())?;
     if !known {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,

@@ -2,6 +2,7 @@
 //! cqrs-es and postgres-es lack: a global order, a bounded retry on conflicts,
 //! the position of each write, and the one follower of the log.
 
+mod event_view;
 mod follower;
 mod guard;
 pub mod person_keys;
@@ -10,6 +11,7 @@ mod position;
 mod reader;
 mod store;
 
+pub use event_view::{EventView, EVENT_TYPES};
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
 pub use guard::{usage, Admission, Guard, Quota, Receipt, Usage, RECEIPT_LIFETIME};
 pub use position::Position;
@@ -20,3 +22,8 @@ pub use reader::{
 pub use store::{BatchResult, JointError, Ledger, LedgerError};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Whether the database answers at all (readiness asks this first).
+pub async fn ping(pool: &sqlx::PgPool) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}

@@ -27,3 +27,31 @@ impl std::str::FromStr for Position {
         })
     }
 }
+
+impl Position {
+    /// The full position of the event with this `global_position`, if any.
+    pub async fn of_global(
+        conn: &mut sqlx::PgConnection,
+        global: i64,
+    ) -> sqlx::Result<Option<Position>> {
+        let xid: Option<i64> = sqlx::query_scalar(
+            "SELECT transaction_id::text::bigint FROM events WHERE global_position = $1",
+        )
+        .bind(global)
+        .fetch_optional(conn)
+        .await?;
+        Ok(xid.map(|xid| Position { xid, global }))
+    }
+
+    /// Whether an event of this log stands at this position.
+    pub async fn is_recorded(self, pool: &sqlx::PgPool) -> sqlx::Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events
+                             WHERE transaction_id = $1::text::xid8 AND global_position = $2)",
+        )
+        .bind(self.xid.to_string())
+        .bind(self.global)
+        .fetch_one(pool)
+        .await
+    }
+}

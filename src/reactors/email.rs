@@ -1,31 +1,54 @@
 //! The invitation email: sent for each private invite's `Created` and `Resent`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::{Delivery, Planned, Reactor};
-use crate::app::App;
 use crate::domain::invite::{self, InviteEvent};
+use crate::domain::invite_link::InviteLinks;
+use crate::domain::token_hash::TokenHasher;
+use crate::domain::token_seal::TokenSeal;
 use crate::ledger::personal::ERASED;
 use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
-use crate::service::invites::{invite_url, sign_in_up_page};
-use crate::service::mailer::{Invitation, Templates};
+use crate::mailer::{Invitation, Mailer, Templates};
 
 pub struct EmailReactor {
-    app: App,
+    pool: PgPool,
+    mailer: Arc<dyn Mailer>,
     templates: Templates,
+    links: InviteLinks,
+    /// Opens the sealed token each invitation carries.
+    token_seal: TokenSeal,
+    /// Checks that an opened token is the invite's own.
+    token_hasher: TokenHasher,
 }
 
 impl EmailReactor {
-    pub fn new(app: App, templates: Templates) -> Self {
-        Self { app, templates }
+    pub fn new(
+        pool: PgPool,
+        mailer: Arc<dyn Mailer>,
+        templates: Templates,
+        links: InviteLinks,
+        token_seal: TokenSeal,
+        token_hasher: TokenHasher,
+    ) -> Self {
+        Self {
+            pool,
+            mailer,
+            templates,
+            links,
+            token_seal,
+            token_hasher,
+        }
     }
 
     /// The invite's `Created` event: its terms and its inviter's name, opened
     /// as the log reads now (an erased person's fields: `[erased]`).
     async fn created(&self, token_hash: &str) -> anyhow::Result<(invite::InviteTerms, String)> {
-        let mut conn = self.app.pool.acquire().await?;
+        let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(&format!(
             "SELECT {RECORDED_COLUMNS} FROM events
               WHERE aggregate_type = $1 AND aggregate_id = $2 AND event_type = 'Created'"
@@ -88,21 +111,20 @@ impl Reactor for EmailReactor {
             tracing::info!(invite = token_hash, "not sent: the invitee was erased");
             return Ok(());
         }
-        let settings = &self.app.settings;
-        let token = settings.token_seal.open(sealed, token_hash)?;
+        let token = self.token_seal.open(sealed, token_hash)?;
         anyhow::ensure!(
-            settings.token_hasher.matches(&token, token_hash),
+            self.token_hasher.matches(&token, token_hash),
             "the sealed token does not match its invite"
         );
         let email = self.templates.render(Invitation {
             to: to.clone(),
             role: terms.role.clone(),
-            url: invite_url(&self.app, &token, sign_in_up_page(&terms)),
+            url: self.links.link(&token, terms.sign_in_up_page()),
             token,
             new_account: terms.new_account,
             inviter_name: terms.share_inviter_name.then_some(inviter_name),
             name: terms.invitee_name.clone(),
         })?;
-        self.app.mailer.send_invitation(email).await
+        self.mailer.send_invitation(email).await
     }
 }

@@ -6,8 +6,7 @@
 use cloudevents::{EventBuilder, EventBuilderV10};
 use serde_json::{json, Value};
 
-use crate::audit::feed::EventView;
-use crate::ledger::{read_positions, Position, RecordedEvent};
+use crate::ledger::{read_positions, EventView, Position, RecordedEvent};
 use crate::reactors::Delivery;
 
 /// The CloudEvents `source` of every event.

@@ -35,9 +35,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use tokio::task::JoinHandle;
 
-use crate::app::App;
+use crate::context::Context;
+use crate::domain::invite_link::InviteLinks;
 use crate::ledger::RecordedEvent;
-use crate::service::mailer::Templates;
+use crate::mailer::{Mailer, Templates};
 
 pub use admin::{parked, retry, status, ParkedDelivery, ReactorStatus, RetryTarget};
 pub use email::EmailReactor;
@@ -82,13 +83,29 @@ pub trait Reactor: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
 }
 
+/// What the reactors run with: the use cases' context (the sweeper appends
+/// through it) and the mailer invitations leave by.
+pub struct Wiring {
+    pub context: Context,
+    pub mailer: Arc<dyn Mailer>,
+}
+
 /// The reactors this configuration runs: email always, webhooks and NATS when
 /// configured.
-pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
-    let config = &app.settings.config;
+pub fn configured(wiring: &Wiring) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
+    let app = &wiring.context;
+    let settings = &app.settings;
+    let config = &settings.config;
     let templates = Templates::load(config.mail_template_dir.as_deref())?;
-    let mut reactors: Vec<Arc<dyn Reactor>> =
-        vec![Arc::new(EmailReactor::new(app.clone(), templates))];
+    let email = EmailReactor::new(
+        app.pool.clone(),
+        wiring.mailer.clone(),
+        templates,
+        InviteLinks::new(&settings.base_url),
+        settings.token_seal.clone(),
+        settings.token_hasher.clone(),
+    );
+    let mut reactors: Vec<Arc<dyn Reactor>> = vec![Arc::new(email)];
     if let Some(webhook) = WebhookReactor::from_config(config, app.pool.clone())? {
         reactors.push(Arc::new(webhook));
     }
@@ -99,7 +116,9 @@ pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
 }
 
 /// Starts every configured reactor and the expiry sweeper.
-pub async fn spawn(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
+pub async fn spawn(wiring: impl Into<Wiring>) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let wiring = wiring.into();
+    let app = &wiring.context;
     if app.settings.token_seal.is_dev_key {
         tracing::warn!("TOKEN_SEALING_KEY is not set: private invites' tokens are sealed with the public development key");
     }
@@ -108,7 +127,7 @@ pub async fn spawn(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
     }
     let policy = DeliveryPolicy::from_config(&app.settings.config);
     let mut handles = Vec::new();
-    for reactor in configured(app)? {
+    for reactor in configured(&wiring)? {
         runner::start_at_log_end(&app.pool, reactor.name()).await?;
         handles.push(tokio::spawn(runner::run(
             app.pool.clone(),

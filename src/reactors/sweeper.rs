@@ -8,14 +8,14 @@
 
 use std::time::Duration;
 
-use crate::app::App;
+use crate::context::Context;
 use crate::domain::invite::InviteCommand;
 use crate::ledger::try_lock;
 use crate::projections::invite::InviteStatus;
 
 const BATCH: i64 = 200;
 
-pub(super) async fn run(app: App) {
+pub(super) async fn run(app: Context) {
     let every = Duration::from_millis(app.settings.config.expiry_sweep_interval_ms.max(10));
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -31,7 +31,7 @@ pub(super) async fn run(app: App) {
 
 /// One sweep: expires every open invite past the clock's time, in batches.
 /// Returns how many it expired (0 when another replica is sweeping).
-pub async fn sweep_expired(app: &App) -> anyhow::Result<usize> {
+pub async fn sweep_expired(app: &Context) -> anyhow::Result<usize> {
     let now = app.clock.now();
     let mut expired = 0;
     loop {

@@ -12,11 +12,13 @@ use uuid::Uuid;
 
 use super::idempotency::IdempotentRequest;
 use super::invites::{checked_email, create_command, terms_for, TermsOptions};
-use super::{quota, Context, ServiceError};
+use super::quota;
 use crate::auth::accounts::Account;
 use crate::config::SenderResponseRedirect;
+use crate::context::Context;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::token::TokenType;
+use crate::error::ServiceError;
 use crate::ledger::{Admission, BatchResult, Guard, LedgerError};
 use crate::projections::invite::InviteView;
 use crate::projections::model::ReadModel;

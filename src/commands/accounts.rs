@@ -3,16 +3,18 @@
 
 use chrono::Duration;
 
+use super::client::ClientInfo;
 use super::idempotency::IdempotentRequest;
 use super::invites::{self, checked_email};
 use super::refusals::{self, Attempt, Tried};
-use super::{Context, ServiceError};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
 use crate::auth::session::{self, NewSession};
+use crate::context::Context;
 use crate::domain::invite::{Actor, InviteCommand, InviteError};
 use crate::domain::normalize_email;
 use crate::domain::user::{user_id_for_email, UserCommand, UserError};
+use crate::error::ServiceError;
 use crate::ledger::{Guard, JointError, LedgerError};
 use crate::projections::model::ReadModel;
 use crate::projections::user_account::UserAccounts;
@@ -21,13 +23,6 @@ pub struct SignUp {
     pub email: String,
     pub password: String,
     pub name: String,
-}
-
-/// Client details recorded with a session.
-#[derive(Default, Clone)]
-pub struct ClientInfo {
-    pub ip: Option<std::net::IpAddr>,
-    pub user_agent: Option<String>,
 }
 
 /// What happened to the invite that came with a sign-up or sign-in.

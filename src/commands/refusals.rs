@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
-use super::accounts::ClientInfo;
-use super::{Context, ServiceError};
+use super::client::ClientInfo;
+use crate::context::Context;
 use crate::domain::invite::{InviteCommand, InviteError, Refusal};
+use crate::error::ServiceError;
 use crate::rate_limit::Limit;
 
 const RECORDED_PER_MINUTE: u32 = 30;

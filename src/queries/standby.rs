@@ -12,8 +12,8 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres};
 
+use crate::context::Context;
 use crate::ledger::Position;
-use crate::service::Context;
 
 /// How often a waiting read looks at the standby's replay position.
 const REPLAY_POLL: Duration = Duration::from_millis(10);

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Context, ServiceError};
 use crate::auth::accounts::Account;
+use crate::context::Context;
+use crate::error::ServiceError;
 use crate::ledger::{usage, Quota};
 
 /// The quota `inviter` creates invites under now, if their role has one.

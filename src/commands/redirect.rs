@@ -2,8 +2,8 @@
 
 use url::Origin;
 
-use super::ServiceError;
 use crate::domain::redirect::is_allowed;
+use crate::error::ServiceError;
 
 /// How much of a refused target an error message repeats: enough to recognise
 /// it, never a megabyte of someone else's input.

@@ -51,6 +51,12 @@ pub struct Page<T> {
 #[error("The cursor is not one this API handed out")]
 pub struct BadCursor;
 
+impl From<BadCursor> for crate::error::ServiceError {
+    fn from(e: BadCursor) -> Self {
+        crate::error::ServiceError::bad_request("INVALID_CURSOR", e.to_string())
+    }
+}
+
 fn page<T, K: serde::Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);

@@ -97,6 +97,20 @@ pub fn columns<T: utoipa::ToSchema>(order: &[impl AsRef<str>]) -> Vec<String> {
     names
 }
 
+/// An export's columns in the read model's column order, named as its JSON
+/// names them: a bare log number is a `globalPosition` there.
+pub fn json_columns<T: utoipa::ToSchema>(names: &[&str]) -> Vec<String> {
+    let order: Vec<String> = camel_case(names)
+        .into_iter()
+        .map(|name| match name.as_str() {
+            "position" => "globalPosition".to_string(),
+            "lastPosition" => "lastGlobalPosition".to_string(),
+            _ => name,
+        })
+        .collect();
+    columns::<T>(&order)
+}
+
 /// `snake_case` column names as the JSON (camelCase) spells them.
 pub fn camel_case(names: &[&str]) -> Vec<String> {
     names

@@ -6,9 +6,10 @@
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::{Context, ServiceError};
+use crate::context::Context;
 use crate::domain::normalize_email;
 use crate::domain::user::{user_id_for_email, UserError};
+use crate::error::ServiceError;
 use crate::ledger::personal::ERASED;
 use crate::ledger::Position;
 

@@ -1,5 +1,6 @@
-//! The audit side of the ledger: who invited whom, when, with which role, and who
-//! used it, now or at any past moment.
+//! Queries: the read-side questions of the ledger. Who invited whom, when,
+//! with which role, and who used it, now or at any past moment. Nothing here
+//! changes the ledger; that is `commands/`.
 //!
 //! Every query names its tables through `as_of::At`: the live read models, or
 //! their history's versions valid at a past moment. One SQL text answers both.
@@ -7,11 +8,16 @@
 pub mod api_keys;
 pub mod as_of;
 pub mod diff;
+pub mod event_answers;
 pub mod export;
 pub mod feed;
+pub mod invite_answers;
 pub mod invites;
+pub mod period_answers;
+pub mod source;
 pub mod standby;
 pub mod stats;
+pub mod user_answers;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

@@ -9,19 +9,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::client::ClientInfo;
 use super::idempotency::IdempotentRequest;
 use super::refusals::{self, Attempt, Tried};
-use super::{quota, redirect, Context, ServiceError};
+use super::{quota, redirect};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
+use crate::context::Context;
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
+use crate::domain::invite_link::{InviteLinks, Landing};
 use crate::domain::normalize_email;
 use crate::domain::token::{random_code, random_token, TokenType};
+use crate::error::ServiceError;
 use crate::ledger::Guard;
 use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
 use crate::projections::model::ReadModel;
 use crate::projections::row::Row;
-use crate::service::accounts::ClientInfo;
 
 /// A year of seconds times ten: far enough for any real invite.
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
@@ -66,16 +69,14 @@ pub struct Created {
 
 /// Where a visitor goes to sign up or sign in to use this invite.
 fn invite_sign_in_up_page(invite: &InviteRow) -> &str {
-    let sign_in = goes_to_sign_in(
-        invite.email.is_some(),
-        invite.new_account,
-        invite.sender_response_redirect == SenderResponseRedirect::SignIn.as_str(),
-    );
-    if sign_in {
-        &invite.redirect_to_sign_in
-    } else {
-        &invite.redirect_to_sign_up
+    Landing {
+        private: invite.email.is_some(),
+        new_account: invite.new_account,
+        sender_response_redirect: &invite.sender_response_redirect,
+        redirect_to_sign_in: &invite.redirect_to_sign_in,
+        redirect_to_sign_up: &invite.redirect_to_sign_up,
     }
+    .page()
 }
 
 /// The invite this token opens, under its keyed hash or, for an invite made
@@ -305,7 +306,9 @@ pub async fn create(
                 .unwrap_or(config.default_sender_response)
             {
                 SenderResponse::Token => token,
-                SenderResponse::Url => invite_url(app, &token, sign_in_up_page(&terms)),
+                SenderResponse::Url => {
+                    InviteLinks::new(&app.settings.base_url).link(&token, terms.sign_in_up_page())
+                }
             },
         };
         let created = Created {
@@ -332,27 +335,6 @@ pub async fn create(
     Ok(created)
 }
 
-/// Where the invite's link sends its visitor to sign up or sign in.
-pub fn sign_in_up_page(terms: &InviteTerms) -> &str {
-    let public_to_sign_in =
-        terms.sender_response_redirect == SenderResponseRedirect::SignIn.as_str();
-    if goes_to_sign_in(terms.email.is_some(), terms.new_account, public_to_sign_in) {
-        &terms.redirect_to_sign_in
-    } else {
-        &terms.redirect_to_sign_up
-    }
-}
-
-/// A private invite for an existing account, or a public one configured so,
-/// leads to the sign-in page; everything else to sign-up.
-fn goes_to_sign_in(private: bool, new_account: bool, public_to_sign_in: bool) -> bool {
-    if private {
-        !new_account
-    } else {
-        public_to_sign_in
-    }
-}
-
 fn generate_token(app: &Context, token_type: TokenType) -> String {
     let mut rng = rand::thread_rng();
     match token_type {
@@ -366,14 +348,6 @@ fn generate_token(app: &Context, token_type: TokenType) -> String {
             format!("{}{body}", config.custom_token_prefix)
         }
     }
-}
-
-/// The link in emails and `senderResponse: "url"`: activates, then redirects.
-pub fn invite_url(app: &Context, token: &str, callback: &str) -> String {
-    let base = app.settings.base_url.as_str().trim_end_matches('/');
-    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    let callback: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
-    format!("{base}/api/auth/invite/{token}?callbackURL={callback}")
 }
 
 pub fn checked_email(raw: &str) -> Result<String, ServiceError> {

@@ -75,12 +75,9 @@ pub struct Templates {
 impl Templates {
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Templates> {
         let built_in = [
-            (
-                SUBJECT,
-                include_str!("../../templates/invitation.subject.txt"),
-            ),
-            (TEXT, include_str!("../../templates/invitation.txt")),
-            (HTML, include_str!("../../templates/invitation.html")),
+            (SUBJECT, include_str!("../templates/invitation.subject.txt")),
+            (TEXT, include_str!("../templates/invitation.txt")),
+            (HTML, include_str!("../templates/invitation.html")),
         ];
         if let Some(dir) = dir {
             anyhow::ensure!(

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Context, ServiceError};
+use crate::context::Context;
+use crate::error::ServiceError;
 use crate::ledger::{Admission, Receipt, RECEIPT_LIFETIME};
 
 /// Longest key accepted (Stripe's and the IETF draft's keys are far shorter).

@@ -1,3 +1,6 @@
+//! The use cases' one error type, shared by `commands/` and `queries/`:
+//! what went wrong, in the service's words; `http::error` gives each a status.
+
 use crate::domain::invite::InviteError;
 use crate::domain::user::UserError;
 use crate::ledger::LedgerError;
@@ -17,6 +20,12 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// A query's subject (an invite, a user) is not there.
+    #[error("{message}")]
+    NotFound {
+        code: &'static str,
+        message: std::borrow::Cow<'static, str>,
+    },
     #[error("Too many attempts; try again in a minute")]
     RateLimited,
     #[error("The service is busy; try again")]
@@ -43,7 +52,9 @@ impl ServiceError {
         match self {
             ServiceError::Invite(e) => e.code(),
             ServiceError::User(e) => e.code(),
-            ServiceError::BadRequest { code, .. } | ServiceError::Forbidden { code, .. } => code,
+            ServiceError::BadRequest { code, .. }
+            | ServiceError::Forbidden { code, .. }
+            | ServiceError::NotFound { code, .. } => code,
             ServiceError::Unauthorized => "UNAUTHORIZED",
             ServiceError::InvalidCredentials => "INVALID_EMAIL_OR_PASSWORD",
             ServiceError::RateLimited => "TOO_MANY_REQUESTS",

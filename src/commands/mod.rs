@@ -1,0 +1,13 @@
+//! Commands: the use cases that change the ledger (the invite lifecycle and the
+//! accounts it acts on), independent of HTTP. Read-side questions live in
+//! `queries/`; handlers in `http/` only translate to and from these.
+
+pub mod accounts;
+pub mod bulk;
+pub mod client;
+pub mod erasure;
+pub mod idempotency;
+pub mod invites;
+pub mod quota;
+pub mod redirect;
+pub mod refusals;
