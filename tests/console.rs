@@ -16,7 +16,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use common::ledger::user_id;
 use common::{Client, TestServer, ADMIN_EMAIL, ADMIN_PASSWORD};
-use invite_ledger::audit::api_keys;
+use invite_ledger::queries::api_keys;
 use serde_json::json;
 
 /// The whole browser run's limit: a hang fails instead of holding up the suite.

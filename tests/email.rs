@@ -11,7 +11,7 @@ use common::smtp_sink::{Received, SmtpSink};
 use common::TestServer;
 use serde_json::json;
 
-use invite_ledger::service::mailer::{Mailer, SmtpMailer};
+use invite_ledger::mailer::{Mailer, SmtpMailer};
 
 async fn server_with_smtp(sink: &SmtpSink) -> TestServer {
     let mailer: Arc<dyn Mailer> = Arc::new(

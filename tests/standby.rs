@@ -17,8 +17,8 @@ use sqlx::{Connection, PgConnection};
 use common::{CapturingMailer, Client, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
 use invite_ledger::app::App;
 use invite_ledger::clock::ManualClock;
+use invite_ledger::commands::accounts;
 use invite_ledger::reactors;
-use invite_ledger::service::accounts;
 
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 

@@ -22,10 +22,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use invite_ledger::app::App;
 use invite_ledger::clock::ManualClock;
+use invite_ledger::commands::accounts;
 use invite_ledger::config::Config;
+use invite_ledger::mailer::{InvitationEmail, Mailer};
 use invite_ledger::reactors;
-use invite_ledger::service::accounts;
-use invite_ledger::service::mailer::{InvitationEmail, Mailer};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password";
