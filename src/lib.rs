@@ -4,7 +4,6 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
-pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod console;

@@ -1,6 +1,7 @@
-//! `invite-ledger bench --smoke` runs end to end, so the benchmark cannot rot:
+//! `invite-ledger-bench --smoke` runs end to end, so the benchmark cannot rot:
 //! every measure prints its row, the crowd on one invite got exactly `maxUses`,
-//! and the bench's databases are gone afterwards.
+//! and the bench's databases are gone afterwards. It finds the server where a
+//! user's `cargo build` leaves it: beside itself.
 
 use std::process::Command;
 
@@ -34,8 +35,8 @@ const PGBENCH_ROWS: &[&str] = &[
 async fn the_smoke_bench_prints_every_row_of_the_table() {
     let server = std::env::var("TEST_DATABASE_SERVER")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
-        .args(["bench", "--smoke", "--database-server", &server])
+    let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger-bench"))
+        .args(["--smoke", "--database-server", &server])
         .output()
         .expect("the bench runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

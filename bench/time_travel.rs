@@ -60,7 +60,7 @@ pub async fn measure(
 
     let server = Server::start(cli).await?;
     let http = reqwest::Client::new();
-    let as_of = crate::json_time::format(&middle);
+    let as_of = invite_ledger::json_time::format(&middle);
     let get = |path: String| {
         let request = http
             .get(format!("{}/api/ledger{path}", server.base))

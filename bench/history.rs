@@ -12,7 +12,7 @@
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 
-use crate::ledger::{read_batch, LedgerEvent, Position};
+use invite_ledger::ledger::{read_batch, LedgerEvent, Position};
 
 pub const EVENTS_PER_INVITEE: u64 = 4;
 /// Rows per INSERT: big enough to be quick, small enough not to hold a long transaction.

@@ -1,5 +1,5 @@
-//! The server under test, as a child process of this same executable, so its
-//! memory is its own and can be read from /proc.
+//! The server under test, the `invite-ledger` executable in a child process, so
+//! its memory is its own and can be read from /proc.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-use crate::auth::password::PasswordCost;
+use invite_ledger::auth::password::PasswordCost;
 
 const STARTUP: Duration = Duration::from_secs(60);
 
-/// This executable and the flags every child gets.
+/// The server's executable and the flags every child gets.
 #[derive(Clone)]
 pub struct Cli {
     pub exe: PathBuf,
@@ -154,6 +154,20 @@ impl Server {
         self.child.kill().await?;
         Ok(())
     }
+}
+
+/// `invite-ledger` in the folder of this bench's own executable, where `cargo
+/// build` puts both: the bench measures the server built with it.
+pub fn beside_this_bench() -> anyhow::Result<PathBuf> {
+    let bench = std::env::current_exe()?;
+    let server = bench.with_file_name("invite-ledger");
+    anyhow::ensure!(
+        server.is_file(),
+        "no server executable at {} (build it with `cargo build --release`, or name \
+         one with --server-bin)",
+        server.display()
+    );
+    Ok(server)
 }
 
 fn peak_rss_kib(status: &Path) -> anyhow::Result<u64> {

@@ -1,12 +1,14 @@
-//! `invite-ledger bench`: figures for speed, scale and memory, side by side with
+//! `invite-ledger-bench`: figures for speed, scale and memory, side by side with
 //! the physical limit of the same machine, measured in the same run.
 //!
 //! The bench creates two fresh databases on the local PostgreSQL (dropped at the
-//! end, whatever happens), runs this same executable as the server in a child
-//! process (so its peak memory can be read from /proc), and prints one table:
+//! end, whatever happens), runs the `invite-ledger` executable as the server in a
+//! child process (so its peak memory can be read from /proc), and prints one table:
 //! create-invite and get-invite over HTTP at 1, 16 and 64 clients, the full flow
 //! per invitee, a crowd of clients on one invite, a rebuild of the read models
 //! from a bulk-written log, the server's peak RSS, and the limit they compare to.
+//! It is a binary of its own, on the library's public API, so that neither the
+//! library nor the server's command line carries it.
 
 mod bulk;
 mod history;
@@ -17,19 +19,21 @@ mod server;
 mod time_travel;
 mod workload;
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use clap::Args;
+use clap::{Args, Parser};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 use uuid::Uuid;
 
-use crate::auth::password::{self, PasswordCost};
-use crate::domain::invite::{InviteEvent, InviteTerms};
-use crate::domain::token::TokenType;
+use invite_ledger::auth::password::{self, PasswordCost};
+use invite_ledger::domain::invite::{InviteEvent, InviteTerms};
+use invite_ledger::domain::token::TokenType;
+use invite_ledger::logging::{self, LogFormat};
 use limit::Limits;
 use load::Stats;
 use report::{millis, percent, rate, ratio, Row};
@@ -60,6 +64,31 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432"
     )]
     pub database_server: String,
+    /// The `invite-ledger` executable the bench runs as its server [default: the
+    /// one beside this bench, as `cargo build` leaves them].
+    #[arg(long, env = "BENCH_SERVER_BIN")]
+    pub server_bin: Option<PathBuf>,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "invite-ledger-bench",
+    version,
+    about = "Measure invite-ledger's speed, scale and memory against this machine's limit (see README)"
+)]
+struct CommandLine {
+    /// Log format on stderr (levels: `RUST_LOG`, default `info`).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(flatten)]
+    args: BenchArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = CommandLine::parse();
+    logging::init(cli.log_format);
+    run(cli.args).await
 }
 
 /// How much of everything: the full run or the smoke run.
@@ -118,17 +147,21 @@ impl Plan {
 /// crowd on one invite got other than exactly `maxUses` uses.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let plan = Plan::new(args.smoke);
+    let exe = match args.server_bin {
+        Some(exe) => exe,
+        None => server::beside_this_bench()?,
+    };
     let server_url = args.database_server.trim_end_matches('/').to_string();
     let name = format!("invite_ledger_bench_{}", Uuid::new_v4().simple());
     let databases = [name.clone(), format!("{name}_rebuild")];
     let measured = if args.rebuild_only {
-        rebuild_alone(&plan, &server_url, &databases[1]).await
+        rebuild_alone(&plan, &exe, &server_url, &databases[1]).await
     } else if args.crowd_only {
-        crowds_alone(&plan, &server_url, &databases[0]).await
+        crowds_alone(&plan, &exe, &server_url, &databases[0]).await
     } else if args.bulk_only {
-        bulk_alone(&plan, &server_url, &databases[0]).await
+        bulk_alone(&plan, &exe, &server_url, &databases[0]).await
     } else {
-        measure_all(&plan, &server_url, &databases).await
+        measure_all(&plan, &exe, &server_url, &databases).await
     };
     for database in &databases {
         if let Err(error) = drop_database(&server_url, database).await {
@@ -141,13 +174,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 impl Cli {
-    /// This binary on `database` of the bench's PostgreSQL server.
-    fn on(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Cli> {
-        Ok(Cli {
-            exe: std::env::current_exe()?,
+    /// The server's executable on `database` of the bench's PostgreSQL server.
+    fn on(plan: &Plan, exe: &Path, server_url: &str, database: &str) -> Cli {
+        Cli {
+            exe: exe.to_path_buf(),
             database_url: format!("{server_url}/{database}"),
             cost: plan.cost,
-        })
+        }
     }
 }
 
@@ -162,8 +195,13 @@ async fn serve_signed_in(cli: &Cli) -> anyhow::Result<(Server, Api, String)> {
 }
 
 /// Measure 9 by itself, on a fresh server.
-async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli::on(plan, server_url, database)?;
+async fn bulk_alone(
+    plan: &Plan,
+    exe: &Path,
+    server_url: &str,
+    database: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli::on(plan, exe, server_url, database);
     let (server, api, admin) = serve_signed_in(&cli).await?;
     eprintln!(
         "bench: create-many, {} invites per call",
@@ -175,8 +213,13 @@ async fn bulk_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Re
 }
 
 /// Measure 5 by itself.
-async fn rebuild_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli::on(plan, server_url, database)?;
+async fn rebuild_alone(
+    plan: &Plan,
+    exe: &Path,
+    server_url: &str,
+    database: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli::on(plan, exe, server_url, database);
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
     let rebuilt = rebuild(plan, &cli, server_url, database, &hash).await?;
     let mut rows = vec![rebuild_row(plan, &rebuilt, None)];
@@ -248,14 +291,11 @@ fn rebuild_row(plan: &Plan, rebuilt: &Rebuilt, best_insert: Option<f64>) -> Row 
 
 async fn measure_all(
     plan: &Plan,
+    exe: &Path,
     server_url: &str,
     databases: &[String; 2],
 ) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli {
-        exe: std::env::current_exe()?,
-        database_url: format!("{server_url}/{}", databases[0]),
-        cost: plan.cost,
-    };
+    let cli = Cli::on(plan, exe, server_url, &databases[0]);
     eprintln!("bench: database {}", databases[0]);
     cli.run(&["migrate"]).await?;
 
@@ -431,7 +471,7 @@ async fn rebuild(
     };
     cli.run(&["migrate"]).await?;
     let invitees = plan.rebuild_events / history::EVENTS_PER_INVITEE;
-    let pool = crate::app::connect(&cli.database_url).await?;
+    let pool = invite_ledger::app::connect(&cli.database_url).await?;
     let fifth = invitees / 5;
     history::append(&pool, 0, fifth, password_hash).await?;
     history::wait_visible(&pool).await?;
@@ -493,7 +533,7 @@ async fn crowds(
 ) -> anyhow::Result<(workload::Crowd, workload::Crowd)> {
     eprintln!("bench: {} clients on one invite", plan.crowd_clients);
     let clients = plan.crowd_clients as u64;
-    let pool = crate::app::connect(&cli.database_url).await?;
+    let pool = invite_ledger::app::connect(&cli.database_url).await?;
     history::append(&pool, 0, 2 * clients, hash).await?;
     history::add_sessions(&pool, 0, 2 * clients).await?;
     wait_for_accounts(&pool, 2 * plan.crowd_clients).await?;
@@ -527,8 +567,13 @@ async fn crowds(
 }
 
 /// Measures 4 and 4b alone.
-async fn crowds_alone(plan: &Plan, server_url: &str, database: &str) -> anyhow::Result<Vec<Row>> {
-    let cli = Cli::on(plan, server_url, database)?;
+async fn crowds_alone(
+    plan: &Plan,
+    exe: &Path,
+    server_url: &str,
+    database: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let cli = Cli::on(plan, exe, server_url, database);
     let (server, api, admin) = serve_signed_in(&cli).await?;
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
     let measured = crowds(plan, &cli, &api, &admin, &hash).await;
