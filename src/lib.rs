@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -62,11 +62,6 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
-    /// Measure speed, scale and memory against this machine's limit (see README).
-    Bench {
-        #[command(flatten)]
-        args: invite_ledger::bench::BenchArgs,
-    },
     /// Manage API keys for the audit API.
     Apikey {
         #[command(subcommand)]
@@ -186,7 +181,6 @@ async fn main() -> anyhow::Result<()> {
     warn_about_unknown_variables();
     match cli.command {
         Command::Serve { config } => serve(*config).await,
-        Command::Bench { args } => invite_ledger::bench::run(args).await,
         Command::Migrate { database, .. } => {
             let pool = connect(&database).await?;
             app::prepare(&pool).await?;

@@ -5,7 +5,7 @@
 //! with the admin's session cookie or a pasted API key.
 //!
 //! Rebuild the files after changing `web/`: `npm ci && npm run build` there
-//! (`tests/console_assets.rs` fails while `dist/` is older than its sources).
+//! (`tests/api/console_assets.rs` fails while `dist/` is older than its sources).
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};

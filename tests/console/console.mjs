@@ -1,5 +1,5 @@
 // The admin console as an admin uses it, in headless Chromium (Debian's, driven by
-// playwright-core). tests/console.rs seeds the server and passes what it made:
+// playwright-core). tests/api/console.rs seeds the server and passes what it made:
 //   admin -> Alice -> Bob -> Frank, Alice -> Dave, admin -> Erin; CUT is a moment
 //   after Alice and Erin joined and before Bob, Dave and Frank did.
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { chromium } from "playwright-core";
 
 const env = (name) => {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through tests/console.rs`);
+  if (!value) throw new Error(`${name} is not set: run this through tests/api/console.rs`);
   return value;
 };
 const URL = env("CONSOLE_URL");

@@ -1,6 +1,6 @@
 // `/docs` in a real browser with every request to anywhere but the server cut
 // off: the viewer comes from the binary, reads `/openapi.json` and shows the
-// operations. The server is started by `tests/docs_offline.rs`, which passes
+// operations. The server is started by `tests/api/docs_offline.rs`, which passes
 // its address in DOCS_BASE_URL; the browser is Debian's Chromium.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -1,0 +1,151 @@
+//! Invite histories written straight into the log with SQL, in bulk, in exactly
+//! the JSON the event enums serialize to (`check_format` proves it).
+//!
+//! Invitee `i` has four events: its invite's `Created` and `Activated`, its
+//! account's `Registered`, then the invite's `Used`. Invitees form trees of a
+//! thousand accounts: invitee `i` (not a multiple of 1,000) was invited by
+//! invitee `i - 1` when `i` is odd and `i - 2` when even, so each tree is a
+//! spine of even invitees, each with one odd invitee beside the next. Invite `i` is keyed by the
+//! hash of the token `bench-token-{i}`; user `i` signs in with the session token
+//! `bench-session-{i}` once `add_sessions` has run.
+
+use serde_json::Value;
+use sqlx::{PgPool, Row};
+
+use invite_ledger::ledger::{read_batch, LedgerEvent, Position};
+
+pub const EVENTS_PER_INVITEE: u64 = 4;
+/// Rows per INSERT: big enough to be quick, small enough not to hold a long transaction.
+const CHUNK: u64 = 25_000;
+
+const INSERT_HISTORIES: &str = r#"
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, '1', e.payload, '{}'
+  FROM generate_series($1::bigint, $2::bigint) AS i
+ CROSS JOIN LATERAL (SELECT
+        encode(sha256(convert_to('bench-token-' || i, 'UTF8')), 'hex') AS invite_key,
+        md5('bench-invite-' || i)::uuid::text AS invite_id,
+        md5('bench-user-' || i)::uuid::text AS user_id,
+        'invitee' || i || '@bench.example' AS email,
+        CASE WHEN i % 1000 = 0 THEN 'bench-admin'
+             ELSE md5('bench-user-' || (i - 1 - (1 - i % 2)))::uuid::text END AS inviter_id,
+        to_char((timestamptz '2026-03-01 09:00:00+00' + i * interval '1 second')
+                AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at,
+        to_char((timestamptz '2036-03-01 09:00:00+00' + i * interval '1 second')
+                AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS expires_at) AS v
+ CROSS JOIN LATERAL (VALUES
+    (1, 'invite', v.invite_key, 1, 'Created', json_build_object('Created', json_build_object(
+        'terms', json_build_object(
+            'invite_id', v.invite_id, 'token_type', 'token', 'role', 'user', 'email', NULL,
+            'new_account', true, 'max_uses', 1, 'expires_at', v.expires_at,
+            'redirect_to_sign_up', '/auth/sign-up', 'redirect_to_sign_in', '/auth/sign-in',
+            'redirect_to_after_upgrade', '/auth/invited', 'share_inviter_name', true,
+            'sender_response_redirect', 'signUp'),
+        'inviter_id', v.inviter_id, 'inviter_name', 'Bench Admin',
+        'inviter_email', 'admin@bench.example', 'inviter_role', 'admin', 'at', v.at))),
+    (2, 'invite', v.invite_key, 2, 'Activated', json_build_object('Activated', json_build_object(
+        'by_user_id', NULL, 'at', v.at))),
+    (3, 'user', v.user_id, 1, 'Registered', json_build_object('Registered', json_build_object(
+        'email', v.email, 'name', 'Bench Invitee', 'password_hash', $3::text, 'role', 'user',
+        'at', v.at))),
+    (4, 'invite', v.invite_key, 3, 'Used', json_build_object('Used', json_build_object(
+        'invite_id', v.invite_id, 'inviter_id', v.inviter_id, 'user_id', v.user_id,
+        'user_email', v.email, 'role_before', 'user', 'role_after', 'user',
+        'new_account', true, 'at', v.at)))
+ ) AS e(k, aggregate_type, aggregate_id, sequence, event_type, payload)
+ ORDER BY i, e.k
+"#;
+
+/// Appends the histories of invitees `first..first + count`, in chunks of
+/// one transaction each. `password_hash` is stored for every account.
+pub async fn append(
+    pool: &PgPool,
+    first: u64,
+    count: u64,
+    password_hash: &str,
+) -> anyhow::Result<()> {
+    let end = first + count;
+    let mut from = first;
+    while from < end {
+        let to = (from + CHUNK).min(end);
+        sqlx::query(INSERT_HISTORIES)
+            .bind(from as i64)
+            .bind(to as i64 - 1)
+            .bind(password_hash)
+            .execute(pool)
+            .await?;
+        from = to;
+    }
+    Ok(())
+}
+
+/// Signs in invitees `first..first + count`: invitee `i` gets the session token
+/// `bench-session-{i}`.
+pub async fn add_sessions(pool: &PgPool, first: u64, count: u64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO session (id, token_hash, user_id, created_at, expires_at)
+         SELECT md5('bench-session-' || i)::uuid,
+                encode(sha256(convert_to('bench-session-' || i, 'UTF8')), 'hex'),
+                md5('bench-user-' || i)::uuid::text, now(), now() + interval '1 day'
+           FROM generate_series($1::bigint, $2::bigint) AS i",
+    )
+    .bind(first as i64)
+    .bind((first + count) as i64 - 1)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub fn session_token(invitee: u64) -> String {
+    format!("bench-session-{invitee}")
+}
+
+/// Waits until readers may take every event: they stop below the oldest
+/// transaction of this database still running (`ledger_read_horizon`).
+pub async fn wait_visible(pool: &PgPool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let hidden: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events
+              WHERE transaction_id >= ledger_read_horizon()",
+        )
+        .fetch_one(pool)
+        .await?;
+        if hidden == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{hidden} events stay behind a long-running transaction on the server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Fails unless the log's first events decode into the event enums and encode
+/// back into the very JSON stored: no field misnamed, none left to a default.
+pub async fn check_format(pool: &PgPool) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    let events = read_batch(&mut conn, Position::default(), EVENTS_PER_INVITEE as i64).await?;
+    anyhow::ensure!(
+        events.len() == EVENTS_PER_INVITEE as usize,
+        "expected {EVENTS_PER_INVITEE} events in the log, found {}",
+        events.len()
+    );
+    for event in events {
+        let stored: Value = sqlx::query("SELECT payload FROM events WHERE global_position = $1")
+            .bind(event.position.global)
+            .fetch_one(&mut *conn)
+            .await?
+            .get("payload");
+        let encoded = match &event.event {
+            LedgerEvent::Invite(e) => serde_json::to_value(e)?,
+            LedgerEvent::User(e) => serde_json::to_value(e)?,
+        };
+        anyhow::ensure!(
+            encoded == stored,
+            "generated event differs from its serialization:\n stored  {stored}\n encoded {encoded}"
+        );
+    }
+    Ok(())
+}
