@@ -16,50 +16,30 @@ const DATABASE_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How long a client is told to wait after a refusal without its own window.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// An error on its way to the client: the service's, or one the HTTP edge
-/// makes itself (bad framing, origin, rate limits with their own wait).
-#[derive(Debug)]
+/// The API's one error type: everything a handler, extractor or middleware
+/// answers with when it does not answer with success. `status_code` is the one
+/// map from error to status; `into_response` writes every one of them as
+/// `{"code", "message"}`, internals logged and never shown.
+#[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// What a use case refused or failed at (every `ServiceError`, and what
+    /// converts into one: database, ledger and domain errors).
+    #[error(transparent)]
     Service(ServiceError),
-    Edge(Refusal),
+    /// A refusal decided at the HTTP edge, with its own status: bad framing,
+    /// origin, a rate limit with its own wait, a timeout, an unknown position.
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl ApiError {
-    /// The stable code clients see.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Service(error) => error.code(),
-            ApiError::Edge(refusal) => refusal.code,
-        }
-    }
-
-    /// Whether the fault is ours (or the database's), not the request's.
-    pub fn is_server_error(&self) -> bool {
-        match self {
-            ApiError::Service(error) => status_of(error).is_server_error(),
-            ApiError::Edge(refusal) => refusal.status.is_server_error(),
-        }
-    }
-}
-
-impl<E: Into<ServiceError>> From<E> for ApiError {
-    fn from(e: E) -> Self {
-        ApiError::Service(e.into())
-    }
-}
-
-/// A refusal decided at the edge, before or beside the service.
-#[derive(Debug)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub retry_after: Option<Duration>,
-}
-
-impl Refusal {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Refusal {
+    pub fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Refused {
             status,
             code,
             message: message.into(),
@@ -67,36 +47,73 @@ impl Refusal {
         }
     }
 
-    pub fn too_many_requests(retry_after: Duration) -> Self {
-        Refusal {
-            retry_after: Some(retry_after),
-            ..Refusal::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
-                "Too many attempts; try again later",
-            )
+    /// This refusal, telling the client when to come back (`Retry-After`).
+    pub fn with_retry_after(self, wait: Duration) -> Self {
+        match self {
+            ApiError::Refused {
+                status,
+                code,
+                message,
+                ..
+            } => ApiError::Refused {
+                status,
+                code,
+                message,
+                retry_after: Some(wait),
+            },
+            other => other,
         }
+    }
+
+    pub fn too_many_requests(retry_after: Duration) -> Self {
+        ApiError::refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_REQUESTS",
+            "Too many attempts; try again later",
+        )
+        .with_retry_after(retry_after)
     }
 
     pub fn database_unreachable() -> Self {
-        Refusal {
-            retry_after: Some(DATABASE_RETRY_AFTER),
-            ..Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                "The database is unreachable; try again shortly",
-            )
+        ApiError::refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "The database is unreachable; try again shortly",
+        )
+        .with_retry_after(DATABASE_RETRY_AFTER)
+    }
+
+    /// The stable code clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Service(error) => error.code(),
+            ApiError::Refused { code, .. } => code,
         }
     }
-}
 
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> Self {
-        ApiError::Edge(refusal)
+    /// The status this error answers with.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Service(error) => status_of(error),
+            ApiError::Refused { status, .. } => *status,
+        }
+    }
+
+    /// Whether the fault is ours (or the database's), not the request's.
+    pub fn is_server_error(&self) -> bool {
+        self.status_code().is_server_error()
     }
 }
 
-pub fn status_of(error: &ServiceError) -> StatusCode {
+/// Anything a use case fails with converts, so handlers use `?` throughout.
+impl<E: Into<ServiceError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
+/// The one map from a use case's error to its status.
+fn status_of(error: &ServiceError) -> StatusCode {
     match error {
         ServiceError::Invite(e) => match e {
             InviteError::NotFound => StatusCode::NOT_FOUND,
@@ -161,11 +178,16 @@ pub fn is_database_unreachable(error: &anyhow::Error) -> bool {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let refusal = match self {
-            ApiError::Edge(refusal) => refusal,
+        let (status, code, message, retry_after) = match self {
+            ApiError::Refused {
+                status,
+                code,
+                message,
+                retry_after,
+            } => (status, code, message, retry_after),
             ApiError::Service(ServiceError::Internal(error)) if is_database_unreachable(&error) => {
                 log_database_unreachable(&error);
-                Refusal::database_unreachable()
+                return ApiError::database_unreachable().into_response();
             }
             ApiError::Service(error) => {
                 let message = match &error {
@@ -178,15 +200,22 @@ impl IntoResponse for ApiError {
                 };
                 let retry_after =
                     matches!(error, ServiceError::RateLimited).then_some(DEFAULT_RETRY_AFTER);
-                Refusal {
-                    status: status_of(&error),
-                    code: error.code(),
-                    message,
-                    retry_after,
-                }
+                (status_of(&error), error.code(), message, retry_after)
             }
         };
-        refusal.into_response()
+        let body = ErrorBody {
+            code: code.to_string(),
+            message,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(wait) = retry_after {
+            // Whole seconds, rounded up, so a client never comes back too early.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }
 
@@ -221,30 +250,12 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code.to_string(),
-            message: self.message,
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(wait) = self.retry_after {
-            // Whole seconds, rounded up, so a client never comes back too early.
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        }
-        response
-    }
-}
-
 pub async fn not_found() -> Response {
-    Refusal::new(StatusCode::NOT_FOUND, "NOT_FOUND", "No such endpoint").into_response()
+    ApiError::refused(StatusCode::NOT_FOUND, "NOT_FOUND", "No such endpoint").into_response()
 }
 
 pub async fn method_not_allowed() -> Response {
-    Refusal::new(
+    ApiError::refused(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
         "This endpoint does not take this HTTP method",

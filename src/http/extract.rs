@@ -12,7 +12,7 @@ use axum_extra::extract::CookieJar;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, Refusal};
+use super::error::ApiError;
 use crate::app::App;
 use crate::auth::accounts::Account;
 use crate::auth::session::{self, Session};
@@ -51,7 +51,7 @@ where
 
 fn body_refusal(status: StatusCode, message: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        Refusal::new(status, "PAYLOAD_TOO_LARGE", "The request body is too large").into()
+        ApiError::refused(status, "PAYLOAD_TOO_LARGE", "The request body is too large")
     } else {
         validation_error(message)
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use super::error::{ApiError, Refusal};
+use super::error::ApiError;
 use crate::commands::accounts::SignedIn;
 use crate::commands::client::ClientInfo;
 use crate::config::Config;
@@ -122,7 +122,7 @@ impl Guards {
 
 fn refuse_if(wait: Option<Duration>) -> Result<(), ApiError> {
     match wait {
-        Some(wait) => Err(Refusal::too_many_requests(wait).into()),
+        Some(wait) => Err(ApiError::too_many_requests(wait)),
         None => Ok(()),
     }
 }

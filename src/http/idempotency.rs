@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::error::{ApiError, Refusal};
+use super::error::ApiError;
 use super::extract::MaybeUser;
 use super::HttpState;
 use crate::commands::idempotency::{IdempotentRequest, KeptAnswer, Lookup};
@@ -52,7 +52,7 @@ pub async fn replay_or_run(
         Err(error) => return error.into_response(),
     };
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return Refusal::new(
+        return ApiError::refused(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
             "The request body is too large",
@@ -101,7 +101,7 @@ fn replay(kept: KeptAnswer) -> Response {
 }
 
 fn reused() -> Response {
-    Refusal::new(
+    ApiError::refused(
         StatusCode::UNPROCESSABLE_ENTITY,
         "IDEMPOTENCY_KEY_REUSED",
         "This Idempotency-Key was used for another request in the last 24 hours",

@@ -2,7 +2,6 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -12,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::cookies;
-use super::error::{ApiError, ErrorBody, Refusal};
+use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
@@ -410,11 +409,10 @@ impl InviteTarget {
             (None, Some(id)) => invites::token_hash_of(&state.app, id)
                 .await?
                 .ok_or_else(|| {
-                    Refusal::new(
-                        StatusCode::NOT_FOUND,
-                        "INVITE_NOT_FOUND",
-                        "No invite has this id",
-                    )
+                    ServiceError::NotFound {
+                        code: "INVITE_NOT_FOUND",
+                        message: "No invite has this id".into(),
+                    }
                     .into()
                 }),
             _ => Err(ServiceError::bad_request(

@@ -12,14 +12,14 @@ use axum_extra::extract::CookieJar;
 use url::Url;
 
 use super::cookies;
-use super::error::Refusal;
+use super::error::ApiError;
 use crate::app::App;
 
 pub async fn check(State(app): State<App>, request: Request, next: Next) -> Response {
     if needs_check(&app, request.method(), request.headers())
         && !claims_trusted_origin(&app, request.headers())
     {
-        return Refusal::new(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin")
+        return ApiError::refused(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin")
             .into_response();
     }
     next.run(request).await

@@ -10,7 +10,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::Refusal;
+use super::error::ApiError;
 use crate::app::App;
 use crate::context::recording_writes;
 use crate::ledger::Position;
@@ -30,7 +30,7 @@ pub async fn read_your_writes(
     if let Some(value) = request.headers().get(&LEDGER_POSITION) {
         let position = match value.to_str().ok().map(str::parse::<Position>) {
             Some(Ok(position)) if position.xid >= 0 && position.global >= 0 => position,
-            _ => return Refusal::new(
+            _ => return ApiError::refused(
                 StatusCode::BAD_REQUEST,
                 "INVALID_LEDGER_POSITION",
                 "Ledger-Position must be a position as answers give it (`transaction/position`)",
@@ -52,7 +52,7 @@ pub async fn read_your_writes(
 }
 
 /// Waits until every read model here has applied `position`.
-async fn wait_for(app: &App, position: Position) -> Result<(), Refusal> {
+async fn wait_for(app: &App, position: Position) -> Result<(), ApiError> {
     let reached = |app: &App| {
         app.progress
             .checkpoints()
@@ -67,9 +67,9 @@ async fn wait_for(app: &App, position: Position) -> Result<(), Refusal> {
     let known = position
         .is_recorded(&app.pool)
         .await
-        .map_err(|_| Refusal::database_unreachable())?;
+        .map_err(|_| ApiError::database_unreachable())?;
     if !known {
-        return Err(Refusal::new(
+        return Err(ApiError::refused(
             StatusCode::BAD_REQUEST,
             "UNKNOWN_LEDGER_POSITION",
             "Ledger-Position names no event of this ledger",
@@ -79,14 +79,12 @@ async fn wait_for(app: &App, position: Position) -> Result<(), Refusal> {
     if app.progress.wait_for(position, &[], wait).await {
         return Ok(());
     }
-    Err(Refusal {
-        retry_after: Some(Duration::from_secs(1)),
-        ..Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "POSITION_NOT_REACHED",
-            "This server has not applied the ledger that far yet; try again shortly",
-        )
-    })
+    Err(ApiError::refused(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "POSITION_NOT_REACHED",
+        "This server has not applied the ledger that far yet; try again shortly",
+    )
+    .with_retry_after(Duration::from_secs(1)))
 }
 
 /// The position the request sent, if any (for reads that go elsewhere).

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::Refusal;
+use super::error::ApiError;
 
 pub async fn request_timeout(
     State(limit): State<Duration>,
@@ -18,7 +18,7 @@ pub async fn request_timeout(
 ) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => Refusal::new(
+        Err(_) => ApiError::refused(
             StatusCode::REQUEST_TIMEOUT,
             "REQUEST_TIMEOUT",
             "The request took too long",
