@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -15,9 +15,12 @@ const REQUEST_ID: &str = "x-request-id";
 /// Requests that matched no route share one label, whatever their path.
 const UNMATCHED: &str = "unmatched";
 
+/// Methods outside HTTP's standard ones share one label.
+const OTHER_METHOD: &str = "other";
+
 pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -41,6 +44,27 @@ pub async fn observe(request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// The method as a label: the standard ones by name, any other as one value,
+/// since each label value is a series kept for the process's lifetime and a
+/// made-up method costs a client nothing to send.
+fn method_label(method: &Method) -> &'static str {
+    static STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    STANDARD
+        .iter()
+        .find(|standard| *standard == method)
+        .map_or(OTHER_METHOD, |standard| standard.as_str())
 }
 
 /// The caller's `x-request-id` when it is a plain short one (a proxy's), else a new one.

@@ -101,3 +101,30 @@ async fn the_pool_is_sized_by_database_max_connections() {
         "{scrape}"
     );
 }
+
+/// Made-up HTTP methods cost nothing to send; were each its own label value, a
+/// stranger could grow `/metrics` (and the server's memory) without bound.
+#[tokio::test]
+async fn made_up_methods_share_one_label_value() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    for n in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{n}").as_bytes()).unwrap();
+        let status = http
+            .request(method, format!("http://{}/healthz", server.addr))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 405);
+    }
+    let scrape = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!scrape.contains("MADEUP"), "{scrape}");
+    let other = r#"http_requests_total{method="other",route="/healthz",status="405"}"#;
+    assert_eq!(sample(&scrape, other), Some(20.0), "{scrape}");
+}
