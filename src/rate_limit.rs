@@ -18,6 +18,9 @@ pub struct Limit {
     pub window: Duration,
 }
 
+/// The bucket family of wrong passwords per account, keyed by normalized email.
+pub const SIGN_IN_ACCOUNT: &str = "sign-in-account";
+
 /// How often (in counted attempts) this process clears windows long over.
 const SWEEP_EVERY: u64 = 1_000;
 
@@ -107,6 +110,25 @@ impl Limiter {
         .await?;
         self.sweep_now_and_then();
         Ok((hits as i64 > i64::from(limit.max)).then(|| wait(left)))
+    }
+
+    /// Deletes the counter of `key` in the family `name` (an erased person's
+    /// email must not stay in a bucket's name until the sweep).
+    pub async fn forget(&self, name: &'static str, key: &str) -> sqlx::Result<()> {
+        let bucket = bucket(
+            &Limit {
+                name,
+                max: 0,
+                window: Duration::ZERO,
+            },
+            key,
+        );
+        self.clear.lock().expect("not poisoned").remove(&bucket);
+        sqlx::query("DELETE FROM rate_limit WHERE bucket = $1")
+            .bind(&bucket)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Deletes windows over for an hour, in the background, once in a while.

@@ -12,6 +12,7 @@ use crate::domain::user::{user_id_for_email, UserError};
 use crate::error::ServiceError;
 use crate::ledger::personal::ERASED;
 use crate::ledger::Position;
+use crate::rate_limit::SIGN_IN_ACCOUNT;
 
 /// What an erasure did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -65,6 +66,10 @@ pub async fn erase(
         .execute(&app.pool)
         .await?;
     scrub_delivery_errors(&app.pool, &emails).await?;
+    super::receipt_erasure::erase_from_receipts(app, &person, &emails).await?;
+    for email in &emails {
+        app.limiter.forget(SIGN_IN_ACCOUNT, email).await?;
+    }
     app.settle(position).await;
     Ok(Erasure {
         user_id: person,

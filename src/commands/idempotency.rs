@@ -82,7 +82,7 @@ impl IdempotentRequest {
         answer: impl Fn(&Admission) -> Value + Send + Sync + 'static,
     ) -> Receipt {
         let seal = app.settings.token_seal.clone();
-        let associated = self.associated_data();
+        let associated = associated_data(&self.user_id, &self.key);
         Receipt {
             user_id: self.user_id.clone(),
             key: self.key.clone(),
@@ -93,11 +93,6 @@ impl IdempotentRequest {
                 seal.seal(&answer(admission).to_string(), &associated)
             }),
         }
-    }
-
-    /// Binds a sealed answer to its user and key: it cannot be moved to another.
-    fn associated_data(&self) -> String {
-        format!("idempotency\n{}\n{}", self.user_id, self.key)
     }
 
     /// What the key holds for this request, ignoring receipts over 24 hours old.
@@ -122,13 +117,18 @@ impl IdempotentRequest {
         let body = app
             .settings
             .token_seal
-            .open(&sealed, &self.associated_data())
+            .open(&sealed, &associated_data(&self.user_id, &self.key))
             .map_err(|e| anyhow::anyhow!("an idempotency receipt does not open: {e}"))?;
         Ok(Lookup::Answered(KeptAnswer {
             status: status as u16,
             body: serde_json::from_str(&body).map_err(anyhow::Error::from)?,
         }))
     }
+}
+
+/// Binds a sealed answer to its user and key: it cannot be moved to another.
+pub(crate) fn associated_data(user_id: &str, key: &str) -> String {
+    format!("idempotency\n{user_id}\n{key}")
 }
 
 /// Deletes receipts past their 24 hours, in the background, once in a while.

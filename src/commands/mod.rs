@@ -9,5 +9,6 @@ pub mod erasure;
 pub mod idempotency;
 pub mod invites;
 pub mod quota;
+pub mod receipt_erasure;
 pub mod redirect;
 pub mod refusals;

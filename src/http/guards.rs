@@ -14,7 +14,7 @@ use crate::commands::client::ClientInfo;
 use crate::config::Config;
 use crate::domain::invite::InviteError;
 use crate::error::ServiceError;
-use crate::rate_limit::{Limit, Limiter};
+use crate::rate_limit::{Limit, Limiter, SIGN_IN_ACCOUNT};
 
 pub struct Guards {
     limiter: Arc<Limiter>,
@@ -38,7 +38,7 @@ impl Guards {
                 window: Duration::from_secs(config.sign_in_window_secs),
             },
             failures_per_account: Limit {
-                name: "sign-in-account",
+                name: SIGN_IN_ACCOUNT,
                 max: config.sign_in_failures_per_account,
                 window: Duration::from_secs(config.sign_in_account_window_secs),
             },

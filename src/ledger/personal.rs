@@ -117,6 +117,12 @@ fn fields_of(event_type: &str) -> &'static [Field] {
     }
 }
 
+/// Where an event type's personal fields are: `/Type/field` pointers into the
+/// serialized event.
+pub fn personal_pointers(event_type: &str) -> impl Iterator<Item = &'static str> {
+    fields_of(event_type).iter().map(|field| field.pointer)
+}
+
 /// Whether events of this type may hold personal data (others decode as they are).
 pub fn has_personal_fields(event_type: &str) -> bool {
     !fields_of(event_type).is_empty()

@@ -27,6 +27,7 @@ mod nats;
 mod runner;
 mod sweeper;
 mod webhook;
+mod withheld;
 
 use std::sync::Arc;
 

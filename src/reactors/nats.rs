@@ -1,6 +1,7 @@
 //! Publishes every ledger event to a NATS JetStream stream (`NATS_URL`,
 //! `NATS_STREAM`), as a CloudEvents JSON message on
-//! `<NATS_SUBJECT_PREFIX>.<aggregate type>.<event>` (`invite-ledger.invite.used`).
+//! `<NATS_SUBJECT_PREFIX>.<aggregate type>.<event>` (`invite-ledger.invite.used`),
+//! its emails and names `null` (`withheld`): erasure cannot reach a stream.
 //!
 //! It is a reactor like the webhook: planned in the log's order with the
 //! checkpoint, delivered at least once, one aggregate's events in order. The
@@ -17,7 +18,7 @@ use async_trait::async_trait;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::OnceCell;
 
-use super::{envelope, Delivery, Planned, Reactor};
+use super::{envelope, withheld, Delivery, Planned, Reactor};
 use crate::config::Config;
 use crate::ledger::RecordedEvent;
 
@@ -105,7 +106,12 @@ impl Reactor for NatsReactor {
             .ok_or_else(|| anyhow::anyhow!("a NATS delivery without a subject"))?
             .to_string();
         let event = envelope::event_of(&self.pool, delivery).await?;
-        let body = serde_json::to_vec(&envelope::cloudevent(&event)?)?;
+        let mut message = envelope::cloudevent(&event)?;
+        let (_, event_type, _) = event.event.public_json();
+        if let Some(data) = message.pointer_mut("/data/data") {
+            withheld::withhold_personal(&event_type, data);
+        }
+        let body = serde_json::to_vec(&message)?;
         let jetstream = self.jetstream().await?;
         let message = PublishMessage::build()
             .message_id(delivery.event_position.to_string())

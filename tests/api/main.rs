@@ -22,6 +22,7 @@ mod domain_rules;
 mod edge_refusals;
 mod email;
 mod erasure;
+mod erasure_copies;
 mod fail_fast;
 mod feed;
 mod flaws;

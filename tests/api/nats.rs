@@ -400,3 +400,57 @@ async fn restarting_nats_mid_burst_publishes_every_event_exactly_once() {
     assert_published_exactly_once(&stream, server.pool(), before, &[token]).await;
     stream.delete().await;
 }
+
+/// A stream keeps its messages beyond the service's reach (erasure cannot
+/// delete them), so no email or name is published in readable form.
+#[tokio::test]
+async fn messages_carry_no_email_or_name_in_the_clear() {
+    let stream = Stream::new(SHARED_NATS);
+    let args = stream.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = TestServer::start_with(&args).await;
+    let admin = server.admin().await;
+    let answer = admin
+        .post(
+            "/api/auth/invite/create-many",
+            json!({ "invites": [
+                { "email": "nell.periwinkle@example.com", "role": "user", "name": "Nell Periwinkle" }
+            ]}),
+        )
+        .await
+        .ok();
+    assert_eq!(answer["created"], 1, "{answer}");
+    let walker = server.client();
+    walker
+        .sign_up(
+            "walker.thistlewood@example.com",
+            "password1",
+            "Walker Thistlewood",
+        )
+        .await
+        .ok();
+    let messages = stream.wait_for(3).await;
+    let kinds: Vec<&str> = messages
+        .iter()
+        .filter_map(|(_, _, event)| event["type"].as_str())
+        .collect();
+    assert!(kinds.contains(&"invite-ledger.invite.created"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"invite-ledger.user.registered"),
+        "{kinds:?}"
+    );
+    for (_, _, event) in &messages {
+        let text = event.to_string().to_lowercase();
+        for personal in [
+            "nell.periwinkle",
+            "nell periwinkle",
+            "walker.thistlewood",
+            "walker thistlewood",
+            "ada admin",
+            "admin@example.com",
+        ] {
+            assert!(!text.contains(personal), "`{personal}` in {text}");
+        }
+    }
+    stream.delete().await;
+}
