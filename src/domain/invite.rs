@@ -7,6 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::closing::is_expired;
 use super::roles::RolePolicy;
 use super::token::TokenType;
 
@@ -367,7 +368,7 @@ impl Invite {
                 if self.closed.is_some() || self.uses >= created.terms.max_uses {
                     return Ok(vec![]);
                 }
-                if at < created.terms.expires_at {
+                if !is_expired(created.terms.expires_at, at) {
                     return Err(InviteError::NotExpired);
                 }
                 Ok(vec![InviteEvent::Expired { at }])
@@ -411,7 +412,7 @@ impl Invite {
         if terms.max_uses == 0 {
             return Err(InviteError::InvalidMaxUses);
         }
-        if terms.expires_at <= at {
+        if is_expired(terms.expires_at, at) {
             return Err(InviteError::InvalidExpiry);
         }
         Ok(vec![InviteEvent::Created {
@@ -433,7 +434,7 @@ impl Invite {
             Some(Closed::Expired) => return Err(InviteError::Expired),
             None => {}
         }
-        if at >= created.terms.expires_at {
+        if is_expired(created.terms.expires_at, at) {
             return Err(InviteError::Expired);
         }
         if self.uses >= created.terms.max_uses {
@@ -480,9 +481,9 @@ impl Aggregate for Invite {
             | InviteEvent::Resent { .. }
             | InviteEvent::Refused { .. } => {}
             InviteEvent::Used { .. } => self.uses += 1,
-            InviteEvent::Cancelled { .. } => self.closed = Some(Closed::Cancelled),
-            InviteEvent::Rejected { .. } => self.closed = Some(Closed::Rejected),
-            InviteEvent::Expired { .. } => self.closed = Some(Closed::Expired),
+            closing @ (InviteEvent::Cancelled { .. }
+            | InviteEvent::Rejected { .. }
+            | InviteEvent::Expired { .. }) => self.closed = closing.closing(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The ledger's domain: aggregates, their commands, events and rules.
 //! Pure: no I/O and no clock reads; every time arrives inside a command.
 
+pub mod closing;
 pub mod email_domains;
 pub mod invite;
 pub mod invite_link;
