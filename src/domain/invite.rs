@@ -446,7 +446,7 @@ impl Invite {
 
 fn check_email(terms: &InviteTerms, email: &str) -> Result<(), InviteError> {
     match &terms.email {
-        Some(bound) if !bound.eq_ignore_ascii_case(email.trim()) => Err(InviteError::EmailMismatch),
+        Some(bound) if !super::same_email(bound, email) => Err(InviteError::EmailMismatch),
         _ => Ok(()),
     }
 }

@@ -18,3 +18,8 @@ pub mod user;
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
+
+/// Whether two emails name the same person: equal once normalized.
+pub fn same_email(a: &str, b: &str) -> bool {
+    normalize_email(a) == normalize_email(b)
+}
