@@ -2,6 +2,7 @@
 //! Pure: no I/O and no clock reads; every time arrives inside a command.
 
 pub mod closing;
+pub mod decide;
 pub mod email_domains;
 pub mod invite;
 pub mod invite_link;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::context::Context;
 use crate::domain::closing;
 use crate::domain::invite::InviteCommand;
-use crate::ledger::try_lock;
+use crate::ledger::{try_lock, Guard};
 use crate::projections::invite::InviteStatus;
 
 const BATCH: i64 = 200;
@@ -58,7 +58,7 @@ pub async fn sweep_expired(app: &Context) -> anyhow::Result<usize> {
         for hash in &due {
             match app
                 .ledger
-                .execute_invite(hash, InviteCommand::Expire { at: now })
+                .execute(hash, InviteCommand::Expire { at: now }, &Guard::default())
                 .await
             {
                 Ok(Some(position)) => {
