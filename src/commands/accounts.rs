@@ -135,7 +135,10 @@ async fn register(
         role,
         at: app.clock.now(),
     };
-    let position = app.ledger.execute_user(&user_id, command).await?;
+    let position = app
+        .ledger
+        .execute(&user_id, command, &Guard::default())
+        .await?;
     app.settle_on(position, &[UserAccounts::NAME]).await;
     Ok(accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
         anyhow::anyhow!("registered user {user_id} is missing from the read model")
@@ -342,10 +345,7 @@ pub async fn set_role(
             .zip(answer)
             .map(|((request, _), answer)| request.receipt(app, at, move |_| answer.clone())),
     };
-    let position = app
-        .ledger
-        .execute_user_guarded(user_id, command, &guard)
-        .await?;
+    let position = app.ledger.execute(user_id, command, &guard).await?;
     app.settle_on(position, &[UserAccounts::NAME]).await;
     if idempotent.is_some() && position.is_some() {
         return Ok(changed);

@@ -16,6 +16,7 @@ use super::quota;
 use crate::auth::accounts::Account;
 use crate::config::SenderResponseRedirect;
 use crate::context::Context;
+use crate::domain::decide::Decide;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::token::TokenType;
 use crate::error::ServiceError;

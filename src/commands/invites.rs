@@ -104,9 +104,16 @@ type CommandResult =
 /// ones. Returns the id it ran under, for a follow-up command.
 async fn run(app: &Context, token: &str, command: InviteCommand) -> (String, CommandResult) {
     let [keyed, legacy] = app.settings.token_hasher.candidates(token);
-    match app.ledger.execute_invite(&keyed, command.clone()).await {
+    match app
+        .ledger
+        .execute(&keyed, command.clone(), &Guard::default())
+        .await
+    {
         Err(crate::ledger::LedgerError::Domain(InviteError::NotFound)) => {
-            let result = app.ledger.execute_invite(&legacy, command).await;
+            let result = app
+                .ledger
+                .execute(&legacy, command, &Guard::default())
+                .await;
             (legacy, result)
         }
         result => (keyed, result),
@@ -320,11 +327,7 @@ pub async fn create(
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), move |_| answer.clone())),
         };
-        match app
-            .ledger
-            .execute_invite_guarded(&hash, command, &guard)
-            .await
-        {
+        match app.ledger.execute(&hash, command, &guard).await {
             Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
                 attempts += 1;
             }
@@ -503,7 +506,7 @@ pub async fn expire_if_needed(
         let expire = InviteCommand::Expire {
             at: app.clock.now(),
         };
-        match app.ledger.execute_invite(id, expire).await {
+        match app.ledger.execute(id, expire, &Guard::default()).await {
             Ok(position) => app.settle_on(position, &[InviteView::NAME]).await,
             Err(error) => tracing::warn!(%error, "could not record the expiry"),
         }
@@ -628,7 +631,7 @@ pub async fn cancel(
     };
     let result = app
         .ledger
-        .execute_invite_guarded(id, InviteCommand::Cancel { by, at }, &guard)
+        .execute(id, InviteCommand::Cancel { by, at }, &guard)
         .await;
     finish(app, id, result).await
 }
@@ -648,7 +651,7 @@ pub async fn resend(
     };
     let result = app
         .ledger
-        .execute_invite_guarded(id, InviteCommand::Resend { by, at }, &guard)
+        .execute(id, InviteCommand::Resend { by, at }, &guard)
         .await;
     finish(app, id, result).await
 }

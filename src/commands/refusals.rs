@@ -11,6 +11,7 @@ use super::client::ClientInfo;
 use crate::context::Context;
 use crate::domain::invite::{InviteCommand, InviteError, Refusal};
 use crate::error::ServiceError;
+use crate::ledger::Guard;
 use crate::rate_limit::Limit;
 
 const RECORDED_PER_MINUTE: u32 = 30;
@@ -87,7 +88,7 @@ pub async fn record(
         },
         at: app.clock.now(),
     };
-    if let Err(error) = app.ledger.execute_invite(invite, command).await {
+    if let Err(error) = app.ledger.execute(invite, command, &Guard::default()).await {
         tracing::warn!(%error, "could not record a refused attempt");
     }
 }

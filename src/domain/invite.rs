@@ -7,6 +7,8 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::closing::is_expired;
+use super::decide::Decide;
 use super::roles::RolePolicy;
 use super::token::TokenType;
 
@@ -288,8 +290,67 @@ impl Invite {
         self.closed
     }
 
+    fn decide_create(
+        &self,
+        terms: InviteTerms,
+        inviter: Actor,
+        at: DateTime<Utc>,
+        roles: &RolePolicy,
+    ) -> Result<Vec<InviteEvent>, InviteError> {
+        if self.created.is_some() {
+            return Err(InviteError::TokenTaken);
+        }
+        if !roles.is_configured(&terms.role) {
+            return Err(InviteError::UnknownRole(terms.role));
+        }
+        if !roles.can_invite(&inviter.role, &terms.role) {
+            return Err(InviteError::NotAllowedToInvite(terms.role));
+        }
+        if terms.max_uses == 0 {
+            return Err(InviteError::InvalidMaxUses);
+        }
+        if is_expired(terms.expires_at, at) {
+            return Err(InviteError::InvalidExpiry);
+        }
+        Ok(vec![InviteEvent::Created {
+            terms,
+            inviter_id: inviter.user_id,
+            inviter_name: inviter.name,
+            inviter_email: inviter.email,
+            inviter_role: inviter.role,
+            at,
+        }])
+    }
+
+    /// The invite exists, is open, has not expired at `at` and has a use left.
+    fn usable(&self, at: DateTime<Utc>) -> Result<&Created, InviteError> {
+        let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
+        match self.closed {
+            Some(Closed::Cancelled) => return Err(InviteError::Cancelled),
+            Some(Closed::Rejected) => return Err(InviteError::Rejected),
+            Some(Closed::Expired) => return Err(InviteError::Expired),
+            None => {}
+        }
+        if is_expired(created.terms.expires_at, at) {
+            return Err(InviteError::Expired);
+        }
+        if self.uses >= created.terms.max_uses {
+            return Err(InviteError::UsedUp);
+        }
+        Ok(created)
+    }
+}
+
+fn check_email(terms: &InviteTerms, email: &str) -> Result<(), InviteError> {
+    match &terms.email {
+        Some(bound) if !super::same_email(bound, email) => Err(InviteError::EmailMismatch),
+        _ => Ok(()),
+    }
+}
+
+impl Decide for Invite {
     /// Decides a command against the current state: the events to append, or why not.
-    pub fn decide(
+    fn decide(
         &self,
         command: InviteCommand,
         roles: &RolePolicy,
@@ -367,7 +428,7 @@ impl Invite {
                 if self.closed.is_some() || self.uses >= created.terms.max_uses {
                     return Ok(vec![]);
                 }
-                if at < created.terms.expires_at {
+                if !is_expired(created.terms.expires_at, at) {
                     return Err(InviteError::NotExpired);
                 }
                 Ok(vec![InviteEvent::Expired { at }])
@@ -391,63 +452,6 @@ impl Invite {
             }
         }
     }
-
-    fn decide_create(
-        &self,
-        terms: InviteTerms,
-        inviter: Actor,
-        at: DateTime<Utc>,
-        roles: &RolePolicy,
-    ) -> Result<Vec<InviteEvent>, InviteError> {
-        if self.created.is_some() {
-            return Err(InviteError::TokenTaken);
-        }
-        if !roles.is_configured(&terms.role) {
-            return Err(InviteError::UnknownRole(terms.role));
-        }
-        if !roles.can_invite(&inviter.role, &terms.role) {
-            return Err(InviteError::NotAllowedToInvite(terms.role));
-        }
-        if terms.max_uses == 0 {
-            return Err(InviteError::InvalidMaxUses);
-        }
-        if terms.expires_at <= at {
-            return Err(InviteError::InvalidExpiry);
-        }
-        Ok(vec![InviteEvent::Created {
-            terms,
-            inviter_id: inviter.user_id,
-            inviter_name: inviter.name,
-            inviter_email: inviter.email,
-            inviter_role: inviter.role,
-            at,
-        }])
-    }
-
-    /// The invite exists, is open, has not expired at `at` and has a use left.
-    fn usable(&self, at: DateTime<Utc>) -> Result<&Created, InviteError> {
-        let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
-        match self.closed {
-            Some(Closed::Cancelled) => return Err(InviteError::Cancelled),
-            Some(Closed::Rejected) => return Err(InviteError::Rejected),
-            Some(Closed::Expired) => return Err(InviteError::Expired),
-            None => {}
-        }
-        if at >= created.terms.expires_at {
-            return Err(InviteError::Expired);
-        }
-        if self.uses >= created.terms.max_uses {
-            return Err(InviteError::UsedUp);
-        }
-        Ok(created)
-    }
-}
-
-fn check_email(terms: &InviteTerms, email: &str) -> Result<(), InviteError> {
-    match &terms.email {
-        Some(bound) if !bound.eq_ignore_ascii_case(email.trim()) => Err(InviteError::EmailMismatch),
-        _ => Ok(()),
-    }
 }
 
 impl Aggregate for Invite {
@@ -463,10 +467,7 @@ impl Aggregate for Invite {
         roles: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        for event in self.decide(command, roles)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        super::decide::handle(self, command, roles, sink).await
     }
 
     fn apply(&mut self, event: Self::Event) {
@@ -480,9 +481,9 @@ impl Aggregate for Invite {
             | InviteEvent::Resent { .. }
             | InviteEvent::Refused { .. } => {}
             InviteEvent::Used { .. } => self.uses += 1,
-            InviteEvent::Cancelled { .. } => self.closed = Some(Closed::Cancelled),
-            InviteEvent::Rejected { .. } => self.closed = Some(Closed::Rejected),
-            InviteEvent::Expired { .. } => self.closed = Some(Closed::Expired),
+            closing @ (InviteEvent::Cancelled { .. }
+            | InviteEvent::Rejected { .. }
+            | InviteEvent::Expired { .. }) => self.closed = closing.closing(),
         }
     }
 }

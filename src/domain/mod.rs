@@ -1,6 +1,8 @@
 //! The ledger's domain: aggregates, their commands, events and rules.
 //! Pure: no I/O and no clock reads; every time arrives inside a command.
 
+pub mod closing;
+pub mod decide;
 pub mod email_domains;
 pub mod invite;
 pub mod invite_link;
@@ -16,4 +18,9 @@ pub mod user;
 /// `bob@x.com` are the same person.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// Whether two emails name the same person: equal once normalized.
+pub fn same_email(a: &str, b: &str) -> bool {
+    normalize_email(a) == normalize_email(b)
 }

@@ -8,6 +8,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::decide::Decide;
 use super::roles::RolePolicy;
 
 pub const AGGREGATE_TYPE: &str = "user";
@@ -114,8 +115,9 @@ pub struct User {
     erased: bool,
 }
 
-impl User {
-    pub fn decide(
+impl Decide for User {
+    /// Decides a command against the current state: the events to append, or why not.
+    fn decide(
         &self,
         command: UserCommand,
         roles: &RolePolicy,
@@ -196,10 +198,7 @@ impl Aggregate for User {
         roles: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        for event in self.decide(command, roles)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        super::decide::handle(self, command, roles, sink).await
     }
 
     fn apply(&mut self, event: Self::Event) {

@@ -37,9 +37,7 @@ where
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(|rejection| body_refusal(rejection.status(), rejection.body_text()))?;
-        if json_has_nul(&bytes) {
-            return Err(nul_refused());
-        }
+        refuse_nul_in_json(&bytes)?;
         let mut buffered = Request::new(axum::body::Body::from(bytes));
         *buffered.headers_mut() = headers;
         match Json::<T>::from_request(buffered, state).await {
@@ -62,15 +60,35 @@ pub(super) fn validation_error(message: String) -> ApiError {
 }
 
 /// The one rule for NUL characters: PostgreSQL cannot store them in text, and
-/// no field of ours has a use for them, so they are refused at the edge.
+/// no field of ours has a use for them, so they are refused at the edge, in a
+/// body (`refuse_nul_in_json`) and in a URL's path or query (`refuse_nul_in_url`).
 fn nul_refused() -> ApiError {
     validation_error("Input must not contain NUL characters".into())
 }
 
-/// Whether a JSON text carries a NUL: raw (never valid JSON anyway) or as the
-/// escape `\u0000`. Backslashes only occur inside strings, so walking the
-/// escapes is exact.
-pub(super) fn json_has_nul(json: &[u8]) -> bool {
+/// Refuses a JSON body (or any body) that carries a NUL.
+pub(super) fn refuse_nul_in_json(json: &[u8]) -> Result<(), ApiError> {
+    if json_has_nul(json) {
+        return Err(nul_refused());
+    }
+    Ok(())
+}
+
+/// Refuses a URL part (path or query) that carries a NUL.
+pub(super) fn refuse_nul_in_url(part: &str) -> Result<(), ApiError> {
+    if url_has_nul(part) {
+        return Err(nul_refused());
+    }
+    Ok(())
+}
+
+/// Whether a text carries a NUL: raw anywhere (never valid JSON anyway), or as
+/// the JSON escape `\u0000`. Backslashes only occur inside strings, so
+/// walking the escapes is exact.
+fn json_has_nul(json: &[u8]) -> bool {
+    if json.contains(&0) {
+        return true;
+    }
     let mut i = 0;
     while i < json.len() {
         match json[i] {
@@ -90,7 +108,7 @@ pub(super) fn json_has_nul(json: &[u8]) -> bool {
 
 /// Whether a URL part carries a NUL, percent-encoded (a raw one never gets
 /// past the HTTP parser).
-pub(super) fn url_has_nul(part: &str) -> bool {
+fn url_has_nul(part: &str) -> bool {
     part.as_bytes()
         .windows(3)
         .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
@@ -108,9 +126,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if parts.uri.query().is_some_and(url_has_nul) {
-            return Err(nul_refused());
-        }
+        refuse_nul_in_url(parts.uri.query().unwrap_or_default())?;
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(QueryParams(value)),
             Err(rejection) => Err(validation_error(rejection.body_text())),
@@ -129,9 +145,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if url_has_nul(parts.uri.path()) {
-            return Err(nul_refused());
-        }
+        refuse_nul_in_url(parts.uri.path())?;
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(PathParams(value)),
             Err(rejection) => Err(validation_error(rejection.body_text())),
@@ -341,11 +355,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if parts.uri.query().is_some_and(url_has_nul) {
-            return Err(validation_error(
-                "Input must not contain NUL characters".into(),
-            ));
-        }
+        refuse_nul_in_url(parts.uri.query().unwrap_or_default())?;
         match axum_extra::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum_extra::extract::Query(value)) => Ok(StrictQuery(value)),
             Err(rejection) => Err(validation_error(rejection.body_text())),

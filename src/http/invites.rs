@@ -144,9 +144,7 @@ fn bulk_request(
     body: &[u8],
 ) -> Result<(Vec<RowInput>, SharedOptions), ApiError> {
     let invalid = |message: String| ServiceError::bad_request("VALIDATION_ERROR", message);
-    if body.contains(&0) || super::extract::json_has_nul(body) {
-        return Err(invalid("Input must not contain NUL characters".into()).into());
-    }
+    super::extract::refuse_nul_in_json(body)?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -175,13 +173,7 @@ fn bulk_request(
 
 /// The shared options of a CSV upload, from the query string.
 fn serde_urlencoded_options(query: &str) -> Result<SharedOptions, ApiError> {
-    if super::extract::url_has_nul(query) {
-        return Err(ServiceError::bad_request(
-            "VALIDATION_ERROR",
-            "Input must not contain NUL characters",
-        )
-        .into());
-    }
+    super::extract::refuse_nul_in_url(query)?;
     let uri: axum::http::Uri = format!("/?{query}")
         .parse()
         .map_err(|_| ServiceError::bad_request("VALIDATION_ERROR", "Invalid query string"))?;

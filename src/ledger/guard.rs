@@ -3,8 +3,13 @@
 //! replicas and concurrent requests take turns) and write an idempotency
 //! receipt (so a retry finds the events and their answer, or neither).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
+
+use super::stored;
+use crate::domain::closing;
 
 /// How long a receipt answers for its key.
 pub const RECEIPT_LIFETIME: Duration = Duration::hours(24);
@@ -70,31 +75,41 @@ pub async fn usage(
     inviter_id: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Usage> {
-    let (open, day): (i64, i64) = sqlx::query_as(
-        "WITH mine AS (
-             SELECT aggregate_id,
-                    (payload -> 'Created' -> 'terms' ->> 'max_uses')::bigint AS max_uses,
-                    (payload -> 'Created' -> 'terms' ->> 'expires_at')::timestamptz AS expires_at,
-                    (payload -> 'Created' ->> 'at')::timestamptz AS created_at
-               FROM events
-              WHERE ledger_actor(aggregate_type, aggregate_id, payload) = $1
-                AND aggregate_type = 'invite' AND event_type = 'Created')
-         SELECT count(*) FILTER (
-                    WHERE expires_at > $2
-                      AND NOT EXISTS (
-                          SELECT 1 FROM events c
-                           WHERE c.aggregate_type = 'invite' AND c.aggregate_id = mine.aggregate_id
-                             AND c.event_type IN ('Cancelled', 'Rejected', 'Expired'))
-                      AND (SELECT count(*) FROM events u
-                            WHERE u.aggregate_type = 'invite' AND u.aggregate_id = mine.aggregate_id
-                              AND u.event_type = 'Used') < max_uses),
-                count(*) FILTER (WHERE created_at > $2 - interval '24 hours')
-           FROM mine",
-    )
-    .bind(inviter_id)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
+    static USAGE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH mine AS (
+                 SELECT aggregate_id,
+                        ({max_uses})::bigint AS max_uses,
+                        ({expires_at})::timestamptz AS expires_at,
+                        ({created_at})::timestamptz AS created_at
+                   FROM events
+                  WHERE ledger_actor(aggregate_type, aggregate_id, payload) = $1
+                    AND aggregate_type = 'invite' AND event_type = 'Created')
+             SELECT count(*) FILTER (
+                        WHERE NOT ({expired})
+                          AND NOT EXISTS (
+                              SELECT 1 FROM events c
+                               WHERE c.aggregate_type = 'invite'
+                                 AND c.aggregate_id = mine.aggregate_id
+                                 AND c.event_type IN ({closing}))
+                          AND (SELECT count(*) FROM events u
+                                WHERE u.aggregate_type = 'invite'
+                                  AND u.aggregate_id = mine.aggregate_id
+                                  AND u.event_type = 'Used') < max_uses),
+                    count(*) FILTER (WHERE created_at > $2 - interval '24 hours')
+               FROM mine",
+            max_uses = stored::field_sql(None, stored::CREATED_MAX_USES),
+            expires_at = stored::field_sql(None, stored::CREATED_EXPIRES_AT),
+            created_at = stored::field_sql(None, stored::CREATED_AT),
+            expired = closing::expired_sql("expires_at", "$2"),
+            closing = closing::closing_events_sql(),
+        )
+    });
+    let (open, day): (i64, i64) = sqlx::query_as(&USAGE)
+        .bind(inviter_id)
+        .bind(now)
+        .fetch_one(conn)
+        .await?;
     Ok(Usage {
         open: open as u32,
         day: day as u32,

@@ -10,6 +10,7 @@ pub mod personal;
 mod position;
 mod reader;
 mod store;
+pub mod stored;
 
 pub use event_view::{EventView, EVENT_TYPES};
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistenceError, SerializedEvent,
 };
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use sqlx::PgPool;
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use super::guard::{self, Admission, Guard};
 use super::person_keys::{self, KeyState, SealingKeys};
 use super::Position;
+use crate::domain::decide::Decide;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::roles::RolePolicy;
 use crate::domain::user::{User, UserCommand, UserError};
@@ -29,9 +30,6 @@ const MAX_ATTEMPTS: usize = 64;
 /// held off by the store's sequence check and the retry above. Aggregates share
 /// a turn only when their ids fall in the same of these shards.
 const WRITE_SHARDS: usize = 1024;
-
-/// The metadata key under which a committed envelope carries its log position.
-const POSITION: &str = "position";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError<E: std::error::Error> {
@@ -48,6 +46,39 @@ pub enum LedgerError<E: std::error::Error> {
     /// of this one was written.
     #[error("the idempotency key was taken by another request")]
     KeyTaken,
+}
+
+/// A command the ledger runs: which aggregate it is for, where that aggregate's
+/// events are, and whether the command starts a new one.
+pub trait LedgerCommand: Clone + Send + Sync {
+    type Aggregate: Decide<Command = Self>;
+    /// Whether the command starts a new aggregate (it need not load one first).
+    fn creates(&self) -> bool;
+    fn store(ledger: &Ledger) -> &AppendStore<Self::Aggregate>;
+}
+
+impl LedgerCommand for InviteCommand {
+    type Aggregate = Invite;
+
+    fn creates(&self) -> bool {
+        matches!(self, InviteCommand::Create { .. })
+    }
+
+    fn store(ledger: &Ledger) -> &AppendStore<Invite> {
+        &ledger.invites
+    }
+}
+
+impl LedgerCommand for UserCommand {
+    type Aggregate = User;
+
+    fn creates(&self) -> bool {
+        matches!(self, UserCommand::Register { .. })
+    }
+
+    fn store(ledger: &Ledger) -> &AppendStore<User> {
+        &ledger.users
+    }
 }
 
 /// What became of one command of a batch of new invites.
@@ -76,8 +107,8 @@ impl Ledger {
     pub fn new(pool: PgPool, roles: RolePolicy) -> Self {
         let keys = Arc::new(SealingKeys::new(pool.clone()));
         Self {
-            invites: Arc::new(AppendStore::new(&pool, &keys)),
-            users: Arc::new(AppendStore::new(&pool, &keys)),
+            invites: Arc::new(AppendStore::new(&pool)),
+            users: Arc::new(AppendStore::new(&pool)),
             keys,
             roles: Arc::new(roles),
             appended: Arc::new(watch::Sender::new(Position::default())),
@@ -95,47 +126,6 @@ impl Ledger {
         self.appended.subscribe()
     }
 
-    pub async fn execute_invite(
-        &self,
-        id: &str,
-        command: InviteCommand,
-    ) -> Result<Option<Position>, LedgerError<<Invite as Aggregate>::Error>> {
-        self.execute_invite_guarded(id, command, &Guard::default())
-            .await
-    }
-
-    /// As `execute_invite`, with a quota to hold or a receipt to write in the
-    /// transaction of the events (see `guard`).
-    pub async fn execute_invite_guarded(
-        &self,
-        id: &str,
-        command: InviteCommand,
-        guard: &Guard,
-    ) -> Result<Option<Position>, LedgerError<<Invite as Aggregate>::Error>> {
-        let creates = matches!(command, InviteCommand::Create { .. });
-        self.execute(&self.invites, id, command, creates, guard)
-            .await
-    }
-
-    pub async fn execute_user(
-        &self,
-        id: &str,
-        command: UserCommand,
-    ) -> Result<Option<Position>, LedgerError<<User as Aggregate>::Error>> {
-        self.execute_user_guarded(id, command, &Guard::default())
-            .await
-    }
-
-    pub async fn execute_user_guarded(
-        &self,
-        id: &str,
-        command: UserCommand,
-        guard: &Guard,
-    ) -> Result<Option<Position>, LedgerError<<User as Aggregate>::Error>> {
-        let creates = matches!(command, UserCommand::Register { .. });
-        self.execute(&self.users, id, command, creates, guard).await
-    }
-
     /// New invites, each under its own id, decided one by one and the valid
     /// ones appended together in one transaction (with the guard's quota and
     /// receipt). A taken token anywhere writes nothing and is
@@ -149,13 +139,13 @@ impl Ledger {
         let mut events = Vec::with_capacity(commands.len());
         let mut valid = Vec::new();
         for (i, (id, command)) in commands.into_iter().enumerate() {
-            let mut context = EventStoreAggregateContext {
+            let context = EventStoreAggregateContext {
                 aggregate_id: id,
                 aggregate: Invite::default(),
                 current_sequence: 0,
                 current_snapshot: None,
             };
-            match decide(&mut context, command, &self.roles).await {
+            match decide(&context, command, &self.roles) {
                 Ok(decided) => {
                     let serialized = serialize(&context, decided)
                         .map_err(|e| LedgerError::Store(e.to_string()))?;
@@ -199,25 +189,22 @@ impl Ledger {
         Ok(context.aggregate().clone())
     }
 
-    /// In this aggregate's turn: loads, decides and appends (on a lost race, does
-    /// it all again on fresh state). Returns the position of the last event
-    /// written, if any.
-    /// `creates`: the command starts a new aggregate, so the first attempt
-    /// decides on an empty one without loading it; if the id is taken after
-    /// all, the append conflicts and the next attempt loads what is there.
-    async fn execute<A>(
+    /// Runs a command on the aggregate `id`, in that aggregate's turn: loads,
+    /// decides and appends (on a lost race, does it all again on fresh state),
+    /// with the guard's quota and receipt in the events' transaction (the
+    /// default guard does nothing). Returns the position of the last event
+    /// written, if any. A command that starts an aggregate decides on an empty
+    /// one without loading it first; if the id is taken after all, the append
+    /// conflicts and the next attempt loads what is there.
+    pub async fn execute<C: LedgerCommand>(
         &self,
-        store: &AppendStore<A>,
         id: &str,
-        command: A::Command,
-        creates: bool,
+        command: C,
         guard: &Guard,
-    ) -> Result<Option<Position>, LedgerError<A::Error>>
-    where
-        A: Aggregate<Services = RolePolicy>,
-        A::Command: Clone,
-    {
-        let _turn = self.turn_of(A::TYPE, id).lock().await;
+    ) -> Result<Option<Position>, LedgerError<<C::Aggregate as Aggregate>::Error>> {
+        let creates = command.creates();
+        let store = C::store(self);
+        let _turn = self.turn_of(C::Aggregate::TYPE, id).lock().await;
         self.decide_and_append(store, id, command, creates, guard)
             .await
     }
@@ -232,11 +219,11 @@ impl Ledger {
         guard: &Guard,
     ) -> Result<Option<Position>, LedgerError<A::Error>>
     where
-        A: Aggregate<Services = RolePolicy>,
+        A: Decide,
         A::Command: Clone,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let mut context = if creates && attempt == 0 {
+            let context = if creates && attempt == 0 {
                 EventStoreAggregateContext {
                     aggregate_id: id.to_string(),
                     aggregate: A::default(),
@@ -246,9 +233,8 @@ impl Ledger {
             } else {
                 store.load_aggregate(id).await.map_err(store_error)?
             };
-            let events = decide(&mut context, command.clone(), &self.roles)
-                .await
-                .map_err(LedgerError::Domain)?;
+            let events =
+                decide(&context, command.clone(), &self.roles).map_err(LedgerError::Domain)?;
             if events.is_empty() {
                 return Ok(None);
             }
@@ -289,12 +275,12 @@ impl Ledger {
     ) -> Result<Position, JointError> {
         let _turn = self.turn_of(Invite::TYPE, invite_id).lock().await;
         for attempt in 0..MAX_ATTEMPTS {
-            let mut invite = self
+            let invite = self
                 .invites
                 .load_aggregate(invite_id)
                 .await
                 .map_err(|e| JointError::Invite(store_error(e)))?;
-            let mut user = if attempt == 0 {
+            let user = if attempt == 0 {
                 EventStoreAggregateContext {
                     aggregate_id: user_id.to_string(),
                     aggregate: User::default(),
@@ -307,11 +293,9 @@ impl Ledger {
                     .await
                     .map_err(|e| JointError::User(store_error(e)))?
             };
-            let used = decide(&mut invite, use_invite.clone(), &self.roles)
-                .await
+            let used = decide(&invite, use_invite.clone(), &self.roles)
                 .map_err(|e| JointError::Invite(LedgerError::Domain(e)))?;
-            let registered = decide(&mut user, register.clone(), &self.roles)
-                .await
+            let registered = decide(&user, register.clone(), &self.roles)
                 .map_err(|e| JointError::User(LedgerError::Domain(e)))?;
             // The account first: when the use is folded, it is there.
             let mut events = serialize(&user, registered).map_err(JointError::store)?;
@@ -351,7 +335,7 @@ impl Ledger {
         let _turn = self.turn_of(User::TYPE, person).lock().await;
         let store = |e: sqlx::Error| LedgerError::Store(e.to_string());
         for attempt in 0..MAX_ATTEMPTS {
-            let mut user = self
+            let user = self
                 .users
                 .load_aggregate(person)
                 .await
@@ -365,9 +349,7 @@ impl Ledger {
                 key_exists: key == KeyState::Live,
                 at,
             };
-            let erased = decide(&mut user, command, &self.roles)
-                .await
-                .map_err(LedgerError::Domain)?;
+            let erased = decide(&user, command, &self.roles).map_err(LedgerError::Domain)?;
             if erased.is_empty() {
                 return Ok(None);
             }
@@ -408,35 +390,29 @@ impl Ledger {
     }
 }
 
-/// The event store of one aggregate type: postgres-es loads, and the commit is
-/// one `INSERT ... RETURNING` in its own implicit transaction, so an append is
-/// one round trip and learns its position without a second read
-/// (postgres-es's own commit runs BEGIN, an INSERT per event and COMMIT, and
-/// returns no position).
-/// Loading reads postgres-es's rows, then upcasts events older than sealing
-/// and opens personal fields (`person_keys::open_serialized`) before they are
-/// decoded, so the aggregate decides on plain text, or on `[erased]`.
-struct AppendStore<A: Aggregate> {
+/// The events of one aggregate type: loaded through postgres-es's repository,
+/// which reads its rows; events older than sealing are upcast and personal
+/// fields opened (`person_keys::open_serialized`) before they are decoded, so
+/// the aggregate decides on plain text, or on `[erased]`. Appends do not go
+/// through cqrs-es: the ledger's `append` writes them (see `Ledger::execute`).
+pub struct AppendStore<A: Aggregate> {
     pool: PgPool,
     repository: PostgresEventRepository,
-    keys: Arc<SealingKeys>,
     aggregate: std::marker::PhantomData<A>,
 }
 
 impl<A: Aggregate> AppendStore<A> {
-    fn new(pool: &PgPool, keys: &Arc<SealingKeys>) -> Self {
+    fn new(pool: &PgPool) -> Self {
         AppendStore {
             pool: pool.clone(),
             repository: PostgresEventRepository::new(pool.clone()),
-            keys: keys.clone(),
             aggregate: std::marker::PhantomData,
         }
     }
 }
 
-impl<A: Aggregate> EventStore<A> for AppendStore<A> {
-    type AC = EventStoreAggregateContext<A>;
-
+impl<A: Aggregate> AppendStore<A> {
+    /// The aggregate's events in order, personal fields opened.
     async fn load_events(
         &self,
         aggregate_id: &str,
@@ -452,10 +428,11 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
             .collect::<Result<Vec<_>, PersistenceError>>()?)
     }
 
+    /// The aggregate as its events leave it, with its current sequence.
     async fn load_aggregate(
         &self,
         aggregate_id: &str,
-    ) -> Result<Self::AC, AggregateError<A::Error>> {
+    ) -> Result<EventStoreAggregateContext<A>, AggregateError<A::Error>> {
         let mut context = EventStoreAggregateContext {
             aggregate_id: aggregate_id.to_string(),
             aggregate: A::default(),
@@ -467,47 +444,6 @@ impl<A: Aggregate> EventStore<A> for AppendStore<A> {
             context.aggregate.apply(envelope.payload);
         }
         Ok(context)
-    }
-
-    /// Appends the events after the context's sequence; a taken sequence (another
-    /// writer was first) is `AggregateConflict`. Each returned envelope carries
-    /// its position under the metadata key `position`.
-    async fn commit(
-        &self,
-        events: Vec<A::Event>,
-        context: Self::AC,
-        metadata: HashMap<String, String>,
-    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        let mut envelopes: Vec<EventEnvelope<A>> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, payload)| EventEnvelope {
-                aggregate_id: context.aggregate_id.clone(),
-                sequence: context.current_sequence + i + 1,
-                payload,
-                metadata: metadata.clone(),
-            })
-            .collect();
-        let mut serialized = envelopes
-            .iter()
-            .map(SerializedEvent::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.keys
-            .seal(&mut serialized)
-            .await
-            .map_err(|e| AggregateError::UnexpectedError(e.into()))?;
-        let appended = append(&self.pool, &serialized, &Guard::default())
-            .await
-            .map_err(|e| match e {
-                AppendError::Conflict => AggregateError::AggregateConflict,
-                other => AggregateError::UnexpectedError(Box::new(other)),
-            })?;
-        for (envelope, position) in envelopes.iter_mut().zip(appended.positions) {
-            envelope
-                .metadata
-                .insert(POSITION.into(), position.to_string());
-        }
-        Ok(envelopes)
     }
 }
 
@@ -662,14 +598,12 @@ impl JointError {
 }
 
 /// The events `command` gives on the aggregate as loaded.
-async fn decide<A: Aggregate<Services = RolePolicy>>(
-    context: &mut EventStoreAggregateContext<A>,
+fn decide<A: Decide>(
+    context: &EventStoreAggregateContext<A>,
     command: A::Command,
     roles: &RolePolicy,
 ) -> Result<Vec<A::Event>, A::Error> {
-    let sink = Default::default();
-    context.aggregate.handle(command, roles, &sink).await?;
-    Ok(sink.collect().await)
+    context.aggregate.decide(command, roles)
 }
 
 /// The events as rows of the log, after the aggregate's current sequence.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::model::{Key, Personal, ReadModel, Rows};
 use super::row::{SqlType, SqlValue};
+use crate::domain::closing;
 use crate::domain::invite::InviteEvent;
 use crate::ledger::{LedgerEvent, RecordedEvent};
 use crate::read_model_row;
@@ -147,7 +148,7 @@ impl InviteRow {
     /// The status as of `now`: an invite past its time is expired even before the
     /// `Expired` event is written.
     pub fn status_at(&self, now: DateTime<Utc>) -> InviteStatus {
-        if self.status == InviteStatus::Pending && now >= self.expires_at {
+        if self.status == InviteStatus::Pending && closing::is_expired(self.expires_at, now) {
             InviteStatus::Expired
         } else {
             self.status

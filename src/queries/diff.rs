@@ -2,6 +2,8 @@
 //! closed, and roles changed, by the events recorded after `from` and up to
 //! `to` (so the diff of `as_of=from` and `as_of=to`).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
@@ -9,9 +11,11 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::users::RoleChangeKind;
+use crate::domain::closing;
+use crate::domain::invite::Closed;
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
-use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
+use crate::ledger::{decode_rows, stored, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
 
 /// Events listed at most in one answer; the counts are always whole.
 pub const MAX_EVENTS: i64 = 10_000;
@@ -113,24 +117,31 @@ pub struct Diff {
 
 /// The events that count, recorded in `(from, to]`, below the read horizon (so
 /// the answer for a past range never changes), each with its invite's id.
-const RANGE: &str = "recorded_at > $1 AND recorded_at <= $2
-    AND transaction_id < (SELECT ledger_read_horizon())
-    AND event_type IN ('Created', 'Used', 'Cancelled', 'Rejected', 'Expired', 'RoleSet')";
+static RANGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "recorded_at > $1 AND recorded_at <= $2
+            AND transaction_id < (SELECT ledger_read_horizon())
+            AND event_type IN ('Created', 'Used', {closing}, 'RoleSet')",
+        closing = closing::closing_events_sql()
+    )
+});
 
 pub async fn between(
     conn: &mut PgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> anyhow::Result<Diff> {
+    let range = &*RANGE;
+    let of_invite = stored::field_sql(Some("c"), stored::CREATED_INVITE_ID);
     let rows = sqlx::query(&format!(
         "SELECT {RECORDED_COLUMNS},
-                (SELECT (c.payload -> 'Created' -> 'terms' ->> 'invite_id')::uuid
+                (SELECT ({of_invite})::uuid
                    FROM events c
                   WHERE c.aggregate_type = e.aggregate_type AND c.aggregate_id = e.aggregate_id
                     AND c.event_type = 'Created'
                   LIMIT 1) AS of_invite
            FROM events e
-          WHERE {RANGE}
+          WHERE {range}
           ORDER BY transaction_id, global_position
           LIMIT $3"
     ))
@@ -164,15 +175,18 @@ async fn counts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> anyhow::Result<DiffCounts> {
+    let range = &*RANGE;
+    let closing = closing::closing_events_sql();
+    let role_before = stored::field_sql(None, stored::USED_ROLE_BEFORE);
+    let role_after = stored::field_sql(None, stored::USED_ROLE_AFTER);
     let (created, used, closed, roles_changed): (i64, i64, i64, i64) = sqlx::query_as(&format!(
         "SELECT count(*) FILTER (WHERE event_type = 'Created'),
                 count(*) FILTER (WHERE event_type = 'Used'),
-                count(*) FILTER (WHERE event_type IN ('Cancelled', 'Rejected', 'Expired')),
+                count(*) FILTER (WHERE event_type IN ({closing})),
                 count(*) FILTER (WHERE event_type = 'RoleSet' OR (event_type = 'Used'
-                    AND payload -> 'Used' ->> 'role_before'
-                        IS DISTINCT FROM payload -> 'Used' ->> 'role_after'))
+                    AND {role_before} IS DISTINCT FROM {role_after}))
            FROM events
-          WHERE {RANGE}"
+          WHERE {range}"
     ))
     .bind(from)
     .bind(to)
@@ -246,16 +260,18 @@ fn add(diff: &mut Diff, row: &PgRow, recorded: RecordedEvent) -> anyhow::Result<
                 });
             }
         }
-        LedgerEvent::Invite(InviteEvent::Cancelled { by_user_id, .. }) => {
-            diff.closed
-                .extend(closed(Closing::Cancelled, Some(by_user_id)));
-        }
-        LedgerEvent::Invite(InviteEvent::Rejected { by_user_id, .. }) => {
-            diff.closed
-                .extend(closed(Closing::Rejected, Some(by_user_id)));
-        }
-        LedgerEvent::Invite(InviteEvent::Expired { .. }) => {
-            diff.closed.extend(closed(Closing::Expired, None));
+        LedgerEvent::Invite(event) if event.closing().is_some() => {
+            let by = match event {
+                InviteEvent::Cancelled { by_user_id, .. }
+                | InviteEvent::Rejected { by_user_id, .. } => Some(by_user_id),
+                _ => None,
+            };
+            let how = match event.closing().expect("a closing event") {
+                Closed::Cancelled => Closing::Cancelled,
+                Closed::Rejected => Closing::Rejected,
+                Closed::Expired => Closing::Expired,
+            };
+            diff.closed.extend(closed(how, by));
         }
         LedgerEvent::User(UserEvent::RoleSet {
             role_before,

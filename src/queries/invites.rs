@@ -1,6 +1,8 @@
 //! Invites and their uses, filtered and paged by keyset (no duplicates or gaps
 //! across pages: the sort keys never change once written).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
@@ -9,6 +11,7 @@ use uuid::Uuid;
 use super::as_of::At;
 use super::export::Query;
 use super::{decode_cursor, encode_cursor};
+use crate::domain::closing;
 use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::projections::invite_use::InviteUseRow;
 use crate::projections::row::Row;
@@ -66,9 +69,14 @@ fn page<T, K: serde::Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -
     Page { rows, next_cursor }
 }
 
-/// An invite's status at `moment`, in SQL: `pending` past `expires_at` is expired.
-const STATUS_AT: &str =
-    "(CASE WHEN status = 'pending' AND expires_at <= $15 THEN 'expired' ELSE status END)";
+/// An invite's status at `moment` (`$15`), in SQL: `pending` past `expires_at`
+/// is expired (`domain::closing`).
+static STATUS_AT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(CASE WHEN status = 'pending' AND {} THEN 'expired' ELSE status END)",
+        closing::expired_sql("expires_at", "$15")
+    )
+});
 
 /// The rows as the moment asked shows them: expiry is worked out for it.
 pub fn at_moment(mut rows: Vec<InviteRow>, at: At) -> Vec<InviteRow> {
@@ -111,9 +119,10 @@ pub fn list_query(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: Option<i64>,
 ) -> anyhow::Result<Query> {
+    let status_at = &*STATUS_AT;
     Query::new(format!(
         "SELECT {columns} FROM {invite}
-          WHERE ($1::text IS NULL OR {STATUS_AT} = $1)
+          WHERE ($1::text IS NULL OR {status_at} = $1)
             AND ($2::text IS NULL OR role = $2)
             AND ($3::text IS NULL OR inviter_id = $3)
             AND ($4::text IS NULL OR email = lower($4))

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
 
+use crate::domain::closing;
 use crate::projections::invite::InviteStatus;
 
 /// The longest range answered in one request (ten years of days).
@@ -143,7 +144,7 @@ pub async fn count(
     )
     .await?;
     // Recorded as expired, or still pending with its time run out by `now`
-    // (`now >= expires_at`, hence the microsecond).
+    // (`domain::closing::is_expired`: `expires_at <= now`, hence the microsecond).
     let expired = per_day(
         conn,
         "SELECT (expires_at AT TIME ZONE 'UTC')::date, count(*) FROM invite
@@ -175,10 +176,11 @@ pub async fn count(
     .fetch_one(&mut *conn)
     .await?;
 
-    let by_status: Vec<(InviteStatus, bool, i64)> = sqlx::query_as(
-        "SELECT status, expires_at <= $3, count(*) FROM invite
+    let by_status: Vec<(InviteStatus, bool, i64)> = sqlx::query_as(&format!(
+        "SELECT status, {}, count(*) FROM invite
           WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2",
-    )
+        closing::expired_sql("expires_at", "$3")
+    ))
     .bind(from)
     .bind(to)
     .bind(now)

@@ -9,8 +9,9 @@
 use std::time::Duration;
 
 use crate::context::Context;
+use crate::domain::closing;
 use crate::domain::invite::InviteCommand;
-use crate::ledger::try_lock;
+use crate::ledger::{try_lock, Guard};
 use crate::projections::invite::InviteStatus;
 
 const BATCH: i64 = 200;
@@ -41,12 +42,13 @@ pub async fn sweep_expired(app: &Context) -> anyhow::Result<usize> {
         if !try_lock(&mut tx, "sweeper:expiry").await? {
             return Ok(expired);
         }
-        let due: Vec<String> = sqlx::query_scalar(
+        let due: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT token_hash FROM invite
-              WHERE status = $3 AND expires_at <= $1
+              WHERE status = $3 AND {}
               ORDER BY expires_at
               LIMIT $2",
-        )
+            closing::expired_sql("expires_at", "$1")
+        ))
         .bind(now)
         .bind(BATCH)
         .bind(InviteStatus::Pending)
@@ -56,7 +58,7 @@ pub async fn sweep_expired(app: &Context) -> anyhow::Result<usize> {
         for hash in &due {
             match app
                 .ledger
-                .execute_invite(hash, InviteCommand::Expire { at: now })
+                .execute(hash, InviteCommand::Expire { at: now }, &Guard::default())
                 .await
             {
                 Ok(Some(position)) => {

@@ -4,7 +4,7 @@
 use crate::helpers::TestServer;
 use chrono::Utc;
 use invite_ledger::domain::user::{user_id_for_email, UserCommand, UserEvent};
-use invite_ledger::ledger::{read_batch, LedgerEvent, Position};
+use invite_ledger::ledger::{read_batch, Guard, LedgerEvent, Position};
 use sqlx::{Acquire, Connection};
 
 fn registered(email: &str) -> serde_json::Value {
@@ -23,7 +23,7 @@ async fn register(server: &TestServer, email: &str) -> Position {
     server
         .app
         .ledger
-        .execute_user(
+        .execute(
             &user_id_for_email(email),
             UserCommand::Register {
                 email: email.into(),
@@ -32,6 +32,7 @@ async fn register(server: &TestServer, email: &str) -> Position {
                 role: "user".into(),
                 at: Utc::now(),
             },
+            &Guard::default(),
         )
         .await
         .unwrap()

@@ -12,7 +12,7 @@ use invite_ledger::app;
 use invite_ledger::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use invite_ledger::domain::roles::RolePolicy;
 use invite_ledger::domain::token::TokenType;
-use invite_ledger::ledger::{Ledger, LedgerError, Position};
+use invite_ledger::ledger::{Guard, Ledger, LedgerError, Position};
 
 fn actor(n: usize, role: &str) -> Actor {
     Actor {
@@ -70,13 +70,14 @@ async fn two_ledgers_racing_on_one_invite_never_exceed_max_uses() {
         sealed_token: None,
     };
     let created = ledgers[0]
-        .execute_invite(
+        .execute(
             id,
             InviteCommand::Create {
                 terms,
                 inviter: actor(0, "admin"),
                 at,
             },
+            &Guard::default(),
         )
         .await
         .unwrap()
@@ -91,7 +92,7 @@ async fn two_ledgers_racing_on_one_invite_never_exceed_max_uses() {
                 new_account: false,
                 at,
             };
-            ledger.execute_invite(id, command).await
+            ledger.execute(id, command, &Guard::default()).await
         }
     });
     let outcomes = join_all(uses).await;

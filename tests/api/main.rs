@@ -52,6 +52,7 @@ mod readme_config;
 mod readme_front_end;
 mod rebuild;
 mod replicas;
+mod rule_forms;
 mod secure_cookies;
 mod seed_flow;
 mod serve_process;

@@ -8,7 +8,7 @@ use sqlx::Connection;
 use crate::helpers::{Client, TestServer, ADMIN_EMAIL};
 use invite_ledger::clock::Clock;
 use invite_ledger::domain::invite::{Actor, InviteCommand};
-use invite_ledger::ledger::try_lock;
+use invite_ledger::ledger::{try_lock, Guard};
 
 const READ_MODELS: [&str; 3] = ["invite", "invite_use", "user_account"];
 
@@ -98,12 +98,13 @@ async fn a_write_on_one_replica_is_read_on_another_with_its_position() {
     let cancelled = a
         .app
         .ledger
-        .execute_invite(
+        .execute(
             &crate::helpers::invite_hash(&token),
             InviteCommand::Cancel {
                 by,
                 at: a.clock.now(),
             },
+            &Guard::default(),
         )
         .await
         .unwrap()

@@ -11,6 +11,7 @@ use invite_ledger::auth::accounts;
 use invite_ledger::domain::invite::{InviteCommand, InviteTerms};
 use invite_ledger::domain::token::{hash_token, TokenType};
 use invite_ledger::domain::token_hash::TokenHasher;
+use invite_ledger::ledger::Guard;
 
 const KEY: &str = "5d41402abc4b2a76b9719d911017c592aa4f1e6f0a8e34f7b2c1d0e9f8a7b6c5";
 
@@ -79,7 +80,11 @@ async fn create_the_old_way(server: &TestServer, token: &str, email: Option<&str
         inviter: admin.actor(),
         at: now,
     };
-    let position = app.ledger.execute_invite(&id, command).await.unwrap();
+    let position = app
+        .ledger
+        .execute(&id, command, &Guard::default())
+        .await
+        .unwrap();
     app.settle(position).await;
     id
 }
