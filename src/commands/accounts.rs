@@ -13,7 +13,7 @@ use crate::auth::session::{self, NewSession};
 use crate::context::Context;
 use crate::domain::invite::{Actor, InviteCommand, InviteError};
 use crate::domain::normalize_email;
-use crate::domain::user::{user_id_for_email, UserCommand, UserError};
+use crate::domain::user::{UserCommand, UserError};
 use crate::error::ServiceError;
 use crate::ledger::{Guard, JointError, LedgerError};
 use crate::projections::model::ReadModel;
@@ -96,7 +96,7 @@ pub async fn sign_up(
     }
     let password_hash = password::hash(request.password, app.settings.password_cost).await?;
     let registration = Registration {
-        user_id: user_id_for_email(&email),
+        user_id: super::person_ids::for_new_account(&app.pool, &email).await?,
         email,
         name,
         password_hash,
@@ -370,7 +370,7 @@ pub async fn create_user(
         ));
     }
     let registration = Registration {
-        user_id: user_id_for_email(&email),
+        user_id: super::person_ids::for_new_account(&app.pool, &email).await?,
         email,
         name: name.trim().to_string(),
         password_hash: password::hash(password, app.settings.password_cost).await?,

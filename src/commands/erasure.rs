@@ -6,6 +6,7 @@
 use serde::Serialize;
 use sqlx::PgPool;
 
+use super::person_ids;
 use crate::context::Context;
 use crate::domain::normalize_email;
 use crate::domain::user::{user_id_for_email, UserError};
@@ -18,7 +19,7 @@ use crate::rate_limit::SIGN_IN_ACCOUNT;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Erasure {
-    /// The person's user id (the UUID v5 of their normalized email).
+    /// The person's user id.
     pub user_id: String,
     /// `true`: erased before; nothing was recorded this time.
     pub already_erased: bool,
@@ -27,8 +28,9 @@ pub struct Erasure {
     pub position: Option<String>,
 }
 
-/// The person a user id or an email names.
-pub fn person_of(id_or_email: &str) -> Result<String, ServiceError> {
+/// The person a user id or an email names: for an email, the account that has
+/// it now (a sign-up after an erasure is a new person), else its first life.
+pub async fn person_of(pool: &PgPool, id_or_email: &str) -> Result<String, ServiceError> {
     let target = id_or_email.trim();
     if target.is_empty() {
         return Err(ServiceError::bad_request(
@@ -36,11 +38,10 @@ pub fn person_of(id_or_email: &str) -> Result<String, ServiceError> {
             "Name a user id or an email",
         ));
     }
-    Ok(if target.contains('@') {
-        user_id_for_email(&normalize_email(target))
-    } else {
-        target.to_string()
-    })
+    if target.contains('@') {
+        return person_ids::current(pool, &normalize_email(target)).await;
+    }
+    Ok(target.to_string())
 }
 
 /// Erases the person named by `id_or_email`, as `by_user_id` asks (an admin;
@@ -50,7 +51,7 @@ pub async fn erase(
     by_user_id: &str,
     id_or_email: &str,
 ) -> Result<Erasure, ServiceError> {
-    let person = person_of(id_or_email)?;
+    let person = person_of(&app.pool, id_or_email).await?;
     if !is_known(&app.pool, &person).await? {
         return Err(ServiceError::User(UserError::NotFound));
     }
@@ -66,6 +67,18 @@ pub async fn erase(
         .execute(&app.pool)
         .await?;
     scrub_delivery_errors(&app.pool, &emails).await?;
+    // Invites to their email sealed it under the email's first id (the first
+    // life's): when that is not this person and holds a live key, it goes too.
+    for email in &emails {
+        let first = user_id_for_email(email);
+        if first != person && has_live_key(&app.pool, &first).await? {
+            let erased = app
+                .ledger
+                .erase_person(&first, by_user_id, app.clock.now())
+                .await?;
+            app.settle(erased).await;
+        }
+    }
     super::receipt_erasure::erase_from_receipts(app, &person, &emails).await?;
     for email in &emails {
         app.limiter.forget(SIGN_IN_ACCOUNT, email).await?;
@@ -85,6 +98,15 @@ async fn is_known(pool: &PgPool, person: &str) -> sqlx::Result<bool> {
         "SELECT EXISTS (SELECT 1 FROM person_key WHERE person_id = $1)
              OR EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1)
              OR EXISTS (SELECT 1 FROM invite WHERE invitee_id = $1)",
+    )
+    .bind(person)
+    .fetch_one(pool)
+    .await
+}
+
+async fn has_live_key(pool: &PgPool, person: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM person_key WHERE person_id = $1 AND key IS NOT NULL)",
     )
     .bind(person)
     .fetch_one(pool)

@@ -21,6 +21,7 @@ mod docs_offline;
 mod domain_rules;
 mod edge_refusals;
 mod email;
+mod erased_comes_back;
 mod erasure;
 mod erasure_copies;
 mod fail_fast;
