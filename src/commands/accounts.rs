@@ -68,13 +68,7 @@ pub async fn sign_up(
 ) -> Result<SignedIn, ServiceError> {
     let config = &app.settings.config;
     let email = checked_email(&request.email)?;
-    let name = request.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ServiceError::bad_request(
-            "INVALID_NAME",
-            "Name must be 1 to 200 characters",
-        ));
-    }
+    let name = super::names::checked_name(&request.name)?;
     let length = request.password.chars().count();
     if length < config.passwords.min_password_length {
         return Err(ServiceError::bad_request(

@@ -226,9 +226,9 @@ fn row_terms(
     let name = row
         .name
         .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
+        .filter(|n| !n.trim().is_empty())
+        .map(super::names::checked_name)
+        .transpose()?;
     let terms = terms_for(app, &row.role, Some(email), name, new_account, options)?;
     // The aggregate's own checks (role, permission), on the terms alone: the
     // token is drawn once the row is known to be valid.

@@ -8,6 +8,7 @@ pub mod client;
 pub mod erasure;
 pub mod idempotency;
 pub mod invites;
+pub mod names;
 pub mod person_ids;
 pub mod quota;
 pub mod receipt_erasure;

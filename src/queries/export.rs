@@ -287,8 +287,19 @@ fn csv_record<'a>(fields: impl Iterator<Item = &'a str>) -> anyhow::Result<Vec<u
 fn csv_field(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => inert(s),
         Some(other) => other.to_string(),
+    }
+}
+
+/// Text a spreadsheet would take for a formula (a name or email starting
+/// with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`, as
+/// OWASP advises against CSV injection; a reader strips it to get the text.
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
     }
 }
 

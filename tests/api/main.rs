@@ -16,6 +16,7 @@ mod concurrency;
 mod console;
 mod console_assets;
 mod cors;
+mod csv_safety;
 mod deploy_files;
 mod docs_offline;
 mod domain_rules;
