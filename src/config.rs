@@ -330,6 +330,17 @@ pub struct Config {
     /// another key can no longer be found [default: a public development key].
     #[arg(long, env = "TOKEN_HASH_KEY", hide_env_values = true)]
     pub token_hash_key: Option<String>,
+    /// Serve with the public development keys although `BASE_URL` is not local
+    /// (`localhost`, `127.0.0.1`, `::1`): without this, `serve` refuses to start
+    /// when `TOKEN_HASH_KEY` or `TOKEN_SEALING_KEY` is not set (`1`/`true`).
+    #[arg(
+        long,
+        env = "ALLOW_DEVELOPMENT_KEYS",
+        default_value_t = false,
+        action = ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_development_keys: bool,
     /// Post every ledger event to this URL (the plugin's `onInvitationUsed` and
     /// the rest), signed as Standard Webhooks; needs `WEBHOOK_SECRET` [default: off].
     #[arg(long, env = "WEBHOOK_URL", hide_env_values = true)]

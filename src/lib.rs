@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod context;
+pub mod development_keys;
 pub mod domain;
 pub mod error;
 pub mod http;

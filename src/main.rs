@@ -400,7 +400,8 @@ async fn start(
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Everything that can be refused is refused before any database work.
-    config.settings()?;
+    let settings = config.settings()?;
+    invite_ledger::development_keys::refuse_outside_development(&settings)?;
     let mailer = mailer::from_config(&config)?;
     if config.smtp_url.is_none() && config.mail_dir.is_none() {
         tracing::warn!(

@@ -77,7 +77,9 @@ async fn the_systemd_unit_starts_the_server_and_stops_it_in_time() {
     let binary = installed(exec.next().unwrap());
     let args: Vec<&str> = exec.collect();
 
-    // The settings file the unit reads, as an operator would write it.
+    // The settings file the unit reads, as an operator would write it: a public
+    // BASE_URL needs its own keys.
+    const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
     let port = crate::helpers::free_port();
     let dir = std::env::temp_dir().join(format!("unit-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -85,7 +87,8 @@ async fn the_systemd_unit_starts_the_server_and_stops_it_in_time() {
     std::fs::write(
         &env_file,
         format!(
-            "DATABASE_URL={}\nPORT={port}\nBASE_URL=https://invite.example.com\n",
+            "DATABASE_URL={}\nPORT={port}\nBASE_URL=https://invite.example.com\n\
+             TOKEN_HASH_KEY={KEY}\nTOKEN_SEALING_KEY={KEY}\n",
             db.url
         ),
     )

@@ -18,6 +18,7 @@ mod console_assets;
 mod cors;
 mod csv_safety;
 mod deploy_files;
+mod development_keys;
 mod docs_offline;
 mod domain_rules;
 mod edge_refusals;
