@@ -390,6 +390,11 @@ pub struct Config {
     /// Connections served at once; further ones wait in the listen queue.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// Connections served at once from one client address (an IPv6 /64); further
+    /// ones are refused at once with `429`, so one address cannot take every
+    /// connection. `TRUSTED_PROXIES` are not limited (the proxy limits its clients).
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub max_connections_per_address: usize,
     /// On a stop, how long requests in flight may take to finish, in milliseconds.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,

@@ -13,6 +13,7 @@ mod metrics;
 mod observe;
 mod openapi;
 mod origin;
+mod per_address;
 pub mod position;
 mod refusals;
 pub mod serve;

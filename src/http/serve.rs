@@ -2,7 +2,8 @@
 //! has `header_read_timeout` to send its headers, a request `request_timeout`
 //! to be answered, a connection with nothing moving is closed after
 //! `idle_timeout`, at most `max_connections` are served at once (the rest wait
-//! in the listen queue, holding no file of ours), and a stop waits at most
+//! in the listen queue, holding no file of ours), at most
+//! `max_connections_per_address` from one client address (`per_address`), and a stop waits at most
 //! `shutdown_grace` for requests in flight.
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use super::per_address::{self, PerAddress};
 use super::refusals::JsonRefusals;
 use crate::config::Config;
 
@@ -36,6 +38,10 @@ pub struct ServeLimits {
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    /// Connections at once from one client address (`per_address`).
+    pub max_connections_per_address: usize,
+    /// Peers not limited per address: proxies, whose connections are many clients'.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub shutdown_grace: Duration,
 }
 
@@ -46,6 +52,8 @@ impl ServeLimits {
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             max_connections: config.max_connections.max(1),
+            max_connections_per_address: config.max_connections_per_address.max(1),
+            trusted_proxies: config.trusted_proxies.clone(),
             shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
         }
     }
@@ -64,6 +72,10 @@ pub async fn serve(
         super::timeout::request_timeout,
     ));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = PerAddress::new(
+        limits.max_connections_per_address,
+        limits.trusted_proxies.clone(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -85,12 +97,18 @@ pub async fn serve(
                 }
             },
         };
+        let Some(counted) = per_address.admit(peer.ip()) else {
+            // Answered without waiting (a new socket's buffer takes it), then
+            // closed: the slot goes back at once.
+            let _ = stream.try_write(per_address::REFUSAL);
+            continue;
+        };
         let router = router.clone();
         let limits = limits.clone();
         let stop = stop_rx.clone();
         connections.spawn(async move {
             serve_connection(stream, peer, router, &limits, stop).await;
-            drop(slot);
+            drop((slot, counted));
         });
     }
     // Connections the kernel has already taken are requests a client (or a

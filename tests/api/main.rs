@@ -13,6 +13,7 @@ mod bulk_invites;
 mod cli_config;
 mod cloudevents_webhook;
 mod concurrency;
+mod connections_per_address;
 mod console;
 mod console_assets;
 mod cors;

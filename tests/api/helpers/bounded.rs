@@ -20,6 +20,8 @@ pub fn limits() -> ServeLimits {
         request_timeout: Duration::from_secs(60),
         idle_timeout: Duration::from_secs(60),
         max_connections: 64,
+        max_connections_per_address: 64,
+        trusted_proxies: Vec::new(),
         shutdown_grace: Duration::from_secs(60),
     }
 }
