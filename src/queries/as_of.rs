@@ -13,6 +13,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::error::ServiceError;
 use crate::ledger::Position;
 use crate::projections::row::{Row, SqlValue};
 
@@ -33,6 +34,19 @@ impl At {
         let millis = asked.timestamp_millis();
         let end = DateTime::from_timestamp_micros(millis * 1_000 + 999).unwrap_or(asked);
         At::Past(end.max(asked))
+    }
+
+    /// `At::past` of an `as_of` a caller sent: a time PostgreSQL can compare
+    /// with (years 1 to 9999; it has no year 0), else `400 VALIDATION_ERROR`.
+    pub fn asked(asked: DateTime<Utc>) -> Result<At, ServiceError> {
+        use chrono::Datelike;
+        if !(1..=9999).contains(&asked.year()) {
+            return Err(ServiceError::bad_request(
+                "VALIDATION_ERROR",
+                "as_of must be a time between the years 1 and 9999",
+            ));
+        }
+        Ok(At::past(asked))
     }
 
     pub fn moment(self) -> DateTime<Utc> {

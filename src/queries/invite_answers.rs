@@ -184,7 +184,9 @@ pub async fn invite_events(
     let hash = live_invite(context, id).await?.token_hash;
     // As every `as_of`: to the end of its millisecond, on a standby that has
     // replayed that moment.
-    let until = as_of.map(|asked| At::past(asked).moment());
+    let until = as_of
+        .map(|asked| At::asked(asked).map(At::moment))
+        .transpose()?;
     let (mut conn, _) = match until {
         Some(moment) => standby::connection_until(context, seen, moment).await,
         None => standby::connection(context, seen).await,

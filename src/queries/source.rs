@@ -74,7 +74,7 @@ impl Source {
                 }
             }
             Some(asked) => {
-                let at = At::past(asked);
+                let at = At::asked(asked)?;
                 // No connection is held while the read models catch up.
                 let position = {
                     let mut conn = context.pool.acquire().await?;

@@ -60,6 +60,7 @@ mod rule_forms;
 mod secure_cookies;
 mod seed_flow;
 mod serve_process;
+mod small_refusals;
 mod standby;
 mod sweeper;
 mod time_travel;
