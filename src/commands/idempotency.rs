@@ -45,7 +45,7 @@ pub enum Lookup {
 }
 
 impl IdempotentRequest {
-    /// The key as sent (checked: 1 to 255 visible ASCII characters), for a
+    /// The key as sent (checked: 1 to 255 visible ASCII characters, no space), for a
     /// user and the request's route, query and body.
     pub fn new(
         user_id: &str,
@@ -54,11 +54,12 @@ impl IdempotentRequest {
         query: &str,
         body: &[u8],
     ) -> Result<Self, ServiceError> {
-        let visible = key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-        if key.trim().is_empty() || key.len() > MAX_KEY_LENGTH || !visible {
+        // Visible means no space either: a key is one token, as in the IETF draft.
+        let visible = key.bytes().all(|b| b.is_ascii_graphic());
+        if key.is_empty() || key.len() > MAX_KEY_LENGTH || !visible {
             return Err(ServiceError::bad_request(
                 "VALIDATION_ERROR",
-                format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+                format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, no space"),
             ));
         }
         let mut hash = Sha256::new();

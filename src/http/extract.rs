@@ -47,6 +47,21 @@ where
     }
 }
 
+/// A raw body (a CSV upload, say) whose refusals speak our error shape: over
+/// the size limit is a JSON 413, as for a JSON body.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| body_refusal(rejection.status(), rejection.body_text()))
+    }
+}
+
 fn body_refusal(status: StatusCode, message: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::refused(status, "PAYLOAD_TOO_LARGE", "The request body is too large")

@@ -128,7 +128,7 @@ impl utoipa::Modify for KeyHeader {
                 .parameter_in(ParameterIn::Header)
                 .required(Required::False)
                 .description(Some(
-                    "Up to 255 visible ASCII characters, unique per request: a retry with the \
+                    "Up to 255 visible ASCII characters (no space), unique per request: a retry with the \
                      same key and the same request within 24 hours gets the first answer again \
                      (with `Idempotent-Replayed: true`) and writes nothing; the same key with \
                      another request is `422 IDEMPOTENCY_KEY_REUSED`",

@@ -1,6 +1,5 @@
 //! The invite plugin's routes under `/api/auth/invite`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -128,7 +127,7 @@ async fn create_many(
     key: Key,
     headers: axum::http::HeaderMap,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
-    body: Bytes,
+    super::extract::RawBody(body): super::extract::RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let (rows, options) = bulk_request(&headers, query.as_deref(), &body)?;
     let key = key.as_ref().map(|Extension(k)| k);

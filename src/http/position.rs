@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -27,7 +27,9 @@ pub async fn read_your_writes(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if let Some(value) = request.headers().get(&LEDGER_POSITION) {
+    // A method no route serves gets the router's 405, not a verdict on the header.
+    let served = matches!(*request.method(), Method::GET | Method::HEAD | Method::POST);
+    if let Some(value) = request.headers().get(&LEDGER_POSITION).filter(|_| served) {
         let position = match value.to_str().ok().map(str::parse::<Position>) {
             Some(Ok(position)) if position.xid >= 0 && position.global >= 0 => position,
             _ => return ApiError::refused(
