@@ -17,9 +17,9 @@ use super::{quota, redirect};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::context::Context;
+use crate::domain::email::Email;
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::invite_link::{InviteLinks, Landing};
-use crate::domain::normalize_email;
 use crate::domain::token::{random_code, random_token, TokenType};
 use crate::error::ServiceError;
 use crate::ledger::Guard;
@@ -333,7 +333,7 @@ pub async fn create(
 ) -> Result<Created, ServiceError> {
     let config = &app.settings.config;
     let email = match request.email.as_deref() {
-        Some(raw) => Some(checked_email(raw)?),
+        Some(raw) => Some(Email::parse(raw)?.into_string()),
         None => None,
     };
     let new_account = match &email {
@@ -399,24 +399,6 @@ fn generate_token(app: &Context, token_type: TokenType) -> String {
                 .collect();
             format!("{}{body}", config.custom_token_prefix)
         }
-    }
-}
-
-pub fn checked_email(raw: &str) -> Result<String, ServiceError> {
-    let email = normalize_email(raw);
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if valid {
-        Ok(email)
-    } else {
-        Err(ServiceError::bad_request("INVALID_EMAIL", "Invalid email"))
     }
 }
 
