@@ -1,6 +1,7 @@
 //! The use cases' one error type, shared by `commands/` and `queries/`:
 //! what went wrong, in the service's words; `http::error` gives each a status.
 
+use crate::domain::email::InvalidEmail;
 use crate::domain::invite::InviteError;
 use crate::domain::user::UserError;
 use crate::ledger::LedgerError;
@@ -63,6 +64,12 @@ impl ServiceError {
             ServiceError::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             ServiceError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
+    }
+}
+
+impl From<InvalidEmail> for ServiceError {
+    fn from(_: InvalidEmail) -> Self {
+        ServiceError::bad_request("INVALID_EMAIL", "Invalid email")
     }
 }
 

@@ -260,7 +260,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let pool = connect(&database).await?;
             app::migrate(&pool).await?;
-            let created = invite_ledger::queries::api_keys::create(&pool, &name).await?;
+            let created = invite_ledger::auth::api_keys::create(&pool, &name).await?;
             tracing::info!(name, id = %created.id, "API key created; it is shown only this once");
             // Only the key on stdout: `KEY=$(invite-ledger apikey create --name x)`.
             println!("{}", created.key);

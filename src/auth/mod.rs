@@ -1,5 +1,7 @@
-//! The slice of Better Auth the invite flow needs: accounts, passwords, sessions.
+//! The slice of Better Auth the invite flow needs: accounts, passwords, sessions;
+//! and the audit API's keys.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod password;
 pub mod session;

@@ -5,12 +5,13 @@ use chrono::Duration;
 
 use super::client::ClientInfo;
 use super::idempotency::IdempotentRequest;
-use super::invites::{self, checked_email};
+use super::invites;
 use super::refusals::{self, Attempt, Tried};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
 use crate::auth::session::{self, NewSession};
 use crate::context::Context;
+use crate::domain::email::Email;
 use crate::domain::invite::{Actor, InviteCommand, InviteError};
 use crate::domain::normalize_email;
 use crate::domain::user::{UserCommand, UserError};
@@ -67,7 +68,7 @@ pub async fn sign_up(
     client: ClientInfo,
 ) -> Result<SignedIn, ServiceError> {
     let config = &app.settings.config;
-    let email = checked_email(&request.email)?;
+    let email = Email::parse(&request.email)?.into_string();
     let name = super::names::checked_name(&request.name)?;
     let length = request.password.chars().count();
     if length < config.passwords.min_password_length {
@@ -356,7 +357,7 @@ pub async fn create_user(
     name: &str,
     role: &str,
 ) -> Result<Account, ServiceError> {
-    let email = checked_email(email)?;
+    let email = Email::parse(email)?.into_string();
     if password.chars().count() < app.settings.config.passwords.min_password_length {
         return Err(ServiceError::bad_request(
             "PASSWORD_TOO_SHORT",

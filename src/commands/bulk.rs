@@ -11,12 +11,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::IdempotentRequest;
-use super::invites::{checked_email, create_command, terms_for, TermsOptions};
+use super::invites::{create_command, terms_for, TermsOptions};
 use super::quota;
 use crate::auth::accounts::Account;
 use crate::config::SenderResponseRedirect;
 use crate::context::Context;
 use crate::domain::decide::Decide;
+use crate::domain::email::Email;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::token::TokenType;
 use crate::error::ServiceError;
@@ -221,7 +222,7 @@ fn row_terms(
     options: &TermsOptions,
     known: &HashSet<String>,
 ) -> Result<crate::domain::invite::InviteTerms, ServiceError> {
-    let email = checked_email(&row.email)?;
+    let email = Email::parse(&row.email)?.into_string();
     let new_account = !known.contains(&email);
     let name = row
         .name
@@ -248,7 +249,8 @@ async fn existing_accounts(
 ) -> Result<HashSet<String>, ServiceError> {
     let emails: Vec<String> = rows
         .iter()
-        .filter_map(|r| r.email().and_then(|e| checked_email(e).ok()))
+        .filter_map(|r| r.email().and_then(|e| Email::parse(e).ok()))
+        .map(Email::into_string)
         .collect();
     let known: Vec<String> =
         sqlx::query_scalar("SELECT email FROM user_account WHERE email = ANY($1)")

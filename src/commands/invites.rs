@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client::ClientInfo;
@@ -16,9 +17,9 @@ use super::{quota, redirect};
 use crate::auth::accounts::{self, Account};
 use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::context::Context;
+use crate::domain::email::Email;
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
 use crate::domain::invite_link::{InviteLinks, Landing};
-use crate::domain::normalize_email;
 use crate::domain::token::{random_code, random_token, TokenType};
 use crate::error::ServiceError;
 use crate::ledger::Guard;
@@ -149,15 +150,63 @@ impl CreateInvite {
     }
 }
 
+/// What `invite/create` answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedAnswer {
+    status: bool,
+    /// The token or the link (`senderResponse`), or "The invitation was sent" for a
+    /// private invite, whose token only its email carries.
+    message: String,
+    invite_id: Uuid,
+}
+
 impl Created {
     /// The answer of `invite/create`: what the handler sends and a receipt keeps.
-    pub fn answer(&self) -> Value {
-        json!({
-            "status": true,
-            "message": self.message,
-            "inviteId": self.invite_id,
-        })
+    pub fn answer(&self) -> CreatedAnswer {
+        CreatedAnswer {
+            status: true,
+            message: self.message.clone(),
+            invite_id: self.invite_id,
+        }
     }
+}
+
+/// `{status: true, message}`: what a change of an invite answers, built here
+/// once for the handler and for the receipt a retry is answered from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Done {
+    status: bool,
+    message: String,
+}
+
+impl Done {
+    fn new(message: &str) -> Done {
+        Done {
+            status: true,
+            message: message.to_string(),
+        }
+    }
+
+    /// The answer of `invite/cancel`.
+    pub fn cancelled() -> Done {
+        Done::new("Invite cancelled")
+    }
+
+    /// The answer of `invite/reject`.
+    pub fn rejected() -> Done {
+        Done::new("Invite rejected")
+    }
+
+    /// The answer of `invite/resend`.
+    pub fn resent() -> Done {
+        Done::new("The invitation was sent again")
+    }
+}
+
+/// An answer as a receipt keeps it.
+fn kept(answer: &impl Serialize) -> Value {
+    serde_json::to_value(answer).expect("answers serialize")
 }
 
 /// The terms of a new invite: options checked, defaults filled in. Refuses a
@@ -284,7 +333,7 @@ pub async fn create(
 ) -> Result<Created, ServiceError> {
     let config = &app.settings.config;
     let email = match request.email.as_deref() {
-        Some(raw) => Some(checked_email(raw)?),
+        Some(raw) => Some(Email::parse(raw)?.into_string()),
         None => None,
     };
     let new_account = match &email {
@@ -322,7 +371,7 @@ pub async fn create(
             invite_id: terms.invite_id,
             message,
         };
-        let answer = created.answer();
+        let answer = kept(&created.answer());
         let guard = Guard {
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), move |_| answer.clone())),
@@ -350,24 +399,6 @@ fn generate_token(app: &Context, token_type: TokenType) -> String {
                 .collect();
             format!("{}{body}", config.custom_token_prefix)
         }
-    }
-}
-
-pub fn checked_email(raw: &str) -> Result<String, ServiceError> {
-    let email = normalize_email(raw);
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if valid {
-        Ok(email)
-    } else {
-        Err(ServiceError::bad_request("INVALID_EMAIL", "Invalid email"))
     }
 }
 
@@ -607,53 +638,49 @@ pub async fn id_of_token(app: &Context, token: &str) -> Result<String, ServiceEr
     })
 }
 
-/// The answer of `invite/cancel`.
-pub fn cancelled_answer() -> Value {
-    json!({ "status": true, "message": "Invite cancelled" })
+/// What a creator (or an admin) asks of an invite they name.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    /// Cancel it.
+    Cancel,
+    /// Send the invitation email again: a `Resent` event the email reactor follows.
+    Resend,
 }
 
-/// The answer of `invite/resend`.
-pub fn resent_answer() -> Value {
-    json!({ "status": true, "message": "The invitation was sent again" })
+impl Change {
+    fn command(self, by: Actor, at: DateTime<Utc>) -> InviteCommand {
+        match self {
+            Change::Cancel => InviteCommand::Cancel { by, at },
+            Change::Resend => InviteCommand::Resend { by, at },
+        }
+    }
+
+    fn answer(self) -> Done {
+        match self {
+            Change::Cancel => Done::cancelled(),
+            Change::Resend => Done::resent(),
+        }
+    }
 }
 
-/// Cancels the invite `id` (its token's hash).
-pub async fn cancel(
+/// Cancels or resends the invite `id` (its token's hash); the answer is kept
+/// for a retry with the same idempotency key.
+pub async fn change(
     app: &Context,
     user: &Account,
     id: &str,
+    change: Change,
     idempotent: Option<&IdempotentRequest>,
-) -> Result<(), ServiceError> {
+) -> Result<Done, ServiceError> {
     let (by, at) = (user.actor(), app.clock.now());
+    let answer = change.answer();
     let guard = Guard {
         quota: None,
-        receipt: idempotent.map(|r| r.receipt(app, at, |_| cancelled_answer())),
+        receipt: idempotent.map(|r| r.receipt(app, at, move |_| kept(&change.answer()))),
     };
-    let result = app
-        .ledger
-        .execute(id, InviteCommand::Cancel { by, at }, &guard)
-        .await;
-    finish(app, id, result).await
-}
-
-/// Asks for the invitation email of invite `id` again: a `Resent` event the
-/// email reactor follows.
-pub async fn resend(
-    app: &Context,
-    user: &Account,
-    id: &str,
-    idempotent: Option<&IdempotentRequest>,
-) -> Result<(), ServiceError> {
-    let (by, at) = (user.actor(), app.clock.now());
-    let guard = Guard {
-        quota: None,
-        receipt: idempotent.map(|r| r.receipt(app, at, |_| resent_answer())),
-    };
-    let result = app
-        .ledger
-        .execute(id, InviteCommand::Resend { by, at }, &guard)
-        .await;
-    finish(app, id, result).await
+    let result = app.ledger.execute(id, change.command(by, at), &guard).await;
+    finish(app, id, result).await?;
+    Ok(answer)
 }
 
 pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {

@@ -7,7 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::closing::is_expired;
+use super::closing::{is_expired, Closed};
 use super::decide::Decide;
 use super::roles::RolePolicy;
 use super::token::TokenType;
@@ -256,14 +256,6 @@ impl InviteError {
     }
 }
 
-/// Why an invite can no longer be used, once and for all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Closed {
-    Cancelled,
-    Rejected,
-    Expired,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
     created: Option<Created>,
@@ -454,6 +446,22 @@ impl Decide for Invite {
     }
 }
 
+impl InviteEvent {
+    /// How this event closes its invite, if it does.
+    pub fn closing(&self) -> Option<Closed> {
+        match self {
+            InviteEvent::Cancelled { .. } => Some(Closed::Cancelled),
+            InviteEvent::Rejected { .. } => Some(Closed::Rejected),
+            InviteEvent::Expired { .. } => Some(Closed::Expired),
+            InviteEvent::Created { .. }
+            | InviteEvent::Activated { .. }
+            | InviteEvent::Used { .. }
+            | InviteEvent::Resent { .. }
+            | InviteEvent::Refused { .. } => None,
+        }
+    }
+}
+
 impl Aggregate for Invite {
     const TYPE: &'static str = AGGREGATE_TYPE;
     type Command = InviteCommand;
@@ -495,6 +503,57 @@ mod tests {
     use cqrs_es::test::TestFramework;
 
     type Given = TestFramework<Invite>;
+
+    fn every_event() -> Vec<InviteEvent> {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let by = || "user-1".to_string();
+        vec![
+            InviteEvent::Activated {
+                by_user_id: None,
+                at,
+            },
+            InviteEvent::Cancelled {
+                by_user_id: by(),
+                at,
+            },
+            InviteEvent::Rejected {
+                by_user_id: by(),
+                at,
+            },
+            InviteEvent::Expired { at },
+            InviteEvent::Resent {
+                by_user_id: by(),
+                at,
+            },
+            InviteEvent::Refused {
+                refusal: Refusal {
+                    attempt: "use".into(),
+                    reason: "INVITE_EXPIRED".into(),
+                    user_id: None,
+                    email: None,
+                    client_address: None,
+                    user_agent: None,
+                },
+                at,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_closing_list_names_exactly_the_events_that_close() {
+        for event in every_event() {
+            assert_eq!(
+                event.closing().is_some(),
+                crate::domain::closing::CLOSING_EVENTS.contains(&event.event_type().as_str()),
+                "{}",
+                event.event_type()
+            );
+        }
+        assert_eq!(
+            crate::domain::closing::closing_events_sql(),
+            "'Cancelled', 'Rejected', 'Expired'"
+        );
+    }
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()

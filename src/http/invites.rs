@@ -11,13 +11,13 @@ use utoipa::ToSchema;
 
 use super::cookies;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, User};
+use super::extract::{Body, Client, MaybeUser, PathParams, QueryParams, SignedInUser, User};
 use super::HttpState;
 use crate::app::App;
 use crate::commands::bulk::{self, RowInput, SharedOptions};
 use crate::commands::client::ClientInfo;
 use crate::commands::idempotency::IdempotentRequest;
-use crate::commands::invites::{self, Activation, CreateInvite};
+use crate::commands::invites::{self, Activation, Change, CreateInvite, CreatedAnswer, Done};
 use crate::commands::quota::{self, QuotaStatus};
 use crate::error::ServiceError;
 
@@ -35,33 +35,6 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/reject", post(reject))
         .route("/invite/resend", post(resend))
         .route("/invite/{token}", get(activate_link))
-}
-
-/// `{status: true, message}`: what a change of an invite answers.
-#[derive(Serialize, ToSchema)]
-pub struct Done {
-    status: bool,
-    message: String,
-}
-
-impl Done {
-    fn new(message: &str) -> Json<Done> {
-        Json(Done {
-            status: true,
-            message: message.to_string(),
-        })
-    }
-}
-
-/// What `invite/create` answers.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatedAnswer {
-    status: bool,
-    /// The token or the link (`senderResponse`), or "The invitation was sent" for a
-    /// private invite, whose token only its email carries.
-    message: String,
-    invite_id: uuid::Uuid,
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/create", tag = "invite",
@@ -86,11 +59,7 @@ async fn create(
 ) -> Result<Json<CreatedAnswer>, ApiError> {
     let key = key.as_ref().map(|Extension(k)| k);
     let created = invites::create(&app, &user.account, body, key).await?;
-    Ok(Json(CreatedAnswer {
-        status: true,
-        message: created.message,
-        invite_id: created.invite_id,
-    }))
+    Ok(Json(created.answer()))
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/create-many", tag = "invite",
@@ -432,11 +401,7 @@ async fn cancel(
     key: Key,
     Body(body): Body<InviteTarget>,
 ) -> Result<Json<Done>, ApiError> {
-    let hash = body.token_hash(&state).await?;
-    let key = key.as_ref().map(|Extension(k)| k);
-    let cancelled = invites::cancel(&state.app, &user.account, &hash, key);
-    state.guards.token_lookup(&client, cancelled).await?;
-    Ok(Done::new("Invite cancelled"))
+    change(state, client, user, key, body, Change::Cancel).await
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
@@ -457,7 +422,7 @@ async fn reject(
 ) -> Result<Json<Done>, ApiError> {
     let rejected = invites::reject(&state.app, &user.account, &body.token);
     state.guards.token_lookup(&client, rejected).await?;
-    Ok(Done::new("Invite rejected"))
+    Ok(Json(Done::rejected()))
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/resend", tag = "invite",
@@ -480,9 +445,21 @@ async fn resend(
     key: Key,
     Body(body): Body<InviteTarget>,
 ) -> Result<Json<Done>, ApiError> {
+    change(state, client, user, key, body, Change::Resend).await
+}
+
+/// Cancel and resend: the invite named by token or id, changed by its creator
+/// (or an admin); unknown tokens count toward the guessing limit.
+async fn change(
+    state: HttpState,
+    client: ClientInfo,
+    user: SignedInUser,
+    key: Key,
+    body: InviteTarget,
+    change: Change,
+) -> Result<Json<Done>, ApiError> {
     let hash = body.token_hash(&state).await?;
     let key = key.as_ref().map(|Extension(k)| k);
-    let resent = invites::resend(&state.app, &user.account, &hash, key);
-    state.guards.token_lookup(&client, resent).await?;
-    Ok(Done::new("The invitation was sent again"))
+    let changed = invites::change(&state.app, &user.account, &hash, change, key);
+    Ok(Json(state.guards.token_lookup(&client, changed).await?))
 }

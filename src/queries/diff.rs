@@ -11,8 +11,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::users::RoleChangeKind;
-use crate::domain::closing;
-use crate::domain::invite::Closed;
+use crate::domain::closing::{self, Closed};
 use crate::domain::invite::InviteEvent;
 use crate::domain::user::UserEvent;
 use crate::ledger::{decode_rows, stored, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};

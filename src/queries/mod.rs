@@ -5,7 +5,6 @@
 //! Every query names its tables through `as_of::At`: the live read models, or
 //! their history's versions valid at a past moment. One SQL text answers both.
 
-pub mod api_keys;
 pub mod as_of;
 pub mod diff;
 pub mod event_answers;

@@ -15,36 +15,19 @@ use crate::ledger::personal::ERASED;
 use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
 use crate::mailer::{Invitation, Mailer, Templates};
 
+/// Takes what it uses: the pool it reads the log from, the mailer, the
+/// templates, the link builder, and the keys that open and check each
+/// invitation's sealed token.
 pub struct EmailReactor {
-    pool: PgPool,
-    mailer: Arc<dyn Mailer>,
-    templates: Templates,
-    links: InviteLinks,
-    /// Opens the sealed token each invitation carries.
-    token_seal: TokenSeal,
-    /// Checks that an opened token is the invite's own.
-    token_hasher: TokenHasher,
+    pub pool: PgPool,
+    pub mailer: Arc<dyn Mailer>,
+    pub templates: Templates,
+    pub links: InviteLinks,
+    pub token_seal: TokenSeal,
+    pub token_hasher: TokenHasher,
 }
 
 impl EmailReactor {
-    pub fn new(
-        pool: PgPool,
-        mailer: Arc<dyn Mailer>,
-        templates: Templates,
-        links: InviteLinks,
-        token_seal: TokenSeal,
-        token_hasher: TokenHasher,
-    ) -> Self {
-        Self {
-            pool,
-            mailer,
-            templates,
-            links,
-            token_seal,
-            token_hasher,
-        }
-    }
-
     /// The invite's `Created` event: its terms and its inviter's name, opened
     /// as the log reads now (an erased person's fields: `[erased]`).
     async fn created(&self, token_hash: &str) -> anyhow::Result<(invite::InviteTerms, String)> {

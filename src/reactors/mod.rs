@@ -98,14 +98,14 @@ pub fn configured(wiring: &Wiring) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
     let settings = &app.settings;
     let config = &settings.config;
     let templates = Templates::load(config.mail_template_dir.as_deref())?;
-    let email = EmailReactor::new(
-        app.pool.clone(),
-        wiring.mailer.clone(),
+    let email = EmailReactor {
+        pool: app.pool.clone(),
+        mailer: wiring.mailer.clone(),
         templates,
-        InviteLinks::new(&settings.base_url),
-        settings.token_seal.clone(),
-        settings.token_hasher.clone(),
-    );
+        links: InviteLinks::new(&settings.base_url),
+        token_seal: settings.token_seal.clone(),
+        token_hasher: settings.token_hasher.clone(),
+    };
     let mut reactors: Vec<Arc<dyn Reactor>> = vec![Arc::new(email)];
     if let Some(webhook) = WebhookReactor::from_config(config, app.pool.clone())? {
         reactors.push(Arc::new(webhook));

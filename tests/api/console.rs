@@ -14,7 +14,7 @@ use std::time::Duration as StdDuration;
 use crate::helpers::ledger::user_id;
 use crate::helpers::{Client, TestServer, ADMIN_EMAIL, ADMIN_PASSWORD};
 use chrono::{DateTime, Duration, Utc};
-use invite_ledger::queries::api_keys;
+use invite_ledger::auth::api_keys;
 use serde_json::json;
 
 /// The whole browser run's limit: a hang fails instead of holding up the suite.

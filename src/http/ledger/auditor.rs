@@ -4,11 +4,11 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
+use crate::auth::api_keys;
 use crate::error::ServiceError;
 use crate::http::error::ApiError;
 use crate::http::extract::MaybeUser;
 use crate::http::HttpState;
-use crate::queries::api_keys;
 
 /// An admin's session, or an API key (`x-api-key` or `Authorization: Bearer`).
 pub struct Auditor;

@@ -13,7 +13,8 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{invalid, limit_of, Auditor, EXPORT_CONTENT};
+use super::auditor::Auditor;
+use super::params::{invalid, limit_of, EXPORT_CONTENT};
 use crate::app::App;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{KnownParams, QueryParams, StrictQuery};

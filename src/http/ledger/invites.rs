@@ -6,7 +6,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{export_format, limit_of, AsOf, Auditor, ExportParams, PageParams, EXPORT_CONTENT};
+use super::auditor::Auditor;
+use super::params::{export_format, limit_of, AsOf, ExportParams, PageParams, EXPORT_CONTENT};
 use crate::app::App;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{KnownParams, PathParams, QueryParams};

@@ -10,7 +10,8 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{export_format, AsOf, Auditor, ExportParams, EXPORT_CONTENT};
+use super::auditor::Auditor;
+use super::params::{export_format, AsOf, ExportParams, EXPORT_CONTENT};
 use crate::app::App;
 use crate::commands::erasure::{self, Erasure};
 use crate::error::ServiceError;
