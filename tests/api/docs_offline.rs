@@ -31,3 +31,28 @@ async fn the_docs_page_renders_offline_in_chromium() {
         "the docs page suite failed (tests/docs):\n{report}"
     );
 }
+
+/// The reference page may not be framed (clickjacking) and may only talk to
+/// this server, whatever the viewer's features would like to reach.
+#[tokio::test]
+async fn the_docs_page_may_not_be_framed_or_reach_elsewhere() {
+    let server = TestServer::start().await;
+    let response = reqwest::get(format!("http://{}/docs", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    for directive in [
+        "default-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "`{directive}` not in `{csp}`");
+    }
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}

@@ -45,6 +45,10 @@ test("/docs renders the operations with the network cut off", async () => {
     });
     const errors = [];
     page.on("pageerror", (error) => errors.push(String(error)));
+    // What the page's Content-Security-Policy blocks shows in the console.
+    page.on("console", (message) => {
+      if (message.text().includes("Content Security Policy")) errors.push(message.text());
+    });
 
     const answer = await page.goto(`${BASE}/docs`, { waitUntil: "load" });
     assert.equal(answer.status(), 200);
@@ -66,6 +70,18 @@ test("/docs renders the operations with the network cut off", async () => {
         const text = await page.evaluate(() => document.body.innerText);
         throw new Error(`${error.message}\nthe page shows:\n${text.slice(0, 2000)}`);
       });
+    // Scalar's features that would call out to its services are off.
+    const controls = await page.evaluate(() =>
+      [...document.querySelectorAll("button, a, [role=button]")].map((c) =>
+        c.innerText.replace(/\s+/g, " ").trim(),
+      ),
+    );
+    for (const label of ["Ask AI", "Generate SDK", "Generate MCP", "Deploy", "Share"]) {
+      assert.ok(
+        !controls.some((text) => text.startsWith(label)),
+        `a "${label}" control is shown: ${JSON.stringify(controls)}`,
+      );
+    }
     assert.deepEqual(errors, [], "no script error");
     assert.deepEqual(elsewhere, [], "nothing was asked of any other host");
   } finally {
