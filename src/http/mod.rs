@@ -16,6 +16,7 @@ mod origin;
 mod per_address;
 pub mod position;
 mod refusals;
+mod reserved;
 pub mod serve;
 mod timeout;
 
@@ -47,7 +48,8 @@ pub fn router(app: App) -> Router {
     let guards = Arc::new(Guards::new(app.limiter.clone(), &app.settings.config));
     let auth = Router::new()
         .merge(accounts::routes())
-        .merge(invites::routes());
+        .merge(invites::routes())
+        .merge(reserved::routes());
     let cors = cors(&app);
     metrics::recorder();
     let state = HttpState { app, guards };

@@ -56,6 +56,7 @@ mod readme_config;
 mod readme_front_end;
 mod rebuild;
 mod replicas;
+mod reserved_paths;
 mod rule_forms;
 mod secure_cookies;
 mod seed_flow;
