@@ -147,7 +147,12 @@ pub fn fit(quota: &Quota, used: Usage, wanted: usize) -> Admission {
         let left = limit.saturating_sub(used) as usize;
         if left < admission.admitted {
             admission.admitted = left;
-            admission.refused_by = Some(format!("{name}: {} of {limit}", used.min(limit)));
+            // What the refused ones meet: the count with this request's admitted ones.
+            let now = used.min(limit) as usize + left;
+            admission.refused_by = Some(match left {
+                0 => format!("{name}: {now} of {limit}"),
+                _ => format!("{name}: {now} of {limit}, {left} of them from this request"),
+            });
         }
     }
     admission
@@ -209,7 +214,7 @@ mod tests {
         assert_eq!(admission.admitted, 1);
         assert_eq!(
             admission.refused_by.as_deref(),
-            Some("invites in 24 hours: 19 of 20")
+            Some("invites in 24 hours: 20 of 20, 1 of them from this request")
         );
         let full = fit(&quota(Some(3), None), used, 1);
         assert_eq!(full.admitted, 0);
