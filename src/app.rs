@@ -183,6 +183,34 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<Vec<Arc<dyn Projection>>> 
     projections::create_missing(pool, &projections::all()).await
 }
 
+/// How many migrations the binary knows.
+pub static MIGRATIONS: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+    MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count()
+});
+
+/// `prepare`, saying which migrations it applied now: `(version, description)`.
+pub async fn prepare_reporting(pool: &PgPool) -> anyhow::Result<Vec<(i64, String)>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    let before: Vec<i64> = if exists {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    prepare(pool).await?;
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
+        .map(|m| (m.version, m.description.to_string()))
+        .collect())
+}
+
 /// Migrations, then the read models' tables.
 pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;

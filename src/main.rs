@@ -183,8 +183,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { config } => serve(*config).await,
         Command::Migrate { database, .. } => {
             let pool = connect(&database).await?;
-            app::prepare(&pool).await?;
-            println!("database migrated and read models ready");
+            let applied = app::prepare_reporting(&pool).await?;
+            for (version, description) in &applied {
+                println!("applied {version} {description}");
+            }
+            if applied.is_empty() {
+                let known = *app::MIGRATIONS;
+                println!("database already up to date ({known} migrations); read models ready");
+            } else {
+                println!("database migrated and read models ready");
+            }
             Ok(())
         }
         Command::User {

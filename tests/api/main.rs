@@ -41,6 +41,7 @@ mod ledger_queries;
 mod ledger_stats;
 mod lifecycle;
 mod metrics;
+mod migrate_output;
 mod nats;
 mod no_server_errors;
 mod openapi;
