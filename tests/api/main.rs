@@ -55,6 +55,7 @@ mod read_your_writes;
 mod readiness;
 mod readme_config;
 mod readme_front_end;
+mod readme_quick_start;
 mod rebuild;
 mod replicas;
 mod reserved_paths;

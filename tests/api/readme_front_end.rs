@@ -57,6 +57,8 @@ async fn serve(db: &TestDb) -> (Child, String) {
         .env("DATABASE_URL", &db.url)
         .env("PORT", port.to_string())
         .env("DATABASE_MAX_CONNECTIONS", "5")
+        // As the README's quick-start runs it.
+        .env("INVITE_ONLY", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)

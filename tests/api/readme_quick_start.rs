@@ -1,0 +1,44 @@
+//! The README's first line promises invite-only sign-up: its quick-start runs
+//! the server with `INVITE_ONLY=true`, and its steps work under it (a walk-in
+//! is refused, the invited visitor signs up with the invite's role).
+
+use serde_json::json;
+
+use crate::helpers::TestServer;
+
+/// The command of "Two commands" that runs the server.
+fn readme_serve_command() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    readme
+        .lines()
+        .find(|line| line.contains("cargo run --release -- serve"))
+        .expect("the README runs the server")
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_quick_start_serves_invite_only_and_its_steps_work() {
+    let command = readme_serve_command();
+    assert!(command.contains("INVITE_ONLY=true"), "{command}");
+
+    let server = TestServer::start_with(&["--invite-only", "true"]).await;
+    server
+        .client()
+        .sign_up("walk-in@example.com", "password1", "Walk In")
+        .await
+        .err(403, "INVITE_REQUIRED");
+    let admin = server.admin().await;
+    let token = admin
+        .create_invite(json!({ "role": "user", "senderResponse": "token" }))
+        .await;
+    let visitor = server.client();
+    visitor.activate(&token).await.ok();
+    let signed_up = visitor
+        .sign_up("test@example.com", "test123x", "Test User")
+        .await
+        .ok();
+    assert_eq!(signed_up["user"]["role"], "user", "{signed_up}");
+    assert_eq!(signed_up["invite"]["used"], true, "{signed_up}");
+    assert_eq!(visitor.role().await, "user");
+}
