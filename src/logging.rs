@@ -1,6 +1,6 @@
 //! Logs go to stderr (stdout is for what a command prints for scripts), coloured
 //! only on a terminal, as text or as one JSON object a line for log shippers.
-//! `RUST_LOG` sets the levels (default `info`).
+//! `RUST_LOG` sets the levels (default `info`, PostgreSQL's notices at `warn`).
 
 use std::io::IsTerminal;
 
@@ -15,7 +15,10 @@ pub enum LogFormat {
 }
 
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // PostgreSQL's notices (`relation ... already exists, skipping`) are its
+    // chatter, not ours: shown only when `RUST_LOG` asks for them.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

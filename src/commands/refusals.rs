@@ -14,6 +14,9 @@ use crate::error::ServiceError;
 use crate::ledger::Guard;
 use crate::rate_limit::Limit;
 
+/// Refusals not written to the ledger because their budget was spent.
+pub const UNRECORDED: &str = "invite_refusals_unrecorded_total";
+
 const RECORDED_PER_MINUTE: u32 = 30;
 
 const PER_INVITE: Limit = Limit {
@@ -64,7 +67,7 @@ pub async fn record(
     match app.limiter.count(&PER_INVITE, invite).await {
         Ok(None) => {}
         Ok(Some(_)) => {
-            metrics::counter!("invite_refusals_unrecorded_total").increment(1);
+            metrics::counter!(UNRECORDED).increment(1);
             return;
         }
         Err(error) => {

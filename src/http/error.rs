@@ -170,10 +170,22 @@ pub fn is_database_unreachable(error: &anyhow::Error) -> bool {
             )
         )
     });
+    // A connection PostgreSQL ended (fast shutdown, `pg_terminate_backend`,
+    // recovery): class 57P, operator intervention.
+    let ended = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::Database(db))
+                if db.code().is_some_and(|code| code.starts_with("57P"))
+        )
+    });
     let text = format!("{error:#}");
     typed
+        || ended
         || text.contains("pool timed out while waiting for an open connection")
         || text.contains("error communicating with database")
+        || text.contains("terminating connection due to administrator command")
+        || text.contains("the database system is shutting down")
 }
 
 impl IntoResponse for ApiError {

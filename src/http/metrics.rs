@@ -43,6 +43,8 @@ pub fn recorder() -> &'static PrometheusHandle {
         if let Err(error) = metrics::set_global_recorder(recorder) {
             tracing::warn!(%error, "metrics recorder not installed");
         }
+        // Documented counters exist from the start, at 0, for alerts on their rate.
+        metrics::counter!(crate::commands::refusals::UNRECORDED).absolute(0);
         handle
     })
 }

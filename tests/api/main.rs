@@ -18,6 +18,7 @@ mod console;
 mod console_assets;
 mod cors;
 mod csv_safety;
+mod database_shutdown;
 mod deploy_files;
 mod development_keys;
 mod docs_offline;

@@ -128,3 +128,21 @@ async fn made_up_methods_share_one_label_value() {
     let other = r#"http_requests_total{method="other",route="/healthz",status="405"}"#;
     assert_eq!(sample(&scrape, other), Some(20.0), "{scrape}");
 }
+
+/// A documented counter is there from the start, at 0, so an alert on its
+/// rate has a series to read before the first refusal goes unrecorded.
+#[tokio::test]
+async fn documented_counters_start_at_zero() {
+    let server = TestServer::start().await;
+    let scrape = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&scrape, "invite_refusals_unrecorded_total"),
+        Some(0.0),
+        "{scrape}"
+    );
+}

@@ -47,3 +47,28 @@ async fn migrate_lists_what_it_applied() {
         "{again}"
     );
 }
+
+/// PostgreSQL's notices (`relation ... already exists, skipping`) are its
+/// chatter, not the command's: they stay out of what an operator reads.
+#[tokio::test]
+async fn commands_print_no_database_notice() {
+    let db = TestDb::new().await;
+    migrate(&db).await;
+    for args in [&["migrate"][..], &["projections", "status"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true)
+            .output()
+            .await
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{all}");
+        assert!(!all.contains("notice"), "{args:?}: {all}");
+    }
+}
