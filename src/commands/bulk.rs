@@ -143,6 +143,10 @@ pub async fn create_many(
             ),
         ));
     }
+    // The shared options are checked once, for the call: a bad one refuses it
+    // rather than every row.
+    let default_role = app.settings.roles.default_role().to_string();
+    terms_for(app, &default_role, None, None, false, &options)?;
     let known = existing_accounts(app, &rows).await?;
     let mut checked = Vec::with_capacity(rows.len());
     let mut ready = Vec::new();

@@ -19,8 +19,12 @@ pub async fn check(State(app): State<App>, request: Request, next: Next) -> Resp
     if needs_check(&app, request.method(), request.headers())
         && !claims_trusted_origin(&app, request.headers())
     {
-        return ApiError::refused(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin")
-            .into_response();
+        return ApiError::refused(
+            StatusCode::FORBIDDEN,
+            "INVALID_ORIGIN",
+            untrusted_message(&app, request.headers()),
+        )
+        .into_response();
     }
     next.run(request).await
 }
@@ -50,4 +54,29 @@ fn claims_trusted_origin(app: &App, headers: &HeaderMap) -> bool {
         .ok()
         .and_then(|value| Url::parse(value).ok())
         .is_some_and(|url| app.settings.trusted_origins.contains(&url.origin()))
+}
+
+/// "Invalid origin", with which origin came and which are trusted: a console
+/// opened at `127.0.0.1` while `BASE_URL` says `localhost` is a common slip.
+fn untrusted_message(app: &App, headers: &HeaderMap) -> String {
+    let claimed = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|value| Url::parse(value).ok())
+        .map_or_else(
+            || "this page".to_string(),
+            |url| url.origin().ascii_serialization(),
+        );
+    let trusted: Vec<String> = app
+        .settings
+        .trusted_origins
+        .iter()
+        .map(|origin| origin.ascii_serialization())
+        .collect();
+    format!(
+        "Invalid origin: {claimed} is not trusted (trusted: {}); open the page at BASE_URL's \
+         origin or add it to TRUSTED_ORIGINS",
+        trusted.join(", ")
+    )
 }

@@ -33,6 +33,7 @@ mod feed;
 mod flaws;
 mod global_order;
 mod guessing_limits;
+mod hints;
 mod http_refusals;
 mod http_timeouts;
 mod idempotency;

@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::commands::erasure::{self, Erasure};
 use crate::error::ServiceError;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{KnownParams, PathParams, QueryParams, StrictQuery, User};
+use crate::http::extract::{KnownParams, MaybeUser, PathParams, QueryParams, StrictQuery};
 use crate::http::position::Seen;
 use crate::queries::user_answers::{self as answers, ChainAnswer, InviteesAnswer};
 use crate::queries::users::UserProfile;
@@ -154,10 +154,14 @@ pub async fn inviter_chain(
     security(("session" = []), ("sessionCookie" = [])))]
 pub async fn erase_user(
     State(app): State<App>,
-    User(admin): User,
+    headers: HeaderMap,
+    MaybeUser(admin): MaybeUser,
     PathParams(id): PathParams<String>,
     StrictQuery(_none): StrictQuery<NoParams>,
 ) -> Result<Json<Erasure>, ApiError> {
+    let Some(admin) = admin else {
+        return Err(not_signed_in(&headers));
+    };
     if !app.settings.roles.is_admin(&admin.account.role) {
         return Err(ServiceError::Forbidden {
             code: "INSUFFICIENT_PERMISSIONS",
@@ -166,4 +170,24 @@ pub async fn erase_user(
         .into());
     }
     Ok(Json(erasure::erase(&app, &admin.account.id, &id).await?))
+}
+
+/// Erasing needs an admin's session; an API key (which reads the ledger) is
+/// told so rather than given a bare 401.
+fn not_signed_in(headers: &HeaderMap) -> ApiError {
+    let api_key = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| token.trim().starts_with(crate::auth::api_keys::PREFIX));
+    if !api_key {
+        return ServiceError::Unauthorized.into();
+    }
+    ApiError::refused(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "An API key reads the ledger but cannot erase: sign in as an admin and use \
+         the session (cookie or `Authorization: Bearer <session token>`), or run \
+         `invite-ledger user erase`",
+    )
 }
