@@ -134,6 +134,18 @@ impl utoipa::Modify for PositionHeader {
                 "The log position this write reached; send it back on the next request",
             ))
             .build();
+        let bad_position = utoipa::openapi::ResponseBuilder::new()
+            .description(
+                "`INVALID_LEDGER_POSITION` or `UNKNOWN_LEDGER_POSITION`: the \
+                 `Ledger-Position` header is malformed or names no event",
+            )
+            .content(
+                "application/json",
+                utoipa::openapi::content::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
         for item in openapi.paths.paths.values_mut() {
             let writes = item.post.is_some();
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
@@ -141,6 +153,12 @@ impl utoipa::Modify for PositionHeader {
                     .parameters
                     .get_or_insert_with(Vec::new)
                     .push(parameter.clone());
+                // Operations whose own 400 is documented name it there.
+                operation
+                    .responses
+                    .responses
+                    .entry("400".into())
+                    .or_insert_with(|| bad_position.clone().into());
             }
             if let (true, Some(post)) = (writes, &mut item.post) {
                 for (status, response) in post.responses.responses.iter_mut() {

@@ -175,3 +175,28 @@ async fn the_document_validates_and_lists_every_route() {
     );
     assert!(page.contains("invite-ledger"));
 }
+
+/// Every route reads `Ledger-Position`, so every operation can answer `400`
+/// for a malformed one: the document says so on each.
+#[tokio::test]
+async fn every_operation_documents_the_400_of_a_bad_ledger_position() {
+    let server = TestServer::start().await;
+    let document: serde_json::Value = reqwest::get(format!("http://{}/openapi.json", server.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut missing = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !["get", "post"].contains(&method.as_str()) {
+                continue;
+            }
+            if operation["responses"].get("400").is_none() {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no 400 documented on {missing:?}");
+}
