@@ -42,3 +42,26 @@ async fn the_quick_start_serves_invite_only_and_its_steps_work() {
     assert_eq!(signed_up["invite"]["used"], true, "{signed_up}");
     assert_eq!(visitor.role().await, "user");
 }
+
+/// Everything `.ci/run` makes sure of before the tests is in the README's
+/// "Two commands", so a newcomer without `.ci/run` can run them.
+#[test]
+fn the_readme_names_every_test_prerequisite() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Two commands").unwrap();
+    let end = start + readme[start..].find("\n## ").unwrap();
+    let section = &readme[start..end];
+    for needed in [
+        "PostgreSQL",
+        "127.0.0.1:4222",
+        "nats-server",
+        "-js",
+        "cargo-nextest",
+        "cargo install cargo-nextest",
+        "Node.js 20",
+        "Chromium",
+    ] {
+        assert!(section.contains(needed), "`{needed}` not in:\n{section}");
+    }
+}
