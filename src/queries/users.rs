@@ -202,6 +202,35 @@ pub struct UserProfile {
     pub invite_id: Option<Uuid>,
     /// Every role the user was given, in log order; the last is the current one.
     pub role_history: Vec<RoleChange>,
+    /// When and by whom the person's emails and names were erased; `null` if never.
+    pub erased: Option<ErasureNote>,
+}
+
+/// A person's (last) erasure, as the log recorded it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErasureNote {
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    pub at: DateTime<Utc>,
+    /// The admin's user id, or `cli` for `invite-ledger user erase`.
+    pub by: String,
+    /// The `Erased` event's log position.
+    pub position: String,
+}
+
+/// The last `Erased` event among a person's events.
+fn erasure_of(events: &[RecordedEvent]) -> Option<ErasureNote> {
+    events
+        .iter()
+        .rev()
+        .find_map(|recorded| match &recorded.event {
+            LedgerEvent::User(UserEvent::Erased { by_user_id, at }) => Some(ErasureNote {
+                at: *at,
+                by: by_user_id.clone(),
+                position: recorded.position.to_string(),
+            }),
+            _ => None,
+        })
 }
 
 /// The id of the account with this email (compared case-insensitively).
@@ -221,7 +250,9 @@ pub async fn profile(conn: &mut PgConnection, id: &str) -> anyhow::Result<Option
     };
     let events = events_about(conn, id).await?;
     let (role_history, sign_up) = role_history(&events);
+    let erased = erasure_of(&events);
     Ok(Some(UserProfile {
+        erased,
         invited_by: sign_up
             .as_ref()
             .map(|(_, inviter)| inviter.clone())

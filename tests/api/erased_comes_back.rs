@@ -49,3 +49,25 @@ async fn signing_up_after_erasure_makes_a_new_person() {
     assert_eq!(erased["userId"], second_id.as_str(), "{erased}");
     assert_eq!(erased["alreadyErased"], false, "{erased}");
 }
+
+/// An erased person's page says that they were erased, when and by whom,
+/// rather than reading as a broken `[erased] [erased]`.
+#[tokio::test]
+async fn an_erased_person_shows_when_and_by_whom() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let admin_id = admin.user_id().await;
+    let rhea = server.user_with_role(RHEA_EMAIL, "user").await;
+    let id = rhea.user_id().await;
+    let before = admin.get(&format!("/api/ledger/users/{id}")).await.ok();
+    assert!(before["erased"].is_null(), "{before}");
+    admin
+        .post(&format!("/api/ledger/users/{id}/erase"), json!({}))
+        .await
+        .ok();
+    let after = admin.get(&format!("/api/ledger/users/{id}")).await.ok();
+    assert_eq!(after["email"], "[erased]", "{after}");
+    assert_eq!(after["erased"]["by"], admin_id.as_str(), "{after}");
+    assert!(after["erased"]["at"].is_string(), "{after}");
+    assert!(after["erased"]["position"].is_string(), "{after}");
+}
