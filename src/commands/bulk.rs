@@ -146,7 +146,9 @@ pub async fn create_many(
     // The shared options are checked once, for the call: a bad one refuses it
     // rather than every row.
     let default_role = app.settings.roles.default_role().to_string();
-    terms_for(app, &default_role, None, None, false, &options)?;
+    // One reading of the clock for the whole call: every row's `at` and expiry.
+    let now = app.clock.now();
+    terms_for(app, now, &default_role, None, None, false, &options)?;
     let known = existing_accounts(app, &rows).await?;
     let mut checked = Vec::with_capacity(rows.len());
     let mut ready = Vec::new();
@@ -161,7 +163,7 @@ pub async fn create_many(
                 continue;
             }
         };
-        match row_terms(app, inviter, row, &options, &known) {
+        match row_terms(app, now, inviter, row, &options, &known) {
             Ok(terms) => {
                 checked.push(Checked::Ready {
                     invite_id: terms.invite_id,
@@ -194,7 +196,7 @@ pub async fn create_many(
         let commands = ready
             .iter()
             .map(|terms| {
-                let (_, hash, command) = create_command(app, inviter, terms);
+                let (_, hash, command) = create_command(app, inviter, terms, now);
                 (hash, command)
             })
             .collect();
@@ -221,6 +223,7 @@ pub async fn create_many(
 /// `invite/create`, then the aggregate's own decision on an empty invite.
 fn row_terms(
     app: &Context,
+    now: chrono::DateTime<chrono::Utc>,
     inviter: &Account,
     row: &BulkRow,
     options: &TermsOptions,
@@ -234,13 +237,13 @@ fn row_terms(
         .filter(|n| !n.trim().is_empty())
         .map(super::names::checked_name)
         .transpose()?;
-    let terms = terms_for(app, &row.role, Some(email), name, new_account, options)?;
+    let terms = terms_for(app, now, &row.role, Some(email), name, new_account, options)?;
     // The aggregate's own checks (role, permission), on the terms alone: the
     // token is drawn once the row is known to be valid.
     let command = InviteCommand::Create {
         terms: terms.clone(),
         inviter: inviter.actor(),
-        at: app.clock.now(),
+        at: now,
     };
     Invite::default().decide(command, app.ledger.roles())?;
     Ok(terms)

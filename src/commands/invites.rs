@@ -211,8 +211,11 @@ fn kept(answer: &impl Serialize) -> Value {
 
 /// The terms of a new invite: options checked, defaults filled in. Refuses a
 /// bad option, or an email whose domain the rules keep from this role.
+/// `now` is the command's one reading of the clock: the invite expires
+/// `expiresIn` after the `at` of its `Created` (`create_command`).
 pub fn terms_for(
     app: &Context,
+    now: DateTime<Utc>,
     role: &str,
     email: Option<String>,
     invitee_name: Option<String>,
@@ -221,7 +224,6 @@ pub fn terms_for(
 ) -> Result<InviteTerms, ServiceError> {
     let settings = &app.settings;
     let config = &settings.config;
-    let now = app.clock.now();
     if let Some(email) = &email {
         check_email_domain(app, role, email)?;
     }
@@ -307,6 +309,7 @@ pub fn create_command(
     app: &Context,
     inviter: &Account,
     terms: &InviteTerms,
+    at: DateTime<Utc>,
 ) -> (String, String, InviteCommand) {
     let settings = &app.settings;
     let token = generate_token(app, terms.token_type);
@@ -320,7 +323,7 @@ pub fn create_command(
     let command = InviteCommand::Create {
         terms,
         inviter: inviter.actor(),
-        at: app.clock.now(),
+        at,
     };
     (token, hash, command)
 }
@@ -340,8 +343,10 @@ pub async fn create(
         Some(email) => accounts::by_email(&app.pool, email).await?.is_none(),
         None => true,
     };
+    let now = app.clock.now();
     let terms = terms_for(
         app,
+        now,
         &request.role,
         email,
         None,
@@ -353,7 +358,7 @@ pub async fn create(
     // Short tokens can collide; the ledger refuses a taken one, so draw again.
     let mut attempts = 0;
     let (created, position) = loop {
-        let (token, hash, command) = create_command(app, inviter, &terms);
+        let (token, hash, command) = create_command(app, inviter, &terms, now);
         let message = match terms.email {
             // The email reactor sends it, from the `Created` event.
             Some(_) => "The invitation was sent".to_string(),

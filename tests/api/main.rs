@@ -46,6 +46,7 @@ mod metrics;
 mod migrate_output;
 mod nats;
 mod no_server_errors;
+mod one_now;
 mod openapi;
 mod openapi_answers;
 mod origin_check;
