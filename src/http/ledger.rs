@@ -8,6 +8,7 @@ pub(super) mod events;
 pub(super) mod invites;
 mod params;
 pub(super) mod periods;
+mod plain_dates;
 pub(super) mod users;
 
 use axum::routing::{get, post};
@@ -30,4 +31,5 @@ pub fn routes() -> Router<HttpState> {
         .route("/users/{id}", get(users::get_user))
         .route("/users/{id}/erase", post(users::erase_user))
         .route("/diff", get(periods::diff))
+        .layer(axum::middleware::from_fn(plain_dates::rewrite))
 }

@@ -51,6 +51,7 @@ mod openapi;
 mod openapi_answers;
 mod origin_check;
 mod permissions;
+mod plain_dates;
 mod quotas;
 mod reactor_crash;
 mod read_model_change;
