@@ -419,6 +419,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let listener = listen(&config).await?;
     let (app, runners) = start(&config, mailer).await?;
+    invite_ledger::projections::emptied::refuse_emptied(&app.pool).await?;
     // Side effects run in the server only, not in short-lived commands.
     let reactors = reactors::spawn(&app).await?;
     tracing::info!(address = %listener.local_addr()?, base_url = %app.settings.base_url, "invite-ledger listening");

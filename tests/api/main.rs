@@ -63,6 +63,7 @@ mod readme_quick_start;
 mod rebuild;
 mod replicas;
 mod reserved_paths;
+mod restore_without_rebuild;
 mod rule_forms;
 mod secure_cookies;
 mod seed_flow;
