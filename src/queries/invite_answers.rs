@@ -103,7 +103,7 @@ pub async fn export_invites(
         // Expiry worked out for now, as the paged list does.
         move |row| {
             let mut invite = InviteRow::from_row(row)?;
-            invite.status = invite.status_at(now);
+            super::invites::as_at(&mut invite, now);
             Ok(invite)
         },
     ))

@@ -78,12 +78,31 @@ static STATUS_AT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// When an invite was closed, at `moment` (`$15`), in SQL: one expired by time
+/// (no `Expired` recorded yet) closed at its `expires_at`.
+static CLOSED_AT_AT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(CASE WHEN status = 'pending' AND {} THEN expires_at ELSE closed_at END)",
+        closing::expired_sql("expires_at", "$15")
+    )
+});
+
 /// The rows as the moment asked shows them: expiry is worked out for it.
 pub fn at_moment(mut rows: Vec<InviteRow>, at: At) -> Vec<InviteRow> {
     for row in &mut rows {
-        row.status = row.status_at(at.moment());
+        as_at(row, at.moment());
     }
     rows
+}
+
+/// One row as `moment` shows it: past its `expiresAt` a pending invite is
+/// expired, and closed at its expiry, recorded so or not yet.
+pub fn as_at(row: &mut InviteRow, moment: DateTime<Utc>) {
+    let status = row.status_at(moment);
+    if status != row.status && row.closed_at.is_none() {
+        row.closed_at = Some(row.expires_at);
+    }
+    row.status = status;
 }
 
 /// Invites in creation order (then id), `limit` at a time.
@@ -120,6 +139,7 @@ pub fn list_query(
     limit: Option<i64>,
 ) -> anyhow::Result<Query> {
     let status_at = &*STATUS_AT;
+    let closed_at = &*CLOSED_AT_AT;
     Query::new(format!(
         "SELECT {columns} FROM {invite}
           WHERE ($1::text IS NULL OR {status_at} = $1)
@@ -135,8 +155,8 @@ pub fn list_query(
                    AND ($8::timestamptz IS NULL OR invite_use.used_at < $8)))
             AND ($9::timestamptz IS NULL OR (created_at, id) > ($9, $10::uuid))
             AND ($12::text IS NULL OR closed_by = $12)
-            AND ($13::timestamptz IS NULL OR closed_at >= $13)
-            AND ($14::timestamptz IS NULL OR closed_at < $14)
+            AND ($13::timestamptz IS NULL OR {closed_at} >= $13)
+            AND ($14::timestamptz IS NULL OR {closed_at} < $14)
           ORDER BY created_at, id
           LIMIT $11",
         columns = InviteRow::column_list(),

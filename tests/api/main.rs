@@ -28,6 +28,7 @@ mod email;
 mod erased_comes_back;
 mod erasure;
 mod erasure_copies;
+mod expired_by_time;
 mod fail_fast;
 mod feed;
 mod flaws;
