@@ -65,3 +65,21 @@ fn the_readme_names_every_test_prerequisite() {
         assert!(section.contains(needed), "`{needed}` not in:\n{section}");
     }
 }
+
+/// Upgrading starts from the changelog: it exists, the README's Upgrading
+/// points to it, and it has a section for the version `Cargo.toml` names.
+#[test]
+fn the_changelog_covers_this_version() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let changelog = std::fs::read_to_string(format!("{root}/CHANGELOG.md")).expect("CHANGELOG.md");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let upgrading = &readme[readme.find("## Upgrading").unwrap()..];
+    let upgrading = &upgrading[..upgrading[3..].find("\n## ").unwrap()];
+    assert!(upgrading.contains("CHANGELOG.md"), "{upgrading}");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        changelog.contains(&format!("## {version}")),
+        "no section for {version} in CHANGELOG.md"
+    );
+    assert!(changelog.contains("## Unreleased"), "{changelog}");
+}
