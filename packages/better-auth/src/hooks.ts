@@ -1,0 +1,167 @@
+// Where a held invite is used: a seat reserved before Better Auth writes a new user
+// (inside the sign-up's transaction), confirmed after the commit; and for a user who
+// already exists, a use recorded when they sign in by any of better-invite's paths.
+import type { GenericEndpointContext } from "better-auth";
+import { generateId } from "better-auth";
+import { APIError, createAuthMiddleware } from "better-auth/api";
+
+import type { PluginContext, Reservation } from "./context.js";
+import { actorOf, keyOf, positionKey } from "./context.js";
+import { ERROR_CODES, toAPIError } from "./errors.js";
+import { LedgerRefusal } from "./ledger-client.js";
+import type { InviteUser, LedgerInvite } from "./options.js";
+import { POSITION_FIELD } from "./roles.js";
+import { expireInviteCookie, inviteCookie, landUse, redirectURL } from "./routes.js";
+
+/** The paths after which better-invite uses a held invite. */
+export const SIGN_IN_PATHS = new Set([
+  "/sign-up/email",
+  "/sign-in/email",
+  "/sign-in/email-otp",
+  "/callback/:id",
+  "/verify-email",
+  "/two-factor/verify-totp",
+  "/two-factor/verify-backup-code",
+  "/two-factor/verify-otp",
+]);
+
+/** Users made by an administrator are not sign-ups: invite-only does not apply to them. */
+const NOT_SIGN_UPS = new Set(["/admin/create-user"]);
+
+async function heldToken(ctx: GenericEndpointContext, plugin: PluginContext) {
+  const token = await ctx.getSignedCookie(inviteCookie(ctx, plugin).name, ctx.context.secret);
+  return typeof token === "string" && token ? token : null;
+}
+
+/**
+ * `user.create.before`: runs inside Better Auth's sign-up transaction. With an invite
+ * held, the ledger reserves a seat for the new user's id (which the plugin sets, so
+ * the ledger knows it) and the user is written with the invite's role. A refusal with
+ * invite-only on throws, so the transaction writes no user row.
+ */
+export function beforeUserCreate(plugin: PluginContext) {
+  return async (user: Record<string, any>, ctx?: GenericEndpointContext | null) => {
+    if (!ctx || NOT_SIGN_UPS.has(ctx.path ?? "")) return;
+    plugin.sweep();
+    const token = await heldToken(ctx, plugin);
+    const inviteOnly = await plugin.inviteOnly().catch((error) => {
+      throw toAPIError(error);
+    });
+    if (!token) {
+      if (inviteOnly) throw APIError.from("FORBIDDEN", ERROR_CODES.INVITE_REQUIRED);
+      return;
+    }
+    const id = (user.id as string | undefined) ?? (ctx.context.generateId({ model: "user" }) || generateId());
+    let answer: any;
+    try {
+      answer = await plugin.ledger.call(
+        "invite/reserve",
+        { token, userId: id, email: user.email, name: user.name ?? null },
+        keyOf("reserve", id, token),
+      );
+    } catch (error) {
+      if (inviteOnly || !(error instanceof LedgerRefusal)) throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
+      // Invite-only off: the sign-up goes on with the default role, and its answer says why.
+      plugin.refusals.set(id, { code: error.code, message: error.message, at: Date.now() });
+      return { data: { id } };
+    }
+    const invite = (answer?.invitation ?? answer?.terms ?? answer?.invite ?? {}) as Record<string, unknown>;
+    const reservation: Reservation = {
+      reservationId: String(answer.reservationId),
+      role: answer.role,
+      position: String(answer.position),
+      redirectToAfterUpgrade: (answer.redirectToAfterUpgrade ?? invite.redirectToAfterUpgrade ?? plugin.options.defaultRedirectAfterUpgrade) as
+        | string
+        | undefined,
+      invite,
+      at: Date.now(),
+    };
+    plugin.reservations.set(id, reservation);
+    return { data: { id, role: reservation.role, [POSITION_FIELD]: positionKey(reservation.position) } };
+  };
+}
+
+/**
+ * `user.create.after`: runs once the sign-up's transaction committed. The use is
+ * confirmed; if this process dies first, the ledger asks (`user.exists`) and confirms.
+ */
+export function afterUserCreate(plugin: PluginContext) {
+  return async (user: Record<string, any>, ctx?: GenericEndpointContext | null) => {
+    const reservation = user?.id ? plugin.reservations.get(user.id) : undefined;
+    if (!reservation) return;
+    try {
+      await plugin.ledger.call("invite/confirm", { reservationId: reservation.reservationId }, keyOf("confirm", reservation.reservationId));
+    } catch (error) {
+      (ctx?.context.logger ?? console).error("invite-ledger: confirming a reserved seat failed; the ledger will settle it", error);
+    }
+    if (plugin.options.onInvitationUsed) {
+      try {
+        await plugin.options.onInvitationUsed({ invitedUser: user as InviteUser, newUser: user as InviteUser, newAccount: true }, ctx?.request);
+      } catch (error) {
+        (ctx?.context.logger ?? console).error("Error in onInvitationUsed hook", error);
+      }
+    }
+  };
+}
+
+/** The after-hook on better-invite's paths. */
+export function afterSignIn(plugin: PluginContext) {
+  return {
+    matcher: (context: { path?: string }) => SIGN_IN_PATHS.has(context.path ?? ""),
+    handler: createAuthMiddleware(async (ctx) => {
+      const newSession = ctx.context.newSession as { session: any; user: InviteUser } | null | undefined;
+      const userId = newSession?.user?.id;
+      if (!userId) return;
+      const options = plugin.options;
+
+      // A user this request created: the seat was reserved before the write.
+      const reservation = plugin.reservations.get(userId);
+      const refused = plugin.refusals.get(userId);
+      plugin.reservations.delete(userId);
+      plugin.refusals.delete(userId);
+      if (refused) {
+        expireInviteCookie(ctx, plugin);
+        const returned = ctx.context.returned;
+        if (returned && typeof returned === "object" && !(returned instanceof Response) && !(returned instanceof APIError)) {
+          return ctx.json({ ...(returned as object), invite: { used: false, code: refused.code, message: refused.message } });
+        }
+        return;
+      }
+      if (reservation) {
+        expireInviteCookie(ctx, plugin);
+        await options.inviteHooks?.afterAcceptInvite?.({
+          ctx,
+          invitation: { ...reservation.invite, role: reservation.role } as LedgerInvite,
+          invitedUser: newSession.user,
+        });
+        return ctx.redirect(redirectURL(ctx, reservation.redirectToAfterUpgrade?.replace("{token}", "")));
+      }
+
+      // A user who already existed: record the use, then write the role.
+      const token = await heldToken(ctx, plugin);
+      if (!token) return;
+      let invitedUser = ((await ctx.context.internalAdapter.findUserById(userId)) ?? newSession.user) as InviteUser;
+      const before = await options.inviteHooks?.beforeAcceptInvite?.({ ctx, invitedUser });
+      if (before && before.user) invitedUser = before.user;
+      const canAccept = options.canAcceptInvite;
+      const value = typeof canAccept === "function" ? await canAccept({ invitedUser, newAccount: true }) : canAccept;
+      if (!value) throw APIError.from("BAD_REQUEST", ERROR_CODES.CANT_ACCEPT_INVITE);
+      let answer: any;
+      try {
+        answer = await plugin.ledger.call(
+          "invite/use",
+          { actor: actorOf(invitedUser), token },
+          keyOf("use", userId, token, String(newSession.session?.id ?? "")),
+        );
+      } catch (error) {
+        throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
+      }
+      await landUse(ctx, plugin, { session: newSession.session, user: invitedUser }, answer, true);
+      expireInviteCookie(ctx, plugin);
+      const invitation = (answer?.invitation ?? answer?.terms ?? { role: answer.role }) as LedgerInvite;
+      await options.inviteHooks?.afterAcceptInvite?.({ ctx, invitation, invitedUser });
+      const target = answer?.redirectToAfterUpgrade ?? invitation.redirectToAfterUpgrade ?? options.defaultRedirectAfterUpgrade;
+      return ctx.redirect(redirectURL(ctx, target?.replace("{token}", token)));
+    }),
+  };
+}

@@ -1,0 +1,29 @@
+// Writing the role the ledger decided onto Better Auth's user row, at least once and
+// never backwards: compare-and-set on the log position the decision came from, so a
+// late, repeated or replayed delivery of an older decision changes nothing.
+import type { AuthContext } from "better-auth";
+
+import { positionKey } from "./context.js";
+
+/** The field the plugin adds to Better Auth's user table. */
+export const POSITION_FIELD = "inviteLedgerPosition";
+
+/** True when this decision was written; false when the row already holds it or a newer one. */
+export async function applyRole(
+  context: Pick<AuthContext, "adapter">,
+  userId: string,
+  role: string,
+  position: unknown,
+): Promise<boolean> {
+  const key = positionKey(position);
+  const updated = await context.adapter.update<Record<string, unknown>>({
+    model: "user",
+    where: [
+      { field: "id", value: userId },
+      { field: POSITION_FIELD, value: null, connector: "OR" },
+      { field: POSITION_FIELD, operator: "lt", value: key, connector: "OR" },
+    ],
+    update: { role, [POSITION_FIELD]: key, updatedAt: new Date() },
+  });
+  return Boolean(updated);
+}

@@ -1,0 +1,64 @@
+// The Better Auth configuration every scenario runs: email and password, `admin()`,
+// the invite plugin under test (ours against the ledger, or better-invite 0.5.7), and
+// in one scenario `twoFactor()`. The harness uses it for Better Auth's own migrations,
+// the server process (auth-server.mjs) to serve.
+import { betterAuth } from "better-auth";
+import { admin, twoFactor } from "better-auth/plugins";
+import { invite } from "better-invite";
+import { inviteLedger } from "@invite-ledger/better-auth";
+import pg from "pg";
+
+export const SECRET = "companion-suite-secret-0123456789abcdef";
+
+/** The invite options both plugins take (the seed's quick-start). */
+const inviteOptions = (sendUserInvitation) => ({
+  defaultRedirectAfterUpgrade: "/auth/invited",
+  sendUserInvitation,
+});
+
+/**
+ * @param {object} settings
+ * @param {string} settings.databaseUrl Better Auth's own database
+ * @param {string} settings.baseURL where the server listens
+ * @param {"ledger"|"better-invite"} settings.plugin
+ * @param {string} [settings.ledgerUrl]
+ * @param {string} [settings.apiKey]
+ * @param {boolean} [settings.twoFactor]
+ * @param {boolean} [settings.inviteOnly]
+ * @param {(email: object) => void} [settings.sendUserInvitation]
+ * @param {typeof fetch} [settings.fetch] how the plugin reaches the ledger
+ */
+export function makeAuth(settings) {
+  const send = settings.sendUserInvitation ?? (() => {});
+  const invitePlugin =
+    settings.plugin === "better-invite"
+      ? invite(inviteOptions(send))
+      : inviteLedger({
+          ...inviteOptions(send),
+          ledgerUrl: settings.ledgerUrl,
+          apiKey: settings.apiKey,
+          inviteOnly: settings.inviteOnly,
+          fetch: settings.fetch,
+        });
+  return betterAuth({
+    appName: "Companion suite",
+    baseURL: settings.baseURL,
+    secret: SECRET,
+    database: new pg.Pool({ connectionString: settings.databaseUrl, max: 10 }),
+    emailAndPassword: {
+      enabled: true,
+      // Cheap hashing: fifty concurrent sign-ups on two cores are about seats, not scrypt.
+      password: {
+        hash: async (password) => `plain:${password}`,
+        verify: async ({ hash, password }) => hash === `plain:${password}`,
+      },
+    },
+    rateLimit: { enabled: false },
+    plugins: [
+      admin({ defaultRole: "user" }),
+      invitePlugin,
+      ...(settings.twoFactor ? [twoFactor({ issuer: "Companion suite" })] : []),
+    ],
+    logger: { level: process.env.AUTH_LOG_LEVEL ?? "error" },
+  });
+}
