@@ -7,6 +7,7 @@ import { APIError, createAuthEndpoint } from "better-auth/api";
 
 import type { PluginContext } from "./context.js";
 import { positionKey } from "./context.js";
+import { toAPIError } from "./errors.js";
 import { applyRole } from "./roles.js";
 
 export const SIGNATURE_HEADER = "x-invite-ledger-signature";
@@ -45,7 +46,9 @@ export const ledgerSync = (plugin: PluginContext) =>
     async (ctx) => {
       if (!ctx.request) throw APIError.from("BAD_REQUEST", { code: "NO_REQUEST", message: "Only the ledger calls this, over HTTP" });
       const raw = await ctx.request.text();
-      const { signingSecret } = await plugin.hello();
+      const { signingSecret } = await plugin.hello().catch((error) => {
+        throw toAPIError(error);
+      });
       verifySignature(signingSecret, ctx.request.headers.get(SIGNATURE_HEADER), raw);
       let call: any;
       try {
