@@ -21,7 +21,9 @@ fn repo_dir(relative: &str) -> PathBuf {
 fn build_package(package: &Path) {
     install_packages(package);
     let output = run(
-        Command::new("npm").args(["run", "build"]).current_dir(package),
+        Command::new("npm")
+            .args(["run", "build"])
+            .current_dir(package),
         "`npm run build`",
     );
     assert!(
