@@ -151,7 +151,7 @@ export function afterSignIn(plugin: PluginContext) {
         answer = await plugin.ledger.call(
           "invite/use",
           { actor: actorOf(invitedUser), token },
-          keyOf("use", userId, token, String(newSession.session?.id ?? "")),
+          keyOf("use", userId, token),
         );
       } catch (error) {
         throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
