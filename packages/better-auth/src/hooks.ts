@@ -1,6 +1,8 @@
 // Where a held invite is used: a seat reserved before Better Auth writes a new user
 // (inside the sign-up's transaction), confirmed after the commit; and for a user who
 // already exists, a use recorded when they sign in by any of better-invite's paths.
+import { createHmac } from "node:crypto";
+
 import type { GenericEndpointContext } from "better-auth";
 import { generateId } from "better-auth";
 import { APIError, createAuthMiddleware } from "better-auth/api";
@@ -24,6 +26,26 @@ export const SIGN_IN_PATHS = new Set([
   "/two-factor/verify-backup-code",
   "/two-factor/verify-otp",
 ]);
+
+/** First-factor paths after which Better Auth's twoFactor plugin may still ask for a code. */
+const TWO_FACTOR_FIRST_STEPS = new Set(["/sign-in/email", "/sign-in/username", "/sign-in/phone-number"]);
+
+/**
+ * True when this sign-in still needs its second factor: the twoFactor plugin (whose
+ * hook may run after ours) will drop the session, so the invite waits for the code.
+ * A trusted device (its signed cookie and record, as the plugin checks them) skips it.
+ */
+async function awaitsSecondFactor(ctx: GenericEndpointContext, user: Record<string, any>) {
+  if (!TWO_FACTOR_FIRST_STEPS.has(ctx.path ?? "") || !user.twoFactorEnabled) return false;
+  if (!ctx.context.options.plugins?.some((plugin) => plugin.id === "two-factor")) return false;
+  const cookie = await ctx.getSignedCookie(ctx.context.createAuthCookie("trust_device").name, ctx.context.secret);
+  const [mac, identifier] = typeof cookie === "string" ? cookie.split("!") : [];
+  if (!mac || !identifier) return true;
+  const expected = createHmac("sha256", ctx.context.secret).update(`${user.id}!${identifier}`).digest("base64url");
+  if (mac !== expected) return true;
+  const record = await ctx.context.internalAdapter.findVerificationValue(identifier);
+  return !record || new Date(record.expiresAt) < new Date();
+}
 
 /** Users made by an administrator are not sign-ups: invite-only does not apply to them. */
 const NOT_SIGN_UPS = new Set(["/admin/create-user"]);
@@ -140,6 +162,7 @@ export function afterSignIn(plugin: PluginContext) {
       // A user who already existed: record the use, then write the role.
       const token = await heldToken(ctx, plugin);
       if (!token) return;
+      if (await awaitsSecondFactor(ctx, newSession.user)) return;
       let invitedUser = ((await ctx.context.internalAdapter.findUserById(userId)) ?? newSession.user) as InviteUser;
       const before = await options.inviteHooks?.beforeAcceptInvite?.({ ctx, invitedUser });
       if (before && before.user) invitedUser = before.user;
