@@ -17,6 +17,7 @@ export type Reservation = {
   position: string;
   redirectToAfterUpgrade?: string | null;
   invite: Record<string, unknown>;
+  token: string;
   at: number;
 };
 

@@ -96,6 +96,7 @@ export function beforeUserCreate(plugin: PluginContext) {
         | string
         | undefined,
       invite,
+      token,
       at: Date.now(),
     };
     plugin.reservations.set(id, reservation);
@@ -156,7 +157,7 @@ export function afterSignIn(plugin: PluginContext) {
           invitation: { ...reservation.invite, role: reservation.role } as LedgerInvite,
           invitedUser: newSession.user,
         });
-        return ctx.redirect(redirectURL(ctx, reservation.redirectToAfterUpgrade?.replace("{token}", "")));
+        return ctx.redirect(redirectURL(ctx, reservation.redirectToAfterUpgrade?.replace("{token}", reservation.token)));
       }
 
       // A user who already existed: record the use, then write the role.
