@@ -39,6 +39,14 @@ test("the quick-start: a public invite, activated, then a sign-up; the session s
     assert.equal(uses[0].userEmail, "test@example.com");
     assert.equal(uses[0].roleGranted, "user");
     assert.equal(uses[0].newAccount, true);
+
+    // Who invited whom, by Better Auth's ids and emails.
+    const tree = await ledger.audit(`/api/ledger/users/${encodeURIComponent(admin.id)}/invitees`);
+    assert.equal(tree.user.email, "admin@example.com");
+    assert.deepEqual(
+      tree.invitees.map((invitee) => [invitee.id, invitee.email, invitee.invitedBy]),
+      [[outcome.userId, "test@example.com", admin.id]],
+    );
   }));
 
 test("a private invite to a new account: the email's link, a sign-up, the invite's role", () =>
