@@ -10,6 +10,9 @@ use uuid::Uuid;
 use super::roles::RolePolicy;
 use super::token::TokenType;
 
+mod seats;
+pub use seats::Seat;
+
 pub const AGGREGATE_TYPE: &str = "invite";
 
 /// Who is acting: a signed-in user as the ledger knows them at that moment.
@@ -93,6 +96,25 @@ pub enum InviteCommand {
         refusal: Refusal,
         at: DateTime<Utc>,
     },
+    /// Hold a seat for a sign-up a Better Auth server is about to write: it
+    /// counts against `maxUses` until confirmed (a use) or released.
+    Reserve {
+        user: Actor,
+        reservation_id: Uuid,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The sign-up committed: the held seat becomes a use.
+    ConfirmSeat {
+        reservation_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// The sign-up never committed: the seat is given back.
+    ReleaseSeat {
+        reservation_id: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// A use or activation of an existing invite that was refused: who tried and why.
@@ -140,6 +162,9 @@ pub enum InviteEvent {
         role_after: String,
         new_account: bool,
         at: DateTime<Utc>,
+        /// The seat this use confirms, for a sign-up that reserved one first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reservation_id: Option<Uuid>,
     },
     Cancelled {
         by_user_id: String,
@@ -162,6 +187,24 @@ pub enum InviteEvent {
         refusal: Refusal,
         at: DateTime<Utc>,
     },
+    /// A seat held for a sign-up in a Better Auth server, until `until`; it
+    /// counts against `maxUses` until a `Used` confirms it or `SeatReleased`.
+    SeatReserved {
+        reservation_id: Uuid,
+        user_id: String,
+        user_email: String,
+        user_name: String,
+        role_before: String,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A held seat given back: its sign-up never committed. `reason` says who
+    /// decided: `user_absent` (the plugin said so), `unanswered` (it never did).
+    SeatReleased {
+        reservation_id: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InviteEvent {
@@ -175,6 +218,8 @@ impl DomainEvent for InviteEvent {
             InviteEvent::Expired { .. } => "Expired",
             InviteEvent::Resent { .. } => "Resent",
             InviteEvent::Refused { .. } => "Refused",
+            InviteEvent::SeatReserved { .. } => "SeatReserved",
+            InviteEvent::SeatReleased { .. } => "SeatReleased",
         }
         .to_string()
     }
@@ -225,6 +270,10 @@ pub enum InviteError {
     NotAllowedToResend,
     #[error("This invite's token was not kept, so its email cannot be sent again")]
     TokenNotKept,
+    #[error("No seat is held under this reservation")]
+    ReservationNotFound,
+    #[error("This reservation's seat was given back")]
+    ReservationReleased,
 }
 
 impl InviteError {
@@ -250,6 +299,8 @@ impl InviteError {
             InviteError::NotExpired => "INVITE_NOT_EXPIRED",
             InviteError::NotAllowedToResend => "NOT_ALLOWED_TO_RESEND",
             InviteError::TokenNotKept => "INVITE_TOKEN_NOT_KEPT",
+            InviteError::ReservationNotFound => "RESERVATION_NOT_FOUND",
+            InviteError::ReservationReleased => "RESERVATION_RELEASED",
         }
     }
 }
@@ -267,6 +318,10 @@ pub struct Invite {
     created: Option<Created>,
     uses: u32,
     closed: Option<Closed>,
+    /// Seats held for sign-ups not yet confirmed or released.
+    seats: std::collections::BTreeMap<Uuid, Seat>,
+    /// Reservations settled: `true` confirmed, `false` released.
+    settled: std::collections::BTreeMap<Uuid, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,6 +391,7 @@ impl Invite {
                     role_after: role.clone(),
                     new_account,
                     at,
+                    reservation_id: None,
                 }])
             }
             InviteCommand::Cancel { by, at } => {
@@ -372,6 +428,20 @@ impl Invite {
                 }
                 Ok(vec![InviteEvent::Expired { at }])
             }
+            InviteCommand::Reserve {
+                user,
+                reservation_id,
+                until,
+                at,
+            } => self.decide_reserve(user, reservation_id, until, at, roles),
+            InviteCommand::ConfirmSeat { reservation_id, at } => {
+                self.decide_confirm(reservation_id, at)
+            }
+            InviteCommand::ReleaseSeat {
+                reservation_id,
+                reason,
+                at,
+            } => self.decide_release(reservation_id, reason, at),
             InviteCommand::Resend { by, at } => {
                 let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
                 if created.terms.email.is_none() {
@@ -436,7 +506,8 @@ impl Invite {
         if at >= created.terms.expires_at {
             return Err(InviteError::Expired);
         }
-        if self.uses >= created.terms.max_uses {
+        // Held seats count: concurrent sign-ups never exceed `maxUses`.
+        if self.uses + self.seats.len() as u32 >= created.terms.max_uses {
             return Err(InviteError::UsedUp);
         }
         Ok(created)
@@ -479,7 +550,37 @@ impl Aggregate for Invite {
             InviteEvent::Activated { .. }
             | InviteEvent::Resent { .. }
             | InviteEvent::Refused { .. } => {}
-            InviteEvent::Used { .. } => self.uses += 1,
+            InviteEvent::Used { reservation_id, .. } => {
+                self.uses += 1;
+                if let Some(id) = reservation_id {
+                    self.seats.remove(&id);
+                    self.settled.insert(id, true);
+                }
+            }
+            InviteEvent::SeatReserved {
+                reservation_id,
+                user_id,
+                user_email,
+                user_name,
+                role_before,
+                until,
+                ..
+            } => {
+                self.seats.insert(
+                    reservation_id,
+                    Seat {
+                        user_id,
+                        user_email,
+                        user_name,
+                        role_before,
+                        until,
+                    },
+                );
+            }
+            InviteEvent::SeatReleased { reservation_id, .. } => {
+                self.seats.remove(&reservation_id);
+                self.settled.insert(reservation_id, false);
+            }
             InviteEvent::Cancelled { .. } => self.closed = Some(Closed::Cancelled),
             InviteEvent::Rejected { .. } => self.closed = Some(Closed::Rejected),
             InviteEvent::Expired { .. } => self.closed = Some(Closed::Expired),
@@ -554,6 +655,7 @@ mod tests {
             role_after: "admin".into(),
             new_account: false,
             at: t0(),
+            reservation_id: None,
         }
     }
 
@@ -664,6 +766,7 @@ mod tests {
                 role_after: "admin".into(),
                 new_account: false,
                 at: t0(),
+                reservation_id: None,
             }]);
     }
 

@@ -106,6 +106,27 @@ const REGISTERED: &[Field] = &[
     },
 ];
 
+const INTRODUCED: &[Field] = &[
+    Field {
+        pointer: "/Introduced/email",
+        owner: Owner::Aggregate,
+    },
+    Field {
+        pointer: "/Introduced/name",
+        owner: Owner::Aggregate,
+    },
+];
+const SEAT_RESERVED: &[Field] = &[
+    Field {
+        pointer: "/SeatReserved/user_email",
+        owner: Owner::IdAt("/SeatReserved/user_id"),
+    },
+    Field {
+        pointer: "/SeatReserved/user_name",
+        owner: Owner::IdAt("/SeatReserved/user_id"),
+    },
+];
+
 /// The personal fields of an event type (the same names for every version).
 fn fields_of(event_type: &str) -> &'static [Field] {
     match event_type {
@@ -113,6 +134,8 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "Used" => USED,
         "Refused" => REFUSED,
         "Registered" => REGISTERED,
+        "Introduced" => INTRODUCED,
+        "SeatReserved" => SEAT_RESERVED,
         _ => &[],
     }
 }
