@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::companion::CompanionPaths;
 use super::idempotency::KeyHeader;
 use super::position::PositionHeader;
 use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState};
@@ -54,7 +55,7 @@ use super::{accounts, health, invites, ledger, ledger_queries, stats, HttpState}
         ledger_queries::erase_user,
         ledger_queries::diff,
     ),
-    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader),
+    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader, &CompanionPaths),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),

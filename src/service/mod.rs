@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod companion;
 mod context;
 pub mod erasure;
 mod error;

@@ -1,0 +1,254 @@
+//! Seats for sign-ups: `reserve` holds one in the invite's aggregate before
+//! Better Auth writes the user (its `user.create.before` hook, inside the
+//! sign-up's transaction), `confirm` turns it into a use once the write
+//! committed (`create.after`), and a seat never confirmed is settled by the
+//! ledger (`reactors::companion`): it asks the plugin whether the user exists,
+//! then confirms or releases it, in a recorded event either way.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::people::{route_roles, CompanionUser};
+use super::Caller;
+use crate::domain::invite::{InviteCommand, InviteError};
+use crate::domain::user::UserCommand;
+use crate::ledger::{JointError, LedgerError, Position};
+use crate::projections::invite::InviteView;
+use crate::projections::model::ReadModel;
+use crate::service::accounts::ClientInfo;
+use crate::service::invites as ledger_invites;
+use crate::service::refusals::{self, Attempt, Tried};
+use crate::service::{Context, ServiceError};
+
+/// `POST /api/companion/invite/reserve`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReserveRequest {
+    /// The invite the sign-up holds (its cookie); `null` without one.
+    pub token: Option<String>,
+    /// The user Better Auth is about to write, with the id it will have.
+    pub user: CompanionUser,
+}
+
+/// A held seat.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reserved {
+    /// The same for a retried reserve of the same user and invite.
+    pub reservation_id: Uuid,
+    /// The role the user gets once the seat is confirmed.
+    pub role: String,
+    #[serde(serialize_with = "crate::json_time::serialize")]
+    pub until: chrono::DateTime<chrono::Utc>,
+    pub redirect_to: String,
+}
+
+/// One reservation per user and invite, so a retried reserve holds one seat.
+fn reservation_id(invite_hash: &str, user_id: &str) -> Uuid {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x9c4e_2f71_0b3a_4d6e_8f15_c2a7_93d0_5e41);
+    Uuid::new_v5(&NAMESPACE, format!("{invite_hash}\n{user_id}").as_bytes())
+}
+
+pub async fn reserve(
+    app: &Context,
+    caller: Caller,
+    request: ReserveRequest,
+) -> Result<Reserved, ServiceError> {
+    let user = request.user.checked(app)?;
+    let Some(token) = request.token else {
+        return Err(ServiceError::Forbidden {
+            code: "INVITE_REQUIRED",
+            message: "Sign-up needs an invite".into(),
+        });
+    };
+    if app.settings.email_domains.has_rules() {
+        ledger_invites::check_public_invite_domain(app, &token, &user.email).await?;
+    }
+    let id = ledger_invites::id_of_token(app, &token).await?;
+    let reservation = reservation_id(&id, &user.id);
+    route_roles(app, caller, &user.id).await?;
+    sqlx::query(
+        "INSERT INTO companion_reservation (reservation_id, invite_hash, api_key_id, user_id)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (reservation_id) DO NOTHING",
+    )
+    .bind(reservation)
+    .bind(&id)
+    .bind(caller.key_id)
+    .bind(&user.id)
+    .execute(&app.pool)
+    .await?;
+    let at = app.clock.now();
+    let until =
+        at + Duration::milliseconds(app.settings.config.companion_reservation_ttl_ms as i64);
+    let command = InviteCommand::Reserve {
+        user: crate::domain::invite::Actor {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+        },
+        reservation_id: reservation,
+        until,
+        at,
+    };
+    let result = app.ledger.execute_invite(&id, command).await;
+    let position = match ledger_invites::expire_if_needed(app, &id, result).await {
+        Ok(position) => position,
+        Err(refused) => {
+            let tried = Tried {
+                user_id: Some(&user.id),
+                email: Some(&user.email),
+                client: &ClientInfo::default(),
+            };
+            refusals::record(app, &id, Attempt::Use, &refused, tried).await;
+            return Err(refused);
+        }
+    };
+    app.settle_on(position, &[InviteView::NAME]).await;
+    let row = ledger_invites::find(app, &token)
+        .await?
+        .ok_or(InviteError::NotFound)?;
+    let invite = app.ledger.load_invite(&id).await?;
+    Ok(Reserved {
+        reservation_id: reservation,
+        role: row.role,
+        until: invite.seat(&reservation).map_or(until, |seat| seat.until),
+        redirect_to: row.redirect_to_after_upgrade,
+    })
+}
+
+/// `POST /api/companion/invite/confirm`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfirmRequest {
+    pub reservation_id: Uuid,
+}
+
+/// A confirmed seat: the use and the role it gave.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmed {
+    pub user_id: String,
+    pub role: String,
+    /// The use's log position (`xid/global`), the same on a repeated confirm.
+    pub position: String,
+}
+
+/// Turns the seat into a use, and records the new Better Auth user as a
+/// person, in one append. Confirming again answers the same.
+pub async fn confirm(
+    app: &Context,
+    caller: Caller,
+    request: ConfirmRequest,
+) -> Result<Confirmed, ServiceError> {
+    let found: Option<(String, uuid::Uuid)> = sqlx::query_as(
+        "SELECT invite_hash, api_key_id FROM companion_reservation WHERE reservation_id = $1",
+    )
+    .bind(request.reservation_id)
+    .fetch_optional(&app.pool)
+    .await?;
+    match found {
+        Some((hash, key)) if key == caller.key_id => {
+            confirm_seat(app, &hash, request.reservation_id).await
+        }
+        _ => Err(InviteError::ReservationNotFound.into()),
+    }
+}
+
+/// Confirms the seat `reservation` of the invite `hash` (its aggregate id).
+pub async fn confirm_seat(
+    app: &Context,
+    hash: &str,
+    reservation: Uuid,
+) -> Result<Confirmed, ServiceError> {
+    let invite = app.ledger.load_invite(hash).await?;
+    let role = invite
+        .terms()
+        .map(|t| t.role.clone())
+        .ok_or(InviteError::NotFound)?;
+    let Some(seat) = invite.seat(&reservation).cloned() else {
+        return match invite.settled(&reservation) {
+            Some(true) => confirmed_before(app, hash, reservation, role).await,
+            Some(false) => Err(InviteError::ReservationReleased.into()),
+            None => Err(InviteError::ReservationNotFound.into()),
+        };
+    };
+    let at = app.clock.now();
+    let confirm = InviteCommand::ConfirmSeat {
+        reservation_id: reservation,
+        at,
+    };
+    let introduce = UserCommand::Introduce {
+        email: seat.user_email.clone(),
+        name: seat.user_name.clone(),
+        role: seat.role_before.clone(),
+        at,
+    };
+    match app
+        .ledger
+        .register_with_invite(hash, confirm, &seat.user_id, introduce)
+        .await
+    {
+        Ok(position) => {
+            app.settle(Some(position)).await;
+            Ok(Confirmed {
+                user_id: seat.user_id,
+                role,
+                position: position.to_string(),
+            })
+        }
+        // Settled meanwhile (the reactor, or a twin confirm): say what it became.
+        Err(JointError::Invite(LedgerError::Domain(InviteError::ReservationReleased))) => {
+            Err(InviteError::ReservationReleased.into())
+        }
+        Err(JointError::Invite(error)) => Err(error.into()),
+        Err(JointError::User(error)) => Err(error.into()),
+    }
+}
+
+/// The answer of a confirm that happened already: the position of its use.
+async fn confirmed_before(
+    app: &Context,
+    hash: &str,
+    reservation: Uuid,
+    role: String,
+) -> Result<Confirmed, ServiceError> {
+    let found: Option<(i64, i64, serde_json::Value)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position, payload FROM events
+          WHERE aggregate_type = 'invite' AND aggregate_id = $1 AND event_type = 'Used'
+            AND payload -> 'Used' ->> 'reservation_id' = $2",
+    )
+    .bind(hash)
+    .bind(reservation.to_string())
+    .fetch_optional(&app.pool)
+    .await?;
+    let (xid, global, payload) =
+        found.ok_or_else(|| anyhow::anyhow!("a confirmed seat has no use in the log"))?;
+    let user_id = payload["Used"]["user_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(Confirmed {
+        user_id,
+        role,
+        position: Position { xid, global }.to_string(),
+    })
+}
+
+/// Gives the seat back, saying why (`user_absent`, `unanswered`).
+pub async fn release_seat(
+    app: &Context,
+    hash: &str,
+    reservation: Uuid,
+    reason: &str,
+) -> Result<Option<Position>, ServiceError> {
+    let command = InviteCommand::ReleaseSeat {
+        reservation_id: reservation,
+        reason: reason.to_string(),
+        at: app.clock.now(),
+    };
+    let position = app.ledger.execute_invite(hash, command).await?;
+    app.settle_on(position, &[InviteView::NAME]).await;
+    Ok(position)
+}
