@@ -69,17 +69,15 @@ export function beforeUserCreate(plugin: PluginContext) {
     const inviteOnly = await plugin.inviteOnly().catch((error) => {
       throw toAPIError(error);
     });
-    if (!token) {
-      if (inviteOnly) throw APIError.from("FORBIDDEN", ERROR_CODES.INVITE_REQUIRED);
-      return;
-    }
+    if (!token && !inviteOnly) return;
     const id = (user.id as string | undefined) ?? (ctx.context.generateId({ model: "user" }) || generateId());
     let answer: any;
     try {
+      // Without a token (invite-only), the ledger records the refused sign-up and says why.
       answer = await plugin.ledger.call(
         "invite/reserve",
-        { token, userId: id, email: user.email, name: user.name ?? null },
-        keyOf("reserve", id, token),
+        { token, user: { id, email: user.email, name: user.name ?? null } },
+        keyOf("reserve", id, token ?? ""),
       );
     } catch (error) {
       if (inviteOnly || !(error instanceof LedgerRefusal)) throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
@@ -96,11 +94,12 @@ export function beforeUserCreate(plugin: PluginContext) {
         | string
         | undefined,
       invite,
-      token,
+      token: token as string,
       at: Date.now(),
     };
     plugin.reservations.set(id, reservation);
-    return { data: { id, role: reservation.role, [POSITION_FIELD]: positionKey(reservation.position) } };
+    const position = answer.position == null ? {} : { [POSITION_FIELD]: positionKey(answer.position) };
+    return { data: { id, role: reservation.role, ...position } };
   };
 }
 

@@ -15,6 +15,9 @@ export async function applyRole(
   role: string,
   position: unknown,
 ): Promise<boolean> {
+  // A replayed answer carries no position: the first answer's write (or the
+  // ledger's repair of it) is the one that counts.
+  if (position === null || position === undefined) return false;
   const key = positionKey(position);
   const updated = await context.adapter.update<Record<string, unknown>>({
     model: "user",

@@ -165,11 +165,21 @@ export const createInvite = (plugin: PluginContext) =>
       for (const email of isPrivate ? emails : [undefined]) {
         const token = tokenType === "custom" && options.generateToken ? options.generateToken() : undefined;
         const key = requestKey ? keyOf("create", inviter.id, requestKey, email ?? "") : undefined;
+        const invited = email ? await ctx.context.internalAdapter.findUserByEmail(email) : null;
+        const newAccount = !invited;
         let created: any;
         try {
           created = await plugin.ledger.call(
             "invite/create",
-            { actor: actorOf(inviter), ...terms, email, token, delivery: "plugin" },
+            {
+              actor: actorOf(inviter),
+              ...terms,
+              senderResponseRedirect,
+              email,
+              token,
+              newAccount: email ? newAccount : undefined,
+              delivery: "plugin",
+            },
             key,
           );
         } catch (error) {
@@ -178,8 +188,6 @@ export const createInvite = (plugin: PluginContext) =>
         const invitation = { ...terms, email: email ?? null, emails: email ? [email] : [], ...termsOf(created), token: created?.token } as LedgerInvite;
         invitations.push(invitation);
         if (email) {
-          const invited = await ctx.context.internalAdapter.findUserByEmail(email);
-          const newAccount = !invited;
           const url = inviteLink(ctx, created.token, newAccount ? redirectToSignUp : redirectToSignIn, customInviteUrl);
           try {
             await options.sendUserInvitation!(
@@ -328,7 +336,7 @@ export const getInvite = (plugin: PluginContext) =>
       const invitation = termsOf(answer);
       const emails = (invitation.emails as string[] | undefined) ?? (invitation.email ? [invitation.email] : []);
       let inviter = answer?.inviter ?? { email: null, name: null, image: null };
-      const inviterId = (answer?.inviterId ?? invitation.createdByUserId) as string | undefined;
+      const inviterId = (invitation.inviterId ?? invitation.createdByUserId) as string | undefined;
       if (inviterId && (inviter.email || inviter.name)) {
         const local = await ctx.context.internalAdapter.findUserById(inviterId);
         if (local) inviter = { ...inviter, image: local.image ?? null };
@@ -364,9 +372,14 @@ export const listInvites = (plugin: PluginContext) =>
     async (ctx) => {
       let answer: any;
       try {
+        // The ledger lists the actor's invites; better-invite's email search is its `emailContains`.
+        const query = ctx.query ?? {};
+        const searchesEmail = query.searchValue && (!query.searchField || query.searchField === "email");
         answer = await plugin.ledger.call("invite/list", {
           actor: actorOf(ctx.context.session.user as any),
-          ...ctx.query,
+          limit: query.limit,
+          offset: query.offset,
+          emailContains: searchesEmail ? query.searchValue : undefined,
         });
       } catch (error) {
         throw toAPIError(error);
