@@ -8,7 +8,7 @@ use std::future::Future;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -17,7 +17,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, Refusal};
 use super::extract::{json_has_nul, validation_error};
 use super::idempotency::{self, IDEMPOTENCY_KEY};
 use super::HttpState;
@@ -84,6 +84,34 @@ impl FromRequestParts<HttpState> for CompanionKey {
             }
             .into()),
         }
+    }
+}
+
+/// A companion key whose plugin has said `hello` (the ledger knows where to
+/// ask about seats and deliver roles); otherwise 409 `COMPANION_UNKNOWN`.
+pub struct Greeted(pub Caller);
+
+impl FromRequestParts<HttpState> for Greeted {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        let CompanionKey(caller) = CompanionKey::from_request_parts(parts, state).await?;
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM companion_callback WHERE api_key_id = $1)",
+        )
+        .bind(caller.key_id)
+        .fetch_one(&state.app.pool)
+        .await
+        .map_err(ServiceError::from)?;
+        if !known {
+            return Err(Refusal::new(
+                StatusCode::CONFLICT,
+                "COMPANION_UNKNOWN",
+                "Call /api/companion/hello first: the ledger has no callback URL for this key",
+            )
+            .into());
+        }
+        Ok(Greeted(caller))
     }
 }
 
@@ -179,13 +207,13 @@ async fn hello(
         (status = 403, body = ErrorBody, description = "`INSUFFICIENT_PERMISSIONS`, \
             `EMAIL_DOMAIN_NOT_ALLOWED`, `API_KEY_SCOPE`"),
         (status = 409, body = ErrorBody, description = "`TOKEN_ALREADY_EXISTS` (a given token), \
-            `IDEMPOTENCY_KEY_IN_USE`"),
+            `IDEMPOTENCY_KEY_IN_USE`, `COMPANION_UNKNOWN` (no `hello` yet: every invite route)"),
         (status = 422, body = ErrorBody, description = "`IDEMPOTENCY_KEY_REUSED`"),
         (status = 429, body = ErrorBody, description = "`INVITE_QUOTA_EXCEEDED`")),
     security(("companionKey" = [])))]
 async fn create(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -209,11 +237,13 @@ async fn create(
     security(("companionKey" = [])))]
 async fn get(
     State(app): State<App>,
-    CompanionKey(_caller): CompanionKey,
+    Greeted(_caller): Greeted,
     bytes: Bytes,
 ) -> Result<Json<CompanionInviteAnswer>, ApiError> {
     let body: TokenRequest = parse(&bytes)?;
-    Ok(Json(companion::get(&app, &body.token).await?))
+    Ok(Json(
+        companion::get(&app, body.actor.as_ref(), &body.token).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/companion/invite/list", tag = "companion",
@@ -223,7 +253,7 @@ async fn get(
     security(("companionKey" = [])))]
 async fn list(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     bytes: Bytes,
 ) -> Result<Json<CompanionInviteList>, ApiError> {
     let body: ListRequest = parse(&bytes)?;
@@ -242,7 +272,7 @@ async fn list(
     security(("companionKey" = [])))]
 async fn cancel(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -268,7 +298,7 @@ async fn cancel(
     security(("companionKey" = [])))]
 async fn reject(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     bytes: Bytes,
 ) -> Result<Json<Done>, ApiError> {
     let body: ActorTokenRequest = parse(&bytes)?;
@@ -287,7 +317,7 @@ async fn reject(
     security(("companionKey" = [])))]
 async fn activate(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     bytes: Bytes,
 ) -> Result<Json<Activated>, ApiError> {
     let body: ActivateRequest = parse(&bytes)?;
@@ -308,20 +338,40 @@ async fn activate(
     security(("companionKey" = [])))]
 async fn use_invite(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: UseRequest = parse(&bytes)?;
-    let actor = body.actor.id.clone();
+    let (actor, token) = (body.actor.id.clone(), body.token.clone());
     let route = "/api/companion/invite/use";
-    Ok(
-        idempotent(&app, caller, &headers, route, Some(&actor), &bytes, |key| {
-            let app = app.clone();
-            async move { companion::use_invite(&app, caller, body, key.as_ref()).await }
-        })
-        .await,
-    )
+    let response = idempotent(&app, caller, &headers, route, Some(&actor), &bytes, |key| {
+        let app = app.clone();
+        async move { companion::use_invite(&app, caller, body, key.as_ref()).await }
+    })
+    .await;
+    if !response
+        .headers()
+        .contains_key(idempotency::IDEMPOTENT_REPLAYED)
+    {
+        return Ok(response);
+    }
+    // A kept answer was written before its position was known: look it up.
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("a kept answer: {e}")))?;
+    let mut answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if answer
+        .get("position")
+        .is_some_and(serde_json::Value::is_null)
+    {
+        if let Some(user_id) = answer["userId"].as_str() {
+            let position = companion::position_of_use(&app, &token, user_id).await?;
+            answer["position"] = serde_json::json!(position);
+        }
+    }
+    Ok((parts.status, parts.headers, Json(answer)).into_response())
 }
 
 #[utoipa::path(post, path = "/api/companion/invite/reserve", tag = "companion",
@@ -336,7 +386,7 @@ async fn use_invite(
     security(("companionKey" = [])))]
 async fn reserve(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     bytes: Bytes,
 ) -> Result<Json<Reserved>, ApiError> {
     let body: ReserveRequest = parse(&bytes)?;
@@ -353,7 +403,7 @@ async fn reserve(
     security(("companionKey" = [])))]
 async fn confirm(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    Greeted(caller): Greeted,
     bytes: Bytes,
 ) -> Result<Json<Confirmed>, ApiError> {
     let body: ConfirmRequest = parse(&bytes)?;

@@ -21,6 +21,7 @@
 //! the email reactor existed had their email sent already.
 
 mod admin;
+mod companion;
 mod email;
 pub mod envelope;
 mod nats;
@@ -80,6 +81,10 @@ pub trait Reactor: Send + Sync {
     ) -> anyhow::Result<Option<Planned>>;
     /// Performs a delivery once; an error is recorded and retried later.
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
+    /// When a planned delivery is first due; at once unless the reactor says.
+    fn not_before(&self, _event: &RecordedEvent) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
 /// The reactors this configuration runs: email always, webhooks and NATS when
@@ -95,6 +100,9 @@ pub fn configured(app: &App) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
     if let Some(nats) = NatsReactor::from_config(config, app.pool.clone())? {
         reactors.push(Arc::new(nats));
     }
+    // Companion mode: they plan nothing until a Better Auth plugin acts.
+    reactors.push(Arc::new(companion::SeatSettler::new(app.clone())?));
+    reactors.push(Arc::new(companion::RoleDelivery::new(app.clone())?));
     Ok(reactors)
 }
 

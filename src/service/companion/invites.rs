@@ -156,7 +156,7 @@ pub struct CompanionCreated {
     pub invite_id: Uuid,
     /// The raw token: handed out this once (the plugin's own, if it gave one).
     pub token: String,
-    pub invite: CompanionInvite,
+    pub invitation: CompanionInvite,
 }
 
 fn checked_token(token: &str) -> Result<String, ServiceError> {
@@ -218,7 +218,7 @@ pub async fn create(
         let answer = serde_json::to_value(CompanionCreated {
             invite_id: terms.invite_id,
             token: token.clone(),
-            invite: CompanionInvite::from_terms(&terms, &inviter, at),
+            invitation: CompanionInvite::from_terms(&terms, &inviter, at),
         })
         .map_err(anyhow::Error::from)?;
         let guard = Guard {
@@ -250,7 +250,7 @@ pub async fn create(
     Ok(CompanionCreated {
         invite_id: row.id,
         token,
-        invite: CompanionInvite::from_row(row, app.clock.now()),
+        invitation: CompanionInvite::from_row(row, app.clock.now()),
     })
 }
 
@@ -264,19 +264,47 @@ pub struct TokenRequest {
     pub token: String,
 }
 
-/// An invite's facts.
+/// What `/invite/get` tells (the standalone answer), with the invite's facts.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanionInviteAnswer {
-    pub invite: CompanionInvite,
+    pub status: bool,
+    /// The inviter, when the invite shares their name; fields are `null` otherwise.
+    pub inviter: ledger_invites::InviterInfo,
+    /// `email` is shown only to its invitee and to the inviter (`null` to others);
+    /// `newAccount` of a public invite is whether no one is signed in.
+    pub invitation: CompanionInvite,
 }
 
-pub async fn get(app: &Context, token: &str) -> Result<CompanionInviteAnswer, ServiceError> {
+pub async fn get(
+    app: &Context,
+    viewer: Option<&CompanionUser>,
+    token: &str,
+) -> Result<CompanionInviteAnswer, ServiceError> {
     let row = ledger_invites::find(app, token)
         .await?
         .ok_or(InviteError::NotFound)?;
+    let viewer = viewer.map(|v| v.checked(app)).transpose()?;
+    let shared = row.share_inviter_name;
+    let inviter = ledger_invites::InviterInfo {
+        name: shared.then(|| row.inviter_name.clone()),
+        email: shared.then(|| row.inviter_email.clone()),
+        image: None,
+    };
+    let mut invitation = CompanionInvite::from_row(row, app.clock.now());
+    let may_see_email = viewer.as_ref().is_some_and(|v| {
+        v.id == invitation.inviter_id || invitation.email.as_deref() == Some(v.email.as_str())
+    });
+    if !may_see_email {
+        invitation.email = None;
+    }
+    if !invitation.private {
+        invitation.new_account = viewer.is_none();
+    }
     Ok(CompanionInviteAnswer {
-        invite: CompanionInvite::from_row(row, app.clock.now()),
+        status: true,
+        inviter,
+        invitation,
     })
 }
 
@@ -407,9 +435,9 @@ pub struct RoleDecision {
     pub role: String,
     pub role_before: String,
     /// The decision's log position, `xid/global` (see the protocol's
-    /// compare-and-set rule); `null` on an answer replayed for a retry.
+    /// compare-and-set rule).
     pub position: Option<String>,
-    pub redirect_to: String,
+    pub redirect_to_after_upgrade: String,
 }
 
 /// Uses the invite for a signed-in Better Auth user; a retry with the same
@@ -434,7 +462,7 @@ pub async fn use_invite(
         role: row.role.clone(),
         role_before: user.role.clone(),
         position: None,
-        redirect_to: row.redirect_to_after_upgrade.clone(),
+        redirect_to_after_upgrade: row.redirect_to_after_upgrade.clone(),
     });
     let guard = Guard {
         quota: None,
@@ -474,8 +502,29 @@ pub async fn use_invite(
         role: used.role,
         role_before: user.role,
         position: position.map(|p: Position| p.to_string()),
-        redirect_to: used.redirect_to,
+        redirect_to_after_upgrade: used.redirect_to,
     })
+}
+
+/// The position of the latest use of the invite behind `token` by `user_id`:
+/// what a replayed `use` answer (kept before its position was known) carries.
+pub async fn position_of_use(
+    app: &Context,
+    token: &str,
+    user_id: &str,
+) -> Result<Option<String>, ServiceError> {
+    let id = ledger_invites::id_of_token(app, token).await?;
+    let found: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events
+          WHERE aggregate_type = 'invite' AND aggregate_id = $1 AND event_type = 'Used'
+            AND payload -> 'Used' ->> 'user_id' = $2
+          ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .fetch_optional(&app.pool)
+    .await?;
+    Ok(found.map(|(xid, global)| Position { xid, global }.to_string()))
 }
 
 /// A user the ledger knew before companion mode (its own account) gets its
@@ -501,11 +550,12 @@ pub struct ActivateRequest {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activated {
-    /// `signInUp`: a visitor, to send to `redirectTo` with the invite held;
-    /// `used`: a signed-in user whose use is recorded (`use` holds the decision).
+    /// `SIGN_IN_UP_REQUIRED`: a visitor, to send to `redirectTo` with the
+    /// invite held; `REDIRECT_TO_AFTER_UPGRADE`: a signed-in actor whose use is
+    /// recorded (`use` holds the decision).
     pub action: String,
     pub redirect_to: String,
-    pub invite: CompanionInvite,
+    pub invitation: CompanionInvite,
     #[serde(rename = "use")]
     pub used: Option<RoleDecision>,
 }
@@ -527,11 +577,13 @@ pub async fn activate(
             None,
         )
         .await?;
-        let invite = get(app, &request.token).await?.invite;
+        let row = ledger_invites::find(app, &request.token)
+            .await?
+            .ok_or(InviteError::NotFound)?;
         return Ok(Activated {
-            action: "used".into(),
-            redirect_to: decision.redirect_to.clone(),
-            invite,
+            action: "REDIRECT_TO_AFTER_UPGRADE".into(),
+            redirect_to: decision.redirect_to_after_upgrade.clone(),
+            invitation: CompanionInvite::from_row(row, app.clock.now()),
             used: Some(decision),
         });
     }
@@ -541,10 +593,13 @@ pub async fn activate(
     let ledger_invites::Activation::SignInUpRequired { redirect_to } = activation else {
         return Err(anyhow::anyhow!("a visitor's activation used the invite").into());
     };
+    let row = ledger_invites::find(app, &request.token)
+        .await?
+        .ok_or(InviteError::NotFound)?;
     Ok(Activated {
-        action: "signInUp".into(),
+        action: "SIGN_IN_UP_REQUIRED".into(),
         redirect_to,
-        invite: get(app, &request.token).await?.invite,
+        invitation: CompanionInvite::from_row(row, app.clock.now()),
         used: None,
     })
 }

@@ -41,7 +41,9 @@ pub struct Reserved {
     pub role: String,
     #[serde(serialize_with = "crate::json_time::serialize")]
     pub until: chrono::DateTime<chrono::Utc>,
-    pub redirect_to: String,
+    /// The reservation's log position (`xid/global`); `null` for a retried reserve.
+    pub position: Option<String>,
+    pub redirect_to_after_upgrade: String,
 }
 
 /// One reservation per user and invite, so a retried reserve holds one seat.
@@ -114,7 +116,8 @@ pub async fn reserve(
         reservation_id: reservation,
         role: row.role,
         until: invite.seat(&reservation).map_or(until, |seat| seat.until),
-        redirect_to: row.redirect_to_after_upgrade,
+        position: position.map(|p| p.to_string()),
+        redirect_to_after_upgrade: row.redirect_to_after_upgrade,
     })
 }
 
