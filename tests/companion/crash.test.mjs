@@ -37,7 +37,7 @@ test("killed after the ledger answered a use, before the role was written: after
   }));
 
 test("a seat reserved for a sign-up whose write never commits is given back", () =>
-  withStack({ ledgerEnv: { COMPANION_RESERVATION_TTL: "2s" } }, async ({ auth, ledger }) => {
+  withStack({ ledgerEnv: { COMPANION_RESERVATION_TTL_MS: "2000" } }, async ({ auth, ledger }) => {
     const admin = await auth.admin();
     const token = (await admin.client.invite.create({ role: "admin", senderResponse: "token", maxUses: 1 })).data.message;
     const first = auth.browser();
