@@ -36,8 +36,8 @@ test("killed after the ledger answered a use, before the role was written: after
     assert.equal((await ledger.uses()).filter((use) => use.userEmail === "bob@example.com").length, 1);
   }));
 
-test("a seat reserved for a sign-up whose write never commits is given back", () =>
-  withStack({ ledgerEnv: { COMPANION_RESERVATION_TTL_MS: "2000" } }, async ({ auth, ledger }) => {
+test("a seat reserved for a sign-up whose write never commits is given back, and the log says so", () =>
+  withStack({ ledgerEnv: { COMPANION_RESERVATION_TTL_MS: "2000", INVITE_ONLY: "true" } }, async ({ auth, ledger }) => {
     const admin = await auth.admin();
     const token = (await admin.client.invite.create({ role: "admin", senderResponse: "token", maxUses: 1 })).data.message;
     const first = auth.browser();
@@ -50,14 +50,29 @@ test("a seat reserved for a sign-up whose write never commits is given back", ()
     assert.equal(await auth.userRow("lost@example.com"), undefined);
 
     await auth.restart();
-    // The ledger asks the plugin (`user.exists`: no) and releases the seat: another sign-up gets it.
+    // Invite-only: while the seat is held, another sign-up on the invite is refused.
     const second = auth.browser();
-    await second.client.invite.activate({ token });
-    await eventually(async () => {
-      const result = await second.signUp("second@example.com");
-      return result.error === null;
-    }, 30000, "the seat given back");
+    const held = await second.client.invite.activate({ token });
+    assert.equal(held.error?.code, "INVITE_TOKEN_HAS_ALREADY_BEEN_USED", JSON.stringify(held));
+    const early = await second.signUp("second@example.com");
+    assert.equal(early.error?.code, "INVITE_REQUIRED", JSON.stringify(early));
+    assert.equal(await auth.userRow("second@example.com"), undefined);
+
+    // The ledger asks the plugin (`user.exists`: no) and releases the seat, in a recorded event.
+    const released = await eventually(async () => {
+      const { events } = await ledger.audit("/api/ledger/events?limit=1000");
+      return events.find((event) => event.type === "SeatReleased");
+    }, 30000, "a SeatReleased event");
+    assert.equal(released.data.reason, "user_absent", JSON.stringify(released));
+
+    // The seat is free again: the next sign-up gets it.
+    assert.equal((await second.client.invite.activate({ token })).error, null);
+    const later = await second.signUp("second@example.com");
+    assert.equal(later.error, null, JSON.stringify(later.error));
     assert.equal((await auth.userRow("second@example.com")).role, "admin");
-    const uses = await ledger.uses();
+    const uses = await eventually(async () => {
+      const found = await ledger.uses();
+      return found.length === 1 && found;
+    }, 10000, "one use");
     assert.deepEqual(uses.map((use) => use.userEmail), ["second@example.com"]);
   }));

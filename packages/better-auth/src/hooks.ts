@@ -177,7 +177,13 @@ export function afterSignIn(plugin: PluginContext) {
           keyOf("use", userId, token),
         );
       } catch (error) {
-        throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
+        // The key is this user and this invite: under another body (their role has
+        // changed since), it means the use was recorded already (e.g. before a crash).
+        // Its role reaches the row through the ledger's repair; only the cookie is left.
+        if (!(error instanceof LedgerRefusal && error.code === "IDEMPOTENCY_KEY_REUSED")) {
+          throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
+        }
+        answer = { role: invitedUser.role, position: null };
       }
       await landUse(ctx, plugin, { session: newSession.session, user: invitedUser }, answer, true);
       expireInviteCookie(ctx, plugin);
