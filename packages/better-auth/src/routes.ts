@@ -386,9 +386,15 @@ export const listInvites = (plugin: PluginContext) =>
       }
       const limit = Number(ctx.query?.limit) || undefined;
       const offset = Number(ctx.query?.offset) || undefined;
+      // better-invite's row fields beside the ledger's (tokens are not kept: only their hashes).
+      const invitations = (answer?.invitations ?? []).map((invitation: any) => ({
+        ...invitation,
+        createdByUserId: invitation.inviterId ?? null,
+        emails: invitation.email ? [invitation.email] : null,
+      }));
       return ctx.json({
-        total: answer?.total ?? answer?.invitations?.length ?? 0,
-        invitations: answer?.invitations ?? [],
+        total: answer?.total ?? invitations.length,
+        invitations,
         limit,
         offset,
       });
