@@ -598,3 +598,72 @@ async fn decided_roles_are_delivered_to_the_plugin_signed() {
     forged.update(&delivery.body);
     assert_ne!(v1, hex::encode(forged.finalize().into_bytes()));
 }
+
+#[tokio::test]
+async fn companion_history_rebuilds_to_the_same_read_models() {
+    let server = TestServer::start_with(&fast_reactors()).await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("admin", 3).await;
+    // A Better Auth user may share an email with one of the ledger's own accounts.
+    let same_email =
+        json!({ "id": "ba-twin", "email": common::ADMIN_EMAIL, "name": "Twin", "role": "user" });
+    companion
+        .post(
+            "/api/companion/invite/use",
+            json!({ "actor": same_email, "token": token }),
+        )
+        .await
+        .ok();
+    let seat = companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-kept") }),
+        )
+        .await
+        .ok();
+    companion
+        .post(
+            "/api/companion/invite/confirm",
+            json!({ "reservationId": seat["reservationId"] }),
+        )
+        .await
+        .ok();
+    companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-gone") }),
+        )
+        .await
+        .ok();
+    eventually(20, || count_events(&server, "SeatReleased"), |n| *n == 1).await;
+    let info = companion
+        .post("/api/companion/invite/get", json!({ "token": token }))
+        .await
+        .ok();
+    assert_eq!(info["invitation"]["uses"], 2);
+
+    let before = common::read_models(server.pool(), true).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
+        .args(["projections", "rebuild"])
+        .env("DATABASE_URL", &server.db.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        before,
+        common::read_models(server.pool(), true).await,
+        "rebuilt read models differ from the originals"
+    );
+    let twins: i64 = sqlx::query_scalar("SELECT count(*) FROM user_account WHERE email = $1")
+        .bind(common::ADMIN_EMAIL)
+        .fetch_one(server.pool())
+        .await
+        .unwrap();
+    assert_eq!(twins, 2, "the ledger's admin and the Better Auth user");
+}
