@@ -13,7 +13,7 @@ use super::people::{route_roles, CompanionUser};
 use super::Caller;
 use crate::domain::invite::{InviteCommand, InviteError};
 use crate::domain::user::UserCommand;
-use crate::ledger::{JointError, LedgerError, Position};
+use crate::ledger::{JointError, Position};
 use crate::projections::invite::InviteView;
 use crate::projections::model::ReadModel;
 use crate::service::accounts::ClientInfo;
@@ -201,12 +201,16 @@ pub async fn confirm_seat(
                 position: position.to_string(),
             })
         }
-        // Settled meanwhile (the reactor, or a twin confirm): say what it became.
-        Err(JointError::Invite(LedgerError::Domain(InviteError::ReservationReleased))) => {
-            Err(InviteError::ReservationReleased.into())
+        Err(error) => {
+            // Settled meanwhile (the reactor, or a twin confirm): say what it became.
+            let now = app.ledger.load_invite(hash).await?;
+            match (now.settled(&reservation), error) {
+                (Some(true), _) => confirmed_before(app, hash, reservation, role).await,
+                (Some(false), _) => Err(InviteError::ReservationReleased.into()),
+                (None, JointError::Invite(error)) => Err(error.into()),
+                (None, JointError::User(error)) => Err(error.into()),
+            }
         }
-        Err(JointError::Invite(error)) => Err(error.into()),
-        Err(JointError::User(error)) => Err(error.into()),
     }
 }
 
