@@ -44,7 +44,7 @@ export function makeAuth(settings) {
     appName: "Companion suite",
     baseURL: settings.baseURL,
     secret: SECRET,
-    database: new pg.Pool({ connectionString: settings.databaseUrl, max: 10 }),
+    database: new pg.Pool({ connectionString: settings.databaseUrl, max: 6 }),
     emailAndPassword: {
       enabled: true,
       // Cheap hashing: fifty concurrent sign-ups on two cores are about seats, not scrypt.

@@ -55,13 +55,21 @@ export async function freePort() {
   return port;
 }
 
+/** A statement on the server's `postgres` database; waits (bounded) while the shared server is full. */
 async function adminQuery(sql) {
-  const client = new pg.Client({ connectionString: `${DATABASE_SERVER}/postgres` });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
+  for (let attempt = 0; ; attempt++) {
+    const client = new pg.Client({ connectionString: `${DATABASE_SERVER}/postgres` });
+    try {
+      await client.connect();
+      await client.query(sql);
+      return;
+    } catch (error) {
+      // 53300: too many connections (other suites share the server).
+      if (error.code !== "53300" || attempt >= 50) throw error;
+      await sleep(200);
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 }
 
@@ -120,6 +128,8 @@ export async function startLedger(extraEnv = {}) {
     BASE_URL: url,
     MAIL_DIR: mailDir,
     RUST_LOG: process.env.RUST_LOG ?? "warn",
+    // The PostgreSQL server is shared: a small pool per ledger.
+    DATABASE_MAX_CONNECTIONS: "8",
     ...extraEnv,
   };
   await createDatabase(database);
