@@ -406,13 +406,39 @@ async fn an_invite_is_created_and_used_in_the_name_of_better_auth_users() {
         )
         .await
         .err(403, "NOT_INVITE_CREATOR");
+    // A signed-in user's activation uses the invite; its retry takes no second seat.
+    let activate = json!({ "actor": user("ba-erin"), "token": "plugin-made-token-0001" });
+    let activated = companion
+        .post_with(
+            "/api/companion/invite/activate",
+            activate.clone(),
+            Some("act-erin"),
+        )
+        .await
+        .ok();
+    assert_eq!(activated["action"], "REDIRECT_TO_AFTER_UPGRADE");
+    assert_eq!(activated["use"]["role"], "admin");
+    let again = companion
+        .post_with("/api/companion/invite/activate", activate, Some("act-erin"))
+        .await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.ok()["use"]["position"], activated["use"]["position"]);
+    assert_eq!(count_events(&server, "Used").await, 2);
+    // A visitor's activation records no use.
+    let visitor = companion
+        .post(
+            "/api/companion/invite/activate",
+            json!({ "actor": null, "token": "plugin-made-token-0001" }),
+        )
+        .await;
+    visitor.err(410, "INVITE_USED_UP");
     companion
         .post(
             "/api/companion/invite/cancel",
             json!({ "actor": admin(), "token": "plugin-made-token-0001" }),
         )
         .await
-        .ok();
+        .err(410, "INVITE_USED_UP");
 }
 
 #[tokio::test]

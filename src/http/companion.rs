@@ -307,6 +307,8 @@ async fn reject(
 
 #[utoipa::path(post, path = "/api/companion/invite/activate", tag = "companion",
     request_body = ActivateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "With an actor: a retry \
+        with the same key and body gets the first answer and takes no second seat")),
     responses((status = 200, body = Activated, description = "`signInUp` for a visitor, `used` \
             for a signed-in actor (the use recorded)"),
         (status = 403, body = ErrorBody, description = "`INVALID_CALLBACK_URL`, \
@@ -318,16 +320,28 @@ async fn reject(
 async fn activate(
     State(app): State<App>,
     Greeted(caller): Greeted,
+    headers: HeaderMap,
     bytes: Bytes,
-) -> Result<Json<Activated>, ApiError> {
+) -> Result<Response, ApiError> {
     let body: ActivateRequest = parse(&bytes)?;
-    Ok(Json(companion::activate(&app, caller, body).await?))
+    let Some(actor) = body.actor.as_ref().map(|a| a.id.clone()) else {
+        // A visitor's activation uses nothing: nothing to keep.
+        return Ok(Json(companion::activate(&app, caller, body, None).await?).into_response());
+    };
+    let token = body.token.clone();
+    let route = "/api/companion/invite/activate";
+    let response = idempotent(&app, caller, &headers, route, Some(&actor), &bytes, |key| {
+        let app = app.clone();
+        async move { companion::activate(&app, caller, body, key.as_ref()).await }
+    })
+    .await;
+    with_use_position(&app, response, &token, "/use").await
 }
 
 #[utoipa::path(post, path = "/api/companion/invite/use", tag = "companion",
     request_body = UseRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same \
-        key and body gets the first answer (with `position: null`) and takes no second seat")),
+        key and body gets the first answer and takes no second seat")),
     responses((status = 200, body = RoleDecision, description = "The use is recorded: apply `role` \
             compare-and-set on `position`"),
         (status = 403, body = ErrorBody, description = "`INVITE_EMAIL_MISMATCH`, \
@@ -350,25 +364,33 @@ async fn use_invite(
         async move { companion::use_invite(&app, caller, body, key.as_ref()).await }
     })
     .await;
+    with_use_position(&app, response, &token, "").await
+}
+
+/// A kept answer was written before its use's position was known: a replayed
+/// answer gets it from the log (`at`: where the decision is in the answer).
+async fn with_use_position(
+    app: &App,
+    response: Response,
+    token: &str,
+    at: &str,
+) -> Result<Response, ApiError> {
     if !response
         .headers()
         .contains_key(idempotency::IDEMPOTENT_REPLAYED)
     {
         return Ok(response);
     }
-    // A kept answer was written before its position was known: look it up.
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("a kept answer: {e}")))?;
     let mut answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if answer
-        .get("position")
-        .is_some_and(serde_json::Value::is_null)
-    {
-        if let Some(user_id) = answer["userId"].as_str() {
-            let position = companion::position_of_use(&app, &token, user_id).await?;
-            answer["position"] = serde_json::json!(position);
+    if let Some(decision) = answer.pointer_mut(at) {
+        let user_id = decision["userId"].as_str().map(str::to_string);
+        if let (Some(user_id), true) = (user_id, decision["position"].is_null()) {
+            let position = companion::position_of_use(app, token, &user_id).await?;
+            decision["position"] = serde_json::json!(position);
         }
     }
     Ok((parts.status, parts.headers, Json(answer)).into_response())

@@ -448,6 +448,21 @@ pub async fn use_invite(
     request: UseRequest,
     idempotent: Option<&IdempotentRequest>,
 ) -> Result<RoleDecision, ServiceError> {
+    use_kept_as(app, caller, request, idempotent, |decision, _| {
+        serde_json::to_value(decision)
+    })
+    .await
+}
+
+/// `use_invite`, its receipt's answer shaped by `kept` from the decision and
+/// the invite (as the route that used it answers).
+async fn use_kept_as(
+    app: &Context,
+    caller: Caller,
+    request: UseRequest,
+    idempotent: Option<&IdempotentRequest>,
+    kept: impl Fn(RoleDecision, CompanionInvite) -> serde_json::Result<serde_json::Value>,
+) -> Result<RoleDecision, ServiceError> {
     let user = person(app, caller, &request.actor).await?;
     route_roles_of(app, caller, &user).await?;
     let token = request.token;
@@ -466,9 +481,10 @@ pub async fn use_invite(
     });
     let guard = Guard {
         quota: None,
-        receipt: match (idempotent, answer) {
-            (Some(r), Some(answer)) => {
-                let kept = serde_json::to_value(answer).map_err(anyhow::Error::from)?;
+        receipt: match (idempotent, answer, row) {
+            (Some(r), Some(answer), Some(row)) => {
+                let invitation = CompanionInvite::from_row(row, at);
+                let kept = kept(answer, invitation).map_err(anyhow::Error::from)?;
                 Some(r.receipt(app, at, move |_| kept.clone()))
             }
             _ => None,
@@ -546,6 +562,9 @@ pub struct ActivateRequest {
     pub callback_url: Option<String>,
 }
 
+/// The `action` of an activation that used the invite.
+const USED: &str = "REDIRECT_TO_AFTER_UPGRADE";
+
 /// What activation led to.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -564,24 +583,28 @@ pub async fn activate(
     app: &Context,
     caller: Caller,
     request: ActivateRequest,
+    idempotent: Option<&IdempotentRequest>,
 ) -> Result<Activated, ServiceError> {
     let callback = ledger_invites::checked_callback(app, request.callback_url.as_deref())?;
     if let Some(actor) = request.actor {
-        let decision = use_invite(
-            app,
-            caller,
-            UseRequest {
-                actor,
-                token: request.token.clone(),
-            },
-            None,
-        )
+        let use_request = UseRequest {
+            actor,
+            token: request.token.clone(),
+        };
+        let decision = use_kept_as(app, caller, use_request, idempotent, |decision, invite| {
+            serde_json::to_value(Activated {
+                action: USED.into(),
+                redirect_to: decision.redirect_to_after_upgrade.clone(),
+                invitation: invite,
+                used: Some(decision),
+            })
+        })
         .await?;
         let row = ledger_invites::find(app, &request.token)
             .await?
             .ok_or(InviteError::NotFound)?;
         return Ok(Activated {
-            action: "REDIRECT_TO_AFTER_UPGRADE".into(),
+            action: USED.into(),
             redirect_to: decision.redirect_to_after_upgrade.clone(),
             invitation: CompanionInvite::from_row(row, app.clock.now()),
             used: Some(decision),
