@@ -685,3 +685,48 @@ async fn companion_history_rebuilds_to_the_same_read_models() {
         .unwrap();
     assert_eq!(twins, 2, "the ledger's admin and the Better Auth user");
 }
+
+#[tokio::test]
+async fn a_better_auth_user_is_erased_like_any_person() {
+    let server = TestServer::start().await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("admin", 1).await;
+    companion
+        .post(
+            "/api/companion/invite/use",
+            json!({ "actor": user("ba-fay"), "token": token }),
+        )
+        .await
+        .ok();
+    let sealed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE payload::text LIKE '%ba-fay@acme.com%'
+            OR payload::text LIKE '%User ba-fay%'",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!(sealed, 0, "the email and name are sealed in the log");
+
+    let erased = server
+        .admin()
+        .await
+        .post("/api/ledger/users/ba-fay/erase", json!({}))
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let audit_key = api_keys::create(server.pool(), "reports")
+        .await
+        .unwrap()
+        .key;
+    let fay = audit_get(&server, &audit_key, "/api/ledger/users/ba-fay")
+        .await
+        .ok()
+        .to_string();
+    assert!(!fay.contains("ba-fay@acme.com"), "{fay}");
+    assert!(fay.contains("[erased]"), "{fay}");
+    let uses = audit_get(&server, &audit_key, "/api/ledger/uses")
+        .await
+        .ok()
+        .to_string();
+    assert!(!uses.contains("ba-fay@acme.com"), "{uses}");
+}
