@@ -39,6 +39,8 @@ struct PluginState {
     calls: Mutex<Vec<Call>>,
     /// The Better Auth users that exist, as `user.exists` answers.
     users: Mutex<HashSet<String>>,
+    /// Answer every call with a 503, as a plugin that is down.
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// The plugin's callback: keeps every call, answers `user.exists` from `users`.
@@ -58,7 +60,7 @@ async fn callback(
     State(state): State<Arc<PluginState>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Json<Value> {
+) -> Result<Json<Value>, axum::http::StatusCode> {
     let signature = headers
         .get("x-invite-ledger-signature")
         .and_then(|v| v.to_str().ok())
@@ -67,13 +69,16 @@ async fn callback(
     let call = Call { signature, body };
     let request = call.json();
     state.calls.lock().unwrap().push(call);
-    match request["type"].as_str() {
+    if state.down.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    }
+    Ok(match request["type"].as_str() {
         Some("user.exists") => {
             let id = request["userId"].as_str().unwrap_or_default();
             Json(json!({ "exists": state.users.lock().unwrap().contains(id) }))
         }
         _ => Json(json!({ "applied": true })),
-    }
+    })
 }
 
 impl FakePlugin {
@@ -729,4 +734,53 @@ async fn a_better_auth_user_is_erased_like_any_person() {
         .ok()
         .to_string();
     assert!(!uses.contains("ba-fay@acme.com"), "{uses}");
+}
+
+#[tokio::test]
+async fn a_seat_the_plugin_never_answers_for_is_released_after_bounded_asks() {
+    let server = TestServer::start_with(&fast_reactors()).await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("user", 1).await;
+    plugin
+        .state
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-limbo") }),
+        )
+        .await
+        .ok();
+    let released = eventually(30, || count_events(&server, "SeatReleased"), |n| *n == 1).await;
+    assert_eq!(released, 1, "the seat is given back within a bounded time");
+    let reason: String = sqlx::query_scalar(
+        "SELECT payload -> 'SeatReleased' ->> 'reason' FROM events WHERE event_type = 'SeatReleased'",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!(reason, "unanswered");
+    assert_eq!(plugin.calls_of("user.exists").len(), 5, "asked five times");
+    let attempts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM reactor_attempt a JOIN reactor_delivery d ON d.id = a.delivery_id
+          WHERE d.reactor = 'companion-seats'",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!(attempts, 5, "every ask is recorded");
+    // The seat is free for the next sign-up.
+    plugin
+        .state
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-next") }),
+        )
+        .await
+        .ok();
 }
