@@ -620,6 +620,36 @@ async fn decided_roles_are_delivered_to_the_plugin_signed() {
     forged.update(format!("{t}.").as_bytes());
     forged.update(&delivery.body);
     assert_ne!(v1, hex::encode(forged.finalize().into_bytes()));
+
+    // A Better Auth admin's role change goes through the ledger and comes back
+    // the same way, after the first, in the order decided.
+    companion
+        .post(
+            "/api/companion/user/set-role",
+            json!({ "actor": user("ba-gus"), "user": user("ba-dana"), "role": "user" }),
+        )
+        .await
+        .err(403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE");
+    let set = companion
+        .post(
+            "/api/companion/user/set-role",
+            json!({ "actor": admin(), "user": user("ba-dana"), "role": "user" }),
+        )
+        .await
+        .ok();
+    assert_eq!(set["role"], "user");
+    let deliveries = eventually(
+        20,
+        || async { plugin.calls_of("role.decided") },
+        |calls| calls.len() >= 2,
+    )
+    .await;
+    let roles: Vec<Value> = deliveries
+        .iter()
+        .map(|c| c.json()["role"].clone())
+        .collect();
+    assert_eq!(roles, [json!("admin"), json!("user")]);
+    assert_eq!(deliveries[1].json()["position"], set["position"]);
 }
 
 #[tokio::test]

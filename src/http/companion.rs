@@ -29,6 +29,7 @@ use crate::service::companion::invites::{
     CompanionCreated, CompanionInviteAnswer, CompanionInviteList, Done, ListRequest, RoleDecision,
     TokenRequest, UseRequest,
 };
+use crate::service::companion::roles::{self, RoleSet, SetRoleRequest};
 use crate::service::companion::seats::{self, ConfirmRequest, Confirmed, ReserveRequest, Reserved};
 use crate::service::companion::Caller;
 use crate::service::idempotency::{IdempotentRequest, Lookup};
@@ -46,6 +47,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/use", post(use_invite))
         .route("/invite/reserve", post(reserve))
         .route("/invite/confirm", post(confirm))
+        .route("/user/set-role", post(set_role))
 }
 
 /// A key of scope `companion`, as `Authorization: Bearer ilk_...` or `x-api-key`.
@@ -432,10 +434,27 @@ async fn confirm(
     Ok(Json(seats::confirm(&app, caller, body).await?))
 }
 
+#[utoipa::path(post, path = "/api/companion/user/set-role", tag = "companion",
+    request_body = SetRoleRequest,
+    responses((status = 200, body = RoleSet, description = "The role is the ledger's decision \
+            (a `RoleSet` event); apply it compare-and-set on `position`"),
+        (status = 400, body = ErrorBody, description = "`ROLE_NOT_CONFIGURED`"),
+        (status = 403, body = ErrorBody, description = "`YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE`: \
+            not an admin, or above the admin's own role")),
+    security(("companionKey" = [])))]
+async fn set_role(
+    State(app): State<App>,
+    Greeted(caller): Greeted,
+    bytes: Bytes,
+) -> Result<Json<RoleSet>, ApiError> {
+    let body: SetRoleRequest = parse(&bytes)?;
+    Ok(Json(roles::set_role(&app, caller, body).await?))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        hello, create, get, list, cancel, reject, activate, use_invite, reserve, confirm
+        hello, create, get, list, cancel, reject, activate, use_invite, reserve, confirm, set_role
     ),
     tags((name = "companion", description = "For a Better Auth server's plugin, with an API key \
         of scope `companion` (docs/companion-protocol.md)"))

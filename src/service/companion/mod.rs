@@ -6,6 +6,7 @@
 pub mod callback;
 pub mod invites;
 pub mod people;
+pub mod roles;
 pub mod seats;
 
 use uuid::Uuid;
