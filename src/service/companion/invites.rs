@@ -469,8 +469,11 @@ async fn use_kept_as(
     if app.settings.email_domains.has_rules() {
         ledger_invites::check_public_invite_domain(app, &token, &user.email).await?;
     }
-    let id = ledger_invites::id_of_token(app, &token).await?;
     let row = ledger_invites::find(app, &token).await?;
+    let id = match &row {
+        Some(row) => row.token_hash.clone(),
+        None => app.settings.token_hasher.keyed(&token),
+    };
     let at = app.clock.now();
     let answer = row.as_ref().map(|row| RoleDecision {
         user_id: user.id.clone(),

@@ -67,7 +67,11 @@ pub async fn reserve(
     if app.settings.email_domains.has_rules() {
         ledger_invites::check_public_invite_domain(app, &token, &user.email).await?;
     }
-    let id = ledger_invites::id_of_token(app, &token).await?;
+    // The invite's role and pages do not change: one lookup serves the answer.
+    let row = ledger_invites::find(app, &token)
+        .await?
+        .ok_or(InviteError::NotFound)?;
+    let id = row.token_hash.clone();
     let reservation = reservation_id(&id, &user.id);
     route_roles(app, caller, &user.id).await?;
     sqlx::query(
@@ -107,15 +111,21 @@ pub async fn reserve(
             return Err(refused);
         }
     };
-    app.settle_on(position, &[InviteView::NAME]).await;
-    let row = ledger_invites::find(app, &token)
-        .await?
-        .ok_or(InviteError::NotFound)?;
-    let invite = app.ledger.load_invite(&id).await?;
+    // A held seat shows in no read model: nothing to wait for. A retried
+    // reserve tells the seat's own time.
+    let until = match position {
+        Some(_) => until,
+        None => app
+            .ledger
+            .load_invite(&id)
+            .await?
+            .seat(&reservation)
+            .map_or(until, |seat| seat.until),
+    };
     Ok(Reserved {
         reservation_id: reservation,
         role: row.role,
-        until: invite.seat(&reservation).map_or(until, |seat| seat.until),
+        until,
         position: position.map(|p| p.to_string()),
         redirect_to_after_upgrade: row.redirect_to_after_upgrade,
     })
