@@ -386,6 +386,7 @@ pub struct ActorTokenRequest {
 
 /// `{status: true, message}`: what `cancel` and `reject` answer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CompanionDone)]
 pub struct Done {
     pub status: bool,
     pub message: String,
@@ -571,6 +572,7 @@ const USED: &str = "REDIRECT_TO_AFTER_UPGRADE";
 /// What activation led to.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CompanionActivated)]
 pub struct Activated {
     /// `SIGN_IN_UP_REQUIRED`: a visitor, to send to `redirectTo` with the
     /// invite held; `REDIRECT_TO_AFTER_UPGRADE`: a signed-in actor whose use is
