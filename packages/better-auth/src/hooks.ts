@@ -111,18 +111,25 @@ export function afterUserCreate(plugin: PluginContext) {
   return async (user: Record<string, any>, ctx?: GenericEndpointContext | null) => {
     const reservation = user?.id ? plugin.reservations.get(user.id) : undefined;
     if (!reservation) return;
-    try {
-      await plugin.ledger.call("invite/confirm", { reservationId: reservation.reservationId }, keyOf("confirm", reservation.reservationId));
-    } catch (error) {
-      (ctx?.context.logger ?? console).error("invite-ledger: confirming a reserved seat failed; the ledger will settle it", error);
-    }
-    if (plugin.options.onInvitationUsed) {
+    const logger = ctx?.context.logger ?? console;
+    const confirm = async () => {
       try {
-        await plugin.options.onInvitationUsed({ invitedUser: user as InviteUser, newUser: user as InviteUser, newAccount: true }, ctx?.request);
+        await plugin.ledger.call("invite/confirm", { reservationId: reservation.reservationId }, keyOf("confirm", reservation.reservationId));
       } catch (error) {
-        (ctx?.context.logger ?? console).error("Error in onInvitationUsed hook", error);
+        logger.error("invite-ledger: confirming a reserved seat failed; the ledger will settle it", error);
       }
-    }
+      if (plugin.options.onInvitationUsed) {
+        try {
+          await plugin.options.onInvitationUsed({ invitedUser: user as InviteUser, newUser: user as InviteUser, newAccount: true }, ctx?.request);
+        } catch (error) {
+          logger.error("Error in onInvitationUsed hook", error);
+        }
+      }
+    };
+    // Awaited, unless the app runs background tasks (`advanced.backgroundTasks`): an
+    // unconfirmed seat is settled by the ledger anyway (it asks whether the user exists).
+    if (ctx?.context.runInBackgroundOrAwait) await ctx.context.runInBackgroundOrAwait(confirm());
+    else await confirm();
   };
 }
 
