@@ -814,3 +814,144 @@ async fn a_seat_the_plugin_never_answers_for_is_released_after_bounded_asks() {
         .await
         .ok();
 }
+
+/// Values that have broken servers, for every field of every companion body.
+fn hostile_values() -> Vec<Value> {
+    let mut values: Vec<Value> = [
+        "",
+        "\u{0}",
+        "\u{1}\u{7f}\r\n",
+        "-1",
+        "' OR 1=1 --",
+        "%",
+        "\u{202e}💥",
+        "//evil.example",
+        "javascript:alert(1)",
+        "00000000-0000-0000-0000-000000000000",
+    ]
+    .into_iter()
+    .map(|s| Value::String(s.to_string()))
+    .collect();
+    values.push(Value::String("x".repeat(100_000)));
+    values.extend([
+        Value::Null,
+        json!(true),
+        json!(-1),
+        json!(i64::MAX),
+        json!(u64::MAX),
+        json!(-9.9e300),
+        json!([]),
+        json!({}),
+        json!({ "id": "\u{0}", "email": "" }),
+    ]);
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_input_to_the_companion_api_is_a_server_error() {
+    let server = TestServer::start().await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("user", 1000).await;
+    let seat = companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-seat") }),
+        )
+        .await
+        .ok();
+    let valid = json!({
+        "actor": admin(), "user": user("ba-fuzz"), "token": token, "role": "user",
+        "email": "fuzz@acme.com", "maxUses": 2, "expiresIn": 60, "tokenType": "token",
+        "redirectToSignUp": "/up", "redirectToSignIn": "/in", "redirectToAfterUpgrade": "/after",
+        "shareInviterName": true, "senderResponseRedirect": "signUp", "newAccount": true,
+        "delivery": "plugin", "limit": 5, "offset": 0, "emailContains": "a",
+        "callbackURL": "/x", "reservationId": seat["reservationId"], "callbackUrl": plugin.url(),
+    });
+    // Each route with the fields its body takes.
+    let routes: [(&str, &[&str]); 11] = [
+        ("/api/companion/hello", &["callbackUrl"]),
+        (
+            "/api/companion/invite/create",
+            &[
+                "actor",
+                "role",
+                "email",
+                "tokenType",
+                "redirectToSignUp",
+                "redirectToSignIn",
+                "redirectToAfterUpgrade",
+                "maxUses",
+                "expiresIn",
+                "shareInviterName",
+                "senderResponseRedirect",
+                "newAccount",
+                "delivery",
+            ],
+        ),
+        ("/api/companion/invite/get", &["actor", "token"]),
+        (
+            "/api/companion/invite/list",
+            &["actor", "limit", "offset", "emailContains"],
+        ),
+        ("/api/companion/invite/cancel", &["actor", "token"]),
+        ("/api/companion/invite/reject", &["actor", "token"]),
+        (
+            "/api/companion/invite/activate",
+            &["actor", "token", "callbackURL"],
+        ),
+        ("/api/companion/invite/use", &["actor", "token"]),
+        ("/api/companion/invite/reserve", &["token", "user"]),
+        ("/api/companion/invite/confirm", &["reservationId"]),
+        ("/api/companion/user/set-role", &["actor", "user", "role"]),
+    ];
+    let mut failures = Vec::new();
+    for (route, fields) in routes {
+        let valid: Value = fields
+            .iter()
+            .map(|f| (f.to_string(), valid[*f].clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let answer = companion.post(route, valid.clone()).await;
+        assert_ne!(
+            answer.body["code"], "VALIDATION_ERROR",
+            "{route}: the base body parses"
+        );
+        for field in fields.iter().map(|f| f.to_string()) {
+            for value in hostile_values() {
+                // The field alone (unknown fields are refused, so it reaches
+                // the parser), and inside the acting user.
+                for body in [
+                    json!({ field.clone(): value.clone() }),
+                    json!({ "actor": { field.clone(): value.clone() }, "token": token }),
+                ] {
+                    let reply = companion.post(route, body).await;
+                    if reply.status.is_server_error() {
+                        failures.push(format!("{route} {field}={value:.40}: {}", reply.body));
+                    }
+                }
+            }
+            // Every field valid but this one.
+            for value in hostile_values() {
+                let mut body = valid.clone();
+                body[field.as_str()] = value.clone();
+                let reply = companion.post(route, body).await;
+                if reply.status.is_server_error() {
+                    failures.push(format!("{route} {field}={value:.40}: {}", reply.body));
+                }
+            }
+        }
+    }
+    let huge = companion
+        .post(
+            "/api/companion/invite/get",
+            json!({ "token": "x".repeat(3 * 1024 * 1024) }),
+        )
+        .await;
+    huge.err(413, "PAYLOAD_TOO_LARGE");
+    assert!(
+        failures.is_empty(),
+        "server errors:\n{}",
+        failures.join("\n")
+    );
+}

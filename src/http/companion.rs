@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -117,6 +117,28 @@ impl FromRequestParts<HttpState> for Greeted {
     }
 }
 
+/// A request's body, its refusals in our shape (`413 PAYLOAD_TOO_LARGE`).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "The request body is too large",
+                )
+                .into())
+            }
+            Err(rejection) => Err(validation_error(rejection.body_text())),
+        }
+    }
+}
+
 /// A JSON body, refused as `extract::Body` refuses one.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if json_has_nul(bytes) {
@@ -192,7 +214,7 @@ where
 async fn hello(
     State(app): State<App>,
     CompanionKey(caller): CompanionKey,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<Welcome>, ApiError> {
     let body: Hello = parse(&bytes)?;
     Ok(Json(callback::hello(&app, caller, body).await?))
@@ -217,7 +239,7 @@ async fn create(
     State(app): State<App>,
     Greeted(caller): Greeted,
     headers: HeaderMap,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let body: CompanionCreate = parse(&bytes)?;
     let actor = body.actor.id.clone();
@@ -240,7 +262,7 @@ async fn create(
 async fn get(
     State(app): State<App>,
     Greeted(_caller): Greeted,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<CompanionInviteAnswer>, ApiError> {
     let body: TokenRequest = parse(&bytes)?;
     Ok(Json(
@@ -256,7 +278,7 @@ async fn get(
 async fn list(
     State(app): State<App>,
     Greeted(caller): Greeted,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<CompanionInviteList>, ApiError> {
     let body: ListRequest = parse(&bytes)?;
     Ok(Json(companion::list(&app, caller, body).await?))
@@ -276,7 +298,7 @@ async fn cancel(
     State(app): State<App>,
     Greeted(caller): Greeted,
     headers: HeaderMap,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let body: ActorTokenRequest = parse(&bytes)?;
     let actor = body.actor.id.clone();
@@ -301,7 +323,7 @@ async fn cancel(
 async fn reject(
     State(app): State<App>,
     Greeted(caller): Greeted,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<Done>, ApiError> {
     let body: ActorTokenRequest = parse(&bytes)?;
     Ok(Json(companion::reject(&app, caller, body).await?))
@@ -323,7 +345,7 @@ async fn activate(
     State(app): State<App>,
     Greeted(caller): Greeted,
     headers: HeaderMap,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let body: ActivateRequest = parse(&bytes)?;
     let Some(actor) = body.actor.as_ref().map(|a| a.id.clone()) else {
@@ -356,7 +378,7 @@ async fn use_invite(
     State(app): State<App>,
     Greeted(caller): Greeted,
     headers: HeaderMap,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let body: UseRequest = parse(&bytes)?;
     let (actor, token) = (body.actor.id.clone(), body.token.clone());
@@ -411,7 +433,7 @@ async fn with_use_position(
 async fn reserve(
     State(app): State<App>,
     Greeted(caller): Greeted,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<Reserved>, ApiError> {
     let body: ReserveRequest = parse(&bytes)?;
     Ok(Json(seats::reserve(&app, caller, body).await?))
@@ -428,7 +450,7 @@ async fn reserve(
 async fn confirm(
     State(app): State<App>,
     Greeted(caller): Greeted,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<Confirmed>, ApiError> {
     let body: ConfirmRequest = parse(&bytes)?;
     Ok(Json(seats::confirm(&app, caller, body).await?))
@@ -445,7 +467,7 @@ async fn confirm(
 async fn set_role(
     State(app): State<App>,
     Greeted(caller): Greeted,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<RoleSet>, ApiError> {
     let body: SetRoleRequest = parse(&bytes)?;
     Ok(Json(roles::set_role(&app, caller, body).await?))
