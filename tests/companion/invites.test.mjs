@@ -102,6 +102,8 @@ test("refusals keep better-invite's status and code", () =>
       "cancel someone else's invite": "400 INSUFFICIENT_PERMISSIONS",
       "cancel own invite": "200",
       "activate cancelled invite": "400 INVALID_TOKEN",
+      "get someone else's private invite": "400 INVALID_TOKEN",
+      "get own private invite": "200",
       "reject private invite": "200",
       "reject public invite": "400 CANT_REJECT_INVITE",
       "list invites": "200",
@@ -116,4 +118,19 @@ test("a plain user cannot invite to a role above their own", () =>
     assert.deepEqual(outcome.transcript, [
       { step: "user creates admin invite", status: 400, code: "INSUFFICIENT_PERMISSIONS", inviteCookie: false },
     ]);
+  }));
+
+test("an admin's role change is the ledger's decision: recorded, and written on the row", () =>
+  withStack({}, async ({ auth, ledger }) => {
+    const bob = auth.browser();
+    await bob.signUp("bob@example.com");
+    const { id } = await auth.userRow("bob@example.com");
+    const admin = await auth.admin();
+    const set = await admin.client.admin.setRole({ userId: id, role: "admin" });
+    assert.equal(set.error, null, JSON.stringify(set.error));
+    const row = await auth.userRow("bob@example.com");
+    assert.equal(row.role, "admin");
+    assert.ok(row.inviteLedgerPosition, "the row holds the decision's log position");
+    const { events } = await ledger.audit(`/api/ledger/events?aggregate=${encodeURIComponent(id)}`);
+    assert.deepEqual(events.map((event) => event.type), ["Introduced", "RoleSet"]);
   }));

@@ -147,6 +147,10 @@ export async function refusals(auth) {
   const [mail] = await auth.emailsTo("dave@example.com");
   const dave = auth.browser();
   await dave.signUp("dave@example.com");
+  const notTheirs = await observe(first, "get someone else's private invite", await first.client.invite.get({ query: { token: mail.token } }));
+  transcript.push(notTheirs.entry);
+  const theirs = await observe(dave, "get own private invite", await dave.client.invite.get({ query: { token: mail.token } }));
+  transcript.push({ ...theirs.entry, role: theirs.result.data?.invitation?.role, email: theirs.result.data?.invitation?.email });
   const rejected = await observe(dave, "reject private invite", await dave.client.invite.reject({ token: mail.token }));
   transcript.push({ ...rejected.entry, message: rejected.result.data?.message });
   const publicReject = await observe(dave, "reject public invite", await dave.client.invite.reject({ token: once }));

@@ -89,5 +89,6 @@ export function positionKey(position: unknown): string {
   if (parts.length > 2 || parts.some((part) => !/^\d{1,20}$/.test(part))) {
     throw new Error(`not a ledger position: ${text}`);
   }
-  return parts.map((part) => part.padStart(20, "0")).join("");
+  // The protocol's text form: each number left-padded to 20 digits, joined by `/`.
+  return parts.map((part) => part.padStart(20, "0")).join("/");
 }

@@ -5,14 +5,14 @@ import { createHmac } from "node:crypto";
 
 import type { GenericEndpointContext } from "better-auth";
 import { generateId } from "better-auth";
-import { APIError, createAuthMiddleware } from "better-auth/api";
+import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
 
 import type { PluginContext, Reservation } from "./context.js";
 import { actorOf, keyOf, positionKey } from "./context.js";
 import { ERROR_CODES, toAPIError } from "./errors.js";
 import { LedgerRefusal } from "./ledger-client.js";
 import type { InviteUser, LedgerInvite } from "./options.js";
-import { POSITION_FIELD } from "./roles.js";
+import { applyRole, POSITION_FIELD, withdrawRole } from "./roles.js";
 import { expireInviteCookie, inviteCookie, landUse, redirectURL } from "./routes.js";
 
 /** The paths after which better-invite uses a held invite. */
@@ -116,6 +116,14 @@ export function afterUserCreate(plugin: PluginContext) {
       try {
         await plugin.ledger.call("invite/confirm", { reservationId: reservation.reservationId }, keyOf("confirm", reservation.reservationId));
       } catch (error) {
+        if (error instanceof LedgerRefusal && error.code === "RESERVATION_RELEASED") {
+          // The ledger gave the seat back (it asked before this commit was visible):
+          // the user stays, without the invite's role.
+          const { defaultRole } = await plugin.hello();
+          await withdrawRole(ctx?.context ?? null, user.id, String(defaultRole ?? "user"), reservation.position);
+          logger.warn(`invite-ledger: the seat of user ${user.id} was released before its sign-up committed; the invite's role is withdrawn`);
+          return;
+        }
         logger.error("invite-ledger: confirming a reserved seat failed; the ledger will settle it", error);
       }
       if (plugin.options.onInvitationUsed) {
@@ -198,6 +206,36 @@ export function afterSignIn(plugin: PluginContext) {
       await options.inviteHooks?.afterAcceptInvite?.({ ctx, invitation, invitedUser });
       const target = answer?.redirectToAfterUpgrade ?? invitation.redirectToAfterUpgrade ?? options.defaultRedirectAfterUpgrade;
       return ctx.redirect(redirectURL(ctx, target?.replace("{token}", token)));
+    }),
+  };
+}
+
+/**
+ * `/admin/set-role` (the admin plugin): the ledger decides an admin's role change by
+ * its own rule and records it; the role is written compare-and-set on the decision's
+ * position, then the admin plugin's endpoint writes the same role as usual.
+ */
+export function beforeSetRole(plugin: PluginContext) {
+  return {
+    matcher: (context: { path?: string }) => context.path === "/admin/set-role",
+    handler: createAuthMiddleware(async (ctx) => {
+      const session = await getSessionFromCtx(ctx);
+      const body = (ctx.body ?? {}) as { userId?: unknown; role?: unknown };
+      const role = Array.isArray(body.role) ? body.role.join(",") : body.role;
+      if (!session || typeof body.userId !== "string" || typeof role !== "string") return; // the endpoint refuses
+      const target = await ctx.context.internalAdapter.findUserById(body.userId);
+      if (!target) return;
+      let decision: any;
+      try {
+        decision = await plugin.ledger.call("user/set-role", {
+          actor: actorOf(session.user as unknown as InviteUser),
+          user: actorOf(target as unknown as InviteUser),
+          role,
+        });
+      } catch (error) {
+        throw toAPIError(error);
+      }
+      await applyRole(ctx.context, body.userId, decision.role, decision.position);
     }),
   };
 }

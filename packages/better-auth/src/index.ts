@@ -4,7 +4,7 @@ import type { BetterAuthPlugin } from "better-auth";
 
 import { PluginContext } from "./context.js";
 import { ERROR_CODES } from "./errors.js";
-import { afterSignIn, afterUserCreate, beforeUserCreate } from "./hooks.js";
+import { afterSignIn, afterUserCreate, beforeSetRole, beforeUserCreate } from "./hooks.js";
 import type { InviteLedgerOptions } from "./options.js";
 import { POSITION_FIELD } from "./roles.js";
 import {
@@ -42,7 +42,7 @@ export const inviteLedger = (options: InviteLedgerOptions) => {
       listInvites: listInvites(plugin),
       inviteLedgerSync: ledgerSync(plugin),
     },
-    hooks: { after: [afterSignIn(plugin)] },
+    hooks: { before: [beforeSetRole(plugin)], after: [afterSignIn(plugin)] },
     // The log position of the role last written from the ledger (compare-and-set).
     schema: {
       user: { fields: { [POSITION_FIELD]: { type: "string", required: false, input: false, returned: false } } },

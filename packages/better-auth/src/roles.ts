@@ -30,3 +30,24 @@ export async function applyRole(
   });
   return Boolean(updated);
 }
+
+/**
+ * Takes back a role written for a seat the ledger then released: only if the row
+ * still holds that decision (nothing newer came from the ledger since).
+ */
+export async function withdrawRole(
+  context: Pick<AuthContext, "adapter"> | null,
+  userId: string,
+  defaultRole: string,
+  position: unknown,
+): Promise<void> {
+  if (!context || position === null || position === undefined || position === "null") return;
+  await context.adapter.update({
+    model: "user",
+    where: [
+      { field: "id", value: userId },
+      { field: POSITION_FIELD, value: positionKey(position) },
+    ],
+    update: { role: defaultRole, updatedAt: new Date() },
+  });
+}

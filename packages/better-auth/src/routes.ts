@@ -334,6 +334,11 @@ export const getInvite = (plugin: PluginContext) =>
         throw toAPIError(error);
       }
       const invitation = termsOf(answer);
+      // As better-invite: a private invite is shown only to its invitee.
+      const viewerEmail = session?.user.email?.toLowerCase();
+      if (invitation.private && (!viewerEmail || invitation.email?.toLowerCase() !== viewerEmail)) {
+        refuse("BAD_REQUEST", "INVALID_TOKEN");
+      }
       const emails = (invitation.emails as string[] | undefined) ?? (invitation.email ? [invitation.email] : []);
       let inviter = answer?.inviter ?? { email: null, name: null, image: null };
       const inviterId = (invitation.inviterId ?? invitation.createdByUserId) as string | undefined;
