@@ -40,11 +40,14 @@ export function makeAuth(settings) {
           inviteOnly: settings.inviteOnly,
           fetch: settings.fetch,
         });
+  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 6 });
+  // An idle connection the server drops is replaced on the next query, not a crash.
+  pool.on("error", (error) => console.error(`Better Auth pool: ${error.message}`));
   return betterAuth({
     appName: "Companion suite",
     baseURL: settings.baseURL,
     secret: SECRET,
-    database: new pg.Pool({ connectionString: settings.databaseUrl, max: 6 }),
+    database: pool,
     emailAndPassword: {
       enabled: true,
       // Cheap hashing: fifty concurrent sign-ups on two cores are about seats, not scrypt.

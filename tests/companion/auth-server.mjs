@@ -4,7 +4,8 @@
 //
 // Settings come as JSON in AUTH_SETTINGS (see auth-config.mjs). With
 // CRASH_AFTER_LEDGER_CALL=invite/use, the process kills itself (SIGKILL) as soon as
-// the ledger has answered that call, before the plugin writes the role it answered.
+// the ledger has answered that call, before the plugin writes the role it answered
+// (and, until then, answers 503 to the ledger's repairs).
 import http from "node:http";
 
 import { toNodeHandler } from "better-auth/node";
@@ -36,6 +37,12 @@ const handler = toNodeHandler(auth);
 
 const server = http.createServer((request, response) => {
   const url = new URL(request.url, settings.baseURL);
+  // At a crash point, the ledger's repairs cannot reach this process yet (they
+  // would otherwise race the crash): the role must come from a repair after the restart.
+  if (crashAfter && url.pathname.endsWith("/invite/ledger-sync")) {
+    response.writeHead(503);
+    return response.end();
+  }
   if (url.pathname.startsWith("/api/auth")) return handler(request, response);
   if (url.pathname === "/test/emails") {
     const to = url.searchParams.get("to");

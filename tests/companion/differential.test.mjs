@@ -39,6 +39,10 @@ export const KNOWN_DIFFERENCES = {
   "refusals / activate cancelled invite / inviteCookie": CANCELLED,
   "refusals / list invites signed out / inviteCookie": `no cookie left by the refused activation above (${CANCELLED})`,
   "refusals / create signed out / inviteCookie": `no cookie left by the refused activation above (${CANCELLED})`,
+  "refusals / get own private invite / shape.invitation":
+    "the ledger says more about the invite; better-invite's fields are all there",
+  "refusals / get own private invite / email":
+    "the invitee sees the invite's email in `email` too; better-invite keeps it only in `emails` (its `email` is deprecated and null)",
   "refusals / list invites / shape.invitations":
     "the ledger's invite fields beside better-invite's; no token (the ledger keeps only hashes), no infinityMaxUses",
   "selfEscalation / user creates admin invite / status": NO_ESCALATION,

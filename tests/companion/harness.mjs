@@ -197,6 +197,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
   };
   await createDatabase(database);
   const db = new pg.Pool({ connectionString: settings.databaseUrl, max: 2 });
+  db.on("error", () => {}); // an idle connection dropped by the server is replaced when next needed
   try {
     // Better Auth's own migrations, for exactly the configuration the server runs.
     const auth = makeAuth(settings);
