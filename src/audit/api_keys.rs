@@ -48,6 +48,8 @@ pub struct NewApiKey {
 pub struct KnownKey {
     pub id: Uuid,
     pub scope: Scope,
+    /// A companion key whose plugin has said `hello` (its callback is known).
+    pub greeted: bool,
 }
 
 /// A key of the audit scope.
@@ -76,18 +78,22 @@ pub async fn create_scoped(pool: &PgPool, name: &str, scope: Scope) -> sqlx::Res
 /// wait for the WAL to reach the disk: an UPDATE that matches no row writes
 /// nothing, so a key used again within the minute costs one index lookup.
 pub async fn identify(pool: &PgPool, key: &str) -> sqlx::Result<Option<KnownKey>> {
-    let found: Option<(Uuid, String)> = sqlx::query_as(
+    let found: Option<(Uuid, String, bool)> = sqlx::query_as(
         "WITH known AS (SELECT id, scope, last_used_at FROM api_key WHERE key_hash = $1),
               noted AS (UPDATE api_key SET last_used_at = now()
                          WHERE id IN (SELECT id FROM known
                                        WHERE last_used_at IS NULL
                                           OR last_used_at < now() - interval '1 minute'))
-         SELECT id, scope FROM known",
+         SELECT id, scope,
+                EXISTS (SELECT 1 FROM companion_callback c WHERE c.api_key_id = known.id)
+           FROM known",
     )
     .bind(hash_token(key))
     .fetch_optional(pool)
     .await?;
-    Ok(found.and_then(|(id, scope)| Scope::parse(&scope).map(|scope| KnownKey { id, scope })))
+    Ok(found.and_then(|(id, scope, greeted)| {
+        Scope::parse(&scope).map(|scope| KnownKey { id, scope, greeted })
+    }))
 }
 
 /// Whether `key` is a known key of any scope.

@@ -50,8 +50,9 @@ pub fn routes() -> Router<HttpState> {
         .route("/user/set-role", post(set_role))
 }
 
-/// A key of scope `companion`, as `Authorization: Bearer ilk_...` or `x-api-key`.
-pub struct CompanionKey(pub Caller);
+/// A key of scope `companion`, as `Authorization: Bearer ilk_...` or `x-api-key`,
+/// and whether its plugin has said `hello`.
+pub struct CompanionKey(pub Caller, bool);
 
 impl FromRequestParts<HttpState> for CompanionKey {
     type Rejection = ApiError;
@@ -73,7 +74,7 @@ impl FromRequestParts<HttpState> for CompanionKey {
         };
         match api_keys::identify(&state.app.pool, key).await? {
             Some(known) if known.scope == Scope::Companion => {
-                Ok(CompanionKey(Caller { key_id: known.id }))
+                Ok(CompanionKey(Caller { key_id: known.id }, known.greeted))
             }
             Some(_) => Err(ServiceError::Forbidden {
                 code: "API_KEY_SCOPE",
@@ -97,15 +98,8 @@ impl FromRequestParts<HttpState> for Greeted {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
-        let CompanionKey(caller) = CompanionKey::from_request_parts(parts, state).await?;
-        let known: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM companion_callback WHERE api_key_id = $1)",
-        )
-        .bind(caller.key_id)
-        .fetch_one(&state.app.pool)
-        .await
-        .map_err(ServiceError::from)?;
-        if !known {
+        let CompanionKey(caller, greeted) = CompanionKey::from_request_parts(parts, state).await?;
+        if !greeted {
             return Err(Refusal::new(
                 StatusCode::CONFLICT,
                 "COMPANION_UNKNOWN",
@@ -213,7 +207,7 @@ where
     security(("companionKey" = [])))]
 async fn hello(
     State(app): State<App>,
-    CompanionKey(caller): CompanionKey,
+    CompanionKey(caller, _): CompanionKey,
     RawBody(bytes): RawBody,
 ) -> Result<Json<Welcome>, ApiError> {
     let body: Hello = parse(&bytes)?;
