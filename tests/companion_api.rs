@@ -964,3 +964,32 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn the_feed_finds_a_better_auth_users_seat_by_their_id() {
+    let server = TestServer::start().await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("user", 2).await;
+    companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-hal") }),
+        )
+        .await
+        .ok();
+    let audit_key = api_keys::create(server.pool(), "reports")
+        .await
+        .unwrap()
+        .key;
+    let feed = audit_get(&server, &audit_key, "/api/ledger/events?actor=ba-hal")
+        .await
+        .ok();
+    let types: Vec<&str> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["SeatReserved"], "{feed}");
+}
