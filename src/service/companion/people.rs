@@ -25,7 +25,8 @@ pub struct CompanionUser {
     pub email: String,
     #[serde(default)]
     pub name: Option<String>,
-    /// Better Auth's `role` field; the ledger's default role when absent. Used
+    /// Better Auth's `role` field (of several, comma-separated, the highest the
+    /// ledger knows); the ledger's default role when absent. Used
     /// only the first time the ledger hears of the user: after that the ledger's
     /// own record decides.
     #[serde(default)]
@@ -59,9 +60,19 @@ impl CompanionUser {
             .chars()
             .take(MAX_NAME_LENGTH)
             .collect();
+        let roles = &app.settings.roles;
         let role = match self.role.as_deref().map(str::trim) {
+            // Better Auth's admin plugin writes several roles comma-separated:
+            // the highest the ledger knows counts.
+            Some(listed) if listed.contains(',') => listed
+                .split(',')
+                .map(str::trim)
+                .filter(|r| roles.is_configured(r))
+                .max_by_key(|r| roles.rank(r))
+                .unwrap_or(listed)
+                .to_string(),
             Some(role) if !role.is_empty() => role.to_string(),
-            _ => app.settings.roles.default_role().to_string(),
+            _ => roles.default_role().to_string(),
         };
         Ok(Checked {
             id: id.to_string(),
