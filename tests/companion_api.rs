@@ -785,7 +785,7 @@ async fn a_seat_the_plugin_never_answers_for_is_released_after_bounded_asks() {
         .state
         .down
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    companion
+    let first = companion
         .post(
             "/api/companion/invite/reserve",
             json!({ "token": token, "user": user("ba-limbo") }),
@@ -819,18 +819,21 @@ async fn a_seat_the_plugin_never_answers_for_is_released_after_bounded_asks() {
     )
     .await;
     assert_eq!(attempts, 5, "every ask is recorded");
-    // The seat is free for the next sign-up.
+    // The seat is free again, even for the same user id tried again: under a
+    // new reservation, the released one stays released.
     plugin
         .state
         .down
         .store(false, std::sync::atomic::Ordering::SeqCst);
-    companion
+    let again = companion
         .post(
             "/api/companion/invite/reserve",
-            json!({ "token": token, "user": user("ba-next") }),
+            json!({ "token": token, "user": user("ba-limbo") }),
         )
         .await
         .ok();
+    assert_ne!(again["reservationId"], first["reservationId"]);
+    assert!(again["position"].is_string());
 }
 
 /// Values that have broken servers, for every field of every companion body.

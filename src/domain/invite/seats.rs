@@ -43,9 +43,13 @@ impl Invite {
         at: DateTime<Utc>,
         roles: &RolePolicy,
     ) -> Result<Vec<InviteEvent>, InviteError> {
-        // A retried reserve of the same reservation holds nothing more.
-        if self.seats.contains_key(&reservation_id) || self.settled.contains_key(&reservation_id) {
-            return Ok(vec![]);
+        // A retried reserve of the same reservation holds nothing more; a
+        // released one is not held again under its id.
+        match self.settled.get(&reservation_id) {
+            Some(false) => return Err(InviteError::ReservationReleased),
+            Some(true) => return Ok(vec![]),
+            None if self.seats.contains_key(&reservation_id) => return Ok(vec![]),
+            None => {}
         }
         let created = self.usable(at)?;
         check_email(&created.terms, &user.email)?;
@@ -215,6 +219,10 @@ mod tests {
             .given(vec![created(1), reserved(1), released.clone()])
             .when(reserve(2))
             .then_expect_events(vec![reserved(2)]);
+        Given::with(RolePolicy::default())
+            .given(vec![created(1), reserved(1), released.clone()])
+            .when(reserve(1))
+            .then_expect_error(InviteError::ReservationReleased);
         Given::with(RolePolicy::default())
             .given(vec![created(1), reserved(1), released])
             .when(InviteCommand::ConfirmSeat {

@@ -5,15 +5,15 @@
 //! ledger (`reactors::companion`): it asks the plugin whether the user exists,
 //! then confirms or releases it, in a recorded event either way.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::people::{route_roles, CompanionUser};
+use super::people::{route_roles, Checked, CompanionUser};
 use super::Caller;
 use crate::domain::invite::{InviteCommand, InviteError};
 use crate::domain::user::UserCommand;
-use crate::ledger::{JointError, Position};
+use crate::ledger::{JointError, LedgerError, Position};
 use crate::projections::invite::InviteView;
 use crate::projections::model::ReadModel;
 use crate::service::accounts::ClientInfo;
@@ -40,7 +40,7 @@ pub struct Reserved {
     /// The role the user gets once the seat is confirmed.
     pub role: String,
     #[serde(serialize_with = "crate::json_time::serialize")]
-    pub until: chrono::DateTime<chrono::Utc>,
+    pub until: DateTime<Utc>,
     /// The reservation's log position (`xid/global`); `null` for a retried reserve.
     pub position: Option<String>,
     pub redirect_to_after_upgrade: String,
@@ -72,33 +72,14 @@ pub async fn reserve(
         .await?
         .ok_or(InviteError::NotFound)?;
     let id = row.token_hash.clone();
-    let reservation = reservation_id(&id, &user.id);
     route_roles(app, caller, &user.id).await?;
-    sqlx::query(
-        "INSERT INTO companion_reservation (reservation_id, invite_hash, api_key_id, user_id)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (reservation_id) DO NOTHING",
-    )
-    .bind(reservation)
-    .bind(&id)
-    .bind(caller.key_id)
-    .bind(&user.id)
-    .execute(&app.pool)
-    .await?;
-    let at = app.clock.now();
-    let until =
-        at + Duration::milliseconds(app.settings.config.companion_reservation_ttl_ms as i64);
-    let command = InviteCommand::Reserve {
-        user: crate::domain::invite::Actor {
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            name: user.name.clone(),
-            role: user.role.clone(),
-        },
-        reservation_id: reservation,
-        until,
-        at,
-    };
-    let result = app.ledger.execute_invite(&id, command).await;
+    // A retry holds the same seat; a user whose seat was given back gets a new one.
+    let mut reservation = reservation_id(&id, &user.id);
+    let (mut result, mut until) = hold(app, caller, &id, &user, reservation).await;
+    if let Err(LedgerError::Domain(InviteError::ReservationReleased)) = &result {
+        reservation = Uuid::new_v4();
+        (result, until) = hold(app, caller, &id, &user, reservation).await;
+    }
     let position = match ledger_invites::expire_if_needed(app, &id, result).await {
         Ok(position) => position,
         Err(refused) => {
@@ -129,6 +110,48 @@ pub async fn reserve(
         position: position.map(|p| p.to_string()),
         redirect_to_after_upgrade: row.redirect_to_after_upgrade,
     })
+}
+
+/// Holds a seat of the invite `id` for `user` under `reservation`, noting
+/// first which key and invite the reservation belongs to; and until when.
+async fn hold(
+    app: &Context,
+    caller: Caller,
+    id: &str,
+    user: &Checked,
+    reservation: Uuid,
+) -> (
+    Result<Option<Position>, LedgerError<InviteError>>,
+    DateTime<Utc>,
+) {
+    let at = app.clock.now();
+    let until =
+        at + Duration::milliseconds(app.settings.config.companion_reservation_ttl_ms as i64);
+    let noted = sqlx::query(
+        "INSERT INTO companion_reservation (reservation_id, invite_hash, api_key_id, user_id)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (reservation_id) DO NOTHING",
+    )
+    .bind(reservation)
+    .bind(id)
+    .bind(caller.key_id)
+    .bind(&user.id)
+    .execute(&app.pool)
+    .await;
+    if let Err(error) = noted {
+        return (Err(LedgerError::Store(error.to_string())), until);
+    }
+    let command = InviteCommand::Reserve {
+        user: crate::domain::invite::Actor {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+        },
+        reservation_id: reservation,
+        until,
+        at,
+    };
+    (app.ledger.execute_invite(id, command).await, until)
 }
 
 /// `POST /api/companion/invite/confirm`.
