@@ -10,6 +10,7 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 
 async function measure(n, clients, operation) {
   const latencies = [];
+  const failures = new Map();
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -17,14 +18,25 @@ async function measure(n, clients, operation) {
       while (next < n) {
         const i = next++;
         const t = performance.now();
-        await operation(i);
+        try {
+          await operation(i);
+        } catch (error) {
+          const code = JSON.parse(error.message)?.code ?? "ERROR";
+          failures.set(code, (failures.get(code) ?? 0) + 1);
+        }
         latencies.push(performance.now() - t);
       }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50).toFixed(1), p99: percentile(latencies, 99).toFixed(1), perSecond: (n / elapsed).toFixed(0) };
+  const failed = [...failures].map(([code, count]) => `${count} ${code}`).join(", ");
+  return {
+    p50: percentile(latencies, 50).toFixed(1),
+    p99: percentile(latencies, 99).toFixed(1),
+    perSecond: ((n - [...failures.values()].reduce((a, b) => a + b, 0)) / elapsed).toFixed(0),
+    failed: failed ? `  failed: ${failed}` : "",
+  };
 }
 
 for (const plugin of plugins) {
@@ -52,7 +64,7 @@ for (const plugin of plugins) {
     run = 2;
     results["sign-up with invite, 16 clients"] = await measure(N, 16, signUp);
     for (const [name, r] of Object.entries(results)) {
-      console.log(`${plugin.padEnd(13)} ${name.padEnd(32)} p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.perSecond}/s`);
+      console.log(`${plugin.padEnd(13)} ${name.padEnd(32)} p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.perSecond}/s${r.failed}`);
     }
   });
 }
