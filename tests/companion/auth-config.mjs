@@ -3,7 +3,7 @@
 // in one scenario `twoFactor()`. The harness uses it for Better Auth's own migrations,
 // the server process (auth-server.mjs) to serve.
 import { betterAuth } from "better-auth";
-import { admin, twoFactor } from "better-auth/plugins";
+import { admin, emailOTP, twoFactor } from "better-auth/plugins";
 import { invite } from "better-invite";
 import { inviteLedger } from "@invite-ledger/better-auth";
 import pg from "pg";
@@ -24,6 +24,8 @@ const inviteOptions = (sendUserInvitation) => ({
  * @param {string} [settings.ledgerUrl]
  * @param {string} [settings.apiKey]
  * @param {boolean} [settings.twoFactor]
+ * @param {boolean} [settings.emailOtp]
+ * @param {(otp: object) => void} [settings.sendVerificationOTP]
  * @param {boolean} [settings.inviteOnly]
  * @param {(email: object) => void} [settings.sendUserInvitation]
  * @param {typeof fetch} [settings.fetch] how the plugin reaches the ledger
@@ -61,6 +63,9 @@ export function makeAuth(settings) {
       admin({ defaultRole: "user" }),
       invitePlugin,
       ...(settings.twoFactor ? [twoFactor({ issuer: "Companion suite" })] : []),
+      ...(settings.emailOtp
+        ? [emailOTP({ sendVerificationOTP: async (otp) => (settings.sendVerificationOTP ?? (() => {}))(otp) })]
+        : []),
     ],
     logger: { level: process.env.AUTH_LOG_LEVEL ?? "error" },
   });

@@ -1,5 +1,6 @@
 // A Better Auth server in its own Node process (so a scenario can SIGKILL it):
-// `/api/auth/*` is Better Auth; `/test/emails` shows what `sendUserInvitation` sent;
+// `/api/auth/*` is Better Auth; `/test/emails` shows what `sendUserInvitation` sent,
+// `/test/otps` the one-time codes the email-OTP plugin sent;
 // any other path is a page of the app (the redirects' targets).
 //
 // Settings come as JSON in AUTH_SETTINGS (see auth-config.mjs). With
@@ -15,6 +16,7 @@ import { makeAuth } from "./auth-config.mjs";
 const settings = JSON.parse(process.env.AUTH_SETTINGS);
 const port = Number(new URL(settings.baseURL).port);
 const emails = [];
+const otps = [];
 
 const crashAfter = process.env.CRASH_AFTER_LEDGER_CALL;
 const ledgerFetch = async (input, init) => {
@@ -32,6 +34,9 @@ const auth = makeAuth({
   sendUserInvitation: async (email) => {
     emails.push(email);
   },
+  sendVerificationOTP: (otp) => {
+    otps.push(otp);
+  },
 });
 const handler = toNodeHandler(auth);
 
@@ -48,6 +53,11 @@ const server = http.createServer((request, response) => {
     const to = url.searchParams.get("to");
     response.writeHead(200, { "content-type": "application/json" });
     return response.end(JSON.stringify(emails.filter((email) => !to || email.email === to)));
+  }
+  if (url.pathname === "/test/otps") {
+    const to = url.searchParams.get("to");
+    response.writeHead(200, { "content-type": "application/json" });
+    return response.end(JSON.stringify(otps.filter((otp) => otp.email === to)));
   }
   response.writeHead(200, { "content-type": "text/html" });
   response.end(`<!doctype html><title>${url.pathname}</title><p>page ${url.pathname}</p>`);

@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 
 import { inviteLedgerClient } from "@invite-ledger/better-auth/client";
 import { createAuthClient } from "better-auth/client";
-import { adminClient, twoFactorClient } from "better-auth/client/plugins";
+import { adminClient, emailOTPClient, twoFactorClient } from "better-auth/client/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import fetchCookie from "fetch-cookie";
 import pg from "pg";
@@ -182,7 +182,7 @@ export async function startLedger(extraEnv = {}) {
  * A Better Auth server (auth-server.mjs) on a fresh database, with the admin made in
  * it. `plugin` is "ledger" (ours, against `ledger`) or "better-invite".
  */
-export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, inviteOnly, env = {} } = {}) {
+export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, inviteOnly, env = {} } = {}) {
   const port = await freePort();
   const database = newDatabaseName("auth");
   const baseURL = `http://127.0.0.1:${port}`;
@@ -193,6 +193,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     ledgerUrl: ledger?.url,
     apiKey: ledger?.companionKey,
     twoFactor,
+    emailOtp,
     inviteOnly,
   };
   await createDatabase(database);
@@ -234,6 +235,8 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     },
     /** The invitation emails `sendUserInvitation` got for `to`. */
     emailsTo: async (to) => (await fetch(`${baseURL}/test/emails?to=${encodeURIComponent(to)}`)).json(),
+    /** The last one-time code the email-OTP plugin sent to `to`. */
+    lastOtpTo: async (to) => (await (await fetch(`${baseURL}/test/otps?to=${encodeURIComponent(to)}`)).json()).at(-1)?.otp,
     /** Better Auth's user row for an email, as its database holds it. */
     userRow: async (email) => (await db.query(`SELECT * FROM "user" WHERE email = $1`, [email])).rows[0],
     userCount: async () => Number((await db.query(`SELECT count(*) FROM "user"`)).rows[0].count),
@@ -283,7 +286,7 @@ function newBrowser(baseURL, jar = new CookieJar(), { twoFactor = false } = {}) 
   const fetchWithCookies = fetchCookie(fetch, jar);
   const client = createAuthClient({
     baseURL,
-    plugins: [adminClient(), inviteLedgerClient(), ...(twoFactor ? [twoFactorClient()] : [])],
+    plugins: [adminClient(), inviteLedgerClient(), emailOTPClient(), ...(twoFactor ? [twoFactorClient()] : [])],
     // A browser on the app's own origin sends it; Better Auth checks it on writes.
     fetchOptions: { customFetchImpl: fetchWithCookies, headers: { origin: baseURL } },
   });
