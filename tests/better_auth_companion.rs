@@ -17,21 +17,24 @@ fn repo_dir(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// `tsc` builds the package's `dist/` from its `src/`.
+/// `tsc` type-checks the package (its sources and its type tests: `authClient.invite.*`
+/// typed as better-invite's), then builds its `dist/` from its `src/`.
 fn build_package(package: &Path) {
     install_packages(package);
-    let output = run(
-        Command::new("npm")
-            .args(["run", "build"])
-            .current_dir(package),
-        "`npm run build`",
-    );
-    assert!(
-        output.status.success(),
-        "building {} failed:\n{}",
-        package.display(),
-        report(&output)
-    );
+    for script in ["typecheck", "build"] {
+        let output = run(
+            Command::new("npm")
+                .args(["run", script])
+                .current_dir(package),
+            "`npm run` in packages/better-auth",
+        );
+        assert!(
+            output.status.success(),
+            "`npm run {script}` in {} failed:\n{}",
+            package.display(),
+            report(&output)
+        );
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
