@@ -25,6 +25,8 @@ const inviteOptions = (sendUserInvitation) => ({
  * @param {string} [settings.apiKey]
  * @param {boolean} [settings.twoFactor]
  * @param {boolean} [settings.emailOtp]
+ * @param {boolean} [settings.verifyEmail]
+ * @param {(message: object) => void} [settings.sendVerificationEmail]
  * @param {(otp: object) => void} [settings.sendVerificationOTP]
  * @param {boolean} [settings.inviteOnly]
  * @param {(email: object) => void} [settings.sendUserInvitation]
@@ -59,6 +61,15 @@ export function makeAuth(settings) {
       },
     },
     rateLimit: { enabled: false },
+    ...(settings.verifyEmail
+      ? {
+          emailVerification: {
+            sendOnSignUp: true,
+            autoSignInAfterVerification: true,
+            sendVerificationEmail: async (message) => (settings.sendVerificationEmail ?? (() => {}))(message),
+          },
+        }
+      : {}),
     plugins: [
       admin({ defaultRole: "user" }),
       invitePlugin,

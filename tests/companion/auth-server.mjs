@@ -1,6 +1,7 @@
 // A Better Auth server in its own Node process (so a scenario can SIGKILL it):
 // `/api/auth/*` is Better Auth; `/test/emails` shows what `sendUserInvitation` sent,
-// `/test/otps` the one-time codes the email-OTP plugin sent;
+// `/test/otps` the one-time codes the email-OTP plugin sent, `/test/verifications` the
+// email-verification links;
 // any other path is a page of the app (the redirects' targets).
 //
 // Settings come as JSON in AUTH_SETTINGS (see auth-config.mjs). With
@@ -17,6 +18,7 @@ const settings = JSON.parse(process.env.AUTH_SETTINGS);
 const port = Number(new URL(settings.baseURL).port);
 const emails = [];
 const otps = [];
+const verifications = [];
 
 const crashAfter = process.env.CRASH_AFTER_LEDGER_CALL;
 const ledgerFetch = async (input, init) => {
@@ -37,6 +39,9 @@ const auth = makeAuth({
   sendVerificationOTP: (otp) => {
     otps.push(otp);
   },
+  sendVerificationEmail: ({ user, url }) => {
+    verifications.push({ email: user.email, url });
+  },
 });
 const handler = toNodeHandler(auth);
 
@@ -53,6 +58,11 @@ const server = http.createServer((request, response) => {
     const to = url.searchParams.get("to");
     response.writeHead(200, { "content-type": "application/json" });
     return response.end(JSON.stringify(emails.filter((email) => !to || email.email === to)));
+  }
+  if (url.pathname === "/test/verifications") {
+    const to = url.searchParams.get("to");
+    response.writeHead(200, { "content-type": "application/json" });
+    return response.end(JSON.stringify(verifications.filter((message) => message.email === to)));
   }
   if (url.pathname === "/test/otps") {
     const to = url.searchParams.get("to");

@@ -182,7 +182,7 @@ export async function startLedger(extraEnv = {}) {
  * A Better Auth server (auth-server.mjs) on a fresh database, with the admin made in
  * it. `plugin` is "ledger" (ours, against `ledger`) or "better-invite".
  */
-export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, inviteOnly, env = {} } = {}) {
+export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, inviteOnly, env = {} } = {}) {
   const port = await freePort();
   const database = newDatabaseName("auth");
   const baseURL = `http://127.0.0.1:${port}`;
@@ -194,6 +194,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     apiKey: ledger?.companionKey,
     twoFactor,
     emailOtp,
+    verifyEmail,
     inviteOnly,
   };
   await createDatabase(database);
@@ -235,6 +236,9 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     },
     /** The invitation emails `sendUserInvitation` got for `to`. */
     emailsTo: async (to) => (await fetch(`${baseURL}/test/emails?to=${encodeURIComponent(to)}`)).json(),
+    /** The last email-verification link sent to `to`. */
+    lastVerificationLinkTo: async (to) =>
+      (await (await fetch(`${baseURL}/test/verifications?to=${encodeURIComponent(to)}`)).json()).at(-1)?.url,
     /** The last one-time code the email-OTP plugin sent to `to`. */
     lastOtpTo: async (to) => (await (await fetch(`${baseURL}/test/otps?to=${encodeURIComponent(to)}`)).json()).at(-1)?.otp,
     /** Better Auth's user row for an email, as its database holds it. */
