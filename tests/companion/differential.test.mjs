@@ -17,6 +17,7 @@ const SCENARIOS = [
   "refusals",
   "selfEscalation",
   "signUpWithoutInvite",
+  "spentInviteSignUp",
 ];
 
 const NOT_REUSED = "the ledger's rules: a person uses an invite once; a second activation is refused";
@@ -45,6 +46,12 @@ export const KNOWN_DIFFERENCES = {
     "the invitee sees the invite's email in `email` too; better-invite keeps it only in `emails` (its `email` is deprecated and null)",
   "refusals / list invites / shape.invitations":
     "the ledger's invite fields beside better-invite's; no token (the ledger keeps only hashes), no infinityMaxUses",
+  ...Object.fromEntries(
+    ["status", "code", "shape", "invite", "inviteCookie"].map((field) => [
+      `spentInviteSignUp / second sign-up / ${field}`,
+      "better-invite creates the user, then answers 400 NO_USES_LEFT_FOR_INVITE (and keeps the cookie); the ledger's plugin answers the sign-up it made, with `invite: {used: false, code, message}`, and drops the spent invite",
+    ]),
+  ),
   "selfEscalation / user creates admin invite / status": NO_ESCALATION,
   "selfEscalation / user creates admin invite / code": NO_ESCALATION,
   "selfEscalation / user creates admin invite / shape": NO_ESCALATION,

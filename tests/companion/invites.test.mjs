@@ -134,3 +134,27 @@ test("an admin's role change is the ledger's decision: recorded, and written on 
     const { events } = await ledger.audit(`/api/ledger/events?aggregate=${encodeURIComponent(id)}`);
     assert.deepEqual(events.map((event) => event.type), ["Introduced", "RoleSet"]);
   }));
+
+test("invite-only off: a sign-up whose invite is used up goes on with the default role, and says why", () =>
+  withStack({}, async ({ auth, ledger }) => {
+    const admin = await auth.admin();
+    const token = (await admin.client.invite.create({ role: "admin", senderResponse: "token", maxUses: 1 })).data.message;
+    const first = auth.browser();
+    const second = auth.browser();
+    assert.equal((await first.client.invite.activate({ token })).error, null);
+    assert.equal((await second.client.invite.activate({ token })).error, null);
+    await first.signUp("first@example.com");
+    assert.equal((await auth.userRow("first@example.com")).role, "admin");
+
+    const late = await second.signUp("second@example.com");
+    assert.equal(late.error, null, JSON.stringify(late.error));
+    assert.equal(late.data.user.role, "user");
+    assert.deepEqual(late.data.invite, {
+      used: false,
+      code: "NO_USES_LEFT_FOR_INVITE",
+      message: "No uses left for this invite",
+    });
+    assert.equal(await second.cookie("better-auth.invite_token"), undefined, "the spent invite is dropped");
+    assert.equal((await auth.userRow("second@example.com")).role, "user");
+    assert.deepEqual((await ledger.uses()).map((use) => use.userEmail), ["first@example.com"]);
+  }));

@@ -182,6 +182,24 @@ export async function selfEscalation(auth) {
   return { transcript };
 }
 
+/** Two visitors hold a one-use invite; the second signs up after the first took it. */
+export async function spentInviteSignUp(auth) {
+  const transcript = [];
+  const admin = await auth.admin();
+  const token = (await admin.client.invite.create({ role: "admin", senderResponse: "token", maxUses: 1 })).data?.message;
+  const first = auth.browser();
+  const second = auth.browser();
+  await first.client.invite.activate({ token });
+  await second.client.invite.activate({ token });
+  const took = await observe(first, "first sign-up", await first.signUp("first@example.com"));
+  transcript.push(took.entry);
+  const late = await observe(second, "second sign-up", await second.signUp("second@example.com"));
+  transcript.push({ ...late.entry, invite: late.result.data?.invite ?? null });
+  const row = await auth.userRow("second@example.com");
+  transcript.push({ step: "second user's row", exists: Boolean(row), role: row?.role ?? null });
+  return { transcript };
+}
+
 /** A sign-up with no invite at all. */
 export async function signUpWithoutInvite(auth, email = "walkin@example.com") {
   const visitor = auth.browser();

@@ -82,7 +82,8 @@ export function beforeUserCreate(plugin: PluginContext) {
     } catch (error) {
       if (inviteOnly || !(error instanceof LedgerRefusal)) throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
       // Invite-only off: the sign-up goes on with the default role, and its answer says why.
-      plugin.refusals.set(id, { code: error.code, message: error.message, at: Date.now() });
+      const refusal = toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" }).body as { code?: string; message?: string };
+      plugin.refusals.set(id, { code: refusal?.code ?? error.code, message: refusal?.message ?? error.message, at: Date.now() });
       return { data: { id } };
     }
     const invite = (answer?.invitation ?? answer?.terms ?? answer?.invite ?? {}) as Record<string, unknown>;
