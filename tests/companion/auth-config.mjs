@@ -3,7 +3,7 @@
 // in one scenario `twoFactor()`. The harness uses it for Better Auth's own migrations,
 // the server process (auth-server.mjs) to serve.
 import { betterAuth } from "better-auth";
-import { admin, emailOTP, twoFactor } from "better-auth/plugins";
+import { admin, emailOTP, genericOAuth, twoFactor } from "better-auth/plugins";
 import { invite } from "better-invite";
 import { inviteLedger } from "@invite-ledger/better-auth";
 import pg from "pg";
@@ -26,6 +26,7 @@ const inviteOptions = (sendUserInvitation) => ({
  * @param {boolean} [settings.twoFactor]
  * @param {boolean} [settings.emailOtp]
  * @param {boolean} [settings.verifyEmail]
+ * @param {string} [settings.oauthProviderUrl] an OAuth provider for social sign-in (id "acme")
  * @param {(message: object) => void} [settings.sendVerificationEmail]
  * @param {(otp: object) => void} [settings.sendVerificationOTP]
  * @param {boolean} [settings.inviteOnly]
@@ -74,6 +75,23 @@ export function makeAuth(settings) {
       admin({ defaultRole: "user" }),
       invitePlugin,
       ...(settings.twoFactor ? [twoFactor({ issuer: "Companion suite" })] : []),
+      ...(settings.oauthProviderUrl
+        ? [
+            genericOAuth({
+              config: [
+                {
+                  providerId: "acme",
+                  clientId: "companion-suite",
+                  clientSecret: "companion-suite-secret",
+                  authorizationUrl: `${settings.oauthProviderUrl}/authorize`,
+                  tokenUrl: `${settings.oauthProviderUrl}/token`,
+                  userInfoUrl: `${settings.oauthProviderUrl}/userinfo`,
+                  scopes: ["email"],
+                },
+              ],
+            }),
+          ]
+        : []),
       ...(settings.emailOtp
         ? [emailOTP({ sendVerificationOTP: async (otp) => (settings.sendVerificationOTP ?? (() => {}))(otp) })]
         : []),

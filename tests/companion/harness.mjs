@@ -182,7 +182,7 @@ export async function startLedger(extraEnv = {}) {
  * A Better Auth server (auth-server.mjs) on a fresh database, with the admin made in
  * it. `plugin` is "ledger" (ours, against `ledger`) or "better-invite".
  */
-export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, inviteOnly, env = {} } = {}) {
+export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, oauthProviderUrl, inviteOnly, env = {} } = {}) {
   const port = await freePort();
   const database = newDatabaseName("auth");
   const baseURL = `http://127.0.0.1:${port}`;
@@ -195,6 +195,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     twoFactor,
     emailOtp,
     verifyEmail,
+    oauthProviderUrl,
     inviteOnly,
   };
   await createDatabase(database);
