@@ -30,6 +30,7 @@ const inviteOptions = (sendUserInvitation) => ({
  * @param {(message: object) => void} [settings.sendVerificationEmail]
  * @param {(otp: object) => void} [settings.sendVerificationOTP]
  * @param {boolean} [settings.inviteOnly]
+ * @param {number} [settings.ledgerTimeoutMs]
  * @param {(email: object) => void} [settings.sendUserInvitation]
  * @param {typeof fetch} [settings.fetch] how the plugin reaches the ledger
  */
@@ -43,6 +44,7 @@ export function makeAuth(settings) {
           ledgerUrl: settings.ledgerUrl,
           apiKey: settings.apiKey,
           inviteOnly: settings.inviteOnly,
+          ledgerTimeoutMs: settings.ledgerTimeoutMs,
           fetch: settings.fetch,
         });
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 6 });

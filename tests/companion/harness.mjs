@@ -107,6 +107,7 @@ function spawnLogged(command, args, env) {
 
 async function stopProcess(running, signal = "SIGTERM") {
   if (running.child.exitCode === null && running.child.signalCode === null) {
+    running.child.kill("SIGCONT"); // a paused process would not hear the signal
     running.child.kill(signal);
     const stubborn = setTimeout(() => running.child.kill("SIGKILL"), 5000);
     await running.exited;
@@ -167,6 +168,9 @@ export async function startLedger(extraEnv = {}) {
       if (running.output.log.trim() && process.env.SHOW_LOGS) console.error(`--- invite-ledger log ---\n${running.output.log}`);
     },
     log: () => running.output.log,
+    /** Freezes the ledger (SIGSTOP): it accepts connections and answers nothing. */
+    pause: () => running.child.kill("SIGSTOP"),
+    resume: () => running.child.kill("SIGCONT"),
   };
   try {
     await waitForHttp(`${url}/readyz`, running.exited, "invite-ledger");
@@ -182,7 +186,7 @@ export async function startLedger(extraEnv = {}) {
  * A Better Auth server (auth-server.mjs) on a fresh database, with the admin made in
  * it. `plugin` is "ledger" (ours, against `ledger`) or "better-invite".
  */
-export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, oauthProviderUrl, inviteOnly, env = {} } = {}) {
+export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, oauthProviderUrl, ledgerTimeoutMs, inviteOnly, env = {} } = {}) {
   const port = await freePort();
   const database = newDatabaseName("auth");
   const baseURL = `http://127.0.0.1:${port}`;
@@ -196,6 +200,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     emailOtp,
     verifyEmail,
     oauthProviderUrl,
+    ledgerTimeoutMs,
     inviteOnly,
   };
   await createDatabase(database);
