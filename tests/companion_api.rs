@@ -1005,3 +1005,49 @@ async fn the_feed_finds_a_better_auth_users_seat_by_their_id() {
         .collect();
     assert_eq!(types, ["SeatReserved"], "{feed}");
 }
+
+#[tokio::test]
+async fn the_command_line_makes_a_companion_key() {
+    let server = TestServer::start().await;
+    let plugin = FakePlugin::start().await;
+    let make = |scope: Option<&'static str>| {
+        let url = server.db.url.clone();
+        async move {
+            let mut args = vec!["apikey", "create", "--name", "plugin"];
+            args.extend(scope.map(|s| ["--scope", s]).into_iter().flatten());
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
+                .args(&args)
+                .env("DATABASE_URL", url)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap().trim().to_string()
+        }
+    };
+    let hello = |key: String| {
+        let url = format!("http://{}/api/companion/hello", server.addr);
+        let body = json!({ "callbackUrl": plugin.url() });
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            Client::reply(response).await
+        }
+    };
+    hello(make(Some("companion")).await).await.ok();
+    hello(make(None).await).await.err(403, "API_KEY_SCOPE");
+    let scope: Vec<String> = sqlx::query_scalar("SELECT scope FROM api_key ORDER BY created_at")
+        .fetch_all(server.pool())
+        .await
+        .unwrap();
+    assert_eq!(scope, ["companion", "audit"]);
+}
