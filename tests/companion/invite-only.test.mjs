@@ -53,3 +53,16 @@ test("50 concurrent invite-only sign-ups on maxUses 5: exactly 5 users, 5 uses, 
     assert.equal(uses.length, 5);
     assert.deepEqual(uses.map((u) => u.userId).sort(), rows.map((row) => row.id).sort());
   }));
+
+test("invite-only: a user made by an admin is not a sign-up and is not refused", () =>
+  withStack(INVITE_ONLY, async ({ auth }) => {
+    const admin = await auth.admin();
+    const made = await admin.client.admin.createUser({
+      email: "staff@example.com",
+      password: "staff-password",
+      name: "Staff",
+      role: "user",
+    });
+    assert.equal(made.error, null, JSON.stringify(made.error));
+    assert.equal((await auth.userRow("staff@example.com")).role, "user");
+  }));
