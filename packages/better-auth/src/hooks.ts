@@ -13,7 +13,7 @@ import { ERROR_CODES, toAPIError } from "./errors.js";
 import { LedgerRefusal } from "./ledger-client.js";
 import type { InviteUser, LedgerInvite } from "./options.js";
 import { applyRole, POSITION_FIELD, withdrawRole } from "./roles.js";
-import { expireInviteCookie, inviteCookie, landUse, redirectURL } from "./routes.js";
+import { expireInviteCookie, inviteCookie, landUse, redirectURL } from "./routes/index.js";
 
 /** The paths after which better-invite uses a held invite. */
 export const SIGN_IN_PATHS = new Set([

@@ -15,7 +15,7 @@ import {
   getInvite,
   listInvites,
   rejectInvite,
-} from "./routes.js";
+} from "./routes/index.js";
 import { ledgerSync } from "./sync.js";
 
 export const inviteLedger = (options: InviteLedgerOptions) => {
