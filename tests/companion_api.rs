@@ -488,8 +488,9 @@ async fn fifty_concurrent_sign_ups_on_five_seats_confirm_exactly_five() {
     for (id, seat) in &held {
         assert_eq!(seat["role"], "admin");
         plugin.user_exists(id);
-        // A confirm and its retry, at once: one use, the same answer.
-        let confirm = json!({ "reservationId": seat["reservationId"] });
+        // A confirm (naming the user, as the plugin does) and its retry, at
+        // once: one use, the same answer.
+        let confirm = json!({ "reservationId": seat["reservationId"], "user": user(id) });
         let (confirmed, again) = tokio::join!(
             companion.post("/api/companion/invite/confirm", confirm.clone()),
             companion.post("/api/companion/invite/confirm", confirm.clone()),

@@ -128,13 +128,15 @@ async fn hold(
     let until =
         at + Duration::milliseconds(app.settings.config.companion_reservation_ttl_ms as i64);
     let noted = sqlx::query(
-        "INSERT INTO companion_reservation (reservation_id, invite_hash, api_key_id, user_id)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (reservation_id) DO NOTHING",
+        "INSERT INTO companion_reservation
+            (reservation_id, invite_hash, api_key_id, user_id, role_before)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (reservation_id) DO NOTHING",
     )
     .bind(reservation)
     .bind(id)
     .bind(caller.key_id)
     .bind(&user.id)
+    .bind(&user.role)
     .execute(&app.pool)
     .await;
     if let Err(error) = noted {
@@ -159,6 +161,10 @@ async fn hold(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfirmRequest {
     pub reservation_id: Uuid,
+    /// The user as Better Auth wrote them (the reserved id): with it, the
+    /// ledger records the person from it instead of reading the seat back.
+    #[serde(default)]
+    pub user: Option<CompanionUser>,
 }
 
 /// A confirmed seat: the use and the role it gave.
@@ -178,18 +184,59 @@ pub async fn confirm(
     caller: Caller,
     request: ConfirmRequest,
 ) -> Result<Confirmed, ServiceError> {
-    let found: Option<(String, uuid::Uuid)> = sqlx::query_as(
-        "SELECT invite_hash, api_key_id FROM companion_reservation WHERE reservation_id = $1",
+    let found: Option<Reservation> = sqlx::query_as(
+        "SELECT r.invite_hash, r.api_key_id, r.user_id, r.role_before, i.role
+           FROM companion_reservation r LEFT JOIN invite i ON i.token_hash = r.invite_hash
+          WHERE r.reservation_id = $1",
     )
     .bind(request.reservation_id)
     .fetch_optional(&app.pool)
     .await?;
-    match found {
-        Some((hash, key)) if key == caller.key_id => {
-            confirm_seat(app, &hash, request.reservation_id).await
+    let Some(Reservation {
+        invite_hash: hash,
+        user_id,
+        role_before,
+        role,
+        ..
+    }) = found.filter(|f| f.api_key_id == caller.key_id)
+    else {
+        return Err(InviteError::ReservationNotFound.into());
+    };
+    let user = request.user.as_ref().map(|u| u.checked(app)).transpose()?;
+    match (user, role_before, role) {
+        (Some(user), Some(role_before), Some(role)) if user.id == user_id => {
+            let introduce = UserCommand::Introduce {
+                email: user.email,
+                name: user.name,
+                role: role_before,
+                at: app.clock.now(),
+            };
+            let seat = Named {
+                user_id,
+                role,
+                introduce,
+            };
+            append_use(app, &hash, request.reservation_id, seat).await
         }
-        _ => Err(InviteError::ReservationNotFound.into()),
+        _ => confirm_seat(app, &hash, request.reservation_id).await,
     }
+}
+
+/// A reservation as `companion_reservation` notes it, with its invite's role.
+#[derive(sqlx::FromRow)]
+struct Reservation {
+    invite_hash: String,
+    api_key_id: Uuid,
+    user_id: String,
+    role_before: Option<String>,
+    role: Option<String>,
+}
+
+/// A seat's user and the invite's role, known without loading the invite.
+struct Named {
+    user_id: String,
+    role: String,
+    introduce: UserCommand,
 }
 
 /// Confirms the seat `reservation` of the invite `hash` (its aggregate id).
@@ -210,26 +257,45 @@ pub async fn confirm_seat(
             None => Err(InviteError::ReservationNotFound.into()),
         };
     };
-    let at = app.clock.now();
-    let confirm = InviteCommand::ConfirmSeat {
-        reservation_id: reservation,
-        at,
-    };
     let introduce = UserCommand::Introduce {
         email: seat.user_email.clone(),
         name: seat.user_name.clone(),
         role: seat.role_before.clone(),
-        at,
+        at: app.clock.now(),
     };
+    let named = Named {
+        user_id: seat.user_id,
+        role,
+        introduce,
+    };
+    append_use(app, hash, reservation, named).await
+}
+
+/// The seat's use and its user's introduction, appended together.
+async fn append_use(
+    app: &Context,
+    hash: &str,
+    reservation: Uuid,
+    seat: Named,
+) -> Result<Confirmed, ServiceError> {
+    let confirm = InviteCommand::ConfirmSeat {
+        reservation_id: reservation,
+        at: app.clock.now(),
+    };
+    let Named {
+        user_id,
+        role,
+        introduce,
+    } = seat;
     match app
         .ledger
-        .register_with_invite(hash, confirm, &seat.user_id, introduce)
+        .register_with_invite(hash, confirm, &user_id, introduce)
         .await
     {
         Ok(position) => {
             app.settle(Some(position)).await;
             Ok(Confirmed {
-                user_id: seat.user_id,
+                user_id,
                 role,
                 position: position.to_string(),
             })
