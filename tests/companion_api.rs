@@ -1052,3 +1052,58 @@ async fn the_command_line_makes_a_companion_key() {
         .unwrap();
     assert_eq!(scope, ["companion", "audit"]);
 }
+
+#[tokio::test]
+async fn as_of_shows_a_seat_as_a_use_only_once_confirmed() {
+    let server = TestServer::start().await;
+    server.clock_to_real_time();
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("admin", 2).await;
+    let invite_id = companion
+        .post("/api/companion/invite/get", json!({ "token": token }))
+        .await
+        .ok()["invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let seat = companion
+        .post(
+            "/api/companion/invite/reserve",
+            json!({ "token": token, "user": user("ba-ivy") }),
+        )
+        .await
+        .ok();
+    // The moment the seat was held, as the log recorded it.
+    let held_at: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT recorded_at FROM events WHERE event_type = 'SeatReserved'")
+            .fetch_one(server.pool())
+            .await
+            .unwrap();
+    companion
+        .post(
+            "/api/companion/invite/confirm",
+            json!({ "reservationId": seat["reservationId"], "user": user("ba-ivy") }),
+        )
+        .await
+        .ok();
+    let audit_key = api_keys::create(server.pool(), "reports")
+        .await
+        .unwrap()
+        .key;
+    let at = |moment: chrono::DateTime<chrono::Utc>| {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(moment.to_rfc3339().as_bytes()).collect();
+        format!("/api/ledger/invites/{invite_id}?as_of={encoded}")
+    };
+    let then = audit_get(&server, &audit_key, &at(held_at)).await.ok();
+    assert_eq!(then["invite"]["uses"], 0, "{then}");
+    let now = audit_get(
+        &server,
+        &audit_key,
+        &format!("/api/ledger/invites/{invite_id}"),
+    )
+    .await
+    .ok();
+    assert_eq!(now["invite"]["uses"], 1, "{now}");
+}
