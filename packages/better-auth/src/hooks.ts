@@ -14,6 +14,7 @@ import { LedgerRefusal } from "./ledger-client.js";
 import type { InviteUser, LedgerInvite } from "./options.js";
 import { applyRole, POSITION_FIELD, withdrawRole } from "./roles.js";
 import { expireInviteCookie, inviteCookie, landUse, redirectURL } from "./routes/index.js";
+import { allowed } from "./routes/shared.js";
 
 /** The paths after which better-invite uses a held invite. */
 export const SIGN_IN_PATHS = new Set([
@@ -182,9 +183,10 @@ export function afterSignIn(plugin: PluginContext) {
       let invitedUser = ((await ctx.context.internalAdapter.findUserById(userId)) ?? newSession.user) as InviteUser;
       const before = await options.inviteHooks?.beforeAcceptInvite?.({ ctx, invitedUser });
       if (before && before.user) invitedUser = before.user;
-      const canAccept = options.canAcceptInvite;
-      const value = typeof canAccept === "function" ? await canAccept({ invitedUser, newAccount: true }) : canAccept;
-      if (!value) throw APIError.from("BAD_REQUEST", ERROR_CODES.CANT_ACCEPT_INVITE);
+      // better-invite passes `newAccount: true` on these paths, for new and existing users alike.
+      if (!(await allowed(ctx, options.canAcceptInvite, { invitedUser, newAccount: true }))) {
+        throw APIError.from("BAD_REQUEST", ERROR_CODES.CANT_ACCEPT_INVITE);
+      }
       let answer: any;
       try {
         answer = await plugin.ledger.call(
