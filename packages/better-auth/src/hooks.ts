@@ -72,6 +72,18 @@ export function beforeUserCreate(plugin: PluginContext) {
     });
     if (!token && !inviteOnly) return;
     const id = (user.id as string | undefined) ?? (ctx.context.generateId({ model: "user" }) || generateId());
+    // The app's own rule first (its function or boolean form: the permission form needs
+    // a session, which a sign-up does not have yet).
+    const canAccept = plugin.options.canAcceptInvite;
+    if (token && typeof canAccept !== "object") {
+      const invitedUser = { ...user, id } as InviteUser;
+      const accepted = typeof canAccept === "function" ? await canAccept({ invitedUser, newAccount: true }) : canAccept;
+      if (!accepted) {
+        if (inviteOnly) throw APIError.from("BAD_REQUEST", ERROR_CODES.CANT_ACCEPT_INVITE);
+        plugin.refusals.set(id, { ...ERROR_CODES.CANT_ACCEPT_INVITE, at: Date.now() });
+        return { data: { id } };
+      }
+    }
     let answer: any;
     try {
       // Without a token (invite-only), the ledger records the refused sign-up and says why.
