@@ -18,6 +18,7 @@ const SCENARIOS = [
   "selfEscalation",
   "signUpWithoutInvite",
   "spentInviteSignUp",
+  "signedInLink",
 ];
 
 const NOT_REUSED = "the ledger's rules: a person uses an invite once; a second activation is refused";
@@ -50,6 +51,21 @@ export const KNOWN_DIFFERENCES = {
     ["status", "code", "shape", "invite", "inviteCookie"].map((field) => [
       `spentInviteSignUp / second sign-up / ${field}`,
       "better-invite creates the user, then answers 400 NO_USES_LEFT_FOR_INVITE (and keeps the cookie); the ledger's plugin answers the sign-up it made, with `invite: {used: false, code, message}`, and drops the spent invite",
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "follow link / location",
+      "follow link / inviteCookie",
+      "role after the link / role",
+      "activate without token / status",
+      "activate without token / code",
+      "activate without token / shape",
+      "activate without token / action",
+      "activate without token / inviteCookie",
+    ].map((step) => [
+      `signedInLink / ${step}`,
+      "a GET link never changes a role (a mail scanner may follow it): it sets the cookie and goes to its callbackURL; `POST /invite/activate` without a token then uses the cookie's invite (better-invite uses the invite on the GET, and its activate needs a token)",
     ]),
   ),
   "selfEscalation / user creates admin invite / status": NO_ESCALATION,

@@ -117,6 +117,21 @@ export async function signedInActivation(auth, email = "carol@example.com") {
   return { transcript };
 }
 
+/** A signed-in user follows an invitation link (a GET), then the front end activates. */
+export async function signedInLink(auth, email = "erin@example.com") {
+  const transcript = [];
+  const admin = await auth.admin();
+  const link = (await admin.client.invite.create({ role: "admin", senderResponse: "url" })).data?.message;
+  const erin = auth.browser();
+  await erin.signUp(email);
+  transcript.push(await followLink(erin, link));
+  transcript.push({ step: "role after the link", role: (await auth.userRow(email))?.role });
+  const activated = await observe(erin, "activate without token", await erin.client.invite.activate({ callbackURL: "/welcome" }));
+  transcript.push({ ...activated.entry, action: activated.result.data?.action });
+  transcript.push({ step: "role after activate", role: (await auth.userRow(email))?.role });
+  return { transcript };
+}
+
 /** Refusals a front end meets: unknown token, used up, wrong email, cancel, reject, list. */
 export async function refusals(auth) {
   const transcript = [];
