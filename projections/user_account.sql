@@ -14,8 +14,11 @@ CREATE TABLE user_account
 );
 
 CREATE INDEX user_account_invited_by ON user_account (invited_by);
--- One account per email; erased accounts all read `[erased]`.
-CREATE UNIQUE INDEX user_account_email ON user_account (email) WHERE email <> '[erased]';
+-- One account per email among the ledger's own accounts; erased accounts all
+-- read `[erased]`. Better Auth users (no password here) are keyed by Better
+-- Auth's ids, and Better Auth may give a deleted user's email to a new one.
+CREATE UNIQUE INDEX user_account_email ON user_account (email)
+    WHERE email <> '[erased]' AND password_hash <> '';
 
 -- Every version of every account row, with the time range in which it held;
 -- `as_of` reads the versions valid at its time.

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod bulk;
 pub mod client;
+pub mod companion;
 pub mod erasure;
 pub mod idempotency;
 pub mod invites;

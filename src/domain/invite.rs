@@ -12,6 +12,9 @@ use super::decide::Decide;
 use super::roles::RolePolicy;
 use super::token::TokenType;
 
+mod seats;
+pub use seats::Seat;
+
 pub const AGGREGATE_TYPE: &str = "invite";
 
 /// Who is acting: a signed-in user as the ledger knows them at that moment.
@@ -95,6 +98,25 @@ pub enum InviteCommand {
         refusal: Refusal,
         at: DateTime<Utc>,
     },
+    /// Hold a seat for a sign-up a Better Auth server is about to write: it
+    /// counts against `maxUses` until confirmed (a use) or released.
+    Reserve {
+        user: Actor,
+        reservation_id: Uuid,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The sign-up committed: the held seat becomes a use.
+    ConfirmSeat {
+        reservation_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// The sign-up never committed: the seat is given back.
+    ReleaseSeat {
+        reservation_id: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// A use or activation of an existing invite that was refused: who tried and why.
@@ -142,6 +164,9 @@ pub enum InviteEvent {
         role_after: String,
         new_account: bool,
         at: DateTime<Utc>,
+        /// The seat this use confirms, for a sign-up that reserved one first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reservation_id: Option<Uuid>,
     },
     Cancelled {
         by_user_id: String,
@@ -164,6 +189,24 @@ pub enum InviteEvent {
         refusal: Refusal,
         at: DateTime<Utc>,
     },
+    /// A seat held for a sign-up in a Better Auth server, until `until`; it
+    /// counts against `maxUses` until a `Used` confirms it or `SeatReleased`.
+    SeatReserved {
+        reservation_id: Uuid,
+        user_id: String,
+        user_email: String,
+        user_name: String,
+        role_before: String,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A held seat given back: its sign-up never committed. `reason` says who
+    /// decided: `user_absent` (the plugin said so), `unanswered` (it never did).
+    SeatReleased {
+        reservation_id: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InviteEvent {
@@ -177,6 +220,8 @@ impl DomainEvent for InviteEvent {
             InviteEvent::Expired { .. } => "Expired",
             InviteEvent::Resent { .. } => "Resent",
             InviteEvent::Refused { .. } => "Refused",
+            InviteEvent::SeatReserved { .. } => "SeatReserved",
+            InviteEvent::SeatReleased { .. } => "SeatReleased",
         }
         .to_string()
     }
@@ -227,6 +272,10 @@ pub enum InviteError {
     NotAllowedToResend,
     #[error("This invite's token was not kept, so its email cannot be sent again")]
     TokenNotKept,
+    #[error("No seat is held under this reservation")]
+    ReservationNotFound,
+    #[error("This reservation's seat was given back")]
+    ReservationReleased,
 }
 
 impl InviteError {
@@ -252,6 +301,8 @@ impl InviteError {
             InviteError::NotExpired => "INVITE_NOT_EXPIRED",
             InviteError::NotAllowedToResend => "NOT_ALLOWED_TO_RESEND",
             InviteError::TokenNotKept => "INVITE_TOKEN_NOT_KEPT",
+            InviteError::ReservationNotFound => "RESERVATION_NOT_FOUND",
+            InviteError::ReservationReleased => "RESERVATION_RELEASED",
         }
     }
 }
@@ -261,6 +312,10 @@ pub struct Invite {
     created: Option<Created>,
     uses: u32,
     closed: Option<Closed>,
+    /// Seats held for sign-ups not yet confirmed or released.
+    seats: std::collections::BTreeMap<Uuid, Seat>,
+    /// Reservations settled: `true` confirmed, `false` released.
+    settled: std::collections::BTreeMap<Uuid, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,7 +381,8 @@ impl Invite {
         if is_expired(created.terms.expires_at, at) {
             return Err(InviteError::Expired);
         }
-        if self.uses >= created.terms.max_uses {
+        // Held seats count: concurrent sign-ups never exceed `maxUses`.
+        if self.uses + self.seats.len() as u32 >= created.terms.max_uses {
             return Err(InviteError::UsedUp);
         }
         Ok(created)
@@ -389,6 +445,7 @@ impl Decide for Invite {
                     role_after: role.clone(),
                     new_account,
                     at,
+                    reservation_id: None,
                 }])
             }
             InviteCommand::Cancel { by, at } => {
@@ -425,6 +482,20 @@ impl Decide for Invite {
                 }
                 Ok(vec![InviteEvent::Expired { at }])
             }
+            InviteCommand::Reserve {
+                user,
+                reservation_id,
+                until,
+                at,
+            } => self.decide_reserve(user, reservation_id, until, at, roles),
+            InviteCommand::ConfirmSeat { reservation_id, at } => {
+                self.decide_confirm(reservation_id, at)
+            }
+            InviteCommand::ReleaseSeat {
+                reservation_id,
+                reason,
+                at,
+            } => self.decide_release(reservation_id, reason, at),
             InviteCommand::Resend { by, at } => {
                 let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
                 if created.terms.email.is_none() {
@@ -457,7 +528,9 @@ impl InviteEvent {
             | InviteEvent::Activated { .. }
             | InviteEvent::Used { .. }
             | InviteEvent::Resent { .. }
-            | InviteEvent::Refused { .. } => None,
+            | InviteEvent::Refused { .. }
+            | InviteEvent::SeatReserved { .. }
+            | InviteEvent::SeatReleased { .. } => None,
         }
     }
 }
@@ -488,7 +561,37 @@ impl Aggregate for Invite {
             InviteEvent::Activated { .. }
             | InviteEvent::Resent { .. }
             | InviteEvent::Refused { .. } => {}
-            InviteEvent::Used { .. } => self.uses += 1,
+            InviteEvent::Used { reservation_id, .. } => {
+                self.uses += 1;
+                if let Some(id) = reservation_id {
+                    self.seats.remove(&id);
+                    self.settled.insert(id, true);
+                }
+            }
+            InviteEvent::SeatReserved {
+                reservation_id,
+                user_id,
+                user_email,
+                user_name,
+                role_before,
+                until,
+                ..
+            } => {
+                self.seats.insert(
+                    reservation_id,
+                    Seat {
+                        user_id,
+                        user_email,
+                        user_name,
+                        role_before,
+                        until,
+                    },
+                );
+            }
+            InviteEvent::SeatReleased { reservation_id, .. } => {
+                self.seats.remove(&reservation_id);
+                self.settled.insert(reservation_id, false);
+            }
             closing @ (InviteEvent::Cancelled { .. }
             | InviteEvent::Rejected { .. }
             | InviteEvent::Expired { .. }) => self.closed = closing.closing(),
@@ -534,6 +637,20 @@ mod tests {
                     client_address: None,
                     user_agent: None,
                 },
+                at,
+            },
+            InviteEvent::SeatReserved {
+                reservation_id: Uuid::nil(),
+                user_id: by(),
+                user_email: "user@example.com".into(),
+                user_name: "User".into(),
+                role_before: "user".into(),
+                until: at,
+                at,
+            },
+            InviteEvent::SeatReleased {
+                reservation_id: Uuid::nil(),
+                reason: "user_absent".into(),
                 at,
             },
         ]
@@ -614,6 +731,7 @@ mod tests {
             role_after: "admin".into(),
             new_account: false,
             at: t0(),
+            reservation_id: None,
         }
     }
 
@@ -724,6 +842,7 @@ mod tests {
                 role_after: "admin".into(),
                 new_account: false,
                 at: t0(),
+                reservation_id: None,
             }]);
     }
 

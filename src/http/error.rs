@@ -127,7 +127,9 @@ fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::NotCreator
             | InviteError::NotInvitee
             | InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,
+            InviteError::ReservationNotFound => StatusCode::NOT_FOUND,
             InviteError::TokenTaken
+            | InviteError::ReservationReleased
             | InviteError::WouldLowerRole
             | InviteError::NotExpired
             | InviteError::TokenNotKept => StatusCode::CONFLICT,

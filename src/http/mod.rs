@@ -1,6 +1,7 @@
 //! The HTTP API: Better Auth's routes and shapes under `/api/auth`, plus health.
 
 mod accounts;
+mod companion;
 mod cookies;
 mod error;
 mod extract;
@@ -57,6 +58,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/auth", auth)
         .nest("/api/ledger", ledger::routes())
+        .nest("/api/companion", companion::routes())
         .merge(health::routes())
         .merge(openapi::routes())
         .merge(metrics::routes())

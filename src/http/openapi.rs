@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::companion::CompanionPaths;
 use super::idempotency::KeyHeader;
 use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
@@ -55,7 +56,7 @@ use super::{accounts, health, invites, ledger, HttpState};
         users::erase_user,
         periods::diff,
     ),
-    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader),
+    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader, &CompanionPaths),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),

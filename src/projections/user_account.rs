@@ -44,7 +44,9 @@ impl ReadModel for UserAccounts {
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
         match &recorded.event {
-            LedgerEvent::User(UserEvent::Registered { .. }) => vec![],
+            LedgerEvent::User(UserEvent::Registered { .. } | UserEvent::Introduced { .. }) => {
+                vec![]
+            }
             LedgerEvent::User(_) => vec![recorded.aggregate_id.clone()],
             LedgerEvent::Invite(InviteEvent::Used { user_id, .. }) => vec![user_id.clone()],
             LedgerEvent::Invite(_) => vec![],
@@ -64,6 +66,22 @@ impl ReadModel for UserAccounts {
                 email: email.clone(),
                 name: name.clone(),
                 password_hash: password_hash.clone(),
+                role: role.clone(),
+                invited_by: None,
+                created_at: *at,
+                updated_at: *at,
+            }),
+            // A Better Auth user: no password here (an empty hash never matches).
+            LedgerEvent::User(UserEvent::Introduced {
+                email,
+                name,
+                role,
+                at,
+            }) => rows.insert(UserAccount {
+                id: recorded.aggregate_id.clone(),
+                email: email.clone(),
+                name: name.clone(),
+                password_hash: String::new(),
                 role: role.clone(),
                 invited_by: None,
                 created_at: *at,
