@@ -202,7 +202,10 @@ pub async fn create(
         share_inviter_name: request.share_inviter_name,
         sender_response_redirect: request.sender_response_redirect,
     };
-    let terms = ledger_invites::terms_for(app, &request.role, email, None, new_account, &options)?;
+    // One reading of the clock: the invite's `at` and its expiry.
+    let now = app.clock.now();
+    let terms =
+        ledger_invites::terms_for(app, now, &request.role, email, None, new_account, &options)?;
     let quota = quota::guard_for(app, &inviter);
     let settings = &app.settings;
     // A drawn token may collide (short codes): draw again. A given one may not.
@@ -210,14 +213,14 @@ pub async fn create(
     let (token, position) = loop {
         let token = match &given_token {
             Some(token) => token.clone(),
-            None => ledger_invites::create_command(app, &inviter, &terms).0,
+            None => ledger_invites::create_command(app, &inviter, &terms, now).0,
         };
         let hash = settings.token_hasher.keyed(&token);
         let mut terms = terms.clone();
         let ledger_sends = request.delivery == Delivery::Ledger;
         terms.sealed_token = (terms.email.is_some() && ledger_sends)
             .then(|| settings.token_seal.seal(&token, &hash));
-        let at = app.clock.now();
+        let at = now;
         let answer = serde_json::to_value(CompanionCreated {
             invite_id: terms.invite_id,
             token: token.clone(),
