@@ -56,7 +56,8 @@ use super::{accounts, health, invites, ledger, HttpState};
         users::erase_user,
         periods::diff,
     ),
-    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader, &CompanionPaths),
+    // The companion's paths first: `Ledger-Position` applies to them too.
+    modifiers(&SecuritySchemes, &CompanionPaths, &PositionHeader, &KeyHeader),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),
