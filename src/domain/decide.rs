@@ -9,7 +9,7 @@ use cqrs_es::Aggregate;
 
 use super::roles::RolePolicy;
 
-pub trait Decide: Aggregate<Services = RolePolicy> {
+pub trait Decide: Aggregate<Services = RolePolicy> + Clone {
     /// The events `command` gives on this state, or why it is refused.
     fn decide(
         &self,

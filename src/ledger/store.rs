@@ -3,9 +3,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cqrs_es::persist::{
-    EventStoreAggregateContext, PersistedEventRepository, PersistenceError, SerializedEvent,
-};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
@@ -361,6 +359,9 @@ impl Ledger {
                 Ok(positions) => {
                     tx.commit().await.map_err(store)?;
                     self.keys.forget(person);
+                    // Loaded states may hold the person's opened fields.
+                    self.invites.recent.forget_all();
+                    self.users.recent.forget_all();
                     let last = *positions
                         .last()
                         .ok_or_else(|| LedgerError::Store("an erasure appended nothing".into()))?;
@@ -390,6 +391,45 @@ impl Ledger {
     }
 }
 
+/// Aggregates as this process last loaded them, so the next load reads only
+/// the events after (a crowd on one invite, a busy public invite: a command's
+/// cost stops growing with the invite's history). Nothing is trusted beyond
+/// what the log says: every load still reads the log from that sequence on,
+/// so other replicas' writes are seen. Held in memory only and briefly (the
+/// state holds opened personal fields): dropped after `RECENT_LIFETIME`, all
+/// at once past `RECENT_MAX` entries, and on an erasure here.
+struct Recent<A> {
+    states: std::sync::Mutex<HashMap<String, (usize, A, std::time::Instant)>>,
+}
+
+const RECENT_LIFETIME: Duration = Duration::from_secs(30);
+const RECENT_MAX: usize = 4096;
+
+impl<A: Clone> Recent<A> {
+    fn get(&self, id: &str) -> Option<(usize, A)> {
+        let states = self.states.lock().expect("not poisoned");
+        states
+            .get(id)
+            .filter(|(_, _, at)| at.elapsed() < RECENT_LIFETIME)
+            .map(|(sequence, state, _)| (*sequence, state.clone()))
+    }
+
+    fn keep(&self, id: &str, sequence: usize, state: &A) {
+        let mut states = self.states.lock().expect("not poisoned");
+        if states.len() >= RECENT_MAX && !states.contains_key(id) {
+            states.clear();
+        }
+        states.insert(
+            id.to_string(),
+            (sequence, state.clone(), std::time::Instant::now()),
+        );
+    }
+
+    fn forget_all(&self) {
+        self.states.lock().expect("not poisoned").clear();
+    }
+}
+
 /// The events of one aggregate type: loaded through postgres-es's repository,
 /// which reads its rows; events older than sealing are upcast and personal
 /// fields opened (`person_keys::open_serialized`) before they are decoded, so
@@ -398,7 +438,7 @@ impl Ledger {
 pub struct AppendStore<A: Aggregate> {
     pool: PgPool,
     repository: PostgresEventRepository,
-    aggregate: std::marker::PhantomData<A>,
+    recent: Recent<A>,
 }
 
 impl<A: Aggregate> AppendStore<A> {
@@ -406,43 +446,49 @@ impl<A: Aggregate> AppendStore<A> {
         AppendStore {
             pool: pool.clone(),
             repository: PostgresEventRepository::new(pool.clone()),
-            aggregate: std::marker::PhantomData,
+            recent: Recent {
+                states: Default::default(),
+            },
         }
     }
 }
 
-impl<A: Aggregate> AppendStore<A> {
-    /// The aggregate's events in order, personal fields opened.
-    async fn load_events(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        let mut events = self.repository.get_events::<A>(aggregate_id).await?;
-        let mut conn = self.pool.acquire().await.map_err(persistence)?;
-        person_keys::open_serialized(&mut conn, &mut events)
-            .await
-            .map_err(|e| AggregateError::UnexpectedError(e.into()))?;
-        Ok(events
-            .into_iter()
-            .map(EventEnvelope::try_from)
-            .collect::<Result<Vec<_>, PersistenceError>>()?)
-    }
-
-    /// The aggregate as its events leave it, with its current sequence.
+impl<A: Aggregate + Clone> AppendStore<A> {
+    /// From the state this process last loaded, if recent, reading only the
+    /// events after it; from the whole log otherwise.
     async fn load_aggregate(
         &self,
         aggregate_id: &str,
     ) -> Result<EventStoreAggregateContext<A>, AggregateError<A::Error>> {
+        let (sequence, aggregate) = self.recent.get(aggregate_id).unwrap_or_default();
         let mut context = EventStoreAggregateContext {
             aggregate_id: aggregate_id.to_string(),
-            aggregate: A::default(),
-            current_sequence: 0,
+            aggregate,
+            current_sequence: sequence,
             current_snapshot: None,
         };
-        for envelope in self.load_events(aggregate_id).await? {
+        let mut events = if sequence == 0 {
+            self.repository.get_events::<A>(aggregate_id).await?
+        } else {
+            self.repository
+                .get_last_events::<A>(aggregate_id, sequence)
+                .await?
+        };
+        if events.is_empty() {
+            return Ok(context);
+        }
+        let mut conn = self.pool.acquire().await.map_err(persistence)?;
+        person_keys::open_serialized(&mut conn, &mut events)
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(e.into()))?;
+        drop(conn);
+        for event in events {
+            let envelope = EventEnvelope::<A>::try_from(event)?;
             context.current_sequence = envelope.sequence;
             context.aggregate.apply(envelope.payload);
         }
+        self.recent
+            .keep(aggregate_id, context.current_sequence, &context.aggregate);
         Ok(context)
     }
 }

@@ -1104,3 +1104,38 @@ async fn as_of_shows_a_seat_as_a_use_only_once_confirmed() {
     .ok();
     assert_eq!(now["invite"]["uses"], 1, "{now}");
 }
+
+#[tokio::test]
+async fn replicas_see_each_others_seats_on_a_busy_invite() {
+    use invite_ledger::commands::companion::seats::{self, ReserveRequest};
+    use invite_ledger::commands::companion::Caller;
+    let server = TestServer::start().await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let token = companion.public_invite("user", 3).await;
+    let (other, tasks) = crate::helpers::replica(&server.db, server.clock.clone(), &[]).await;
+    let key_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_key WHERE scope = 'companion'")
+        .fetch_one(server.pool())
+        .await
+        .unwrap();
+    let caller = Caller { key_id };
+    let reserve = |app: invite_ledger::app::App, id: &str| {
+        let request = ReserveRequest {
+            token: Some(token.clone()),
+            user: serde_json::from_value(user(id)).unwrap(),
+        };
+        async move { seats::reserve(&app, caller, request).await }
+    };
+    // Each server has loaded the invite, then the other one writes to it.
+    reserve(server.app.clone(), "ba-r1").await.unwrap();
+    reserve(other.clone(), "ba-r2").await.unwrap();
+    reserve(server.app.clone(), "ba-r3").await.unwrap();
+    let refused = reserve(other.clone(), "ba-r4").await.unwrap_err();
+    assert_eq!(refused.code(), "INVITE_USED_UP");
+    let refused = reserve(server.app.clone(), "ba-r5").await.unwrap_err();
+    assert_eq!(refused.code(), "INVITE_USED_UP");
+    assert_eq!(count_events(&server, "SeatReserved").await, 3);
+    for task in tasks {
+        task.abort();
+    }
+}

@@ -128,7 +128,12 @@ export function afterUserCreate(plugin: PluginContext) {
     const logger = ctx?.context.logger ?? console;
     const confirm = async () => {
       try {
-        await plugin.ledger.call("invite/confirm", { reservationId: reservation.reservationId }, keyOf("confirm", reservation.reservationId));
+        // With the user as written, the ledger records the person without reading the seat back.
+        await plugin.ledger.call(
+          "invite/confirm",
+          { reservationId: reservation.reservationId, user: { id: user.id, email: user.email, name: user.name ?? null } },
+          keyOf("confirm", reservation.reservationId),
+        );
       } catch (error) {
         if (error instanceof LedgerRefusal && error.code === "RESERVATION_RELEASED") {
           // The ledger gave the seat back (it asked before this commit was visible):

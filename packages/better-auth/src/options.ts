@@ -43,7 +43,7 @@ export type InviteLedgerOptions = {
    * @default what the ledger's `INVITE_ONLY` says
    */
   inviteOnly?: boolean;
-  /** The `fetch` used to reach the ledger (a proxy or custom agent). @default globalThis.fetch */
+  /** The `fetch` used to reach the ledger (through a proxy, or with a custom dispatcher). @default globalThis.fetch */
   fetch?: typeof fetch;
 
   getDate?: () => Date;

@@ -24,7 +24,7 @@ use crate::error::ServiceError;
 use crate::ledger::{stored, Guard, LedgerError, Position};
 use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
 use crate::projections::model::ReadModel;
-use crate::projections::row::Row;
+use crate::queries;
 
 const MAX_TOKEN_LENGTH: usize = 255;
 const MAX_LIST_LIMIT: i64 = 1000;
@@ -341,32 +341,13 @@ pub async fn list(
         .unwrap_or(MAX_LIST_LIMIT)
         .clamp(0, MAX_LIST_LIMIT);
     let offset = request.offset.unwrap_or(0).max(0);
-    let pattern = request.email_contains.as_deref().map(|text| {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
-    let rows: Vec<InviteRow> = sqlx::query_as(&format!(
-        "SELECT {} FROM invite
-          WHERE inviter_id = $1 AND ($2::text IS NULL OR email LIKE $2)
-          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
-        InviteRow::column_list()
-    ))
-    .bind(&inviter.id)
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&app.pool)
-    .await?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM invite WHERE inviter_id = $1 AND ($2::text IS NULL OR email LIKE $2)",
+    let (rows, total) = queries::companion::created_by(
+        &app.pool,
+        &inviter.id,
+        request.email_contains.as_deref(),
+        limit,
+        offset,
     )
-    .bind(&inviter.id)
-    .bind(&pattern)
-    .fetch_one(&app.pool)
     .await?;
     let now = app.clock.now();
     Ok(CompanionInviteList {
