@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::Context;
 use crate::error::ServiceError;
-use crate::ledger::{Admission, Receipt, RECEIPT_LIFETIME};
+use crate::ledger::{Admission, Position, Receipt, RECEIPT_LIFETIME};
 
 /// Longest key accepted (Stripe's and the IETF draft's keys are far shorter).
 pub const MAX_KEY_LENGTH: usize = 255;
@@ -120,6 +120,9 @@ impl IdempotentRequest {
             .token_seal
             .open(&sealed, &associated_data(&self.user_id, &self.key))
             .map_err(|e| anyhow::anyhow!("an idempotency receipt does not open: {e}"))?;
+        // The kept answer may come from another process that died before its read
+        // models caught up: read your writes holds for a replay as for the first answer.
+        app.settle(Position::head(&app.pool).await?).await;
         Ok(Lookup::Answered(KeptAnswer {
             status: status as u16,
             body: serde_json::from_str(&body).map_err(anyhow::Error::from)?,

@@ -43,6 +43,17 @@ impl Position {
         Ok(xid.map(|xid| Position { xid, global }))
     }
 
+    /// The position of the last event committed, if the log has any.
+    pub async fn head(pool: &sqlx::PgPool) -> sqlx::Result<Option<Position>> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT transaction_id::text::bigint, global_position FROM events
+              ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.map(|(xid, global)| Position { xid, global }))
+    }
+
     /// Whether an event of this log stands at this position.
     pub async fn is_recorded(self, pool: &sqlx::PgPool) -> sqlx::Result<bool> {
         sqlx::query_scalar(
