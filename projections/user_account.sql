@@ -5,7 +5,6 @@ CREATE TABLE user_account
     id            text PRIMARY KEY,
     email         text        NOT NULL,
     name          text        NOT NULL,
-    password_hash text        NOT NULL,
     role          text        NOT NULL,
     -- who invited this account into existence, when it signed up with an invite
     invited_by    text,

@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod password;
+pub mod passwords;
 pub mod session;

@@ -184,6 +184,7 @@ pub async fn create_many(
     let guard = Guard {
         quota: quota::guard_for(app, inviter),
         receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), answer.clone())),
+        ..Guard::default()
     };
     let mut attempt = 0;
     let (results, admission) = loop {

@@ -64,6 +64,7 @@ pub async fn erase(
         .bind(&person)
         .execute(&app.pool)
         .await?;
+    crate::auth::passwords::forget(&app.pool, &person).await?;
     scrub_delivery_errors(&app.pool, &emails).await?;
     app.settle(position).await;
     Ok(Erasure {

@@ -375,6 +375,7 @@ pub async fn create(
         let guard = Guard {
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), move |_| answer.clone())),
+            ..Guard::default()
         };
         match app.ledger.execute(&hash, command, &guard).await {
             Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
@@ -677,6 +678,7 @@ pub async fn change(
     let guard = Guard {
         quota: None,
         receipt: idempotent.map(|r| r.receipt(app, at, move |_| kept(&change.answer()))),
+        ..Guard::default()
     };
     let result = app.ledger.execute(id, change.command(by, at), &guard).await;
     finish(app, id, result).await?;

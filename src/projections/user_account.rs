@@ -19,8 +19,6 @@ read_model_row! {
         pub id: String,
         pub email: String,
         pub name: String,
-        #[serde(skip)]
-        pub password_hash: String,
         pub role: String,
         /// Who invited this account into existence, when it signed up with an invite.
         pub invited_by: Option<String>,
@@ -56,14 +54,12 @@ impl ReadModel for UserAccounts {
             LedgerEvent::User(UserEvent::Registered {
                 email,
                 name,
-                password_hash,
                 role,
                 at,
             }) => rows.insert(UserAccount {
                 id: recorded.aggregate_id.clone(),
                 email: email.clone(),
                 name: name.clone(),
-                password_hash: password_hash.clone(),
                 role: role.clone(),
                 invited_by: None,
                 created_at: *at,

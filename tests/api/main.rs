@@ -52,6 +52,7 @@ mod readme_front_end;
 mod rebuild;
 mod replicas;
 mod rule_forms;
+mod secrets_in_log;
 mod secure_cookies;
 mod seed_flow;
 mod serve_process;
