@@ -106,6 +106,7 @@ impl From<SharedOptions> for TermsOptions {
             expires_in: o.expires_in,
             share_inviter_name: o.share_inviter_name,
             sender_response_redirect: o.sender_response_redirect,
+            custom_invite_url: None,
         }
     }
 }

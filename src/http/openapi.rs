@@ -32,6 +32,7 @@ use super::{accounts, health, invites, ledger, HttpState};
         invites::create,
         invites::create_many,
         invites::quota_left,
+        invites::list,
         invites::activate,
         invites::get_by_query,
         invites::get_by_body,

@@ -102,7 +102,11 @@ impl Reactor for EmailReactor {
         let email = self.templates.render(Invitation {
             to: to.clone(),
             role: terms.role.clone(),
-            url: self.links.link(&token, terms.sign_in_up_page()),
+            url: self.links.custom_link(
+                &token,
+                terms.sign_in_up_page(),
+                terms.custom_invite_url.as_deref(),
+            ),
             token,
             new_account: terms.new_account,
             inviter_name: terms.share_inviter_name.then_some(inviter_name),

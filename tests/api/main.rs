@@ -42,6 +42,7 @@ mod openapi;
 mod openapi_answers;
 mod origin_check;
 mod permissions;
+mod plugin_protocol;
 mod quotas;
 mod reactor_crash;
 mod read_model_change;

@@ -21,7 +21,7 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
     client
         .get("/api/auth/invite/get?token=NoSuchTokenHere")
         .await
-        .err(404, "INVALID_TOKEN");
+        .err(400, "INVALID_TOKEN");
 
     let response = reqwest::get(format!("http://{}/metrics", server.addr))
         .await
