@@ -318,6 +318,12 @@ pub struct Config {
     /// Seconds a session lasts.
     #[arg(long, env = "SESSION_EXPIRES_IN", default_value_t = 7 * 24 * 3600)]
     pub session_expires_in: i64,
+    /// Seconds a password reset link stays valid (`resetPasswordTokenExpiresIn`).
+    #[arg(long, env = "RESET_PASSWORD_TOKEN_EXPIRES_IN", default_value_t = 3600)]
+    pub reset_password_token_expires_in: i64,
+    /// Password reset emails one address may be sent per hour, from any client.
+    #[arg(long, env = "PASSWORD_RESETS_PER_EMAIL", default_value_t = 3)]
+    pub password_resets_per_email: u32,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     /// Write invitation emails as JSON files into this folder instead of the log.

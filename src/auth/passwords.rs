@@ -32,10 +32,13 @@ pub async fn hash_of(pool: &PgPool, user_id: &str) -> sqlx::Result<Option<String
         .await
 }
 
+/// An erased person's password and reset links.
 pub async fn forget(pool: &PgPool, user_id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM password WHERE user_id = $1")
-        .bind(user_id)
-        .execute(pool)
-        .await?;
+    for table in ["password", "password_reset"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+            .bind(user_id)
+            .execute(pool)
+            .await?;
+    }
     Ok(())
 }

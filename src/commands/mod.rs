@@ -8,6 +8,7 @@ pub mod client;
 pub mod erasure;
 pub mod idempotency;
 pub mod invites;
+pub mod passwords;
 pub mod quota;
 pub mod redirect;
 pub mod refusals;

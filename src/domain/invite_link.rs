@@ -25,6 +25,17 @@ impl InviteLinks {
         self.custom_link(token, callback, None)
     }
 
+    /// Better Auth's password reset link: it checks the token, then redirects
+    /// to `callback` with `?token=`.
+    pub fn reset_link(&self, token: &str, callback: Option<&str>) -> String {
+        let callback: String =
+            url::form_urlencoded::byte_serialize(callback.unwrap_or_default().as_bytes()).collect();
+        format!(
+            "{}/api/auth/reset-password/{token}?callbackURL={callback}",
+            self.base
+        )
+    }
+
     /// The link, or the plugin's `customInviteUrl` (a path under `/api/auth`
     /// with `{token}` and `{callbackURL}` filled in) when the invite has one.
     pub fn custom_link(&self, token: &str, callback: &str, custom: Option<&str>) -> String {

@@ -36,6 +36,21 @@ pub enum UserCommand {
         by_role: String,
         at: DateTime<Utc>,
     },
+    /// Someone asked for a reset link for this account (the token is in the
+    /// `password_reset` table, never in the log).
+    RequestPasswordReset { at: DateTime<Utc> },
+    /// The password was set anew; its hash goes to the `password` table.
+    SetPassword {
+        how: PasswordChange,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// Sessions were ended.
+    RevokeSessions {
+        which: RevokedSessions,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
     /// Erase the person's personal data (their key is deleted with the event).
     Erase {
         by_user_id: String,
@@ -62,6 +77,21 @@ pub enum UserEvent {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// A reset link was asked for (and emailed, if the account exists).
+    PasswordResetRequested { at: DateTime<Utc> },
+    /// The password was set anew, by a reset link or by its holder; who and
+    /// when, never the hash.
+    PasswordSet {
+        how: PasswordChange,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// Sessions were ended: all of them, or all but the one that asked.
+    SessionsRevoked {
+        which: RevokedSessions,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
     /// The person's key was deleted: their emails and names in the log read as
     /// `[erased]` from now on. Holds who erased and when, nothing personal.
     /// The aggregate is the person's user id, with or without an account.
@@ -71,12 +101,34 @@ pub enum UserEvent {
     },
 }
 
+/// How a password was set anew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordChange {
+    /// By a reset link sent to the account's email.
+    Reset,
+    /// By the signed-in holder, who gave the current one.
+    Changed,
+}
+
+/// Which sessions a revocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedSessions {
+    All,
+    AllButCurrent,
+    One,
+}
+
 impl DomainEvent for UserEvent {
     fn event_type(&self) -> String {
         match self {
             UserEvent::Registered { .. } => "Registered",
             UserEvent::RoleSet { .. } => "RoleSet",
             UserEvent::Erased { .. } => "Erased",
+            UserEvent::PasswordResetRequested { .. } => "PasswordResetRequested",
+            UserEvent::PasswordSet { .. } => "PasswordSet",
+            UserEvent::SessionsRevoked { .. } => "SessionsRevoked",
         }
         .to_string()
     }
@@ -114,6 +166,17 @@ impl UserError {
 pub struct User {
     registered: bool,
     erased: bool,
+}
+
+impl User {
+    /// Changes to an account need one that exists and is not erased.
+    fn live(&self) -> Result<(), UserError> {
+        if self.registered && !self.erased {
+            Ok(())
+        } else {
+            Err(UserError::NotFound)
+        }
+    }
 }
 
 impl Decide for User {
@@ -168,6 +231,34 @@ impl Decide for User {
                     at,
                 }])
             }
+            UserCommand::RequestPasswordReset { at } => {
+                self.live()?;
+                Ok(vec![UserEvent::PasswordResetRequested { at }])
+            }
+            UserCommand::SetPassword {
+                how,
+                by_user_id,
+                at,
+            } => {
+                self.live()?;
+                Ok(vec![UserEvent::PasswordSet {
+                    how,
+                    by_user_id,
+                    at,
+                }])
+            }
+            UserCommand::RevokeSessions {
+                which,
+                by_user_id,
+                at,
+            } => {
+                self.live()?;
+                Ok(vec![UserEvent::SessionsRevoked {
+                    which,
+                    by_user_id,
+                    at,
+                }])
+            }
             // Erasing twice records nothing the second time, unless the person
             // came back since (a new key: new data to erase).
             UserCommand::Erase {
@@ -207,7 +298,10 @@ impl Aggregate for User {
                 self.erased = false;
             }
             UserEvent::Erased { .. } => self.erased = true,
-            UserEvent::RoleSet { .. } => {}
+            UserEvent::RoleSet { .. }
+            | UserEvent::PasswordResetRequested { .. }
+            | UserEvent::PasswordSet { .. }
+            | UserEvent::SessionsRevoked { .. } => {}
         }
     }
 }

@@ -13,6 +13,7 @@ mod metrics;
 mod observe;
 mod openapi;
 mod origin;
+mod passwords;
 pub mod position;
 mod refusals;
 pub mod serve;
@@ -46,7 +47,8 @@ pub fn router(app: App) -> Router {
     let guards = Arc::new(Guards::new(app.limiter.clone(), &app.settings.config));
     let auth = Router::new()
         .merge(accounts::routes())
-        .merge(invites::routes());
+        .merge(invites::routes())
+        .merge(passwords::routes());
     let cors = cors(&app);
     metrics::recorder();
     let state = HttpState { app, guards };

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 use super::idempotency::KeyHeader;
 use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
-use super::{accounts, health, invites, ledger, HttpState};
+use super::{accounts, health, invites, ledger, passwords, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,14 @@ use super::{accounts, health, invites, ledger, HttpState};
         accounts::sign_out,
         accounts::get_session,
         accounts::set_role,
+        passwords::request_reset,
+        passwords::reset_link,
+        passwords::reset,
+        passwords::change,
+        passwords::list_sessions,
+        passwords::revoke_session,
+        passwords::revoke_sessions,
+        passwords::revoke_other_sessions,
         invites::create,
         invites::create_many,
         invites::quota_left,

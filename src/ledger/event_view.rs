@@ -21,6 +21,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "RoleSet",
     "Refused",
     "Erased",
+    "PasswordResetRequested",
+    "PasswordSet",
+    "SessionsRevoked",
 ];
 
 /// One event of the log.
@@ -54,7 +57,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`",
+             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()

@@ -88,7 +88,17 @@ impl ReadModel for UserAccounts {
                 }
             }
             // The driver scrubs the erased person's rows (`ReadModel::PERSONAL`).
-            LedgerEvent::User(UserEvent::Erased { .. }) | LedgerEvent::Invite(_) => {}
+            LedgerEvent::User(UserEvent::PasswordSet { at, .. }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.updated_at = *at;
+                }
+            }
+            LedgerEvent::User(
+                UserEvent::Erased { .. }
+                | UserEvent::PasswordResetRequested { .. }
+                | UserEvent::SessionsRevoked { .. },
+            )
+            | LedgerEvent::Invite(_) => {}
         }
     }
 }

@@ -41,6 +41,7 @@ mod no_server_errors;
 mod openapi;
 mod openapi_answers;
 mod origin_check;
+mod passwords;
 mod permissions;
 mod plugin_protocol;
 mod quotas;

@@ -12,6 +12,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
     for (file, prefix) in [
         ("accounts.rs", "/api/auth"),
         ("invites.rs", "/api/auth"),
+        ("passwords.rs", "/api/auth"),
         ("ledger.rs", "/api/ledger"),
         ("health.rs", ""),
     ] {
