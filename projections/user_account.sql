@@ -8,6 +8,10 @@ CREATE TABLE user_account
     role          text        NOT NULL,
     -- who invited this account into existence, when it signed up with an invite
     invited_by    text,
+    -- the admin plugin's ban: refused sign-in until `ban_expires` (for good when null)
+    banned        boolean     NOT NULL DEFAULT false,
+    ban_reason    text,
+    ban_expires   timestamptz,
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
 );

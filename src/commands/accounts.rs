@@ -258,6 +258,14 @@ pub async fn sign_in(
     let Some(account) = account.filter(|_| valid) else {
         return Err(ServiceError::InvalidCredentials);
     };
+    let now = app.clock.now();
+    if account.banned && account.ban_expires.is_none_or(|until| until > now) {
+        // The admin plugin's refusal; only the right password learns of the ban.
+        return Err(ServiceError::Forbidden {
+            code: "BANNED_USER",
+            message: "You have been banned from this application".into(),
+        });
+    }
     finish_sign_in(app, account, invite_token, false, client).await
 }
 

@@ -3,6 +3,7 @@
 //! `queries/`; handlers in `http/` only translate to and from these.
 
 pub mod accounts;
+pub mod admin_users;
 pub mod bulk;
 pub mod client;
 pub mod erasure;

@@ -51,6 +51,19 @@ pub enum UserCommand {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// An admin bans the user (their sessions end; sign-in is refused).
+    Ban {
+        reason: String,
+        expires_at: Option<DateTime<Utc>>,
+        by_user_id: String,
+        by_role: String,
+        at: DateTime<Utc>,
+    },
+    Unban {
+        by_user_id: String,
+        by_role: String,
+        at: DateTime<Utc>,
+    },
     /// Erase the person's personal data (their key is deleted with the event).
     Erase {
         by_user_id: String,
@@ -92,6 +105,17 @@ pub enum UserEvent {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// An admin banned the user, for a reason, until a time or for good.
+    Banned {
+        reason: String,
+        expires_at: Option<DateTime<Utc>>,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    Unbanned {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
     /// The person's key was deleted: their emails and names in the log read as
     /// `[erased]` from now on. Holds who erased and when, nothing personal.
     /// The aggregate is the person's user id, with or without an account.
@@ -129,6 +153,8 @@ impl DomainEvent for UserEvent {
             UserEvent::PasswordResetRequested { .. } => "PasswordResetRequested",
             UserEvent::PasswordSet { .. } => "PasswordSet",
             UserEvent::SessionsRevoked { .. } => "SessionsRevoked",
+            UserEvent::Banned { .. } => "Banned",
+            UserEvent::Unbanned { .. } => "Unbanned",
         }
         .to_string()
     }
@@ -259,6 +285,35 @@ impl Decide for User {
                     at,
                 }])
             }
+            UserCommand::Ban {
+                reason,
+                expires_at,
+                by_user_id,
+                by_role,
+                at,
+            } => {
+                self.live()?;
+                if !roles.is_admin(&by_role) {
+                    return Err(UserError::NotAllowed);
+                }
+                Ok(vec![UserEvent::Banned {
+                    reason,
+                    expires_at,
+                    by_user_id,
+                    at,
+                }])
+            }
+            UserCommand::Unban {
+                by_user_id,
+                by_role,
+                at,
+            } => {
+                self.live()?;
+                if !roles.is_admin(&by_role) {
+                    return Err(UserError::NotAllowed);
+                }
+                Ok(vec![UserEvent::Unbanned { by_user_id, at }])
+            }
             // Erasing twice records nothing the second time, unless the person
             // came back since (a new key: new data to erase).
             UserCommand::Erase {
@@ -301,7 +356,9 @@ impl Aggregate for User {
             UserEvent::RoleSet { .. }
             | UserEvent::PasswordResetRequested { .. }
             | UserEvent::PasswordSet { .. }
-            | UserEvent::SessionsRevoked { .. } => {}
+            | UserEvent::SessionsRevoked { .. }
+            | UserEvent::Banned { .. }
+            | UserEvent::Unbanned { .. } => {}
         }
     }
 }

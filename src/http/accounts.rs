@@ -59,9 +59,9 @@ impl From<&Account> for UserJson {
             image: None,
             email_verified: false,
             role: a.role.clone(),
-            banned: false,
-            ban_reason: None,
-            ban_expires: None,
+            banned: a.banned,
+            ban_reason: a.ban_reason.clone(),
+            ban_expires: a.ban_expires,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

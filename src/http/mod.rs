@@ -1,6 +1,7 @@
 //! The HTTP API: Better Auth's routes and shapes under `/api/auth`, plus health.
 
 mod accounts;
+mod admin_users;
 mod cookies;
 mod error;
 mod extract;
@@ -48,7 +49,8 @@ pub fn router(app: App) -> Router {
     let auth = Router::new()
         .merge(accounts::routes())
         .merge(invites::routes())
-        .merge(passwords::routes());
+        .merge(passwords::routes())
+        .merge(admin_users::routes());
     let cors = cors(&app);
     metrics::recorder();
     let state = HttpState { app, guards };

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 use super::idempotency::KeyHeader;
 use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
-use super::{accounts, health, invites, ledger, passwords, HttpState};
+use super::{accounts, admin_users, health, invites, ledger, passwords, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,10 @@ use super::{accounts, health, invites, ledger, passwords, HttpState};
         accounts::sign_out,
         accounts::get_session,
         accounts::set_role,
+        admin_users::ban_user,
+        admin_users::unban_user,
+        admin_users::revoke_user_sessions,
+        admin_users::remove_user,
         passwords::request_reset,
         passwords::reset_link,
         passwords::reset,

@@ -24,6 +24,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "PasswordResetRequested",
     "PasswordSet",
     "SessionsRevoked",
+    "Banned",
+    "Unbanned",
 ];
 
 /// One event of the log.
@@ -57,7 +59,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`",
+             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `Banned`, `Unbanned`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()

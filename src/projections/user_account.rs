@@ -22,6 +22,11 @@ read_model_row! {
         pub role: String,
         /// Who invited this account into existence, when it signed up with an invite.
         pub invited_by: Option<String>,
+        /// Banned by an admin (the admin plugin's `banned`, `banReason`, `banExpires`).
+        pub banned: bool,
+        pub ban_reason: Option<String>,
+        #[serde(serialize_with = "crate::json_time::option::serialize")]
+        pub ban_expires: Option<DateTime<Utc>>,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub created_at: DateTime<Utc>,
         #[serde(serialize_with = "crate::json_time::serialize")]
@@ -62,6 +67,9 @@ impl ReadModel for UserAccounts {
                 name: name.clone(),
                 role: role.clone(),
                 invited_by: None,
+                banned: false,
+                ban_reason: None,
+                ban_expires: None,
                 created_at: *at,
                 updated_at: *at,
             }),
@@ -88,6 +96,27 @@ impl ReadModel for UserAccounts {
                 }
             }
             // The driver scrubs the erased person's rows (`ReadModel::PERSONAL`).
+            LedgerEvent::User(UserEvent::Banned {
+                reason,
+                expires_at,
+                at,
+                ..
+            }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.banned = true;
+                    row.ban_reason = Some(reason.clone());
+                    row.ban_expires = *expires_at;
+                    row.updated_at = *at;
+                }
+            }
+            LedgerEvent::User(UserEvent::Unbanned { at, .. }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.banned = false;
+                    row.ban_reason = None;
+                    row.ban_expires = None;
+                    row.updated_at = *at;
+                }
+            }
             LedgerEvent::User(UserEvent::PasswordSet { at, .. }) => {
                 if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
                     row.updated_at = *at;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod admin_users;
 mod audit;
 mod backup_restore;
 mod bad_input;

@@ -13,6 +13,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("accounts.rs", "/api/auth"),
         ("invites.rs", "/api/auth"),
         ("passwords.rs", "/api/auth"),
+        ("admin_users.rs", "/api/auth"),
         ("ledger.rs", "/api/ledger"),
         ("health.rs", ""),
     ] {
