@@ -5,6 +5,7 @@ CREATE TABLE user_account
     id            text PRIMARY KEY,
     email         text        NOT NULL,
     name          text        NOT NULL,
+    image         text,
     role          text        NOT NULL,
     -- who invited this account into existence, when it signed up with an invite
     invited_by    text,

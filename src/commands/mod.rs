@@ -10,6 +10,7 @@ pub mod erasure;
 pub mod idempotency;
 pub mod invites;
 pub mod passwords;
+pub mod profile;
 pub mod quota;
 pub mod redirect;
 pub mod refusals;

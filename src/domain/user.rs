@@ -51,6 +51,12 @@ pub enum UserCommand {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// The user's name and picture, as they are after the change.
+    UpdateProfile {
+        name: String,
+        image: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// An admin bans the user (their sessions end; sign-in is refused).
     Ban {
         reason: String,
@@ -105,6 +111,12 @@ pub enum UserEvent {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// The user changed their name or picture (both sealed, as personal data).
+    ProfileUpdated {
+        name: String,
+        image: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// An admin banned the user, for a reason, until a time or for good.
     Banned {
         reason: String,
@@ -153,6 +165,7 @@ impl DomainEvent for UserEvent {
             UserEvent::PasswordResetRequested { .. } => "PasswordResetRequested",
             UserEvent::PasswordSet { .. } => "PasswordSet",
             UserEvent::SessionsRevoked { .. } => "SessionsRevoked",
+            UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
             UserEvent::Banned { .. } => "Banned",
             UserEvent::Unbanned { .. } => "Unbanned",
         }
@@ -285,6 +298,10 @@ impl Decide for User {
                     at,
                 }])
             }
+            UserCommand::UpdateProfile { name, image, at } => {
+                self.live()?;
+                Ok(vec![UserEvent::ProfileUpdated { name, image, at }])
+            }
             UserCommand::Ban {
                 reason,
                 expires_at,
@@ -357,6 +374,7 @@ impl Aggregate for User {
             | UserEvent::PasswordResetRequested { .. }
             | UserEvent::PasswordSet { .. }
             | UserEvent::SessionsRevoked { .. }
+            | UserEvent::ProfileUpdated { .. }
             | UserEvent::Banned { .. }
             | UserEvent::Unbanned { .. } => {}
         }

@@ -56,7 +56,7 @@ impl From<&Account> for UserJson {
             id: a.id.clone(),
             email: a.email.clone(),
             name: a.name.clone(),
-            image: None,
+            image: a.image.clone(),
             email_verified: false,
             role: a.role.clone(),
             banned: a.banned,

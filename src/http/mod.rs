@@ -16,6 +16,7 @@ mod openapi;
 mod origin;
 mod passwords;
 pub mod position;
+mod profile;
 mod refusals;
 pub mod serve;
 mod timeout;
@@ -50,7 +51,8 @@ pub fn router(app: App) -> Router {
         .merge(accounts::routes())
         .merge(invites::routes())
         .merge(passwords::routes())
-        .merge(admin_users::routes());
+        .merge(admin_users::routes())
+        .merge(profile::routes());
     let cors = cors(&app);
     metrics::recorder();
     let state = HttpState { app, guards };

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 use super::idempotency::KeyHeader;
 use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
-use super::{accounts, admin_users, health, invites, ledger, passwords, HttpState};
+use super::{accounts, admin_users, health, invites, ledger, passwords, profile, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,7 @@ use super::{accounts, admin_users, health, invites, ledger, passwords, HttpState
         accounts::sign_out,
         accounts::get_session,
         accounts::set_role,
+        profile::update_user,
         admin_users::ban_user,
         admin_users::unban_user,
         admin_users::revoke_user_sessions,

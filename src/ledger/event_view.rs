@@ -24,6 +24,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "PasswordResetRequested",
     "PasswordSet",
     "SessionsRevoked",
+    "ProfileUpdated",
     "Banned",
     "Unbanned",
 ];
@@ -59,7 +60,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `Banned`, `Unbanned`",
+             `Rejected`, `Expired`, `Resent`, `Refused`; users' `Registered`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `Banned`, `Unbanned`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()

@@ -106,6 +106,17 @@ const REGISTERED: &[Field] = &[
     },
 ];
 
+const PROFILE_UPDATED: &[Field] = &[
+    Field {
+        pointer: "/ProfileUpdated/name",
+        owner: Owner::Aggregate,
+    },
+    Field {
+        pointer: "/ProfileUpdated/image",
+        owner: Owner::Aggregate,
+    },
+];
+
 /// The personal fields of an event type (the same names for every version).
 fn fields_of(event_type: &str) -> &'static [Field] {
     match event_type {
@@ -113,6 +124,7 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "Used" => USED,
         "Refused" => REFUSED,
         "Registered" => REGISTERED,
+        "ProfileUpdated" => PROFILE_UPDATED,
         _ => &[],
     }
 }

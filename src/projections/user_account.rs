@@ -19,6 +19,7 @@ read_model_row! {
         pub id: String,
         pub email: String,
         pub name: String,
+        pub image: Option<String>,
         pub role: String,
         /// Who invited this account into existence, when it signed up with an invite.
         pub invited_by: Option<String>,
@@ -42,7 +43,7 @@ impl ReadModel for UserAccounts {
     const SCHEMA: &'static str = include_str!("../../projections/user_account.sql");
     const PERSONAL: &'static [Personal] = &[Personal {
         owner: "id",
-        columns: &["email", "name"],
+        columns: &["email", "name", "image"],
     }];
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
@@ -65,6 +66,7 @@ impl ReadModel for UserAccounts {
                 id: recorded.aggregate_id.clone(),
                 email: email.clone(),
                 name: name.clone(),
+                image: None,
                 role: role.clone(),
                 invited_by: None,
                 banned: false,
@@ -96,6 +98,13 @@ impl ReadModel for UserAccounts {
                 }
             }
             // The driver scrubs the erased person's rows (`ReadModel::PERSONAL`).
+            LedgerEvent::User(UserEvent::ProfileUpdated { name, image, at }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.name = name.clone();
+                    row.image = image.clone();
+                    row.updated_at = *at;
+                }
+            }
             LedgerEvent::User(UserEvent::Banned {
                 reason,
                 expires_at,

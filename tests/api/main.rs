@@ -45,6 +45,7 @@ mod origin_check;
 mod passwords;
 mod permissions;
 mod plugin_protocol;
+mod profile;
 mod quotas;
 mod reactor_crash;
 mod read_model_change;

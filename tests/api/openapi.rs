@@ -14,6 +14,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("invites.rs", "/api/auth"),
         ("passwords.rs", "/api/auth"),
         ("admin_users.rs", "/api/auth"),
+        ("profile.rs", "/api/auth"),
         ("ledger.rs", "/api/ledger"),
         ("health.rs", ""),
     ] {

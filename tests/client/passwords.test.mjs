@@ -83,3 +83,16 @@ test("changePassword with revokeOtherSessions, and the session methods", async (
   assert.equal((await laptop.client.revokeSessions()).data.status, true);
   assert.equal((await laptop.client.getSession()).data, null);
 });
+
+test("updateUser changes the name and the image", async () => {
+  const browser = await server.newUser("tilda@example.com");
+  const updated = await browser.client.updateUser({
+    name: "Tilda Swift",
+    image: "https://img.example/tilda.png",
+  });
+  assert.equal(updated.error, null);
+  assert.equal(updated.data.status, true);
+  const { data } = await browser.client.getSession();
+  assert.equal(data.user.name, "Tilda Swift");
+  assert.equal(data.user.image, "https://img.example/tilda.png");
+});
