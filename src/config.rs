@@ -299,6 +299,11 @@ pub struct Config {
     /// failed sign-up takes no seat).
     #[arg(long, env = "INVITE_ONLY", default_value_t = false, action = ArgAction::Set)]
     pub invite_only: bool,
+    /// How long a seat held for a Better Auth sign-up (`/api/companion/invite/reserve`)
+    /// waits for its confirmation before the ledger asks the plugin whether the
+    /// user exists, then confirms or releases it (docs/companion-protocol.md).
+    #[arg(long, env = "COMPANION_RESERVATION_TTL_MS", default_value_t = 30_000)]
+    pub companion_reservation_ttl_ms: u64,
     /// Most private invites one `invite/create-many` call may ask for.
     #[arg(long, env = "INVITE_BULK_MAX", default_value_t = 1000)]
     pub invite_bulk_max: usize,

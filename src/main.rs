@@ -81,6 +81,10 @@ enum ApikeyCommand {
         /// A name that says who or what uses the key.
         #[arg(long)]
         name: String,
+        /// `audit`: reads the audit API; `companion`: a Better Auth server's
+        /// key for `/api/companion/*` (docs/companion-protocol.md).
+        #[arg(long, value_enum, default_value = "audit")]
+        scope: invite_ledger::auth::api_keys::Scope,
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
@@ -256,12 +260,18 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => rebuild(database, name, rows_in_memory).await,
         Command::Apikey {
-            command: ApikeyCommand::Create { name, database, .. },
+            command:
+                ApikeyCommand::Create {
+                    name,
+                    scope,
+                    database,
+                    ..
+                },
         } => {
             let pool = connect(&database).await?;
             app::migrate(&pool).await?;
-            let created = invite_ledger::auth::api_keys::create(&pool, &name).await?;
-            tracing::info!(name, id = %created.id, "API key created; it is shown only this once");
+            let created = invite_ledger::auth::api_keys::create_scoped(&pool, &name, scope).await?;
+            tracing::info!(name, id = %created.id, scope = scope.as_str(), "API key created; it is shown only this once");
             // Only the key on stdout: `KEY=$(invite-ledger apikey create --name x)`.
             println!("{}", created.key);
             Ok(())

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin_users;
 pub mod bulk;
 pub mod client;
+pub mod companion;
 pub mod erasure;
 pub mod idempotency;
 pub mod invites;

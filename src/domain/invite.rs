@@ -12,6 +12,9 @@ use super::decide::Decide;
 use super::roles::RolePolicy;
 use super::token::TokenType;
 
+mod seats;
+pub use seats::Seat;
+
 pub const AGGREGATE_TYPE: &str = "invite";
 
 /// Who is acting: a signed-in user as the ledger knows them at that moment.
@@ -99,6 +102,25 @@ pub enum InviteCommand {
         refusal: Refusal,
         at: DateTime<Utc>,
     },
+    /// Hold a seat for a sign-up a Better Auth server is about to write: it
+    /// counts against `maxUses` until confirmed (a use) or released.
+    Reserve {
+        user: Actor,
+        reservation_id: Uuid,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The sign-up committed: the held seat becomes a use.
+    ConfirmSeat {
+        reservation_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// The sign-up never committed: the seat is given back.
+    ReleaseSeat {
+        reservation_id: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// A use or activation of an existing invite that was refused: who tried and why.
@@ -146,6 +168,9 @@ pub enum InviteEvent {
         role_after: String,
         new_account: bool,
         at: DateTime<Utc>,
+        /// The seat this use confirms, for a sign-up that reserved one first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reservation_id: Option<Uuid>,
     },
     Cancelled {
         by_user_id: String,
@@ -168,6 +193,24 @@ pub enum InviteEvent {
         refusal: Refusal,
         at: DateTime<Utc>,
     },
+    /// A seat held for a sign-up in a Better Auth server, until `until`; it
+    /// counts against `maxUses` until a `Used` confirms it or `SeatReleased`.
+    SeatReserved {
+        reservation_id: Uuid,
+        user_id: String,
+        user_email: String,
+        user_name: String,
+        role_before: String,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A held seat given back: its sign-up never committed. `reason` says who
+    /// decided: `user_absent` (the plugin said so), `unanswered` (it never did).
+    SeatReleased {
+        reservation_id: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InviteEvent {
@@ -181,6 +224,8 @@ impl DomainEvent for InviteEvent {
             InviteEvent::Expired { .. } => "Expired",
             InviteEvent::Resent { .. } => "Resent",
             InviteEvent::Refused { .. } => "Refused",
+            InviteEvent::SeatReserved { .. } => "SeatReserved",
+            InviteEvent::SeatReleased { .. } => "SeatReleased",
         }
         .to_string()
     }
@@ -231,6 +276,10 @@ pub enum InviteError {
     NotAllowedToResend,
     #[error("This invite's token was not kept, so its email cannot be sent again")]
     TokenNotKept,
+    #[error("No seat is held under this reservation")]
+    ReservationNotFound,
+    #[error("This reservation's seat was given back")]
+    ReservationReleased,
 }
 
 impl InviteError {
@@ -256,6 +305,8 @@ impl InviteError {
             InviteError::NotExpired => "INVITE_NOT_EXPIRED",
             InviteError::NotAllowedToResend => "NOT_ALLOWED_TO_RESEND",
             InviteError::TokenNotKept => "INVITE_TOKEN_NOT_KEPT",
+            InviteError::ReservationNotFound => "RESERVATION_NOT_FOUND",
+            InviteError::ReservationReleased => "RESERVATION_RELEASED",
         }
     }
 }
@@ -265,6 +316,10 @@ pub struct Invite {
     created: Option<Created>,
     uses: u32,
     closed: Option<Closed>,
+    /// Seats held for sign-ups not yet confirmed or released.
+    seats: std::collections::BTreeMap<Uuid, Seat>,
+    /// Reservations settled: `true` confirmed, `false` released.
+    settled: std::collections::BTreeMap<Uuid, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -330,7 +385,8 @@ impl Invite {
         if is_expired(created.terms.expires_at, at) {
             return Err(InviteError::Expired);
         }
-        if self.uses >= created.terms.max_uses {
+        // Held seats count: concurrent sign-ups never exceed `maxUses`.
+        if self.uses + self.seats.len() as u32 >= created.terms.max_uses {
             return Err(InviteError::UsedUp);
         }
         Ok(created)
@@ -393,6 +449,7 @@ impl Decide for Invite {
                     role_after: role.clone(),
                     new_account,
                     at,
+                    reservation_id: None,
                 }])
             }
             InviteCommand::Cancel { by, at } => {
@@ -429,6 +486,20 @@ impl Decide for Invite {
                 }
                 Ok(vec![InviteEvent::Expired { at }])
             }
+            InviteCommand::Reserve {
+                user,
+                reservation_id,
+                until,
+                at,
+            } => self.decide_reserve(user, reservation_id, until, at, roles),
+            InviteCommand::ConfirmSeat { reservation_id, at } => {
+                self.decide_confirm(reservation_id, at)
+            }
+            InviteCommand::ReleaseSeat {
+                reservation_id,
+                reason,
+                at,
+            } => self.decide_release(reservation_id, reason, at),
             InviteCommand::Resend { by, at } => {
                 let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
                 if created.terms.email.is_none() {
@@ -461,7 +532,9 @@ impl InviteEvent {
             | InviteEvent::Activated { .. }
             | InviteEvent::Used { .. }
             | InviteEvent::Resent { .. }
-            | InviteEvent::Refused { .. } => None,
+            | InviteEvent::Refused { .. }
+            | InviteEvent::SeatReserved { .. }
+            | InviteEvent::SeatReleased { .. } => None,
         }
     }
 }
@@ -492,7 +565,37 @@ impl Aggregate for Invite {
             InviteEvent::Activated { .. }
             | InviteEvent::Resent { .. }
             | InviteEvent::Refused { .. } => {}
-            InviteEvent::Used { .. } => self.uses += 1,
+            InviteEvent::Used { reservation_id, .. } => {
+                self.uses += 1;
+                if let Some(id) = reservation_id {
+                    self.seats.remove(&id);
+                    self.settled.insert(id, true);
+                }
+            }
+            InviteEvent::SeatReserved {
+                reservation_id,
+                user_id,
+                user_email,
+                user_name,
+                role_before,
+                until,
+                ..
+            } => {
+                self.seats.insert(
+                    reservation_id,
+                    Seat {
+                        user_id,
+                        user_email,
+                        user_name,
+                        role_before,
+                        until,
+                    },
+                );
+            }
+            InviteEvent::SeatReleased { reservation_id, .. } => {
+                self.seats.remove(&reservation_id);
+                self.settled.insert(reservation_id, false);
+            }
             closing @ (InviteEvent::Cancelled { .. }
             | InviteEvent::Rejected { .. }
             | InviteEvent::Expired { .. }) => self.closed = closing.closing(),
@@ -538,6 +641,20 @@ mod tests {
                     client_address: None,
                     user_agent: None,
                 },
+                at,
+            },
+            InviteEvent::SeatReserved {
+                reservation_id: Uuid::nil(),
+                user_id: by(),
+                user_email: "user@example.com".into(),
+                user_name: "User".into(),
+                role_before: "user".into(),
+                until: at,
+                at,
+            },
+            InviteEvent::SeatReleased {
+                reservation_id: Uuid::nil(),
+                reason: "user_absent".into(),
                 at,
             },
         ]
@@ -619,6 +736,7 @@ mod tests {
             role_after: "admin".into(),
             new_account: false,
             at: t0(),
+            reservation_id: None,
         }
     }
 
@@ -729,6 +847,7 @@ mod tests {
                 role_after: "admin".into(),
                 new_account: false,
                 at: t0(),
+                reservation_id: None,
             }]);
     }
 

@@ -70,6 +70,14 @@ pub enum UserCommand {
         by_role: String,
         at: DateTime<Utc>,
     },
+    /// Record a person whose account lives in a Better Auth server beside the
+    /// ledger, the first time the ledger hears of them (nothing if it knows them).
+    Introduce {
+        email: String,
+        name: String,
+        role: String,
+        at: DateTime<Utc>,
+    },
     /// Erase the person's personal data (their key is deleted with the event).
     Erase {
         by_user_id: String,
@@ -128,6 +136,15 @@ pub enum UserEvent {
         by_user_id: String,
         at: DateTime<Utc>,
     },
+    /// A person whose account lives in a Better Auth server (keyed by its user
+    /// id), as the ledger first heard of them: email and name sealed as every
+    /// personal field, no password (Better Auth keeps it).
+    Introduced {
+        email: String,
+        name: String,
+        role: String,
+        at: DateTime<Utc>,
+    },
     /// The person's key was deleted: their emails and names in the log read as
     /// `[erased]` from now on. Holds who erased and when, nothing personal.
     /// The aggregate is the person's user id, with or without an account.
@@ -168,6 +185,7 @@ impl DomainEvent for UserEvent {
             UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
             UserEvent::Banned { .. } => "Banned",
             UserEvent::Unbanned { .. } => "Unbanned",
+            UserEvent::Introduced { .. } => "Introduced",
         }
         .to_string()
     }
@@ -331,6 +349,25 @@ impl Decide for User {
                 }
                 Ok(vec![UserEvent::Unbanned { by_user_id, at }])
             }
+            UserCommand::Introduce {
+                email,
+                name,
+                role,
+                at,
+            } => {
+                if self.registered && !self.erased {
+                    return Ok(vec![]);
+                }
+                if !roles.is_configured(&role) {
+                    return Err(UserError::UnknownRole(role));
+                }
+                Ok(vec![UserEvent::Introduced {
+                    email,
+                    name,
+                    role,
+                    at,
+                }])
+            }
             // Erasing twice records nothing the second time, unless the person
             // came back since (a new key: new data to erase).
             UserCommand::Erase {
@@ -365,7 +402,7 @@ impl Aggregate for User {
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            UserEvent::Registered { .. } => {
+            UserEvent::Registered { .. } | UserEvent::Introduced { .. } => {
                 self.registered = true;
                 self.erased = false;
             }

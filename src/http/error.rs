@@ -120,6 +120,25 @@ impl<E: Into<ServiceError>> From<E> for ApiError {
     }
 }
 
+tokio::task_local! {
+    /// Set while a request to the plugin's routes (`/api/auth`) is answered:
+    /// an invite's refusals then take the plugin's codes and statuses. Other
+    /// APIs (the companion's, the audit API) keep ours.
+    static PLUGIN_PROTOCOL: ();
+}
+
+/// Middleware of the `/api/auth` routes: they answer as the plugin does.
+pub async fn plugin_protocol(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    PLUGIN_PROTOCOL.scope((), next.run(request)).await
+}
+
+fn speaking_plugin() -> bool {
+    PLUGIN_PROTOCOL.try_with(|_| ()).is_ok()
+}
+
 /// The code the invite plugin (`better-invite`) answers an invite's refusal
 /// with, and ours beside it when ours says more (the body's `reason`).
 fn protocol_code(error: &ServiceError) -> (&'static str, Option<&'static str>) {
@@ -127,6 +146,9 @@ fn protocol_code(error: &ServiceError) -> (&'static str, Option<&'static str>) {
     let ServiceError::Invite(e) = error else {
         return (ours, None);
     };
+    if !speaking_plugin() {
+        return (ours, None);
+    }
     let plugin = match e {
         InviteError::NotFound | InviteError::Cancelled | InviteError::Rejected => "INVALID_TOKEN",
         InviteError::Expired => "INVALID_OR_EXPIRED_INVITE",
@@ -142,7 +164,9 @@ fn protocol_code(error: &ServiceError) -> (&'static str, Option<&'static str>) {
         | InviteError::InvalidExpiry
         | InviteError::NotExpired
         | InviteError::NotAllowedToResend
-        | InviteError::TokenNotKept => ours,
+        | InviteError::TokenNotKept
+        | InviteError::ReservationNotFound
+        | InviteError::ReservationReleased => ours,
     };
     (plugin, (plugin != ours).then_some(ours))
 }
@@ -150,6 +174,29 @@ fn protocol_code(error: &ServiceError) -> (&'static str, Option<&'static str>) {
 /// The one map from a use case's error to its status.
 fn status_of(error: &ServiceError) -> StatusCode {
     match error {
+        ServiceError::Invite(e) if !speaking_plugin() => match e {
+            InviteError::NotFound => StatusCode::NOT_FOUND,
+            InviteError::UnknownRole(_)
+            | InviteError::InvalidMaxUses
+            | InviteError::InvalidExpiry
+            | InviteError::NotPrivate => StatusCode::BAD_REQUEST,
+            InviteError::NotAllowedToInvite(_)
+            | InviteError::EmailMismatch
+            | InviteError::OwnInvite
+            | InviteError::NotCreator
+            | InviteError::NotInvitee
+            | InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,
+            InviteError::ReservationNotFound => StatusCode::NOT_FOUND,
+            InviteError::TokenTaken
+            | InviteError::ReservationReleased
+            | InviteError::WouldLowerRole
+            | InviteError::NotExpired
+            | InviteError::TokenNotKept => StatusCode::CONFLICT,
+            InviteError::Expired
+            | InviteError::UsedUp
+            | InviteError::Cancelled
+            | InviteError::Rejected => StatusCode::GONE,
+        },
         // The plugin refuses with 400 throughout; what only we refuse keeps
         // its own status.
         ServiceError::Invite(e) => match e {
@@ -169,9 +216,11 @@ fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::Cancelled
             | InviteError::Rejected => StatusCode::BAD_REQUEST,
             InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,
-            InviteError::TokenTaken | InviteError::NotExpired | InviteError::TokenNotKept => {
-                StatusCode::CONFLICT
-            }
+            InviteError::ReservationNotFound => StatusCode::NOT_FOUND,
+            InviteError::TokenTaken
+            | InviteError::ReservationReleased
+            | InviteError::NotExpired
+            | InviteError::TokenNotKept => StatusCode::CONFLICT,
         },
         ServiceError::User(e) => match e {
             UserError::AlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,

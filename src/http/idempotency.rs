@@ -91,7 +91,7 @@ pub async fn replay_or_run(
     }
 }
 
-fn replay(kept: KeptAnswer) -> Response {
+pub(super) fn replay(kept: KeptAnswer) -> Response {
     let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
     let mut response = (status, Json(kept.body)).into_response();
     response
@@ -100,7 +100,7 @@ fn replay(kept: KeptAnswer) -> Response {
     response
 }
 
-fn reused() -> Response {
+pub(super) fn reused() -> Response {
     ApiError::refused(
         StatusCode::UNPROCESSABLE_ENTITY,
         "IDEMPOTENCY_KEY_REUSED",

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin_users;
+mod companion;
 mod cookies;
 mod error;
 mod extract;
@@ -52,7 +53,8 @@ pub fn router(app: App) -> Router {
         .merge(invites::routes())
         .merge(passwords::routes())
         .merge(admin_users::routes())
-        .merge(profile::routes());
+        .merge(profile::routes())
+        .layer(axum::middleware::from_fn(error::plugin_protocol));
     let cors = cors(&app);
     metrics::recorder();
     let state = HttpState { app, guards };
@@ -60,6 +62,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/auth", auth)
         .nest("/api/ledger", ledger::routes())
+        .nest("/api/companion", companion::routes())
         .merge(health::routes())
         .merge(openapi::routes())
         .merge(metrics::routes())

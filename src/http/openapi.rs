@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::companion::CompanionPaths;
 use super::idempotency::KeyHeader;
 use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
@@ -69,7 +70,7 @@ use super::{accounts, admin_users, health, invites, ledger, passwords, profile, 
         users::erase_user,
         periods::diff,
     ),
-    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader),
+    modifiers(&SecuritySchemes, &PositionHeader, &KeyHeader, &CompanionPaths),
     tags(
         (name = "auth", description = "Better Auth's accounts and sessions"),
         (name = "invite", description = "The invite plugin's routes"),

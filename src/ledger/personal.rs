@@ -9,7 +9,9 @@
 //! Whose: a person is a user id, the UUID v5 of the normalized email
 //! (`user_id_for_email`). An invitee has one before any account exists, and the
 //! account made later gets the same id, so one key covers a person's whole life
-//! in the log. A field next to an id (`inviter_id`, `user_id`) belongs to that
+//! in the log. A Better Auth user (companion mode) is its Better Auth id: its
+//! `Introduced` and `SeatReserved` fields are sealed under that id (an invite
+//! to their email, made before they existed, stays under the email's id). A field next to an id (`inviter_id`, `user_id`) belongs to that
 //! id; an account's own fields to the account; a bare email to its derived id.
 //!
 //! How, in the log (event version 2): a personal field is
@@ -106,6 +108,26 @@ const REGISTERED: &[Field] = &[
     },
 ];
 
+const INTRODUCED: &[Field] = &[
+    Field {
+        pointer: "/Introduced/email",
+        owner: Owner::Aggregate,
+    },
+    Field {
+        pointer: "/Introduced/name",
+        owner: Owner::Aggregate,
+    },
+];
+const SEAT_RESERVED: &[Field] = &[
+    Field {
+        pointer: "/SeatReserved/user_email",
+        owner: Owner::IdAt("/SeatReserved/user_id"),
+    },
+    Field {
+        pointer: "/SeatReserved/user_name",
+        owner: Owner::IdAt("/SeatReserved/user_id"),
+    },
+];
 const PROFILE_UPDATED: &[Field] = &[
     Field {
         pointer: "/ProfileUpdated/name",
@@ -124,6 +146,8 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "Used" => USED,
         "Refused" => REFUSED,
         "Registered" => REGISTERED,
+        "Introduced" => INTRODUCED,
+        "SeatReserved" => SEAT_RESERVED,
         "ProfileUpdated" => PROFILE_UPDATED,
         _ => &[],
     }

@@ -17,6 +17,10 @@ pub const CREATED_AT: &[&str] = &["Created", "at"];
 pub const USED_ROLE_BEFORE: &[&str] = &["Used", "role_before"];
 /// The role a use left the account with.
 pub const USED_ROLE_AFTER: &[&str] = &["Used", "role_after"];
+/// The person a use was for.
+pub const USED_USER_ID: &[&str] = &["Used", "user_id"];
+/// The held seat a use confirms (a companion sign-up's), if any.
+pub const USED_RESERVATION_ID: &[&str] = &["Used", "reservation_id"];
 
 /// The field at `path` of the stored event, as text, in SQL: `payload` (of
 /// `table`, if given) `-> 'Created' -> 'terms' ->> 'max_uses'`.
@@ -87,6 +91,7 @@ mod tests {
             role_after: "member".into(),
             new_account: false,
             at: now,
+            reservation_id: Some(Uuid::nil()),
         });
         assert_eq!(at(&created, CREATED_MAX_USES), Some(3.into()));
         assert_eq!(
@@ -97,6 +102,11 @@ mod tests {
         assert!(at(&created, CREATED_AT).is_some_and(|v| v.is_string()));
         assert_eq!(at(&used, USED_ROLE_BEFORE), Some("user".into()));
         assert_eq!(at(&used, USED_ROLE_AFTER), Some("member".into()));
+        assert_eq!(at(&used, USED_USER_ID), Some("b".into()));
+        assert_eq!(
+            at(&used, USED_RESERVATION_ID),
+            Some(Uuid::nil().to_string().into())
+        );
     }
 
     #[test]

@@ -227,8 +227,13 @@ impl ReadModel for InviteView {
             });
             return;
         }
-        // A resend or a refusal changes nothing an invite shows.
-        if let InviteEvent::Resent { .. } | InviteEvent::Refused { .. } = event {
+        // A resend, a refusal or a seat held for a sign-up (its `Used` counts
+        // when it commits) changes nothing an invite shows.
+        if let InviteEvent::Resent { .. }
+        | InviteEvent::Refused { .. }
+        | InviteEvent::SeatReserved { .. }
+        | InviteEvent::SeatReleased { .. } = event
+        {
             return;
         }
         // An event for an unknown invite changes nothing.
@@ -239,7 +244,9 @@ impl ReadModel for InviteView {
         match event {
             InviteEvent::Created { .. }
             | InviteEvent::Resent { .. }
-            | InviteEvent::Refused { .. } => {
+            | InviteEvent::Refused { .. }
+            | InviteEvent::SeatReserved { .. }
+            | InviteEvent::SeatReleased { .. } => {
                 unreachable!("handled above")
             }
             InviteEvent::Activated { at, .. } => {

@@ -59,6 +59,7 @@ impl ReadModel for InviteUseTrail {
             role_after,
             new_account,
             at,
+            ..
         }) = &recorded.event
         else {
             return;

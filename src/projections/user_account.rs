@@ -28,6 +28,9 @@ read_model_row! {
         pub ban_reason: Option<String>,
         #[serde(serialize_with = "crate::json_time::option::serialize")]
         pub ban_expires: Option<DateTime<Utc>>,
+        /// Signed up here (a `Registered`), not a Better Auth user (`Introduced`).
+        #[serde(skip)]
+        pub own_account: bool,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub created_at: DateTime<Utc>,
         #[serde(serialize_with = "crate::json_time::serialize")]
@@ -48,7 +51,9 @@ impl ReadModel for UserAccounts {
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
         match &recorded.event {
-            LedgerEvent::User(UserEvent::Registered { .. }) => vec![],
+            LedgerEvent::User(UserEvent::Registered { .. } | UserEvent::Introduced { .. }) => {
+                vec![]
+            }
             LedgerEvent::User(_) => vec![recorded.aggregate_id.clone()],
             LedgerEvent::Invite(InviteEvent::Used { user_id, .. }) => vec![user_id.clone()],
             LedgerEvent::Invite(_) => vec![],
@@ -72,6 +77,27 @@ impl ReadModel for UserAccounts {
                 banned: false,
                 ban_reason: None,
                 ban_expires: None,
+                own_account: true,
+                created_at: *at,
+                updated_at: *at,
+            }),
+            // A Better Auth user: no password here (none in the `password` table).
+            LedgerEvent::User(UserEvent::Introduced {
+                email,
+                name,
+                role,
+                at,
+            }) => rows.insert(UserAccount {
+                id: recorded.aggregate_id.clone(),
+                email: email.clone(),
+                name: name.clone(),
+                image: None,
+                role: role.clone(),
+                invited_by: None,
+                banned: false,
+                ban_reason: None,
+                ban_expires: None,
+                own_account: false,
                 created_at: *at,
                 updated_at: *at,
             }),

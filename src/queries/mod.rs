@@ -6,6 +6,7 @@
 //! their history's versions valid at a past moment. One SQL text answers both.
 
 pub mod as_of;
+pub mod companion;
 pub mod diff;
 pub mod event_answers;
 pub mod export;

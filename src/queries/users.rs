@@ -275,7 +275,9 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
             kind,
         };
         match &recorded.event {
-            LedgerEvent::User(UserEvent::Registered { role, at, .. }) => {
+            LedgerEvent::User(
+                UserEvent::Registered { role, at, .. } | UserEvent::Introduced { role, at, .. },
+            ) => {
                 registered = true;
                 let (invite, inviter) = sign_up.clone().unzip();
                 history.push(change(

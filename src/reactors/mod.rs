@@ -21,6 +21,7 @@
 //! the email reactor existed had their email sent already.
 
 mod admin;
+mod companion;
 mod email;
 pub mod envelope;
 mod nats;
@@ -81,6 +82,10 @@ pub trait Reactor: Send + Sync {
     ) -> anyhow::Result<Option<Planned>>;
     /// Performs a delivery once; an error is recorded and retried later.
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
+    /// When a planned delivery is first due; at once unless the reactor says.
+    fn not_before(&self, _event: &RecordedEvent) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
 /// What the reactors run with: the use cases' context (the sweeper appends
@@ -112,6 +117,9 @@ pub fn configured(wiring: &Wiring) -> anyhow::Result<Vec<Arc<dyn Reactor>>> {
     if let Some(nats) = NatsReactor::from_config(config, app.pool.clone())? {
         reactors.push(Arc::new(nats));
     }
+    // Companion mode: they plan nothing until a Better Auth plugin acts.
+    reactors.push(Arc::new(companion::SeatSettler::new(app.clone())?));
+    reactors.push(Arc::new(companion::RoleDelivery::new(app.clone())?));
     Ok(reactors)
 }
 

@@ -125,8 +125,8 @@ impl Consumer for Planner {
             };
             sqlx::query(
                 "INSERT INTO reactor_delivery
-                    (reactor, event_xid, event_position, ordering_key, payload)
-                 VALUES ($1, $2::text::xid8, $3, $4, $5)
+                    (reactor, event_xid, event_position, ordering_key, payload, next_attempt_at)
+                 VALUES ($1, $2::text::xid8, $3, $4, $5, coalesce($6, now()))
                  ON CONFLICT (reactor, event_position) DO NOTHING",
             )
             .bind(self.reactor.name())
@@ -134,6 +134,7 @@ impl Consumer for Planner {
             .bind(event.position.global)
             .bind(&planned.key)
             .bind(&planned.payload)
+            .bind(self.reactor.not_before(event))
             .execute(&mut *conn)
             .await?;
         }

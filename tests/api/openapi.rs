@@ -17,13 +17,14 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("profile.rs", "/api/auth"),
         ("ledger.rs", "/api/ledger"),
         ("health.rs", ""),
+        ("companion.rs", "/api/companion"),
     ] {
         let source =
             std::fs::read_to_string(format!("{}/src/http/{file}", env!("CARGO_MANIFEST_DIR")))
                 .unwrap();
         // `.route("/path", get(a).post(b))`, possibly over several lines.
         for call in source.split(".route(").skip(1) {
-            let call: String = call.split_whitespace().collect();
+            let call: String = route_call(call).split_whitespace().collect();
             let path = call.split('"').nth(1).unwrap();
             let handlers = &call[call.find(',').unwrap()..];
             let mut found = false;
@@ -39,6 +40,23 @@ fn served_routes() -> BTreeSet<(String, String)> {
         }
     }
     routes
+}
+
+/// The arguments of one `.route(` call: up to its closing parenthesis, so the
+/// code after the last route is not read as its handlers.
+fn route_call(after_open: &str) -> &str {
+    let mut depth = 1;
+    for (i, c) in after_open.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return &after_open[..i];
+        }
+    }
+    after_open
 }
 
 #[tokio::test]

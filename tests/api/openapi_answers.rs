@@ -452,3 +452,147 @@ async fn a_mismatch_fails_the_check() {
     });
     assert!(outcome.is_err(), "an error body passed as a 200");
 }
+
+/// The companion API's answers (`/api/companion/*`) match the document too.
+#[tokio::test]
+async fn companion_answers_match_the_document() {
+    use invite_ledger::auth::api_keys::{self, Scope};
+    let server = TestServer::start().await;
+    let doc = Document::of(&server).await;
+    let key = api_keys::create_scoped(server.pool(), "plugin", Scope::Companion)
+        .await
+        .unwrap()
+        .key;
+    let http = reqwest::Client::new();
+    let call = |path: &'static str, body: Value, with_key: bool| {
+        let mut request = http
+            .post(format!("http://{}/api/companion{path}", server.addr))
+            .json(&body);
+        if with_key {
+            request = request.bearer_auth(&key);
+        }
+        let doc = &doc;
+        async move {
+            let reply = crate::helpers::Client::reply(request.send().await.unwrap()).await;
+            doc.check(
+                "post",
+                &format!("/api/companion{path}"),
+                reply.status,
+                &reply.body,
+            );
+            reply
+        }
+    };
+    let admin =
+        json!({ "id": "ba-admin", "email": "boss@acme.com", "name": "Boss", "role": "admin" });
+    let bob = json!({ "id": "ba-bob", "email": "bob@acme.com", "name": "Bob" });
+    let nobody = call(
+        "/hello",
+        json!({ "callbackUrl": "http://127.0.0.1:9/x" }),
+        false,
+    )
+    .await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+    let early = call(
+        "/invite/create",
+        json!({ "actor": admin, "role": "user" }),
+        true,
+    )
+    .await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    call(
+        "/hello",
+        json!({ "callbackUrl": "http://127.0.0.1:9/x" }),
+        true,
+    )
+    .await
+    .ok();
+    let created = call(
+        "/invite/create",
+        json!({ "actor": admin, "role": "admin", "maxUses": 3, "delivery": "plugin" }),
+        true,
+    )
+    .await
+    .ok();
+    let token = created["token"].as_str().unwrap().to_string();
+    call(
+        "/invite/get",
+        json!({ "actor": null, "token": token }),
+        true,
+    )
+    .await
+    .ok();
+    call("/invite/list", json!({ "actor": admin }), true)
+        .await
+        .ok();
+    call(
+        "/invite/activate",
+        json!({ "actor": null, "token": token }),
+        true,
+    )
+    .await
+    .ok();
+    call(
+        "/invite/activate",
+        json!({ "actor": bob, "token": token }),
+        true,
+    )
+    .await
+    .ok();
+    call(
+        "/invite/use",
+        json!({ "actor": { "id": "ba-cy", "email": "cy@acme.com" }, "token": token }),
+        true,
+    )
+    .await
+    .ok();
+    let seat = call(
+        "/invite/reserve",
+        json!({ "token": token, "user": { "id": "ba-dee", "email": "dee@acme.com" } }),
+        true,
+    )
+    .await
+    .ok();
+    call(
+        "/invite/confirm",
+        json!({ "reservationId": seat["reservationId"] }),
+        true,
+    )
+    .await
+    .ok();
+    let used_up = call(
+        "/invite/reserve",
+        json!({ "token": token, "user": { "id": "ba-eve", "email": "eve@acme.com" } }),
+        true,
+    )
+    .await;
+    assert_eq!(used_up.status, StatusCode::GONE);
+    let not_private = call(
+        "/invite/reject",
+        json!({ "actor": bob, "token": token }),
+        true,
+    )
+    .await;
+    assert_eq!(not_private.status, StatusCode::BAD_REQUEST);
+    call(
+        "/user/set-role",
+        json!({ "actor": admin, "user": bob, "role": "user" }),
+        true,
+    )
+    .await
+    .ok();
+    let other = call(
+        "/invite/create",
+        json!({ "actor": admin, "role": "user" }),
+        true,
+    )
+    .await
+    .ok();
+    call(
+        "/invite/cancel",
+        json!({ "actor": admin, "token": other["token"] }),
+        true,
+    )
+    .await
+    .ok();
+}

@@ -98,6 +98,7 @@ async fn stored_event_paths_find_the_fields_serde_writes() {
         .unwrap();
     assert_eq!(read, (invite_id, 7, at + Duration::days(2), at));
 
+    let reservation = Uuid::new_v4();
     let used = InviteEvent::Used {
         invite_id,
         inviter_id: "inviter".into(),
@@ -107,16 +108,27 @@ async fn stored_event_paths_find_the_fields_serde_writes() {
         role_after: "member".into(),
         new_account: false,
         at,
+        reservation_id: Some(reservation),
     };
     let sql = format!(
-        "SELECT {}, {} FROM (SELECT $1::jsonb AS payload) e",
+        "SELECT {}, {}, {}, {} FROM (SELECT $1::jsonb AS payload) e",
         stored::field_sql(Some("e"), stored::USED_ROLE_BEFORE),
         stored::field_sql(Some("e"), stored::USED_ROLE_AFTER),
+        stored::field_sql(Some("e"), stored::USED_USER_ID),
+        stored::field_sql(Some("e"), stored::USED_RESERVATION_ID),
     );
-    let roles: (String, String) = sqlx::query_as(&sql)
+    let read: (String, String, String, String) = sqlx::query_as(&sql)
         .bind(serde_json::to_value(&used).unwrap())
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(roles, ("user".to_string(), "member".to_string()));
+    assert_eq!(
+        read,
+        (
+            "user".to_string(),
+            "member".to_string(),
+            "user".to_string(),
+            reservation.to_string()
+        )
+    );
 }

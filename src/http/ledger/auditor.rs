@@ -29,13 +29,16 @@ impl FromRequestParts<HttpState> for Auditor {
             .and_then(|v| v.to_str().ok())
             .or(bearer);
         if let Some(key) = key {
-            return if api_keys::verify(&state.app.pool, key.trim()).await? {
-                Ok(Auditor)
-            } else {
-                Err(ApiError::Service(ServiceError::Forbidden {
+            return match api_keys::identify(&state.app.pool, key.trim()).await? {
+                Some(known) if known.scope == api_keys::Scope::Audit => Ok(Auditor),
+                Some(_) => Err(ApiError::Service(ServiceError::Forbidden {
+                    code: "API_KEY_SCOPE",
+                    message: "This API key's scope does not cover the audit API".into(),
+                })),
+                None => Err(ApiError::Service(ServiceError::Forbidden {
                     code: "INVALID_API_KEY",
                     message: "This API key is not valid".into(),
-                }))
+                })),
             };
         }
         match MaybeUser::from_request_parts(parts, state).await?.0 {

@@ -1,0 +1,7 @@
+// better-invite 0.5.7's routes, same paths, bodies and answers; every decision is the
+// ledger's, asked in the name of the acting Better Auth user.
+export { activateInvite, activateInviteCallback } from "./activate.js";
+export { createInvite } from "./create.js";
+export { cancelInvite, rejectInvite } from "./decide.js";
+export { getInvite, listInvites } from "./read.js";
+export { expireInviteCookie, inviteCookie, INVITE_COOKIE_NAME, landUse, redirectURL } from "./shared.js";
