@@ -743,6 +743,7 @@ fn sample_event() -> InviteEvent {
             share_inviter_name: true,
             sender_response_redirect: "signUp".into(),
             sealed_token: None,
+            custom_invite_url: None,
         },
         inviter_id: Uuid::new_v4().to_string(),
         inviter_name: "Bench Admin".into(),

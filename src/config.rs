@@ -267,6 +267,29 @@ pub struct Config {
         default_value = "{prefix}.invite-token"
     )]
     pub invite_cookie_name: String,
+    /// Seconds an activated invite's cookie waits for a sign-up or sign-in
+    /// (`inviteCookieMaxAge`; the plugin's default is 600).
+    #[arg(long, env = "INVITE_COOKIE_MAX_AGE", default_value_t = 3600)]
+    pub invite_cookie_max_age: i64,
+    /// The invite link's path under `/api/auth` unless an invite gives its own
+    /// `customInviteUrl`: `{token}` and `{callbackURL}` are filled in
+    /// (`defaultCustomInviteUrl`) [default: `/invite/{token}?callbackURL={callbackURL}`].
+    #[arg(long, env = "DEFAULT_CUSTOM_INVITE_URL")]
+    pub default_custom_invite_url: Option<String>,
+    /// Leave cancelled and rejected invites out of `invite/list`
+    /// (`cleanupInvitesOnDecision`; the ledger keeps them).
+    #[arg(long, env = "CLEANUP_INVITES_ON_DECISION", default_value_t = false, action = ArgAction::Set)]
+    pub cleanup_invites_on_decision: bool,
+    /// Leave used-up invites out of `invite/list` (`cleanupInvitesAfterMaxUses`;
+    /// the ledger keeps them).
+    #[arg(long, env = "CLEANUP_INVITES_AFTER_MAX_USES", default_value_t = false, action = ArgAction::Set)]
+    pub cleanup_invites_after_max_uses: bool,
+    /// Whether an invite's creator may cancel it (`canCancelInvite`; admins always may).
+    #[arg(long, env = "CAN_CANCEL_INVITE", default_value_t = true, action = ArgAction::Set)]
+    pub can_cancel_invite: bool,
+    /// Whether a private invite's invitee may reject it (`canRejectInvite`).
+    #[arg(long, env = "CAN_REJECT_INVITE", default_value_t = true, action = ArgAction::Set)]
+    pub can_reject_invite: bool,
     /// Record the client's address and user agent with each refused use or
     /// activation in the ledger (personal data: off unless the operator wants it).
     #[arg(long, env = "RECORD_CLIENT_DETAILS", default_value_t = false, action = ArgAction::Set)]
@@ -300,6 +323,12 @@ pub struct Config {
     /// Seconds a session lasts.
     #[arg(long, env = "SESSION_EXPIRES_IN", default_value_t = 7 * 24 * 3600)]
     pub session_expires_in: i64,
+    /// Seconds a password reset link stays valid (`resetPasswordTokenExpiresIn`).
+    #[arg(long, env = "RESET_PASSWORD_TOKEN_EXPIRES_IN", default_value_t = 3600)]
+    pub reset_password_token_expires_in: i64,
+    /// Password reset emails one address may be sent per hour, from any client.
+    #[arg(long, env = "PASSWORD_RESETS_PER_EMAIL", default_value_t = 3)]
+    pub password_resets_per_email: u32,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     /// Write invitation emails as JSON files into this folder instead of the log.

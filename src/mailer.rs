@@ -46,6 +46,30 @@ pub struct InvitationEmail {
 }
 
 impl InvitationEmail {
+    /// An account's own email (a password reset link), sent by the same
+    /// mailers as invitations; `role` is empty.
+    pub fn account_email(to: &str, subject: &str, url: &str, token: &str) -> InvitationEmail {
+        let escaped = url
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
+        InvitationEmail {
+            to: to.to_string(),
+            role: String::new(),
+            url: url.to_string(),
+            token: token.to_string(),
+            new_account: false,
+            inviter_name: None,
+            subject: subject.to_string(),
+            text: format!("{subject}: open {url}\nIf you did not ask for it, ignore this email.\n"),
+            html: format!(
+                "<p>{subject}: <a href=\"{escaped}\">{escaped}</a></p>\n\
+                 <p>If you did not ask for it, ignore this email.</p>\n"
+            ),
+        }
+    }
+
     pub fn subject(&self) -> &str {
         &self.subject
     }

@@ -4,4 +4,6 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod password;
+pub mod password_resets;
+pub mod passwords;
 pub mod session;

@@ -105,3 +105,43 @@ pub async fn delete(pool: &PgPool, token: &str) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Ends every session of `user_id` but `keep` (every one without it); how many.
+pub async fn delete_all_of(pool: &PgPool, user_id: &str, keep: Option<Uuid>) -> sqlx::Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM session WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)")
+            .bind(user_id)
+            .bind(keep)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends the session of `user_id` behind a raw token (or a session id, which
+/// is what a list of sessions can show); whether there was one.
+pub async fn delete_own(pool: &PgPool, user_id: &str, token: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM session WHERE user_id = $1 AND (token_hash = $2 OR id = $3)")
+            .bind(user_id)
+            .bind(hash_token(token))
+            .bind(Uuid::parse_str(token).ok())
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The live sessions of `user_id`, newest first.
+pub async fn list_of(
+    pool: &PgPool,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<Session>> {
+    sqlx::query_as(
+        "SELECT id, user_id, created_at, expires_at, ip_address, user_agent FROM session
+          WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}

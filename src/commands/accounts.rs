@@ -9,6 +9,7 @@ use super::invites;
 use super::refusals::{self, Attempt, Tried};
 use crate::auth::accounts::{self, Account};
 use crate::auth::password;
+use crate::auth::passwords::{self, PasswordSet};
 use crate::auth::session::{self, NewSession};
 use crate::context::Context;
 use crate::domain::email::Email;
@@ -123,17 +124,22 @@ async fn register(
         name,
         password_hash,
     } = registration;
+    let at = app.clock.now();
     let command = UserCommand::Register {
         email,
         name,
-        password_hash,
         role,
-        at: app.clock.now(),
+        at,
     };
-    let position = app
-        .ledger
-        .execute(&user_id, command, &Guard::default())
-        .await?;
+    let guard = Guard {
+        password: Some(PasswordSet {
+            user_id: user_id.clone(),
+            hash: password_hash,
+            at,
+        }),
+        ..Guard::default()
+    };
+    let position = app.ledger.execute(&user_id, command, &guard).await?;
     app.settle_on(position, &[UserAccounts::NAME]).await;
     Ok(accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
         anyhow::anyhow!("registered user {user_id} is missing from the read model")
@@ -175,22 +181,29 @@ async fn sign_up_by_invite(
     let register = UserCommand::Register {
         email: registration.email,
         name: registration.name,
-        password_hash: registration.password_hash,
         role: default_role,
         at,
+    };
+    let guard = Guard {
+        password: Some(PasswordSet {
+            user_id: user_id.clone(),
+            hash: registration.password_hash,
+            at,
+        }),
+        ..Guard::default()
     };
     // Invites made before token hashes were keyed are found by their old hash.
     let [keyed, legacy] = app.settings.token_hasher.candidates(token);
     let mut id = keyed;
     let mut result = app
         .ledger
-        .register_with_invite(&id, use_invite.clone(), &user_id, register.clone())
+        .register_with_invite(&id, use_invite.clone(), &user_id, register.clone(), &guard)
         .await;
     if let Err(JointError::Invite(LedgerError::Domain(InviteError::NotFound))) = &result {
         id = legacy;
         result = app
             .ledger
-            .register_with_invite(&id, use_invite, &user_id, register)
+            .register_with_invite(&id, use_invite, &user_id, register, &guard)
             .await;
     }
     let position = match result {
@@ -228,13 +241,25 @@ pub async fn sign_in(
     let account = accounts::by_email(&app.pool, &normalize_email(email)).await?;
     // Verify against something even for unknown emails, so timing tells nothing.
     let stored = match &account {
-        Some(a) => a.password_hash.clone(),
+        Some(a) => passwords::hash_of(&app.pool, &a.id).await?,
+        None => None,
+    };
+    let stored = match stored {
+        Some(hash) => hash,
         None => dummy_hash(app).await?,
     };
     let valid = password::verify(password_given, stored).await;
     let Some(account) = account.filter(|_| valid) else {
         return Err(ServiceError::InvalidCredentials);
     };
+    let now = app.clock.now();
+    if account.banned && account.ban_expires.is_none_or(|until| until > now) {
+        // The admin plugin's refusal; only the right password learns of the ban.
+        return Err(ServiceError::Forbidden {
+            code: "BANNED_USER",
+            message: "You have been banned from this application".into(),
+        });
+    }
     finish_sign_in(app, account, invite_token, false, client).await
 }
 
@@ -339,6 +364,7 @@ pub async fn set_role(
         receipt: idempotent
             .zip(answer)
             .map(|((request, _), answer)| request.receipt(app, at, move |_| answer.clone())),
+        ..Guard::default()
     };
     let position = app.ledger.execute(user_id, command, &guard).await?;
     app.settle_on(position, &[UserAccounts::NAME]).await;

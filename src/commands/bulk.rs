@@ -106,6 +106,7 @@ impl From<SharedOptions> for TermsOptions {
             expires_in: o.expires_in,
             share_inviter_name: o.share_inviter_name,
             sender_response_redirect: o.sender_response_redirect,
+            custom_invite_url: None,
         }
     }
 }
@@ -190,6 +191,7 @@ pub async fn create_many(
     let guard = Guard {
         quota: quota::guard_for(app, inviter),
         receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), answer.clone())),
+        ..Guard::default()
     };
     let mut attempt = 0;
     let (results, admission) = loop {

@@ -66,6 +66,7 @@ pub async fn erase(
         .bind(&person)
         .execute(&app.pool)
         .await?;
+    crate::auth::passwords::forget(&app.pool, &person).await?;
     scrub_delivery_errors(&app.pool, &emails).await?;
     // Invites to their email sealed it under the email's first id (the first
     // life's): when that is not this person and holds a live key, it goes too.

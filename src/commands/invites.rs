@@ -40,7 +40,9 @@ pub struct CreateInvite {
     /// The role the invite grants (a configured role, not above the inviter's).
     pub role: String,
     /// Makes the invite private: bound to this address and sent to it by email.
-    pub email: Option<String>,
+    /// A list makes one private invite per address, as the plugin does.
+    #[schema(value_type = Option<Object>)]
+    pub email: Option<OneOrMany>,
     /// `DEFAULT_TOKEN_TYPE` unless given.
     pub token_type: Option<TokenType>,
     /// A relative path or a URL on a trusted origin.
@@ -58,7 +60,32 @@ pub struct CreateInvite {
     pub sender_response: Option<SenderResponse>,
     /// Which page a link answer leads to.
     pub sender_response_redirect: Option<SenderResponseRedirect>,
+    /// The link's path under `/api/auth`, `{token}` and `{callbackURL}` filled
+    /// in (e.g. `/invite/{token}?callbackURL={callbackURL}`); `DEFAULT_CUSTOM_INVITE_URL`
+    /// unless given.
+    #[serde(rename = "customInviteUrl")]
+    pub custom_invite_url: Option<String>,
 }
+
+/// `email` as the plugin takes it: one address or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(email) => vec![email],
+            OneOrMany::Many(emails) => emails,
+        }
+    }
+}
+
+/// Most addresses one `invite/create` takes; more go through `invite/create-many`.
+const MAX_EMAILS_PER_CREATE: usize = 100;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +93,8 @@ pub struct Created {
     pub invite_id: Uuid,
     /// The token, the URL, or "The invitation was sent" for a private invite.
     pub message: String,
+    /// With a list of emails: each invite's id, in the list's order.
+    pub invite_ids: Option<Vec<Uuid>>,
 }
 
 /// Where a visitor goes to sign up or sign in to use this invite.
@@ -133,6 +162,7 @@ pub struct TermsOptions {
     pub expires_in: Option<i64>,
     pub share_inviter_name: Option<bool>,
     pub sender_response_redirect: Option<SenderResponseRedirect>,
+    pub custom_invite_url: Option<String>,
 }
 
 impl CreateInvite {
@@ -146,6 +176,7 @@ impl CreateInvite {
             expires_in: self.expires_in,
             share_inviter_name: self.share_inviter_name,
             sender_response_redirect: self.sender_response_redirect,
+            custom_invite_url: self.custom_invite_url.clone(),
         }
     }
 }
@@ -159,6 +190,9 @@ pub struct CreatedAnswer {
     /// private invite, whose token only its email carries.
     message: String,
     invite_id: Uuid,
+    /// With a list of emails: each invite's id, in the list's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invite_ids: Option<Vec<Uuid>>,
 }
 
 impl Created {
@@ -168,6 +202,7 @@ impl Created {
             status: true,
             message: self.message.clone(),
             invite_id: self.invite_id,
+            invite_ids: self.invite_ids.clone(),
         }
     }
 }
@@ -274,7 +309,30 @@ pub fn terms_for(
             .unwrap_or(config.default_share_inviter_name),
         sender_response_redirect: sender_response_redirect.as_str().to_string(),
         sealed_token: None,
+        custom_invite_url: custom_invite_url(
+            options
+                .custom_invite_url
+                .as_deref()
+                .or(config.default_custom_invite_url.as_deref()),
+        )?,
     })
+}
+
+/// A `customInviteUrl` is a path under `/api/auth` that holds `{token}`: the
+/// link stays on this server, whatever the invite says.
+fn custom_invite_url(given: Option<&str>) -> Result<Option<String>, ServiceError> {
+    let Some(path) = given else { return Ok(None) };
+    let on_this_server = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
+    if !on_this_server || !path.contains("{token}") || path.len() > 2000 {
+        return Err(ServiceError::bad_request(
+            "INVALID_REDIRECT",
+            "customInviteUrl must be a path under /api/auth that holds {token}",
+        ));
+    }
+    Ok(Some(path.to_string()))
 }
 
 /// `403 EMAIL_DOMAIN_NOT_ALLOWED` when the domain rules keep invites to `role`
@@ -331,14 +389,63 @@ pub fn create_command(
 pub async fn create(
     app: &Context,
     inviter: &Account,
+    mut request: CreateInvite,
+    idempotent: Option<&IdempotentRequest>,
+) -> Result<Created, ServiceError> {
+    let raw = request.email.take().map(OneOrMany::into_vec);
+    let emails = match raw {
+        None => return create_one(app, inviter, request, None, idempotent).await,
+        Some(raw) => parse_emails(raw)?,
+    };
+    if let [email] = &emails[..] {
+        return create_one(app, inviter, request, Some(email.clone()), idempotent).await;
+    }
+    if idempotent.is_some() {
+        return Err(ServiceError::bad_request(
+            "VALIDATION_ERROR",
+            "A list of emails takes no Idempotency-Key; use invite/create-many",
+        ));
+    }
+    // One invite per address, as the plugin sends them: every address was
+    // checked first, so a bad one creates none.
+    let mut ids = Vec::with_capacity(emails.len());
+    for email in emails {
+        let created = create_one(app, inviter, request.clone(), Some(email), None).await?;
+        ids.push(created.invite_id);
+    }
+    Ok(Created {
+        invite_id: ids[0],
+        message: "The invitations were sent".to_string(),
+        invite_ids: Some(ids),
+    })
+}
+
+/// The addresses of a create, each parsed once, duplicates dropped.
+fn parse_emails(raw: Vec<String>) -> Result<Vec<String>, ServiceError> {
+    if raw.is_empty() || raw.len() > MAX_EMAILS_PER_CREATE {
+        return Err(ServiceError::bad_request(
+            "VALIDATION_ERROR",
+            format!("email takes 1 to {MAX_EMAILS_PER_CREATE} addresses"),
+        ));
+    }
+    let mut emails: Vec<String> = Vec::with_capacity(raw.len());
+    for address in raw {
+        let email = Email::parse(&address)?.into_string();
+        if !emails.contains(&email) {
+            emails.push(email);
+        }
+    }
+    Ok(emails)
+}
+
+async fn create_one(
+    app: &Context,
+    inviter: &Account,
     request: CreateInvite,
+    email: Option<String>,
     idempotent: Option<&IdempotentRequest>,
 ) -> Result<Created, ServiceError> {
     let config = &app.settings.config;
-    let email = match request.email.as_deref() {
-        Some(raw) => Some(Email::parse(raw)?.into_string()),
-        None => None,
-    };
     let new_account = match &email {
         Some(email) => accounts::by_email(&app.pool, email).await?.is_none(),
         None => true,
@@ -367,19 +474,23 @@ pub async fn create(
                 .unwrap_or(config.default_sender_response)
             {
                 SenderResponse::Token => token,
-                SenderResponse::Url => {
-                    InviteLinks::new(&app.settings.base_url).link(&token, terms.sign_in_up_page())
-                }
+                SenderResponse::Url => InviteLinks::new(&app.settings.base_url).custom_link(
+                    &token,
+                    terms.sign_in_up_page(),
+                    terms.custom_invite_url.as_deref(),
+                ),
             },
         };
         let created = Created {
             invite_id: terms.invite_id,
             message,
+            invite_ids: None,
         };
         let answer = kept(&created.answer());
         let guard = Guard {
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), move |_| answer.clone())),
+            ..Guard::default()
         };
         match app.ledger.execute(&hash, command, &guard).await {
             Err(crate::ledger::LedgerError::Domain(InviteError::TokenTaken)) if attempts < 5 => {
@@ -526,9 +637,11 @@ pub async fn use_invite(
 /// What the use of the invite behind `token` gave: its role and where to go next.
 pub async fn used(app: &Context, token: &str) -> Result<Used, ServiceError> {
     let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
+    // The plugin fills `{token}` in the after-upgrade page with the invite's token.
+    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     Ok(Used {
         role: row.role,
-        redirect_to: row.redirect_to_after_upgrade,
+        redirect_to: row.redirect_to_after_upgrade.replace("{token}", &token),
     })
 }
 
@@ -572,6 +685,10 @@ pub struct InviterInfo {
 pub struct InvitationInfo {
     pub id: Uuid,
     pub role: String,
+    /// A private invite's email (the plugin's `email`); `null` for a public one.
+    pub email: Option<String>,
+    /// The plugin's `emails`: the private invite's email, or none.
+    pub emails: Vec<String>,
     pub new_account: bool,
     pub private: bool,
     /// pending | used_up | cancelled | rejected | expired
@@ -605,6 +722,8 @@ pub async fn get(
         invitation: InvitationInfo {
             id: row.id,
             role: row.role,
+            emails: row.email.clone().into_iter().collect(),
+            email: row.email.clone(),
             new_account: match row.email {
                 Some(_) => row.new_account,
                 None => viewer.is_none(),
@@ -677,11 +796,21 @@ pub async fn change(
     change: Change,
     idempotent: Option<&IdempotentRequest>,
 ) -> Result<Done, ServiceError> {
+    let may_cancel =
+        app.settings.config.can_cancel_invite || app.settings.roles.is_admin(&user.role);
+    if matches!(change, Change::Cancel) && !may_cancel {
+        // `canCancelInvite: false`: only admins cancel.
+        return Err(ServiceError::bad_request(
+            "INSUFFICIENT_PERMISSIONS",
+            "Invites cannot be cancelled here",
+        ));
+    }
     let (by, at) = (user.actor(), app.clock.now());
     let answer = change.answer();
     let guard = Guard {
         quota: None,
         receipt: idempotent.map(|r| r.receipt(app, at, move |_| kept(&change.answer()))),
+        ..Guard::default()
     };
     let result = app.ledger.execute(id, change.command(by, at), &guard).await;
     finish(app, id, result).await?;
@@ -689,6 +818,13 @@ pub async fn change(
 }
 
 pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), ServiceError> {
+    if !app.settings.config.can_reject_invite {
+        // `canRejectInvite: false`.
+        return Err(ServiceError::bad_request(
+            "CANT_REJECT_INVITE",
+            "Invites cannot be rejected here",
+        ));
+    }
     let (by, at) = (user.actor(), app.clock.now());
     let (id, result) = run(app, token, InviteCommand::Reject { by, at }).await;
     finish(app, &id, result).await

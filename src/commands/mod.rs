@@ -3,6 +3,7 @@
 //! `queries/`; handlers in `http/` only translate to and from these.
 
 pub mod accounts;
+pub mod admin_users;
 pub mod bulk;
 pub mod client;
 pub mod companion;
@@ -10,7 +11,9 @@ pub mod erasure;
 pub mod idempotency;
 pub mod invites;
 pub mod names;
+pub mod passwords;
 pub mod person_ids;
+pub mod profile;
 pub mod quota;
 pub mod receipt_erasure;
 pub mod redirect;

@@ -57,6 +57,10 @@ pub struct InviteTerms {
     /// public invites and in events written before sealing existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_token: Option<String>,
+    /// The plugin's `customInviteUrl`: the invite link's path under `/api/auth`,
+    /// with `{token}` and `{callbackURL}` filled in. Absent: the standard link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_invite_url: Option<String>,
 }
 
 // Commands live for one request; boxing `Create`'s terms would buy nothing.
@@ -706,6 +710,7 @@ mod tests {
             share_inviter_name: true,
             sender_response_redirect: "signUp".into(),
             sealed_token: email.map(|_| "sealed".to_string()),
+            custom_invite_url: None,
         }
     }
 

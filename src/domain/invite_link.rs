@@ -22,12 +22,39 @@ impl InviteLinks {
 
     /// The link that activates `token`, then redirects to `callback`.
     pub fn link(&self, token: &str, callback: &str) -> String {
-        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-        let callback: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
+        self.custom_link(token, callback, None)
+    }
+
+    /// Better Auth's password reset link: it checks the token, then redirects
+    /// to `callback` with `?token=`.
+    pub fn reset_link(&self, token: &str, callback: Option<&str>) -> String {
+        let callback: String =
+            url::form_urlencoded::byte_serialize(callback.unwrap_or_default().as_bytes()).collect();
         format!(
-            "{}/api/auth/invite/{token}?callbackURL={callback}",
+            "{}/api/auth/reset-password/{token}?callbackURL={callback}",
             self.base
         )
+    }
+
+    /// The link, or the plugin's `customInviteUrl` (a path under `/api/auth`
+    /// with `{token}` and `{callbackURL}` filled in) when the invite has one.
+    pub fn custom_link(&self, token: &str, callback: &str, custom: Option<&str>) -> String {
+        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        let callback: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
+        match custom {
+            None => format!(
+                "{}/api/auth/invite/{token}?callbackURL={callback}",
+                self.base
+            ),
+            Some(custom) => format!(
+                "{}/api/auth/{}",
+                self.base,
+                custom
+                    .trim_start_matches('/')
+                    .replace("{token}", &token)
+                    .replace("{callbackURL}", &callback)
+            ),
+        }
     }
 }
 

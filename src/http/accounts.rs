@@ -56,12 +56,12 @@ impl From<&Account> for UserJson {
             id: a.id.clone(),
             email: a.email.clone(),
             name: a.name.clone(),
-            image: None,
+            image: a.image.clone(),
             email_verified: false,
             role: a.role.clone(),
-            banned: false,
-            ban_reason: None,
-            ban_expires: None,
+            banned: a.banned,
+            ban_reason: a.ban_reason.clone(),
+            ban_expires: a.ban_expires,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -97,14 +97,10 @@ struct SignInBody {
             in (the session cookie, and its token in `set-auth-token`); an activated invite \
             (its cookie) is used, and `invite` says how that went"),
         (status = 400, body = ErrorBody, description = "A field is missing or malformed, the \
-            password is too short, or the invite cookie's invite cannot be used"),
+            password is too short, or (`INVITE_ONLY`) the invite cookie's invite cannot be \
+            used: the plugin's code, ours as `reason`"),
         (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL, or sign-up needs \
             an invite (`INVITE_ONLY`)"),
-        (status = 404, body = ErrorBody, description = "The invite cookie's invite does not \
-            exist"),
-        (status = 409, body = ErrorBody, description = "The invite would lower the role"),
-        (status = 410, body = ErrorBody, description = "The invite cookie's invite has \
-            expired, is used up, cancelled or rejected"),
         (status = 422, body = ErrorBody, description = "The email is taken"),
         (status = 429, body = ErrorBody, description = "Too many unknown invite tokens from \
             this address")))]

@@ -7,8 +7,6 @@ use axum_extra::extract::CookieJar;
 
 use crate::config::Settings;
 
-/// How long an activated invite waits in the browser for a sign-up or sign-in.
-const INVITE_COOKIE_SECONDS: i64 = 3600;
 const SECURE_PREFIX: &str = "__Secure-";
 
 /// The name a cookie is set under: prefixed when cookies are `Secure`.
@@ -66,7 +64,8 @@ pub fn with_invite(jar: CookieJar, settings: &Settings, token: &str) -> CookieJa
         settings,
         &settings.invite_cookie,
         token.to_string(),
-        INVITE_COOKIE_SECONDS,
+        // How long an activated invite waits in the browser for a sign-up or sign-in.
+        settings.config.invite_cookie_max_age,
     ))
 }
 

@@ -83,11 +83,19 @@ impl ApiError {
         .with_retry_after(DATABASE_RETRY_AFTER)
     }
 
-    /// The stable code clients see.
+    /// The stable code clients see: the plugin's where it has one.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Service(error) => error.code(),
+            ApiError::Service(error) => protocol_code(error).0,
             ApiError::Refused { code, .. } => code,
+        }
+    }
+
+    /// Our own, more precise code, when the plugin's `code` says less.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Service(error) => protocol_code(error).1,
+            ApiError::Refused { .. } => None,
         }
     }
 
@@ -112,10 +120,61 @@ impl<E: Into<ServiceError>> From<E> for ApiError {
     }
 }
 
+tokio::task_local! {
+    /// Set while a request to the plugin's routes (`/api/auth`) is answered:
+    /// an invite's refusals then take the plugin's codes and statuses. Other
+    /// APIs (the companion's, the audit API) keep ours.
+    static PLUGIN_PROTOCOL: ();
+}
+
+/// Middleware of the `/api/auth` routes: they answer as the plugin does.
+pub async fn plugin_protocol(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    PLUGIN_PROTOCOL.scope((), next.run(request)).await
+}
+
+fn speaking_plugin() -> bool {
+    PLUGIN_PROTOCOL.try_with(|_| ()).is_ok()
+}
+
+/// The code the invite plugin (`better-invite`) answers an invite's refusal
+/// with, and ours beside it when ours says more (the body's `reason`).
+fn protocol_code(error: &ServiceError) -> (&'static str, Option<&'static str>) {
+    let ours = error.code();
+    let ServiceError::Invite(e) = error else {
+        return (ours, None);
+    };
+    if !speaking_plugin() {
+        return (ours, None);
+    }
+    let plugin = match e {
+        InviteError::NotFound | InviteError::Cancelled | InviteError::Rejected => "INVALID_TOKEN",
+        InviteError::Expired => "INVALID_OR_EXPIRED_INVITE",
+        InviteError::UsedUp => "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        InviteError::EmailMismatch => "INVALID_EMAIL",
+        InviteError::OwnInvite | InviteError::WouldLowerRole => "CANT_ACCEPT_INVITE",
+        InviteError::NotAllowedToInvite(_) | InviteError::NotCreator => "INSUFFICIENT_PERMISSIONS",
+        InviteError::NotInvitee | InviteError::NotPrivate => "CANT_REJECT_INVITE",
+        // Ours alone: the plugin has no such refusal.
+        InviteError::TokenTaken
+        | InviteError::UnknownRole(_)
+        | InviteError::InvalidMaxUses
+        | InviteError::InvalidExpiry
+        | InviteError::NotExpired
+        | InviteError::NotAllowedToResend
+        | InviteError::TokenNotKept
+        | InviteError::ReservationNotFound
+        | InviteError::ReservationReleased => ours,
+    };
+    (plugin, (plugin != ours).then_some(ours))
+}
+
 /// The one map from a use case's error to its status.
 fn status_of(error: &ServiceError) -> StatusCode {
     match error {
-        ServiceError::Invite(e) => match e {
+        ServiceError::Invite(e) if !speaking_plugin() => match e {
             InviteError::NotFound => StatusCode::NOT_FOUND,
             InviteError::UnknownRole(_)
             | InviteError::InvalidMaxUses
@@ -137,6 +196,31 @@ fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::UsedUp
             | InviteError::Cancelled
             | InviteError::Rejected => StatusCode::GONE,
+        },
+        // The plugin refuses with 400 throughout; what only we refuse keeps
+        // its own status.
+        ServiceError::Invite(e) => match e {
+            InviteError::NotFound
+            | InviteError::UnknownRole(_)
+            | InviteError::InvalidMaxUses
+            | InviteError::InvalidExpiry
+            | InviteError::NotPrivate
+            | InviteError::NotAllowedToInvite(_)
+            | InviteError::EmailMismatch
+            | InviteError::OwnInvite
+            | InviteError::NotCreator
+            | InviteError::NotInvitee
+            | InviteError::WouldLowerRole
+            | InviteError::Expired
+            | InviteError::UsedUp
+            | InviteError::Cancelled
+            | InviteError::Rejected => StatusCode::BAD_REQUEST,
+            InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,
+            InviteError::ReservationNotFound => StatusCode::NOT_FOUND,
+            InviteError::TokenTaken
+            | InviteError::ReservationReleased
+            | InviteError::NotExpired
+            | InviteError::TokenNotKept => StatusCode::CONFLICT,
         },
         ServiceError::User(e) => match e {
             UserError::AlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,
@@ -192,6 +276,7 @@ pub fn is_database_unreachable(error: &anyhow::Error) -> bool {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let reason = self.reason();
         let (status, code, message, retry_after) = match self {
             ApiError::Refused {
                 status,
@@ -214,12 +299,18 @@ impl IntoResponse for ApiError {
                 };
                 let retry_after =
                     matches!(error, ServiceError::RateLimited).then_some(DEFAULT_RETRY_AFTER);
-                (status_of(&error), error.code(), message, retry_after)
+                (
+                    status_of(&error),
+                    protocol_code(&error).0,
+                    message,
+                    retry_after,
+                )
             }
         };
         let body = ErrorBody {
             code: code.to_string(),
             message,
+            reason: reason.map(str::to_string),
         };
         let mut response = (status, Json(body)).into_response();
         if let Some(wait) = retry_after {
@@ -256,12 +347,17 @@ fn log_database_unreachable(error: &anyhow::Error) {
 /// Every refusal's body, whatever refused: the route, the HTTP layer or a guard.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// A stable, machine-readable code, e.g. `INVITE_EXPIRED`.
-    #[schema(example = "INVITE_EXPIRED")]
+    /// A stable, machine-readable code, e.g. `INVALID_OR_EXPIRED_INVITE`.
+    #[schema(example = "INVALID_OR_EXPIRED_INVITE")]
     pub code: String,
     /// What went wrong, for people.
     #[schema(example = "The invite has expired")]
     pub message: String,
+    /// Our own code where the plugin's `code` says less, e.g. `INVITE_CANCELLED`
+    /// beside `INVALID_TOKEN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "INVITE_EXPIRED")]
+    pub reason: Option<String>,
 }
 
 pub async fn not_found() -> Response {

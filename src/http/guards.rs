@@ -112,6 +112,16 @@ impl Guards {
         )
     }
 
+    /// Refuses while the account has had too many wrong passwords (a change
+    /// of password checks the current one like a sign-in).
+    pub async fn before_sign_in_account(&self, email: &str) -> Result<(), ApiError> {
+        refuse_if(
+            self.limiter
+                .blocked(&self.failures_per_account, &account(email))
+                .await?,
+        )
+    }
+
     pub async fn wrong_password(&self, email: &str) -> Result<(), ApiError> {
         self.limiter
             .count(&self.failures_per_account, &account(email))

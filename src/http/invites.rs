@@ -20,6 +20,7 @@ use crate::commands::idempotency::IdempotentRequest;
 use crate::commands::invites::{self, Activation, Change, CreateInvite, CreatedAnswer, Done};
 use crate::commands::quota::{self, QuotaStatus};
 use crate::error::ServiceError;
+use crate::queries::invite_list::{self, InviteList, ListQuery};
 
 /// The `Idempotency-Key` of the request, when it sent one (see `idempotency`).
 type Key = Option<Extension<IdempotentRequest>>;
@@ -34,17 +35,18 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/cancel", post(cancel))
         .route("/invite/reject", post(reject))
         .route("/invite/resend", post(resend))
+        .route("/invite/list", get(list))
         .route("/invite/{token}", get(activate_link))
 }
 
 #[utoipa::path(post, path = "/api/auth/invite/create", tag = "invite",
     request_body = CreateInvite,
     responses((status = 200, body = CreatedAnswer, description = "The invite is in the ledger"),
-        (status = 400, body = ErrorBody, description = "An unknown field or role, a bad `maxUses`, `expiresIn` or \
-            `redirectTo*` (INVALID_REDIRECT)"),
+        (status = 400, body = ErrorBody, description = "An unknown field or role, a bad `maxUses`, `expiresIn`, \
+            `redirectTo*` or `customInviteUrl` (INVALID_REDIRECT), or the role may not invite, or \
+            not to this role (`INSUFFICIENT_PERMISSIONS`, as the plugin answers)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
-        (status = 403, body = ErrorBody, description = "The role may not invite, or not to this \
-            role (`INSUFFICIENT_PERMISSIONS`), or `EMAIL_DOMAIN_NOT_ALLOWED` \
+        (status = 403, body = ErrorBody, description = "`EMAIL_DOMAIN_NOT_ALLOWED` \
             (`INVITE_ALLOWED_DOMAINS`, `INVITE_DENIED_DOMAINS`)"),
         (status = 409, body = ErrorBody, description = "`IDEMPOTENCY_KEY_IN_USE`: a twin request is being answered"),
         (status = 422, body = ErrorBody, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another request"),
@@ -85,9 +87,9 @@ async fn create(
             `invite/create` gives (`INVALID_EMAIL`, `EMAIL_DOMAIN_NOT_ALLOWED`, \
             `INVITE_QUOTA_EXCEEDED`...). Valid rows are created even when others are refused"),
         (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR` (no invites, a bad \
-            shared option), `TOO_MANY_INVITES`, `INVALID_CSV`"),
+            shared option), `TOO_MANY_INVITES`, `INVALID_CSV`, or the role may not invite \
+            (`INSUFFICIENT_PERMISSIONS`)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
-        (status = 403, body = ErrorBody, description = "The role may not invite"),
         (status = 409, body = ErrorBody, description = "`IDEMPOTENCY_KEY_IN_USE`: a twin request is being answered")),
     security(("session" = []), ("sessionCookie" = [])))]
 async fn create_many(
@@ -199,12 +201,12 @@ pub struct Activated {
         cookie's"),
     responses((status = 200, body = Activated, description = "`SIGN_IN_UP_REQUIRED` (sets the \
             invite cookie) or `REDIRECT_TO_AFTER_UPGRADE` (used at once)"),
-        (status = 400, body = ErrorBody, description = "No token, or a malformed body"),
-        (status = 403, body = ErrorBody, description = "The invite is for another email, the user's own, or \
-            INVALID_CALLBACK_URL"),
-        (status = 404, body = ErrorBody, description = "No invite has this token"),
-        (status = 409, body = ErrorBody, description = "The invite would lower the user's role"),
-        (status = 410, body = ErrorBody, description = "The invite has expired, is used up, cancelled or rejected"),
+        (status = 400, body = ErrorBody, description = "No token, a malformed body, or the \
+            plugin's refusals with ours as `reason`: `INVALID_TOKEN` (none, or cancelled or \
+            rejected), `INVALID_OR_EXPIRED_INVITE`, `INVITE_TOKEN_HAS_ALREADY_BEEN_USED`, \
+            `INVALID_EMAIL` (for another email), `CANT_ACCEPT_INVITE` (the user's own, or it \
+            would lower their role)"),
+        (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
     security((), ("session" = []), ("sessionCookie" = [])))]
 async fn activate(
@@ -258,12 +260,13 @@ struct LinkQuery {
 }
 
 /// The link in emails and URLs. It only activates and redirects, whoever follows
-/// it: a GET never changes anyone's role. Failures redirect with `?error=CODE`.
+/// it: a GET never changes anyone's role. Failures redirect with `?error=CODE&message=`.
 #[utoipa::path(get, path = "/api/auth/invite/{token}", tag = "invite",
     params(("token" = String, Path, description = "The invite token"),
         ("callbackURL" = Option<String>, Query, description = "Where to go next")),
     responses((status = 303, description = "Activated: the invite cookie is set; failures \
-        redirect with `?error=CODE`. Never changes a role"),
+        redirect with `?error=CODE&message=...` (the plugin's) and our `reason`. Never changes \
+        a role"),
         (status = 403, body = ErrorBody, description = "INVALID_CALLBACK_URL")),
     security((), ("session" = []), ("sessionCookie" = [])))]
 async fn activate_link(
@@ -294,10 +297,39 @@ async fn activate_link(
         Err(refused) => {
             let page =
                 callback.unwrap_or_else(|| app.settings.config.default_redirect_to_sign_up.clone());
-            let separator = if page.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!("{page}{separator}error={}", refused.code())).into_response()
+            Redirect::to(&failed_link_page(&page, &refused)).into_response()
         }
     })
+}
+
+#[utoipa::path(get, path = "/api/auth/invite/list", tag = "invite",
+    params(ListQuery),
+    responses((status = 200, body = InviteList, description = "The signed-in user's invites, \
+            as the plugin lists them (`total`, `invitations`, `limit`, `offset`); an invite's \
+            `id` stands for its token, which is not kept"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR`: a field, operator or \
+            limit the list does not take"),
+        (status = 401, body = ErrorBody, description = "Not signed in")),
+    security(("session" = []), ("sessionCookie" = [])))]
+async fn list(
+    State(app): State<App>,
+    User(user): User,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<InviteList>, ApiError> {
+    Ok(Json(invite_list::own(&app, &user.account, &query).await?))
+}
+
+/// Where a failed link leads, as the plugin sends it: `?error=CODE&message=...`,
+/// with our own code as `reason` when it says more.
+fn failed_link_page(page: &str, refused: &ApiError) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("error", refused.code());
+    query.append_pair("message", &refused.to_string());
+    if let Some(reason) = refused.reason() {
+        query.append_pair("reason", reason);
+    }
+    let separator = if page.contains('?') { '&' } else { '?' };
+    format!("{page}{separator}{}", query.finish())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -308,8 +340,7 @@ struct TokenBody {
 #[utoipa::path(get, path = "/api/auth/invite/get", tag = "invite",
     params(("token" = String, Query, description = "The invite token")),
     responses((status = 200, body = invites::InviteInfo, description = "What the invitee accepts"),
-        (status = 400, body = ErrorBody, description = "No token"),
-        (status = 404, body = ErrorBody, description = "No invite has this token"),
+        (status = 400, body = ErrorBody, description = "No token, or no invite has it (`INVALID_TOKEN`)"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
     security((), ("session" = []), ("sessionCookie" = [])))]
 async fn get_by_query(
@@ -324,8 +355,8 @@ async fn get_by_query(
 #[utoipa::path(post, path = "/api/auth/invite/get", tag = "invite",
     request_body = TokenBody,
     responses((status = 200, body = invites::InviteInfo, description = "What the invitee accepts"),
-        (status = 400, body = ErrorBody, description = "No token, or a malformed body"),
-        (status = 404, body = ErrorBody, description = "No invite has this token"),
+        (status = 400, body = ErrorBody, description = "No token, a malformed body, or no invite \
+            has it (`INVALID_TOKEN`)"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
     security((), ("session" = []), ("sessionCookie" = [])))]
 async fn get_by_body(
@@ -387,11 +418,12 @@ impl InviteTarget {
 #[utoipa::path(post, path = "/api/auth/invite/cancel", tag = "invite",
     request_body(content = InviteTarget, description = "`{token}` or `{inviteId}` (exactly one)"),
     responses((status = 200, body = Done, description = "Cancelled"),
-        (status = 400, body = ErrorBody, description = "Neither or both of `token` and `inviteId`"),
+        (status = 400, body = ErrorBody, description = "Neither or both of `token` and \
+            `inviteId`; `INVALID_TOKEN` (no such token, or no longer open); \
+            `INSUFFICIENT_PERMISSIONS` (not the invite's creator nor an admin, or \
+            `CAN_CANCEL_INVITE=false`)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
-        (status = 403, body = ErrorBody, description = "Not the invite's creator (nor an admin)"),
-        (status = 404, body = ErrorBody, description = "No such invite"),
-        (status = 410, body = ErrorBody, description = "The invite is no longer open"),
+        (status = 404, body = ErrorBody, description = "No invite has this `inviteId`"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
     security(("session" = []), ("sessionCookie" = [])))]
 async fn cancel(
@@ -407,11 +439,10 @@ async fn cancel(
 #[utoipa::path(post, path = "/api/auth/invite/reject", tag = "invite",
     request_body = TokenBody,
     responses((status = 200, body = Done, description = "Rejected"),
-        (status = 400, body = ErrorBody, description = "No token, or the invite is not private"),
+        (status = 400, body = ErrorBody, description = "No token; `CANT_REJECT_INVITE` (not \
+            private, for another email, or `CAN_REJECT_INVITE=false`); `INVALID_TOKEN` (no such \
+            token, or no longer open)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
-        (status = 403, body = ErrorBody, description = "The invite is for another email"),
-        (status = 404, body = ErrorBody, description = "No invite has this token"),
-        (status = 410, body = ErrorBody, description = "The invite is no longer open"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
     security(("session" = []), ("sessionCookie" = [])))]
 async fn reject(
@@ -430,12 +461,13 @@ async fn reject(
         one) of a private invite"),
     responses((status = 200, body = Done, description = "The email goes again (a `Resent` \
             event)"),
-        (status = 400, body = ErrorBody, description = "Neither or both of `token` and `inviteId`, or not a private invite"),
+        (status = 400, body = ErrorBody, description = "Neither or both of `token` and \
+            `inviteId`, not a private invite (`CANT_REJECT_INVITE`/`NOT_A_PRIVATE_INVITE`), no such \
+            token or no longer open (`INVALID_TOKEN`)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 403, body = ErrorBody, description = "Not the invite's creator nor an admin"),
-        (status = 404, body = ErrorBody, description = "No such invite"),
+        (status = 404, body = ErrorBody, description = "No invite has this `inviteId`"),
         (status = 409, body = ErrorBody, description = "The invite's token was not kept for its email"),
-        (status = 410, body = ErrorBody, description = "The invite is no longer open"),
         (status = 429, body = ErrorBody, description = "Too many unknown tokens from this address")),
     security(("session" = []), ("sessionCookie" = [])))]
 async fn resend(

@@ -1,6 +1,7 @@
 //! The HTTP API: Better Auth's routes and shapes under `/api/auth`, plus health.
 
 mod accounts;
+mod admin_users;
 mod companion;
 mod cookies;
 mod error;
@@ -14,10 +15,11 @@ mod metrics;
 mod observe;
 mod openapi;
 mod origin;
+mod passwords;
 mod per_address;
 pub mod position;
+mod profile;
 mod refusals;
-mod reserved;
 pub mod serve;
 mod timeout;
 
@@ -50,7 +52,10 @@ pub fn router(app: App) -> Router {
     let auth = Router::new()
         .merge(accounts::routes())
         .merge(invites::routes())
-        .merge(reserved::routes());
+        .merge(passwords::routes())
+        .merge(admin_users::routes())
+        .merge(profile::routes())
+        .layer(axum::middleware::from_fn(error::plugin_protocol));
     let cors = cors(&app);
     metrics::recorder();
     let state = HttpState { app, guards };

@@ -14,7 +14,7 @@ use super::companion::CompanionPaths;
 use super::idempotency::KeyHeader;
 use super::ledger::{events, periods, users};
 use super::position::PositionHeader;
-use super::{accounts, health, invites, ledger, HttpState};
+use super::{accounts, admin_users, health, invites, ledger, passwords, profile, HttpState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,9 +30,23 @@ use super::{accounts, health, invites, ledger, HttpState};
         accounts::sign_out,
         accounts::get_session,
         accounts::set_role,
+        profile::update_user,
+        admin_users::ban_user,
+        admin_users::unban_user,
+        admin_users::revoke_user_sessions,
+        admin_users::remove_user,
+        passwords::request_reset,
+        passwords::reset_link,
+        passwords::reset,
+        passwords::change,
+        passwords::list_sessions,
+        passwords::revoke_session,
+        passwords::revoke_sessions,
+        passwords::revoke_other_sessions,
         invites::create,
         invites::create_many,
         invites::quota_left,
+        invites::list,
         invites::activate,
         invites::get_by_query,
         invites::get_by_body,

@@ -24,6 +24,12 @@ pub const EVENT_TYPES: &[&str] = &[
     "Introduced",
     "SeatReserved",
     "SeatReleased",
+    "PasswordResetRequested",
+    "PasswordSet",
+    "SessionsRevoked",
+    "ProfileUpdated",
+    "Banned",
+    "Unbanned",
 ];
 
 /// One event of the log.
@@ -57,7 +63,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`",
+             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `Banned`, `Unbanned`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()

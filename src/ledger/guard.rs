@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::stored;
+use crate::auth::passwords::PasswordSet;
 use crate::domain::closing;
 
 /// How long a receipt answers for its key.
@@ -22,11 +23,13 @@ const QUOTA_LOCK_SPACE: i32 = 0x1d_e3_70;
 pub struct Guard {
     pub quota: Option<Quota>,
     pub receipt: Option<Receipt>,
+    /// A password hash stored with the event that sets it (never in the event).
+    pub password: Option<PasswordSet>,
 }
 
 impl Guard {
     pub fn is_empty(&self) -> bool {
-        self.quota.is_none() && self.receipt.is_none()
+        self.quota.is_none() && self.receipt.is_none() && self.password.is_none()
     }
 }
 

@@ -128,6 +128,16 @@ const SEAT_RESERVED: &[Field] = &[
         owner: Owner::IdAt("/SeatReserved/user_id"),
     },
 ];
+const PROFILE_UPDATED: &[Field] = &[
+    Field {
+        pointer: "/ProfileUpdated/name",
+        owner: Owner::Aggregate,
+    },
+    Field {
+        pointer: "/ProfileUpdated/image",
+        owner: Owner::Aggregate,
+    },
+];
 
 /// The personal fields of an event type (the same names for every version).
 fn fields_of(event_type: &str) -> &'static [Field] {
@@ -138,6 +148,7 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "Registered" => REGISTERED,
         "Introduced" => INTRODUCED,
         "SeatReserved" => SEAT_RESERVED,
+        "ProfileUpdated" => PROFILE_UPDATED,
         _ => &[],
     }
 }

@@ -270,6 +270,7 @@ impl Ledger {
         use_invite: InviteCommand,
         user_id: &str,
         register: UserCommand,
+        guard: &Guard,
     ) -> Result<Position, JointError> {
         let _turn = self.turn_of(Invite::TYPE, invite_id).lock().await;
         for attempt in 0..MAX_ATTEMPTS {
@@ -302,7 +303,7 @@ impl Ledger {
                 .seal(&mut events)
                 .await
                 .map_err(JointError::store)?;
-            match append(&self.invites.pool, &events, &Guard::default()).await {
+            match append(&self.invites.pool, &events, guard).await {
                 Ok(appended) => {
                     let last = *appended
                         .positions
@@ -567,6 +568,9 @@ async fn append(
         });
     }
     let positions = insert_events(&mut tx, admitted).await?;
+    if let Some(password) = &guard.password {
+        crate::auth::passwords::write(&mut tx, password).await?;
+    }
     if let Some(receipt) = &guard.receipt {
         if !guard::write_receipt(&mut tx, receipt, &admission).await? {
             return Err(AppendError::KeyTaken);

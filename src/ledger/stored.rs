@@ -74,6 +74,7 @@ mod tests {
                 share_inviter_name: false,
                 sender_response_redirect: "signUp".into(),
                 sealed_token: None,
+                custom_invite_url: None,
             },
             inviter_id: "a".into(),
             inviter_name: "A".into(),

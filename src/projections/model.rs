@@ -65,12 +65,15 @@ async fn erase<M: ReadModel>(conn: &mut PgConnection, persons: &[String]) -> sql
         let set: Vec<String> = personal
             .columns
             .iter()
-            .map(|column| format!("{column} = '{ERASED}'"))
+            // A column with nothing in it stays empty, as a replay leaves it.
+            .map(|column| {
+                format!("{column} = CASE WHEN {column} IS NULL THEN NULL ELSE '{ERASED}' END")
+            })
             .collect();
         let changed: Vec<String> = personal
             .columns
             .iter()
-            .map(|column| format!("{column} IS DISTINCT FROM '{ERASED}'"))
+            .map(|column| format!("({column} IS NOT NULL AND {column} <> '{ERASED}')"))
             .collect();
         for table in [M::Row::TABLE, M::Row::HISTORY] {
             sqlx::query(&format!(

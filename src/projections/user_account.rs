@@ -19,11 +19,18 @@ read_model_row! {
         pub id: String,
         pub email: String,
         pub name: String,
-        #[serde(skip)]
-        pub password_hash: String,
+        pub image: Option<String>,
         pub role: String,
         /// Who invited this account into existence, when it signed up with an invite.
         pub invited_by: Option<String>,
+        /// Banned by an admin (the admin plugin's `banned`, `banReason`, `banExpires`).
+        pub banned: bool,
+        pub ban_reason: Option<String>,
+        #[serde(serialize_with = "crate::json_time::option::serialize")]
+        pub ban_expires: Option<DateTime<Utc>>,
+        /// Signed up here (a `Registered`), not a Better Auth user (`Introduced`).
+        #[serde(skip)]
+        pub own_account: bool,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub created_at: DateTime<Utc>,
         #[serde(serialize_with = "crate::json_time::serialize")]
@@ -39,7 +46,7 @@ impl ReadModel for UserAccounts {
     const SCHEMA: &'static str = include_str!("../../projections/user_account.sql");
     const PERSONAL: &'static [Personal] = &[Personal {
         owner: "id",
-        columns: &["email", "name"],
+        columns: &["email", "name", "image"],
     }];
 
     fn keys(recorded: &RecordedEvent) -> Vec<Key<Self>> {
@@ -58,20 +65,23 @@ impl ReadModel for UserAccounts {
             LedgerEvent::User(UserEvent::Registered {
                 email,
                 name,
-                password_hash,
                 role,
                 at,
             }) => rows.insert(UserAccount {
                 id: recorded.aggregate_id.clone(),
                 email: email.clone(),
                 name: name.clone(),
-                password_hash: password_hash.clone(),
+                image: None,
                 role: role.clone(),
                 invited_by: None,
+                banned: false,
+                ban_reason: None,
+                ban_expires: None,
+                own_account: true,
                 created_at: *at,
                 updated_at: *at,
             }),
-            // A Better Auth user: no password here (an empty hash never matches).
+            // A Better Auth user: no password here (none in the `password` table).
             LedgerEvent::User(UserEvent::Introduced {
                 email,
                 name,
@@ -81,9 +91,13 @@ impl ReadModel for UserAccounts {
                 id: recorded.aggregate_id.clone(),
                 email: email.clone(),
                 name: name.clone(),
-                password_hash: String::new(),
+                image: None,
                 role: role.clone(),
                 invited_by: None,
+                banned: false,
+                ban_reason: None,
+                ban_expires: None,
+                own_account: false,
                 created_at: *at,
                 updated_at: *at,
             }),
@@ -110,7 +124,45 @@ impl ReadModel for UserAccounts {
                 }
             }
             // The driver scrubs the erased person's rows (`ReadModel::PERSONAL`).
-            LedgerEvent::User(UserEvent::Erased { .. }) | LedgerEvent::Invite(_) => {}
+            LedgerEvent::User(UserEvent::ProfileUpdated { name, image, at }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.name = name.clone();
+                    row.image = image.clone();
+                    row.updated_at = *at;
+                }
+            }
+            LedgerEvent::User(UserEvent::Banned {
+                reason,
+                expires_at,
+                at,
+                ..
+            }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.banned = true;
+                    row.ban_reason = Some(reason.clone());
+                    row.ban_expires = *expires_at;
+                    row.updated_at = *at;
+                }
+            }
+            LedgerEvent::User(UserEvent::Unbanned { at, .. }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.banned = false;
+                    row.ban_reason = None;
+                    row.ban_expires = None;
+                    row.updated_at = *at;
+                }
+            }
+            LedgerEvent::User(UserEvent::PasswordSet { at, .. }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.updated_at = *at;
+                }
+            }
+            LedgerEvent::User(
+                UserEvent::Erased { .. }
+                | UserEvent::PasswordResetRequested { .. }
+                | UserEvent::SessionsRevoked { .. },
+            )
+            | LedgerEvent::Invite(_) => {}
         }
     }
 }

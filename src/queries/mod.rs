@@ -12,6 +12,7 @@ pub mod event_answers;
 pub mod export;
 pub mod feed;
 pub mod invite_answers;
+pub mod invite_list;
 pub mod invites;
 pub mod period_answers;
 pub mod source;

@@ -356,7 +356,7 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
                     ));
                 }
             }
-            LedgerEvent::User(UserEvent::Erased { .. }) | LedgerEvent::Invite(_) => {}
+            LedgerEvent::User(_) | LedgerEvent::Invite(_) => {}
         }
     }
     (history, sign_up)

@@ -7,13 +7,15 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::{Delivery, Planned, Reactor};
+use crate::auth::{accounts, password_resets};
 use crate::domain::invite::{self, InviteEvent};
 use crate::domain::invite_link::InviteLinks;
 use crate::domain::token_hash::TokenHasher;
 use crate::domain::token_seal::TokenSeal;
+use crate::domain::user::UserEvent;
 use crate::ledger::personal::ERASED;
 use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
-use crate::mailer::{Invitation, Mailer, Templates};
+use crate::mailer::{Invitation, InvitationEmail, Mailer, Templates};
 
 /// Takes what it uses: the pool it reads the log from, the mailer, the
 /// templates, the link builder, and the keys that open and check each
@@ -51,6 +53,38 @@ impl EmailReactor {
     }
 }
 
+impl EmailReactor {
+    /// The newest reset link of the user not sent yet; its sealed token is
+    /// cleared once sent, so the table keeps only its hash.
+    async fn send_reset_link(&self, user_id: &str) -> anyhow::Result<()> {
+        let Some(pending) = password_resets::to_send(&self.pool, user_id).await? else {
+            // Sent already (a retry), used, or expired: nothing to send.
+            return Ok(());
+        };
+        let Some(account) = accounts::by_id(&self.pool, user_id).await? else {
+            return Ok(());
+        };
+        if account.email == ERASED {
+            return Ok(());
+        }
+        let token = self
+            .token_seal
+            .open(&pending.sealed_token, &pending.token_hash)?;
+        anyhow::ensure!(
+            self.token_hasher.matches(&token, &pending.token_hash),
+            "the sealed token does not match its reset link"
+        );
+        let url = self
+            .links
+            .reset_link(&token, pending.callback_url.as_deref());
+        let email =
+            InvitationEmail::account_email(&account.email, "Reset your password", &url, &token);
+        self.mailer.send_invitation(email).await?;
+        password_resets::sent(&self.pool, &pending.token_hash).await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Reactor for EmailReactor {
     fn name(&self) -> &'static str {
@@ -73,6 +107,12 @@ impl Reactor for EmailReactor {
                 "created"
             }
             LedgerEvent::Invite(InviteEvent::Resent { .. }) => "resent",
+            LedgerEvent::User(UserEvent::PasswordResetRequested { .. }) => {
+                return Ok(Some(Planned {
+                    key: event.aggregate_id.clone(),
+                    payload: json!({ "user": event.aggregate_id, "reason": "password_reset" }),
+                }));
+            }
             _ => return Ok(None),
         };
         Ok(Some(Planned {
@@ -82,6 +122,9 @@ impl Reactor for EmailReactor {
     }
 
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        if let Some(user_id) = delivery.payload["user"].as_str() {
+            return self.send_reset_link(user_id).await;
+        }
         let token_hash = delivery.payload["invite"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("delivery without an invite"))?;
@@ -102,7 +145,11 @@ impl Reactor for EmailReactor {
         let email = self.templates.render(Invitation {
             to: to.clone(),
             role: terms.role.clone(),
-            url: self.links.link(&token, terms.sign_in_up_page()),
+            url: self.links.custom_link(
+                &token,
+                terms.sign_in_up_page(),
+                terms.custom_invite_url.as_deref(),
+            ),
             token,
             new_account: terms.new_account,
             inviter_name: terms.share_inviter_name.then_some(inviter_name),

@@ -153,15 +153,15 @@ async fn invite_only_sign_up_needs_a_valid_invite() {
     admin.cancel(&cancelled).await.ok();
     server.clock.advance(Duration::seconds(61));
     let refusals = [
-        (410, "INVITE_EXPIRED"),
-        (410, "INVITE_CANCELLED"),
-        (403, "INVITE_EMAIL_MISMATCH"),
+        ("INVALID_OR_EXPIRED_INVITE", "INVITE_EXPIRED"),
+        ("INVALID_TOKEN", "INVITE_CANCELLED"),
+        ("INVALID_EMAIL", "INVITE_EMAIL_MISMATCH"),
     ];
-    for (holder, (status, code)) in holders.iter().zip(refusals) {
+    for (holder, (code, reason)) in holders.iter().zip(refusals) {
         holder
             .sign_up("walk-in@example.com", "password1", "Walk In")
             .await
-            .err(status, code);
+            .refused_because(400, code, reason);
         assert!(holder.get("/api/auth/get-session").await.body.is_null());
     }
     assert_eq!(accounts(&server).await, before, "no account was made");
@@ -294,7 +294,7 @@ async fn invite_only_admits_no_more_sign_ups_than_the_invite_has_uses() {
     let replies = futures::future::join_all(sign_ups).await;
     let admitted = replies.iter().filter(|r| r.status == 200).count();
     for reply in replies.into_iter().filter(|r| r.status != 200) {
-        reply.err(410, "INVITE_USED_UP");
+        reply.refused_because(400, "INVITE_TOKEN_HAS_ALREADY_BEEN_USED", "INVITE_USED_UP");
     }
     assert_eq!(admitted, 2, "exactly maxUses sign-ups get in");
     assert_eq!(

@@ -229,7 +229,7 @@ async fn invite_create_refuses_bad_input() {
     let before = written(&server).await;
     user.post(path, json!({ "role": "user" }))
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(400, "INSUFFICIENT_PERMISSIONS");
     server
         .client()
         .post(path, json!({ "role": "user" }))
@@ -258,7 +258,7 @@ async fn invite_activate_refuses_bad_input_and_unknown_tokens() {
         .post(path, json!({}))
         .await
         .err(400, "MISSING_TOKEN");
-    visitor.activate("NOSUCH").await.err(404, "INVALID_TOKEN");
+    visitor.activate("NOSUCH").await.err(400, "INVALID_TOKEN");
     assert!(server
         .client()
         .activate("NOSUCH")
@@ -287,7 +287,7 @@ async fn invite_get_refuses_bad_input_and_unknown_tokens() {
     visitor
         .invite_info("NOSUCH")
         .await
-        .err(404, "INVALID_TOKEN");
+        .err(400, "INVALID_TOKEN");
     assert_eq!(written(&server).await, before);
     refuses_raw(&server, &visitor, "/api/auth/invite/get", &malformed()).await;
     refuses(
@@ -312,7 +312,10 @@ async fn invite_link_survives_bad_input() {
     // An unknown token in a link sends the browser back with the reason.
     let link = visitor.get("/api/auth/invite/NOSUCH").await;
     assert_eq!(link.status, 303);
-    assert_eq!(link.location(), "/auth/sign-up?error=INVALID_TOKEN");
+    assert_eq!(
+        link.location(),
+        "/auth/sign-up?error=INVALID_TOKEN&message=Invalid+invite+token"
+    );
     assert!(link.cookie("better-auth.invite-token").is_none());
 
     for path in [
@@ -344,7 +347,7 @@ async fn cancel_and_reject_refuse_bad_input_and_unknown_tokens() {
         admin
             .post(path, json!({ "token": "NOSUCH" }))
             .await
-            .err(404, "INVALID_TOKEN");
+            .err(400, "INVALID_TOKEN");
         server
             .client()
             .post(path, json!({ "token": "NOSUCH" }))

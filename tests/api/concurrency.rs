@@ -89,7 +89,7 @@ async fn signed_in_users_racing_for_the_last_seat_get_a_clear_answer() {
     let winners = replies.iter().filter(|r| r.status == 200).count();
     assert_eq!(winners, 1);
     for reply in replies.into_iter().filter(|r| r.status != 200) {
-        reply.err(410, "INVITE_USED_UP");
+        reply.refused_because(400, "INVITE_TOKEN_HAS_ALREADY_BEEN_USED", "INVITE_USED_UP");
     }
     let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM user_account WHERE role = 'admin'")
         .fetch_one(server.pool())

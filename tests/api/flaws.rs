@@ -342,11 +342,11 @@ async fn guessing_tokens_is_rate_limited() {
         .await;
     // A signed-in guesser, since cancel and reject would tell a token exists.
     let guesser = server.user_with_role("guesser@example.com", "user").await;
-    guesser.activate("AAAAAA").await.err(404, "INVALID_TOKEN");
+    guesser.activate("AAAAAA").await.err(400, "INVALID_TOKEN");
     guesser
         .invite_info("AAAAAB")
         .await
-        .err(404, "INVALID_TOKEN");
+        .err(400, "INVALID_TOKEN");
     for (path, guess) in [
         ("cancel", "AAAAAC"),
         ("reject", "AAAAAD"),
@@ -358,7 +358,7 @@ async fn guessing_tokens_is_rate_limited() {
                 json!({ "token": guess }),
             )
             .await
-            .err(404, "INVALID_TOKEN");
+            .err(400, "INVALID_TOKEN");
     }
     // Blocked now, even for the right code, on every route that looks tokens up.
     guesser.activate(&code).await.err(429, "TOO_MANY_REQUESTS");
@@ -376,6 +376,9 @@ async fn guessing_tokens_is_rate_limited() {
             .err(429, "TOO_MANY_REQUESTS");
     }
     let link = guesser.get(&format!("/api/auth/invite/{code}")).await;
-    assert_eq!(link.location(), "/auth/sign-up?error=TOO_MANY_REQUESTS");
+    assert_eq!(
+        link.location(),
+        "/auth/sign-up?error=TOO_MANY_REQUESTS&message=Too+many+attempts%3B+try+again+later"
+    );
     assert_eq!(server.events(Some("Activated")).await, 0);
 }

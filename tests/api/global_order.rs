@@ -11,7 +11,6 @@ fn registered(email: &str) -> serde_json::Value {
     serde_json::to_value(UserEvent::Registered {
         email: email.into(),
         name: "Slow".into(),
-        password_hash: "x".into(),
         role: "user".into(),
         at: Utc::now(),
     })
@@ -28,7 +27,6 @@ async fn register(server: &TestServer, email: &str) -> Position {
             UserCommand::Register {
                 email: email.into(),
                 name: "Writer".into(),
-                password_hash: "x".into(),
                 role: "user".into(),
                 at: Utc::now(),
             },

@@ -255,7 +255,7 @@ async fn replicas_share_one_budget() {
     {
         post(base, "/api/auth/invite/activate", &[], guess(i))
             .await
-            .err(404, "INVALID_TOKEN");
+            .err(400, "INVALID_TOKEN");
     }
     for base in [base(&server), replica] {
         assert_limited(post(&base, "/api/auth/invite/activate", &[], guess(99)).await);

@@ -121,7 +121,7 @@ async fn cancel_resend_set_role_and_create_many_are_written_once() {
     admin
         .post("/api/auth/invite/cancel", target)
         .await
-        .err(410, "INVITE_CANCELLED");
+        .refused_because(400, "INVALID_TOKEN", "INVITE_CANCELLED");
 
     let carol = server.client();
     let signed_up = carol

@@ -68,6 +68,7 @@ async fn two_ledgers_racing_on_one_invite_never_exceed_max_uses() {
         share_inviter_name: true,
         sender_response_redirect: "signUp".into(),
         sealed_token: None,
+        custom_invite_url: None,
     };
     let created = ledgers[0]
         .execute(

@@ -602,7 +602,7 @@ async fn a_creator_cancels_and_resends_a_private_invite_by_its_id() {
     other
         .post("/api/auth/invite/cancel", json!({ "inviteId": invite_id }))
         .await
-        .err(403, "NOT_INVITE_CREATOR");
+        .refused_because(400, "INSUFFICIENT_PERMISSIONS", "NOT_INVITE_CREATOR");
     admin
         .post("/api/auth/invite/resend", json!({ "inviteId": invite_id }))
         .await

@@ -56,15 +56,28 @@ async fn an_invite_expires_when_the_clock_passes_its_time() {
     assert_eq!(info["invitation"]["status"], "expired");
     assert_eq!(info["invitation"]["valid"], false);
 
-    visitor.activate(&token).await.err(410, "INVITE_EXPIRED");
+    visitor.activate(&token).await.refused_because(
+        400,
+        "INVALID_OR_EXPIRED_INVITE",
+        "INVITE_EXPIRED",
+    );
     assert!(visitor.get("/api/auth/get-session").await.body.is_null());
     let carol = server.user_with_role("carol@example.com", "user").await;
-    carol.activate(&token).await.err(410, "INVITE_EXPIRED");
+    carol.activate(&token).await.refused_because(
+        400,
+        "INVALID_OR_EXPIRED_INVITE",
+        "INVITE_EXPIRED",
+    );
     assert_eq!(carol.role().await, "user");
 
     let link = visitor.get(&format!("/api/auth/invite/{token}")).await;
     assert_eq!(link.status, 303);
-    assert_eq!(link.location(), "/auth/sign-up?error=INVITE_EXPIRED");
+    // The plugin's code and message, and ours as `reason`.
+    assert_eq!(
+        link.location(),
+        "/auth/sign-up?error=INVALID_OR_EXPIRED_INVITE&message=The+invite+has+expired\
+         &reason=INVITE_EXPIRED"
+    );
     assert!(link.cookie(INVITE_COOKIE).is_none());
 
     assert_eq!(
@@ -180,7 +193,9 @@ async fn a_private_invite_is_refused_to_another_email_without_blocking_sign_in()
     eve.activate(&token).await.ok();
     let signed_in = eve.sign_in("eve@x.com", "password1").await;
     assert_signed_in_despite(signed_in, "INVITE_EMAIL_MISMATCH");
-    eve.activate(&token).await.err(403, "INVITE_EMAIL_MISMATCH");
+    eve.activate(&token)
+        .await
+        .refused_because(400, "INVALID_EMAIL", "INVITE_EMAIL_MISMATCH");
     assert_eq!(eve.role().await, "user");
 
     let mallory = server.client();
@@ -215,7 +230,11 @@ async fn only_the_creator_cancels_and_a_cancelled_invite_is_never_used() {
         .await
         .err(401, "UNAUTHORIZED");
     for other in [&other_admin, &member] {
-        other.cancel(&token).await.err(403, "NOT_INVITE_CREATOR");
+        other.cancel(&token).await.refused_because(
+            400,
+            "INSUFFICIENT_PERMISSIONS",
+            "NOT_INVITE_CREATOR",
+        );
     }
     assert_eq!(server.events(Some("Cancelled")).await, 0);
 
@@ -225,15 +244,20 @@ async fn only_the_creator_cancels_and_a_cancelled_invite_is_never_used() {
     assert_eq!(info["invitation"]["status"], "cancelled");
     assert_eq!(info["invitation"]["valid"], false);
 
-    server
-        .client()
-        .activate(&token)
-        .await
-        .err(410, "INVITE_CANCELLED");
+    server.client().activate(&token).await.refused_because(
+        400,
+        "INVALID_TOKEN",
+        "INVITE_CANCELLED",
+    );
     let user = server.user_with_role("user@example.com", "user").await;
-    user.activate(&token).await.err(410, "INVITE_CANCELLED");
+    user.activate(&token)
+        .await
+        .refused_because(400, "INVALID_TOKEN", "INVITE_CANCELLED");
     assert_eq!(user.role().await, "user");
-    admin.cancel(&token).await.err(410, "INVITE_CANCELLED");
+    admin
+        .cancel(&token)
+        .await
+        .refused_because(400, "INVALID_TOKEN", "INVITE_CANCELLED");
     assert_eq!(server.events(Some("Cancelled")).await, 1);
     assert_eq!(server.events(Some("Used")).await, 0);
 }
@@ -253,8 +277,13 @@ async fn only_the_invitee_rejects_and_a_rejected_invite_is_never_used() {
         .reject(&token)
         .await
         .err(401, "UNAUTHORIZED");
-    eve.reject(&token).await.err(403, "NOT_INVITEE");
-    admin.reject(&token).await.err(403, "NOT_INVITEE");
+    eve.reject(&token)
+        .await
+        .refused_because(400, "CANT_REJECT_INVITE", "NOT_INVITEE");
+    admin
+        .reject(&token)
+        .await
+        .refused_because(400, "CANT_REJECT_INVITE", "NOT_INVITEE");
     assert_eq!(server.events(Some("Rejected")).await, 0);
 
     let rejected = dave.reject(&token).await.ok();
@@ -262,13 +291,20 @@ async fn only_the_invitee_rejects_and_a_rejected_invite_is_never_used() {
     let info = server.client().invite_info(&token).await.ok();
     assert_eq!(info["invitation"]["status"], "rejected");
     assert_eq!(info["invitation"]["valid"], false);
-    dave.activate(&token).await.err(410, "INVITE_REJECTED");
+    dave.activate(&token)
+        .await
+        .refused_because(400, "INVALID_TOKEN", "INVITE_REJECTED");
     assert_eq!(dave.role().await, "user");
-    admin.cancel(&token).await.err(410, "INVITE_REJECTED");
+    admin
+        .cancel(&token)
+        .await
+        .refused_because(400, "INVALID_TOKEN", "INVITE_REJECTED");
 
     // A public invite has nobody to reject it.
     let public = admin.create_invite(json!({ "role": "user" })).await;
-    dave.reject(&public).await.err(400, "NOT_A_PRIVATE_INVITE");
+    dave.reject(&public)
+        .await
+        .refused_because(400, "CANT_REJECT_INVITE", "NOT_A_PRIVATE_INVITE");
     assert_eq!(server.events(Some("Used")).await, 0);
 }
 
@@ -282,16 +318,24 @@ async fn a_used_up_invite_says_so_everywhere() {
     let carol = server.user_with_role("carol@example.com", "user").await;
     carol.activate(&token).await.ok();
 
-    server
-        .client()
-        .activate(&token)
-        .await
-        .err(410, "INVITE_USED_UP");
+    server.client().activate(&token).await.refused_because(
+        400,
+        "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        "INVITE_USED_UP",
+    );
     let dave = server.user_with_role("dave@example.com", "user").await;
-    dave.activate(&token).await.err(410, "INVITE_USED_UP");
+    dave.activate(&token).await.refused_because(
+        400,
+        "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        "INVITE_USED_UP",
+    );
     let info = server.client().invite_info(&token).await.ok();
     assert_eq!(info["invitation"]["status"], "used_up");
     assert_eq!(info["invitation"]["usesLeft"], 0);
     assert_eq!(info["invitation"]["valid"], false);
-    admin.cancel(&token).await.err(410, "INVITE_USED_UP");
+    admin.cancel(&token).await.refused_because(
+        400,
+        "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        "INVITE_USED_UP",
+    );
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod admin_users;
 mod audit;
 mod backup_restore;
 mod bad_input;
@@ -53,8 +54,11 @@ mod one_now;
 mod openapi;
 mod openapi_answers;
 mod origin_check;
+mod passwords;
 mod permissions;
 mod plain_dates;
+mod plugin_protocol;
+mod profile;
 mod quotas;
 mod reactor_crash;
 mod read_model_change;
@@ -68,6 +72,7 @@ mod replicas;
 mod reserved_paths;
 mod restore_without_rebuild;
 mod rule_forms;
+mod secrets_in_log;
 mod secure_cookies;
 mod seed_flow;
 mod serve_process;

@@ -21,7 +21,7 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
     client
         .get("/api/auth/invite/get?token=NoSuchTokenHere")
         .await
-        .err(404, "INVALID_TOKEN");
+        .err(400, "INVALID_TOKEN");
 
     let response = reqwest::get(format!("http://{}/metrics", server.addr))
         .await
@@ -40,9 +40,9 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
         Some(3.0),
         "{scrape}"
     );
-    let not_found = r#"{method="GET",route="/api/auth/invite/get",status="404"}"#;
+    let unknown_token = r#"{method="GET",route="/api/auth/invite/get",status="400"}"#;
     assert_eq!(
-        sample(&scrape, &format!("http_requests_total{not_found}")),
+        sample(&scrape, &format!("http_requests_total{unknown_token}")),
         Some(1.0),
         "{scrape}"
     );

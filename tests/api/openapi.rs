@@ -12,6 +12,9 @@ fn served_routes() -> BTreeSet<(String, String)> {
     for (file, prefix) in [
         ("accounts.rs", "/api/auth"),
         ("invites.rs", "/api/auth"),
+        ("passwords.rs", "/api/auth"),
+        ("admin_users.rs", "/api/auth"),
+        ("profile.rs", "/api/auth"),
         ("ledger.rs", "/api/ledger"),
         ("health.rs", ""),
         ("companion.rs", "/api/companion"),

@@ -283,7 +283,11 @@ async fn real_answers_match_the_document() {
 
     // Refusals are `{code, message}` as documented.
     let gone = visitor.activate(&token).await;
-    assert_eq!(gone.status, StatusCode::GONE, "{}", gone.body);
+    assert_eq!(gone.status, StatusCode::BAD_REQUEST, "{}", gone.body);
+    assert_eq!(
+        (&gone.body["code"], &gone.body["reason"]),
+        (&json!("INVALID_TOKEN"), &json!("INVITE_CANCELLED"))
+    );
     doc.check("post", "/api/auth/invite/activate", gone.status, &gone.body);
     let unknown = visitor
         .get(&format!("{auth}/invite/get?token=no-such-token"))

@@ -15,7 +15,7 @@ async fn users_with_the_default_role_cannot_create_invites() {
     ] {
         user.post("/api/auth/invite/create", body)
             .await
-            .err(403, "INSUFFICIENT_PERMISSIONS");
+            .err(400, "INSUFFICIENT_PERMISSIONS");
     }
     server
         .client()
@@ -35,14 +35,14 @@ async fn nobody_invites_anyone_to_a_role_above_their_own() {
     member
         .post("/api/auth/invite/create", json!({ "role": "admin" }))
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(400, "INSUFFICIENT_PERMISSIONS");
     member
         .post(
             "/api/auth/invite/create",
             json!({ "role": "admin", "email": "member@example.com" }),
         )
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(400, "INSUFFICIENT_PERMISSIONS");
     let id = member.user_id().await;
     member
         .post(
@@ -57,10 +57,11 @@ async fn nobody_invites_anyone_to_a_role_above_their_own() {
     let token = server
         .private_invite(&member, "member", "member@example.com")
         .await;
-    member
-        .activate(&token)
-        .await
-        .err(403, "CANNOT_USE_OWN_INVITE");
+    member.activate(&token).await.refused_because(
+        400,
+        "CANT_ACCEPT_INVITE",
+        "CANNOT_USE_OWN_INVITE",
+    );
 
     // Up to one's own role is allowed, and it works for someone else.
     let token = member.create_invite(json!({ "role": "member" })).await;
@@ -81,14 +82,14 @@ async fn an_admin_cannot_invite_above_the_admin_role() {
     admin
         .post("/api/auth/invite/create", json!({ "role": "owner" }))
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(400, "INSUFFICIENT_PERMISSIONS");
     admin
         .post(
             "/api/auth/invite/create",
             json!({ "role": "owner", "email": crate::helpers::ADMIN_EMAIL }),
         )
         .await
-        .err(403, "INSUFFICIENT_PERMISSIONS");
+        .err(400, "INSUFFICIENT_PERMISSIONS");
     assert_eq!(server.events(Some("Created")).await, 0);
 }
 
@@ -112,10 +113,11 @@ async fn nobody_uses_their_own_invite() {
     let token = admin
         .create_invite(json!({ "role": "admin", "maxUses": 5 }))
         .await;
-    admin
-        .activate(&token)
-        .await
-        .err(403, "CANNOT_USE_OWN_INVITE");
+    admin.activate(&token).await.refused_because(
+        400,
+        "CANT_ACCEPT_INVITE",
+        "CANNOT_USE_OWN_INVITE",
+    );
 
     // Nor through the cookie after signing out and in again.
     admin.sign_out().await.ok();
@@ -137,10 +139,11 @@ async fn an_invite_never_lowers_a_role() {
         .create_invite(json!({ "role": "member", "maxUses": 5 }))
         .await;
     let other_admin = server.user_with_role("admin2@example.com", "admin").await;
-    other_admin
-        .activate(&token)
-        .await
-        .err(409, "INVITE_WOULD_LOWER_ROLE");
+    other_admin.activate(&token).await.refused_because(
+        400,
+        "CANT_ACCEPT_INVITE",
+        "INVITE_WOULD_LOWER_ROLE",
+    );
     assert_eq!(other_admin.role().await, "admin");
 
     other_admin.sign_out().await.ok();
@@ -157,10 +160,11 @@ async fn an_invite_never_lowers_a_role() {
     let token = server
         .private_invite(&admin, "user", "admin2@example.com")
         .await;
-    other_admin
-        .activate(&token)
-        .await
-        .err(409, "INVITE_WOULD_LOWER_ROLE");
+    other_admin.activate(&token).await.refused_because(
+        400,
+        "CANT_ACCEPT_INVITE",
+        "INVITE_WOULD_LOWER_ROLE",
+    );
     assert_eq!(other_admin.role().await, "admin");
     assert_eq!(server.events(Some("Used")).await, 0);
 }

@@ -85,11 +85,11 @@ async fn varied_history(server: &TestServer) {
         .create_invite(json!({ "role": "user", "expiresIn": 10 }))
         .await;
     server.clock.advance(chrono::Duration::seconds(11));
-    server
-        .client()
-        .activate(&expiring)
-        .await
-        .err(410, "INVITE_EXPIRED");
+    server.client().activate(&expiring).await.refused_because(
+        400,
+        "INVALID_OR_EXPIRED_INVITE",
+        "INVITE_EXPIRED",
+    );
 
     let demoted = server.client();
     let id = demoted

@@ -75,6 +75,7 @@ async fn stored_event_paths_find_the_fields_serde_writes() {
             share_inviter_name: false,
             sender_response_redirect: "signUp".into(),
             sealed_token: None,
+            custom_invite_url: None,
         },
         inviter_id: "inviter".into(),
         inviter_name: "Inviter".into(),

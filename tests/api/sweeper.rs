@@ -103,10 +103,10 @@ async fn the_sweeper_expires_invites_past_their_time_under_the_injected_clock() 
     }
 
     // Whoever touches an expired invite gets the expiry the view shows.
-    server
-        .client()
-        .activate(&short[0])
-        .await
-        .err(410, "INVITE_EXPIRED");
+    server.client().activate(&short[0]).await.refused_because(
+        400,
+        "INVALID_OR_EXPIRED_INVITE",
+        "INVITE_EXPIRED",
+    );
     assert_eq!(expired_events(&server).await, 4);
 }

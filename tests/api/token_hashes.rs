@@ -74,6 +74,7 @@ async fn create_the_old_way(server: &TestServer, token: &str, email: Option<&str
         share_inviter_name: true,
         sender_response_redirect: "signUp".into(),
         sealed_token: email.map(|_| app.settings.token_seal.seal(token, &id)),
+        custom_invite_url: None,
     };
     let command = InviteCommand::Create {
         terms,
@@ -139,5 +140,5 @@ async fn invites_stored_under_the_old_plain_hash_stay_usable() {
         .client()
         .invite_info("NEW999")
         .await
-        .err(404, "INVALID_TOKEN");
+        .err(400, "INVALID_TOKEN");
 }

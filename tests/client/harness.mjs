@@ -40,6 +40,12 @@ export function assertRefused(result, status, code) {
   assert.ok(result.error.message, `a refusal says why: ${shown}`);
 }
 
+/** A refusal with the plugin's `code` and our more precise one as `reason`. */
+export function assertRefusedBecause(result, status, code, reason) {
+  assertRefused(result, status, code);
+  assert.equal(result.error.reason, reason, JSON.stringify(result));
+}
+
 async function freePort() {
   const probe = net.createServer();
   await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));

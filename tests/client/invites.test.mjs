@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ADMIN, assertRefused, serverForThisFile, USER_PASSWORD } from "./harness.mjs";
+import {
+  ADMIN,
+  assertRefused,
+  assertRefusedBecause,
+  serverForThisFile,
+  USER_PASSWORD,
+} from "./harness.mjs";
 
 const INVITE_COOKIE = "better-auth.invite-token";
 
@@ -122,7 +128,7 @@ test("invite.get tells the role, the kind of invite and the inviter", async () =
 
   assertRefused(
     await visitor.client.invite.get({ query: { token: "no-such-token" } }),
-    404,
+    400,
     "INVALID_TOKEN",
   );
 });
@@ -137,7 +143,7 @@ test("invite.cancel: the creator cancels, and the invite can no longer be used",
   assert.equal(info.data.invitation.status, "cancelled");
 
   const visitor = server.browser();
-  assertRefused(await visitor.client.invite.activate({ token }), 410, "INVITE_CANCELLED");
+  assertRefusedBecause(await visitor.client.invite.activate({ token }), 400, "INVALID_TOKEN", "INVITE_CANCELLED");
   assert.equal(await visitor.cookie(INVITE_COOKIE), undefined);
 });
 
@@ -150,7 +156,7 @@ test("invite.reject: the invited user rejects a private invite", async () => {
   assert.equal(rejected.error, null);
   assert.equal(rejected.data.status, true);
 
-  assertRefused(await carol.client.invite.activate({ token }), 410, "INVITE_REJECTED");
+  assertRefusedBecause(await carol.client.invite.activate({ token }), 400, "INVALID_TOKEN", "INVITE_REJECTED");
   const session = await carol.client.getSession();
   assert.equal(session.data.user.role, "user", "a rejected invite changes nothing");
 });
@@ -159,7 +165,7 @@ test("refused: an expired invite", async () => {
   const token = await createToken({ role: "user", expiresIn: 1 });
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const visitor = server.browser();
-  assertRefused(await visitor.client.invite.activate({ token }), 410, "INVITE_EXPIRED");
+  assertRefusedBecause(await visitor.client.invite.activate({ token }), 400, "INVALID_OR_EXPIRED_INVITE", "INVITE_EXPIRED");
   const info = await visitor.client.invite.get({ query: { token } });
   assert.equal(info.data.invitation.status, "expired");
 });
@@ -176,7 +182,7 @@ test("refused: an invite with no uses left", async () => {
   assert.equal(signedUp.data.invite.used, true);
 
   const second = server.browser();
-  assertRefused(await second.client.invite.activate({ token }), 410, "INVITE_USED_UP");
+  assertRefusedBecause(await second.client.invite.activate({ token }), 400, "INVITE_TOKEN_HAS_ALREADY_BEEN_USED", "INVITE_USED_UP");
 });
 
 test("refused: another user than the invited one", async () => {
@@ -185,9 +191,9 @@ test("refused: another user than the invited one", async () => {
   const { token } = await server.emailTo("dave@example.com");
   const eve = await server.newUser("eve@example.com");
 
-  assertRefused(await eve.client.invite.activate({ token }), 403, "INVITE_EMAIL_MISMATCH");
-  assertRefused(await eve.client.invite.reject({ token }), 403, "NOT_INVITEE");
-  assertRefused(await eve.client.invite.cancel({ token }), 403, "NOT_INVITE_CREATOR");
+  assertRefusedBecause(await eve.client.invite.activate({ token }), 400, "INVALID_EMAIL", "INVITE_EMAIL_MISMATCH");
+  assertRefusedBecause(await eve.client.invite.reject({ token }), 400, "CANT_REJECT_INVITE", "NOT_INVITEE");
+  assertRefusedBecause(await eve.client.invite.cancel({ token }), 400, "INSUFFICIENT_PERMISSIONS", "NOT_INVITE_CREATOR");
   const session = await eve.client.getSession();
   assert.equal(session.data.user.role, "user");
 });
@@ -196,7 +202,7 @@ test("refused: creating an invite without the right to", async () => {
   const frank = await server.newUser("frank@example.com");
   assertRefused(
     await frank.client.invite.create({ role: "user", senderResponse: "token" }),
-    403,
+    400,
     "INSUFFICIENT_PERMISSIONS",
   );
 
@@ -212,7 +218,7 @@ test("refused: an unknown token", async () => {
   const visitor = server.browser();
   assertRefused(
     await visitor.client.invite.activate({ token: "no-such-token" }),
-    404,
+    400,
     "INVALID_TOKEN",
   );
 });

@@ -201,6 +201,7 @@ pub async fn create(
         expires_in: request.expires_in,
         share_inviter_name: request.share_inviter_name,
         sender_response_redirect: request.sender_response_redirect,
+        custom_invite_url: None,
     };
     // One reading of the clock: the invite's `at` and its expiry.
     let now = app.clock.now();
@@ -230,6 +231,7 @@ pub async fn create(
         let guard = Guard {
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, at, move |_| answer.clone())),
+            ..Guard::default()
         };
         let command = InviteCommand::Create {
             terms,
@@ -476,6 +478,7 @@ async fn use_kept_as(
             }
             _ => None,
         },
+        ..Guard::default()
     };
     let command = InviteCommand::Use {
         user: user.actor(),

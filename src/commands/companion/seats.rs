@@ -293,7 +293,7 @@ async fn append_use(
     } = seat;
     match app
         .ledger
-        .register_with_invite(hash, confirm, &user_id, introduce)
+        .register_with_invite(hash, confirm, &user_id, introduce, &Guard::default())
         .await
     {
         Ok(position) => {

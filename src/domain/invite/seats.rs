@@ -157,6 +157,7 @@ mod tests {
                 share_inviter_name: true,
                 sender_response_redirect: "signUp".into(),
                 sealed_token: None,
+                custom_invite_url: None,
             },
             inviter_id: "admin-1".into(),
             inviter_name: "A".into(),

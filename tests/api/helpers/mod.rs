@@ -395,6 +395,13 @@ impl Reply {
         self.body
     }
 
+    /// Asserts the plugin's refusal `code` with our more precise one as `reason`.
+    pub fn refused_because(self, status: u16, code: &str, reason: &str) -> Value {
+        let body = self.err(status, code);
+        assert_eq!(body["reason"], reason, "body: {body}");
+        body
+    }
+
     pub fn location(&self) -> String {
         self.headers["location"].to_str().unwrap().to_string()
     }

@@ -12,7 +12,6 @@ FROM generate_series($1::int, $2::int) AS i
 CROSS JOIN LATERAL (VALUES
  (1, 'user', 'synthetic-user-' || i, 1, 'Registered', json_build_object('Registered',
     json_build_object('email', 'synthetic' || i || '@example.com', 'name', 'Synthetic ' || i,
-      'password_hash', '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
       'role', 'user', 'at', '2026-03-01T09:00:00Z'))),
  (2, 'invite', 'synthetic-invite-' || i, 1, 'Created', json_build_object('Created',
     json_build_object('terms', json_build_object('invite_id', md5('synthetic' || i)::uuid,

@@ -1,0 +1,144 @@
+//! The admin plugin's user management: ban, unban, end a user's sessions,
+//! remove a user; each an event of the person with the admin who did it.
+
+use crate::helpers::TestServer;
+use chrono::Duration;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_banned_user_is_signed_out_and_refused_until_unbanned() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let admin_id = admin.user_id().await;
+    let mallory = server.user_with_role("mallory@example.com", "user").await;
+    let id = mallory.user_id().await;
+
+    let banned = admin
+        .post(
+            "/api/auth/admin/ban-user",
+            json!({ "userId": id, "banReason": "spam" }),
+        )
+        .await
+        .ok();
+    assert_eq!(banned["user"]["banned"], true);
+    assert_eq!(banned["user"]["banReason"], "spam");
+    assert!(banned["user"]["banExpires"].is_null());
+    // Their session ended; sign-in is refused with the admin plugin's code,
+    // a wrong password still as a wrong password.
+    assert!(mallory.get("/api/auth/get-session").await.body.is_null());
+    server
+        .client()
+        .sign_in("mallory@example.com", "password1")
+        .await
+        .err(403, "BANNED_USER");
+    server
+        .client()
+        .sign_in("mallory@example.com", "wrong-one")
+        .await
+        .err(401, "INVALID_EMAIL_OR_PASSWORD");
+
+    // Only admins ban, and nobody bans themselves.
+    let other = server.user_with_role("other@example.com", "user").await;
+    other
+        .post("/api/auth/admin/ban-user", json!({ "userId": admin_id }))
+        .await
+        .err(403, "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS");
+    admin
+        .post("/api/auth/admin/ban-user", json!({ "userId": admin_id }))
+        .await
+        .err(400, "YOU_CANNOT_BAN_YOURSELF");
+    admin
+        .post(
+            "/api/auth/admin/ban-user",
+            json!({ "userId": "no-such-user" }),
+        )
+        .await
+        .err(404, "USER_NOT_FOUND");
+
+    let unbanned = admin
+        .post("/api/auth/admin/unban-user", json!({ "userId": id }))
+        .await
+        .ok();
+    assert_eq!(unbanned["user"]["banned"], false);
+    server
+        .client()
+        .sign_in("mallory@example.com", "password1")
+        .await
+        .ok();
+
+    // A ban for a while ends by itself.
+    admin
+        .post(
+            "/api/auth/admin/ban-user",
+            json!({ "userId": id, "banExpiresIn": 60 }),
+        )
+        .await
+        .ok();
+    server
+        .client()
+        .sign_in("mallory@example.com", "password1")
+        .await
+        .err(403, "BANNED_USER");
+    server.clock.advance(Duration::seconds(61));
+    server
+        .client()
+        .sign_in("mallory@example.com", "password1")
+        .await
+        .ok();
+
+    // The person's history: who banned, when, why; who unbanned.
+    let history = admin
+        .get("/api/ledger/events?type=Banned")
+        .await
+        .ok()
+        .to_string();
+    assert!(
+        history.contains("spam") && history.contains(&admin_id),
+        "{history}"
+    );
+    assert_eq!(server.events(Some("Banned")).await, 2);
+    assert_eq!(server.events(Some("Unbanned")).await, 1);
+}
+
+#[tokio::test]
+async fn an_admin_ends_a_users_sessions_and_removes_a_user() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let admin_id = admin.user_id().await;
+    let nina = server.user_with_role("nina@example.com", "user").await;
+    let id = nina.user_id().await;
+
+    let revoked = admin
+        .post(
+            "/api/auth/admin/revoke-user-sessions",
+            json!({ "userId": id }),
+        )
+        .await
+        .ok();
+    assert_eq!(revoked, json!({ "success": true }));
+    assert!(nina.get("/api/auth/get-session").await.body.is_null());
+    let event: String =
+        sqlx::query_scalar("SELECT payload::text FROM events WHERE event_type = 'SessionsRevoked'")
+            .fetch_one(server.pool())
+            .await
+            .unwrap();
+    assert!(event.contains(&admin_id), "by the admin: {event}");
+
+    admin
+        .post("/api/auth/admin/remove-user", json!({ "userId": admin_id }))
+        .await
+        .err(400, "YOU_CANNOT_REMOVE_YOURSELF");
+    let removed = admin
+        .post("/api/auth/admin/remove-user", json!({ "userId": id }))
+        .await
+        .ok();
+    assert_eq!(removed, json!({ "success": true }));
+    assert_eq!(server.events(Some("Erased")).await, 1);
+    server
+        .client()
+        .sign_in("nina@example.com", "password1")
+        .await
+        .err(401, "INVALID_EMAIL_OR_PASSWORD");
+    let user = admin.get(&format!("/api/ledger/users/{id}")).await.ok();
+    assert_eq!(user["email"], "[erased]");
+}

@@ -1,0 +1,106 @@
+//! No secret in the log: password hashes, session and invite tokens live in
+//! mutable tables; a dump of `events` shows none of them.
+
+use crate::helpers::{ledger::sign_up_with, TestServer, ADMIN_PASSWORD};
+use invite_ledger::domain::user::user_id_for_email;
+use serde_json::json;
+
+/// Every event as stored: payload and metadata, one line each.
+async fn dump_of_events(server: &TestServer) -> String {
+    sqlx::query_scalar(
+        "SELECT coalesce(string_agg(payload::text || ' ' || metadata::text, E'\n'), '')
+           FROM events",
+    )
+    .fetch_one(server.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_dump_of_events_holds_no_password_hash_or_token() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let public = admin.create_invite(json!({ "role": "user" })).await;
+    let (_, _) = sign_up_with(&server, &public, "joiner@example.com").await;
+    let private = server
+        .private_invite(&admin, "user", "private@example.com")
+        .await;
+    let invitee = server.client();
+    invitee.activate(&private).await.ok();
+    let signed_up = invitee
+        .sign_up("private@example.com", "password1", "Private")
+        .await
+        .ok();
+    let session_token = signed_up["token"].as_str().unwrap().to_string();
+    let admin_session = server.admin_token().await;
+
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT hash FROM password")
+        .fetch_all(server.pool())
+        .await
+        .unwrap();
+    assert_eq!(hashes.len(), 3, "the admin and two sign-ups: {hashes:?}");
+    let dump = dump_of_events(&server).await;
+    assert!(dump.contains("Registered"), "{dump}");
+    for secret in hashes
+        .iter()
+        .map(String::as_str)
+        .chain(["$argon2", "password_hash", "password1", ADMIN_PASSWORD])
+        .chain([public.as_str(), private.as_str()])
+        .chain([session_token.as_str(), admin_session.as_str()])
+    {
+        assert!(!dump.contains(secret), "`{secret}` is in the log:\n{dump}");
+    }
+    // The passwords still work, and only they.
+    server
+        .client()
+        .sign_in("joiner@example.com", "password1")
+        .await
+        .ok();
+    server
+        .client()
+        .sign_in("joiner@example.com", "password2")
+        .await
+        .err(401, "INVALID_EMAIL_OR_PASSWORD");
+}
+
+/// An account registered before hashes left the log: the upgrade copies its
+/// hash out of the old `Registered` event, which is read without it.
+#[tokio::test]
+async fn an_account_from_before_the_upgrade_signs_in() {
+    let server = TestServer::start().await;
+    let email = "old.timer@example.com";
+    let id = user_id_for_email(email);
+    let hash = invite_ledger::auth::password::hash(
+        "old password".into(),
+        server.app.settings.password_cost,
+    )
+    .await
+    .unwrap();
+    let registered = json!({ "Registered": {
+        "email": email, "name": "Old Timer", "password_hash": hash,
+        "role": "user", "at": "2026-01-02T03:04:05Z"
+    }});
+    sqlx::query(
+        "INSERT INTO events
+            (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('user', $1, 1, 'Registered', '1', $2, '{}')",
+    )
+    .bind(&id)
+    .bind(registered)
+    .execute(server.pool())
+    .await
+    .unwrap();
+    // The migration's copy, as it runs on a log written before it.
+    let migration = include_str!("../../migrations/0017_passwords.sql");
+    let copy = &migration[migration.find("INSERT INTO password").unwrap()..];
+    sqlx::raw_sql(copy).execute(server.pool()).await.unwrap();
+
+    let signed_in = crate::helpers::eventually(
+        10,
+        || async { server.client().sign_in(email, "old password").await },
+        |reply| reply.status == 200,
+    )
+    .await
+    .ok();
+    assert_eq!(signed_in["user"]["name"], "Old Timer");
+}
