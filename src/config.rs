@@ -12,6 +12,19 @@ use crate::domain::token::TokenType;
 use crate::domain::token_hash::TokenHasher;
 use crate::domain::token_seal::TokenSeal;
 
+/// The names of this machine's loopback interface, as a browser writes them.
+const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// `localhost` or a loopback address.
+pub fn is_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/invite_ledger";
 
 /// The body webhooks are posted with.
@@ -529,6 +542,16 @@ impl Config {
             .unwrap_or_else(|| format!("http://localhost:{}", self.port));
         let base_url = web_url("BASE_URL", &base)?;
         let mut trusted_origins = vec![base_url.origin()];
+        // A local server is opened as localhost, 127.0.0.1 or [::1] alike: the
+        // same port on any of them is the same machine, so none is refused.
+        if is_local(&base_url) {
+            for alias in LOOPBACK_NAMES {
+                let mut url = base_url.clone();
+                if url.set_host(Some(alias)).is_ok() && !trusted_origins.contains(&url.origin()) {
+                    trusted_origins.push(url.origin());
+                }
+            }
+        }
         for origin in &self.trusted_origins {
             trusted_origins.push(web_url("TRUSTED_ORIGINS", origin.trim())?.origin());
         }

@@ -3,13 +3,11 @@
 //! database gives every invite's code away. `serve` refuses them when
 //! `BASE_URL` is not local, unless `ALLOW_DEVELOPMENT_KEYS` says so.
 
-use url::Host;
-
 use crate::config::Settings;
 
 /// Refuses a non-local `BASE_URL` served with a development key, naming what to set.
 pub fn refuse_outside_development(settings: &Settings) -> anyhow::Result<()> {
-    if settings.config.allow_development_keys || is_local(&settings.base_url) {
+    if settings.config.allow_development_keys || crate::config::is_local(&settings.base_url) {
         return Ok(());
     }
     let unset: Vec<&str> = [
@@ -30,14 +28,4 @@ pub fn refuse_outside_development(settings: &Settings) -> anyhow::Result<()> {
          or ALLOW_DEVELOPMENT_KEYS=1 to serve with the public key anyway",
         settings.base_url,
     ))
-}
-
-/// `localhost` or a loopback address.
-fn is_local(url: &url::Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }

@@ -57,7 +57,7 @@ fn claims_trusted_origin(app: &App, headers: &HeaderMap) -> bool {
 }
 
 /// "Invalid origin", with which origin came and which are trusted: a console
-/// opened at `127.0.0.1` while `BASE_URL` says `localhost` is a common slip.
+/// opened at a LAN address while `BASE_URL` says `localhost` is a common slip.
 fn untrusted_message(app: &App, headers: &HeaderMap) -> String {
     let claimed = headers
         .get(header::ORIGIN)

@@ -50,7 +50,7 @@ async fn an_untrusted_origin_is_told_which_are_trusted() {
     let response = admin
         .http
         .post(format!("{}/api/auth/invite/create", admin.base))
-        .header("origin", "http://127.0.0.1:3000")
+        .header("origin", "http://192.168.1.20:3000")
         .json(&json!({ "role": "user" }))
         .send()
         .await
@@ -59,7 +59,7 @@ async fn an_untrusted_origin_is_told_which_are_trusted() {
         .await
         .err(403, "INVALID_ORIGIN");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("http://127.0.0.1:3000"), "{body}");
+    assert!(message.contains("http://192.168.1.20:3000"), "{body}");
     assert!(message.contains("http://localhost:3000"), "{body}");
     assert!(message.contains("TRUSTED_ORIGINS"), "{body}");
 }

@@ -41,6 +41,8 @@ async fn cookie_writes_from_an_untrusted_origin_are_refused() {
         for headers in [
             vec![("origin", EVIL)],
             vec![("origin", "null")],
+            // Another port on this machine is another origin.
+            vec![("origin", "http://127.0.0.1:4000")],
             vec![("referer", "http://evil.example/page")],
             // A trusted referer does not excuse an untrusted origin.
             vec![("origin", EVIL), ("referer", "http://localhost:3000/")],
@@ -77,7 +79,13 @@ async fn a_form_encoded_cross_site_sign_out_is_refused() {
 async fn trusted_origins_bearer_tokens_and_reads_pass() {
     let server = server().await;
     let admin = server.admin().await;
-    for origin in ["http://localhost:3000", "https://app.example.com"] {
+    // BASE_URL is http://localhost:3000: its loopback aliases are the same machine.
+    for origin in [
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+        "http://[::1]:3000",
+        "https://app.example.com",
+    ] {
         post_from(
             &admin,
             "/api/auth/invite/create",
