@@ -11,9 +11,11 @@
 //! library nor the server's command line carries it.
 
 mod bulk;
+mod growth;
 mod history;
 mod limit;
 mod load;
+mod mail;
 mod report;
 mod server;
 mod time_travel;
@@ -104,6 +106,8 @@ struct Plan {
     audit_requests: usize,
     /// Calls of 1,000 invites each (measure 9).
     bulk_calls: usize,
+    /// Calls of 1,000 invites each that grow the log (measure 11).
+    growth_calls: usize,
     cost: PasswordCost,
 }
 
@@ -121,6 +125,7 @@ impl Plan {
                 rebuild_events: 1_000,
                 audit_requests: 5,
                 bulk_calls: 1,
+                growth_calls: 2,
                 cost: PasswordCost {
                     memory_kib: 1024,
                     iterations: 1,
@@ -137,6 +142,7 @@ impl Plan {
                 rebuild_events: 1_000_000,
                 audit_requests: 200,
                 bulk_calls: 5,
+                growth_calls: 200,
                 cost: PasswordCost::default(),
             }
         }
@@ -180,6 +186,7 @@ impl Cli {
             exe: exe.to_path_buf(),
             database_url: format!("{server_url}/{database}"),
             cost: plan.cost,
+            smtp_url: None,
         }
     }
 }
@@ -209,7 +216,57 @@ async fn bulk_alone(
     );
     let measured = bulk::measure(&api, &admin, &server, plan.bulk_calls).await;
     server.stop().await?;
-    Ok(vec![bulk::row(&measured?)])
+    let mut rows = vec![bulk::row(&measured?)];
+    let (mailed, grown) = mail_and_growth(plan, &cli).await?;
+    rows.extend([mail::row(&mailed), growth::row(&grown)]);
+    print_mail_and_growth_targets(&mailed, &grown);
+    Ok(rows)
+}
+
+/// Measures 10 and 11 on a server that mails to a local SMTP sink.
+async fn mail_and_growth(
+    plan: &Plan,
+    cli: &Cli,
+) -> anyhow::Result<(mail::Figures, growth::Figures)> {
+    let sink = mail::Sink::start().await?;
+    let cli = Cli {
+        smtp_url: Some(sink.url.clone()),
+        ..cli.clone()
+    };
+    let server = Server::start(&cli).await?;
+    let api = Api::new(&server.base)?;
+    let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
+    eprintln!("bench: {} private invites mailed", bulk::INVITES_PER_CALL);
+    let mailed = mail::measure(&api, &admin, &sink).await;
+    eprintln!(
+        "bench: log growth, {} calls of create-many",
+        plan.growth_calls
+    );
+    let pool = invite_ledger::app::connect(&cli.database_url).await?;
+    let grown = growth::measure(&api, &admin, &pool, plan.growth_calls).await;
+    pool.close().await;
+    let server_peak_kib = server.peak_rss_kib()?;
+    server.stop().await?;
+    let grown = growth::Figures {
+        server_peak_kib,
+        ..grown?
+    };
+    Ok((mailed?, grown))
+}
+
+fn print_mail_and_growth_targets(mailed: &mail::Figures, grown: &growth::Figures) {
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    let mail_s = mailed.all_accepted.as_secs_f64();
+    let lag_s = grown.max_lag_seconds();
+    println!(
+        "targets (this run):\n  \
+         {} private invites all accepted by the SMTP sink <= 2 s after the request: {mail_s:.2} s {}\n  \
+         read models never more than 5 s behind while the log grows to {} events: {lag_s:.2} s {}",
+        bulk::INVITES_PER_CALL,
+        verdict(mail_s <= 2.0),
+        grown.events,
+        verdict(lag_s <= 5.0),
+    );
 }
 
 /// Measure 5 by itself.
@@ -335,6 +392,11 @@ async fn measure_all(
         bulk::INVITES_PER_CALL
     );
     let bulk = bulk::measure(&api, &admin, &server, plan.bulk_calls).await?;
+    server.stop().await?;
+    let (mailed, grown) = mail_and_growth(plan, &cli).await?;
+    let server = Server::start(&cli).await?;
+    let api = Api::new(&server.base)?;
+    let admin = api.sign_in(ADMIN_EMAIL, PASSWORD).await?;
 
     // 4. A crowd on one invite, then 4b. the same over three replicas.
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
@@ -388,6 +450,7 @@ async fn measure_all(
     rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
     rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
     rows.push(bulk::row(&bulk));
+    rows.extend([mail::row(&mailed), growth::row(&grown)]);
     rows.push(Row {
         measure: "6. server peak RSS during 1-3".into(),
         throughput: format!("{:.1} MiB", peak_rss_kib as f64 / 1024.0),
@@ -425,6 +488,7 @@ async fn measure_all(
         }));
     }
     print_targets(plan, &creates, &gets, &limits, &rebuilt, peak_rss_kib);
+    print_mail_and_growth_targets(&mailed, &grown);
     Ok(rows)
 }
 

@@ -17,6 +17,8 @@ pub struct Cli {
     pub exe: PathBuf,
     pub database_url: String,
     pub cost: PasswordCost,
+    /// Where the server sends its email (`SMTP_URL`); none: to the log.
+    pub smtp_url: Option<String>,
 }
 
 impl Cli {
@@ -93,6 +95,9 @@ impl Cli {
             .arg(self.cost.iterations.to_string())
             .env("RUST_LOG", "warn")
             .kill_on_drop(true);
+        if let Some(url) = &self.smtp_url {
+            command.env("SMTP_URL", url);
+        }
         command
     }
 }

@@ -74,6 +74,7 @@ impl App {
         let runners = vec![
             runner,
             projections::rebuild_in_background(pool.clone(), stale),
+            crate::statistics::analyse_in_background(pool.clone()),
         ];
         let read_pool = match &settings.config.database_read_url {
             Some(url) => Some(connect_standby(url, limits)?),

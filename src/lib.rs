@@ -20,3 +20,4 @@ pub mod projections;
 pub mod queries;
 pub mod rate_limit;
 pub mod reactors;
+pub mod statistics;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::Environment;
 
@@ -173,6 +174,11 @@ impl Mailer for LogMailer {
     }
 }
 
+/// Connections kept open to the SMTP server: as many as the email reactor
+/// sends at once (`reactors::runner`), so a bulk of invitations reuses them
+/// instead of opening one for each message over the pool's size.
+const SMTP_CONNECTIONS: u32 = 16;
+
 /// Sends through an SMTP server: `smtp://host:port` (plain), `?tls=required`
 /// (STARTTLS) or `smtps://user:pass@host` (TLS), as lettre reads the URL.
 pub struct SmtpMailer {
@@ -185,6 +191,7 @@ impl SmtpMailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
             .timeout(Some(timeout))
+            .pool_config(PoolConfig::new().max_size(SMTP_CONNECTIONS))
             .build();
         let from = from
             .parse()

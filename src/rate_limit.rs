@@ -150,6 +150,52 @@ impl Limiter {
     }
 }
 
+/// One key's limit, for a statement that reads it beside what it guards
+/// (`guarded_sql`): a lookup and its check in one round trip, no write.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub bucket: String,
+    pub window_secs: f64,
+    pub max: i32,
+}
+
+impl Limit {
+    pub fn check(&self, key: &str) -> Check {
+        Check {
+            bucket: bucket(self, key),
+            window_secs: self.window.as_secs_f64(),
+            max: self.max.min(i32::MAX as u32) as i32,
+        }
+    }
+}
+
+/// Wraps `lookup` (a statement with at most one row, whose columns are named)
+/// so that it also says whether the check with parameters `$b` (bucket), `$b+1`
+/// (window in seconds) and `$b+2` (max) is used up: one row always, the
+/// lookup's columns (null when it found nothing) and `limit_wait`, the seconds
+/// left (null when clear). The limit is read in the lookup's own snapshot, so
+/// every replica sees the same count, and nothing is written.
+pub fn guarded_sql(lookup: &str, b: usize) -> String {
+    format!(
+        "SELECT found.*, blocked.limit_wait
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (
+                SELECT EXTRACT(EPOCH FROM window_start + make_interval(secs => ${w}) - now())::float8
+                       AS limit_wait
+                  FROM rate_limit
+                 WHERE bucket = ${b} AND window_start + make_interval(secs => ${w}) > now()
+                   AND hits >= ${m}) AS blocked ON true
+           LEFT JOIN LATERAL ({lookup}) AS found ON blocked.limit_wait IS NULL",
+        w = b + 1,
+        m = b + 2,
+    )
+}
+
+/// What a guarded statement's `limit_wait` column says: the wait, if blocked.
+pub fn blocked_by(limit_wait: Option<f64>) -> Option<Duration> {
+    limit_wait.map(wait)
+}
+
 fn bucket(limit: &Limit, key: &str) -> String {
     format!("{}:{key}", limit.name)
 }

@@ -17,8 +17,8 @@ use crate::domain::invite::{Actor, InviteCommand, InviteError};
 use crate::domain::normalize_email;
 use crate::domain::user::{UserCommand, UserError};
 use crate::error::ServiceError;
-use crate::ledger::{Guard, JointError, LedgerError};
-use crate::projections::model::ReadModel;
+use crate::ledger::{Guard, JointError, LedgerError, Position};
+use crate::projections::appended::{rows_after, rows_made};
 use crate::projections::user_account::UserAccounts;
 
 pub struct SignUp {
@@ -140,10 +140,23 @@ async fn register(
         ..Guard::default()
     };
     let position = app.ledger.execute(&user_id, command, &guard).await?;
-    app.settle_on(position, &[UserAccounts::NAME]).await;
-    Ok(accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
-        anyhow::anyhow!("registered user {user_id} is missing from the read model")
-    })?)
+    app.written(position);
+    let position =
+        position.ok_or_else(|| anyhow::anyhow!("registering {user_id} appended nothing"))?;
+    registered(app, &user_id, position).await
+}
+
+/// The account an append registered, folded from that append's own events.
+async fn registered(
+    app: &Context,
+    user_id: &str,
+    position: Position,
+) -> Result<Account, ServiceError> {
+    let made = rows_made::<UserAccounts>(&app.pool, position).await?;
+    Ok(made
+        .into_iter()
+        .find(|account| account.id == user_id)
+        .ok_or_else(|| anyhow::anyhow!("registering {user_id} made no account"))?)
 }
 
 /// Invite-only sign-up, as one step: the account and the invite's use are
@@ -207,7 +220,7 @@ async fn sign_up_by_invite(
             .await;
     }
     let position = match result {
-        Ok(position) => Some(position),
+        Ok(position) => position,
         Err(JointError::Invite(refused)) => {
             let refused = match invites::expire_if_needed(app, &id, Err(refused)).await {
                 Err(refused) => refused,
@@ -223,11 +236,9 @@ async fn sign_up_by_invite(
         }
         Err(JointError::User(refused)) => return Err(refused.into()),
     };
-    app.settle(position).await;
-    let used = invites::used(app, token).await?;
-    let account = accounts::by_id(&app.pool, &user_id).await?.ok_or_else(|| {
-        anyhow::anyhow!("registered user {user_id} is missing from the read model")
-    })?;
+    app.written(Some(position));
+    let used = invites::used(app, &id, token).await?;
+    let account = registered(app, &user_id, position).await?;
     open_session(app, account, Some(InviteReport::used(&used)), client).await
 }
 
@@ -238,7 +249,12 @@ pub async fn sign_in(
     invite_token: Option<&str>,
     client: ClientInfo,
 ) -> Result<SignedIn, ServiceError> {
-    let account = accounts::by_email(&app.pool, &normalize_email(email)).await?;
+    let email = normalize_email(email);
+    let mut account = accounts::by_email(&app.pool, &email).await?;
+    // Registered through another replica, perhaps, and not in this one's view yet.
+    if account.is_none() && app.see_the_log().await? {
+        account = accounts::by_email(&app.pool, &email).await?;
+    }
     // Verify against something even for unknown emails, so timing tells nothing.
     let stored = match &account {
         Some(a) => passwords::hash_of(&app.pool, &a.id).await?,
@@ -287,9 +303,15 @@ async fn finish_sign_in(
         Some(token) => Some(
             match invites::use_invite(app, account.actor(), token, new_account, &client).await {
                 Ok(used) => {
-                    account = accounts::by_id(&app.pool, &account.id)
-                        .await?
-                        .unwrap_or(account);
+                    // The account as the use left it (its role), from the use's own event.
+                    if let Some(position) = used.position {
+                        let id = account.id.clone();
+                        account = rows_after::<UserAccounts>(&app.pool, position, vec![account])
+                            .await?
+                            .into_iter()
+                            .find(|after| after.id == id)
+                            .ok_or_else(|| anyhow::anyhow!("the use lost account {id}"))?;
+                    }
                     InviteReport::used(&used)
                 }
                 Err(ServiceError::Internal(error)) => return Err(ServiceError::Internal(error)),
@@ -341,9 +363,11 @@ pub async fn set_role(
     role: &str,
     idempotent: Option<(&IdempotentRequest, AnswerOf<'_>)>,
 ) -> Result<Account, ServiceError> {
-    let target = accounts::by_id(&app.pool, user_id)
-        .await?
-        .ok_or(ServiceError::User(crate::domain::user::UserError::NotFound))?;
+    let mut target = accounts::by_id(&app.pool, user_id).await?;
+    if target.is_none() && app.see_the_log().await? {
+        target = accounts::by_id(&app.pool, user_id).await?;
+    }
+    let target = target.ok_or(ServiceError::User(crate::domain::user::UserError::NotFound))?;
     let at = app.clock.now();
     let command = UserCommand::SetRole {
         role: role.to_string(),
@@ -367,11 +391,9 @@ pub async fn set_role(
         ..Guard::default()
     };
     let position = app.ledger.execute(user_id, command, &guard).await?;
-    app.settle_on(position, &[UserAccounts::NAME]).await;
-    if idempotent.is_some() && position.is_some() {
-        return Ok(changed);
-    }
-    Ok(accounts::by_id(&app.pool, user_id).await?.unwrap_or(target))
+    app.written(position);
+    // Nothing appended: the role was already this one.
+    Ok(if position.is_some() { changed } else { target })
 }
 
 /// Creates an account with any configured role: the operator's way to make the

@@ -22,8 +22,6 @@ use crate::domain::invite::{Invite, InviteCommand, InviteError};
 use crate::domain::token::TokenType;
 use crate::error::ServiceError;
 use crate::ledger::{Admission, BatchResult, Guard, LedgerError};
-use crate::projections::invite::InviteView;
-use crate::projections::model::ReadModel;
 
 /// Draws of fresh tokens when one collides with an existing invite.
 const TOKEN_ATTEMPTS: usize = 5;
@@ -217,7 +215,7 @@ pub async fn create_many(
             _ => None,
         })
         .max();
-    app.settle_on(last, &[InviteView::NAME]).await;
+    app.written(last);
     Ok(answer(&admission))
 }
 

@@ -77,14 +77,14 @@ pub async fn erase(
                 .ledger
                 .erase_person(&first, by_user_id, app.clock.now())
                 .await?;
-            app.settle(erased).await;
+            app.written(erased);
         }
     }
     super::receipt_erasure::erase_from_receipts(app, &person, &emails).await?;
     for email in &emails {
         app.limiter.forget(SIGN_IN_ACCOUNT, email).await?;
     }
-    app.settle(position).await;
+    app.written(position);
     Ok(Erasure {
         user_id: person,
         already_erased: position.is_none(),

@@ -19,13 +19,14 @@ use crate::config::{SenderResponse, SenderResponseRedirect};
 use crate::context::Context;
 use crate::domain::email::Email;
 use crate::domain::invite::{Actor, InviteCommand, InviteError, InviteTerms};
-use crate::domain::invite_link::{InviteLinks, Landing};
+use crate::domain::invite_link::InviteLinks;
 use crate::domain::token::{random_code, random_token, TokenType};
 use crate::error::ServiceError;
 use crate::ledger::Guard;
-use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
-use crate::projections::model::ReadModel;
+use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::projections::row::Row;
+use crate::rate_limit::{self, Check};
+use sqlx::{FromRow, Row as _};
 
 /// A year of seconds times ten: far enough for any real invite.
 const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
@@ -97,18 +98,6 @@ pub struct Created {
     pub invite_ids: Option<Vec<Uuid>>,
 }
 
-/// Where a visitor goes to sign up or sign in to use this invite.
-fn invite_sign_in_up_page(invite: &InviteRow) -> &str {
-    Landing {
-        private: invite.email.is_some(),
-        new_account: invite.new_account,
-        sender_response_redirect: &invite.sender_response_redirect,
-        redirect_to_sign_in: &invite.redirect_to_sign_in,
-        redirect_to_sign_up: &invite.redirect_to_sign_up,
-    }
-    .page()
-}
-
 /// The invite this token opens, under its keyed hash or, for an invite made
 /// before those, its plain one (see `domain::token_hash`).
 pub async fn find(app: &Context, token: &str) -> Result<Option<InviteRow>, ServiceError> {
@@ -119,11 +108,52 @@ pub async fn find(app: &Context, token: &str) -> Result<Option<InviteRow>, Servi
         )
     });
     let [keyed, legacy] = app.settings.token_hasher.candidates(token);
-    Ok(sqlx::query_as(&BY_TOKEN_HASH)
+    let read = || {
+        sqlx::query_as(&BY_TOKEN_HASH)
+            .bind(vec![keyed.clone(), legacy.clone()])
+            .bind(keyed.clone())
+            .fetch_optional(&app.pool)
+    };
+    // An invite just made on another replica may not be in this one's view yet.
+    match read().await? {
+        None if app.see_the_log().await? => Ok(read().await?),
+        found => Ok(found),
+    }
+}
+
+/// `find`, and the guessing limit `check` read in the same statement: a
+/// blocked client learns nothing, a found token costs one read and no write.
+pub async fn find_checked(
+    app: &Context,
+    token: &str,
+    check: &Check,
+) -> Result<Option<InviteRow>, ServiceError> {
+    static CHECKED: LazyLock<String> = LazyLock::new(|| {
+        rate_limit::guarded_sql(
+            &format!(
+                "SELECT {} FROM invite WHERE token_hash = ANY($1) ORDER BY token_hash = $2 DESC LIMIT 1",
+                InviteRow::column_list()
+            ),
+            3,
+        )
+    });
+    let [keyed, legacy] = app.settings.token_hasher.candidates(token);
+    let row = sqlx::query(&CHECKED)
         .bind(vec![keyed.clone(), legacy])
         .bind(keyed)
-        .fetch_optional(&app.pool)
-        .await?)
+        .bind(&check.bucket)
+        .bind(check.window_secs)
+        .bind(check.max)
+        .fetch_one(&app.pool)
+        .await?;
+    if rate_limit::blocked_by(row.try_get("limit_wait")?).is_some() {
+        return Err(ServiceError::RateLimited);
+    }
+    match row.try_get::<Option<Uuid>, _>("id")? {
+        Some(_) => Ok(Some(InviteRow::from_row(&row)?)),
+        // Not here yet, perhaps: `find` waits for the log before it says so.
+        None => find(app, token).await,
+    }
 }
 
 type CommandResult =
@@ -499,7 +529,7 @@ async fn create_one(
             result => break (created, result?),
         }
     };
-    app.settle_on(position, &[InviteView::NAME]).await;
+    app.written(position);
     Ok(created)
 }
 
@@ -587,16 +617,23 @@ pub async fn activate_only(
             return Err(refused);
         }
     };
-    app.settle_on(position, &[InviteView::NAME]).await;
-    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
-    Ok(Activation::SignInUpRequired {
-        redirect_to: callback.unwrap_or_else(|| invite_sign_in_up_page(&row).to_string()),
-    })
+    app.written(position);
+    let redirect_to = match callback {
+        Some(callback) => callback,
+        None => {
+            let invite = app.ledger.load_invite(&id).await?;
+            let terms = invite.terms().ok_or(InviteError::NotFound)?;
+            terms.sign_in_up_page().to_string()
+        }
+    };
+    Ok(Activation::SignInUpRequired { redirect_to })
 }
 
 pub struct Used {
     pub role: String,
     pub redirect_to: String,
+    /// Where the use was recorded; none for an answer about a use recorded before.
+    pub position: Option<crate::ledger::Position>,
 }
 
 /// Uses the invite for `user`: the `Used` event is the role change and its
@@ -630,18 +667,25 @@ pub async fn use_invite(
             return Err(refused);
         }
     };
-    app.settle(position).await;
-    used(app, token).await
+    app.written(position);
+    Ok(Used {
+        position,
+        ..used(app, &id, token).await?
+    })
 }
 
-/// What the use of the invite behind `token` gave: its role and where to go next.
-pub async fn used(app: &Context, token: &str) -> Result<Used, ServiceError> {
-    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
+/// What the use of the invite `id` (opened by `token`) gave: its role and
+/// where to go next, from the invite's own events (the read model may not
+/// show the use yet).
+pub async fn used(app: &Context, id: &str, token: &str) -> Result<Used, ServiceError> {
+    let invite = app.ledger.load_invite(id).await?;
+    let terms = invite.terms().ok_or(InviteError::NotFound)?;
     // The plugin fills `{token}` in the after-upgrade page with the invite's token.
     let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     Ok(Used {
-        role: row.role,
-        redirect_to: row.redirect_to_after_upgrade.replace("{token}", &token),
+        role: terms.role.clone(),
+        redirect_to: terms.redirect_to_after_upgrade.replace("{token}", &token),
+        position: None,
     })
 }
 
@@ -656,7 +700,7 @@ pub async fn expire_if_needed(
             at: app.clock.now(),
         };
         match app.ledger.execute(id, expire, &Guard::default()).await {
-            Ok(position) => app.settle_on(position, &[InviteView::NAME]).await,
+            Ok(position) => app.written(position),
             Err(error) => tracing::warn!(%error, "could not record the expiry"),
         }
     }
@@ -708,8 +752,11 @@ pub async fn get(
     app: &Context,
     viewer: Option<&Account>,
     token: &str,
+    guessing: &Check,
 ) -> Result<InviteInfo, ServiceError> {
-    let row = find(app, token).await?.ok_or(InviteError::NotFound)?;
+    let row = find_checked(app, token, guessing)
+        .await?
+        .ok_or(InviteError::NotFound)?;
     let status = row.status_at(app.clock.now());
     let shared = row.share_inviter_name;
     Ok(InviteInfo {
@@ -744,12 +791,15 @@ pub async fn get(
 /// The hash of an invite's token (its aggregate id), found by the invite's id:
 /// how a creator names a private invite whose token only its email carried.
 pub async fn token_hash_of(app: &Context, invite_id: Uuid) -> Result<Option<String>, ServiceError> {
-    Ok(
+    let read = || {
         sqlx::query_scalar("SELECT token_hash FROM invite WHERE id = $1")
             .bind(invite_id)
             .fetch_optional(&app.pool)
-            .await?,
-    )
+    };
+    match read().await? {
+        None if app.see_the_log().await? => Ok(read().await?),
+        found => Ok(found),
+    }
 }
 
 /// The aggregate id of the invite behind `token`: the hash it is stored under
@@ -834,6 +884,6 @@ pub async fn reject(app: &Context, user: &Account, token: &str) -> Result<(), Se
 /// show the outcome.
 async fn finish(app: &Context, id: &str, result: CommandResult) -> Result<(), ServiceError> {
     let position = expire_if_needed(app, id, result).await?;
-    app.settle_on(position, &[InviteView::NAME]).await;
+    app.written(position);
     Ok(())
 }

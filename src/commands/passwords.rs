@@ -87,7 +87,7 @@ pub async fn request_reset(
             &Guard::default(),
         )
         .await?;
-    app.settle(position).await;
+    app.written(position);
     Ok(())
 }
 
@@ -183,7 +183,7 @@ async fn set_password(
         at,
     };
     let position = app.ledger.execute(user_id, command, &guard).await?;
-    app.settle(position).await;
+    app.written(position);
     Ok(())
 }
 
@@ -230,6 +230,6 @@ async fn record_revocation(
         .ledger
         .execute(user_id, command, &Guard::default())
         .await?;
-    app.settle(position).await;
+    app.written(position);
     Ok(())
 }

@@ -192,7 +192,12 @@ where
         let Some(token) = session_token(parts, &app) else {
             return Ok(MaybeUser(None));
         };
-        let found = session::find_with_account(&app.pool, &token, app.clock.now()).await?;
+        let mut found = session::find_with_account(&app.pool, &token, app.clock.now()).await?;
+        // An account registered through another replica may not be in this
+        // one's `user_account` yet: a session without it waits for the log.
+        if found.is_none() && app.see_the_log().await.map_err(ServiceError::from)? {
+            found = session::find_with_account(&app.pool, &token, app.clock.now()).await?;
+        }
         let Some((session, account)) = found else {
             return Ok(MaybeUser(None));
         };

@@ -14,7 +14,7 @@ use crate::commands::client::ClientInfo;
 use crate::config::Config;
 use crate::domain::invite::InviteError;
 use crate::error::ServiceError;
-use crate::rate_limit::{Limit, Limiter, SIGN_IN_ACCOUNT};
+use crate::rate_limit::{Check, Limit, Limiter, SIGN_IN_ACCOUNT};
 
 pub struct Guards {
     limiter: Arc<Limiter>,
@@ -54,6 +54,23 @@ impl Guards {
     ) -> Result<T, ApiError> {
         self.before_token_lookup(client).await?;
         let result = lookup.await;
+        if let Err(ServiceError::Invite(InviteError::NotFound)) = &result {
+            self.unknown_token(client).await?;
+        }
+        Ok(result?)
+    }
+
+    /// `token_lookup` for a lookup that reads the guessing limit in its own
+    /// statement (`rate_limit::Check`): no read before it.
+    pub async fn checked_token_lookup<T, F>(
+        &self,
+        client: &ClientInfo,
+        lookup: impl FnOnce(Check) -> F,
+    ) -> Result<T, ApiError>
+    where
+        F: Future<Output = Result<T, ServiceError>>,
+    {
+        let result = lookup(self.token_guesses.check(&address(client))).await;
         if let Err(ServiceError::Invite(InviteError::NotFound)) = &result {
             self.unknown_token(client).await?;
         }

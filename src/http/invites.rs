@@ -376,7 +376,9 @@ async fn get_invite(
 ) -> Result<Json<invites::InviteInfo>, ApiError> {
     let info = state
         .guards
-        .token_lookup(&client, invites::get(&state.app, viewer.as_ref(), &token))
+        .checked_token_lookup(&client, |guessing| async move {
+            invites::get(&state.app, viewer.as_ref(), &token, &guessing).await
+        })
         .await?;
     // Serialized straight from the struct: no intermediate JSON tree per request.
     Ok(Json(info))

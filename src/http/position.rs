@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::context::recording_writes;
+use crate::context::{recording_writes, Reads};
 use crate::ledger::Position;
 
 pub const LEDGER_POSITION: HeaderName = HeaderName::from_static("ledger-position");
@@ -43,6 +43,8 @@ pub async fn read_your_writes(
             return refusal.into_response();
         }
         request.extensions_mut().insert(SeenPosition(position));
+    } else if let Some(reads) = reads_of(&request) {
+        app.see_writes_here(reads).await;
     }
     let (mut response, written) = recording_writes(next.run(request)).await;
     if let Some(written) = written {
@@ -51,6 +53,29 @@ pub async fn read_your_writes(
         }
     }
     response
+}
+
+/// What a request without the header must see of this replica's writes: a
+/// read, all of them; a write, those to accounts (it acts as a signed-in
+/// account, and decides on the log, not on the read models; what it looks up
+/// and misses waits for the log, `Context::see_the_log`). Probes and the
+/// documents read no read model.
+fn reads_of(request: &Request) -> Option<Reads> {
+    let path = request.uri().path();
+    if ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
+        .iter()
+        .any(|probe| path.starts_with(probe))
+    {
+        return None;
+    }
+    // Some reads are POSTs with a body (`/invite/get`, the companion API's).
+    let posted_read = path.ends_with("/get") || path.ends_with("/list");
+    match *request.method() {
+        Method::GET | Method::HEAD => Some(Reads::Everything),
+        Method::POST if posted_read => Some(Reads::Everything),
+        Method::POST => Some(Reads::Accounts),
+        _ => None,
+    }
 }
 
 /// Waits until every read model here has applied `position`.

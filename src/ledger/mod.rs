@@ -20,7 +20,7 @@ pub use reader::{
     count_after, decode_rows, fetch_batch, position_of, read_batch, read_positions, LedgerEvent,
     RecordedEvent, RECORDED_COLUMNS,
 };
-pub use store::{BatchResult, JointError, Ledger, LedgerError};
+pub use store::{BatchResult, JointError, Ledger, LedgerError, WrittenHere};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -97,6 +97,10 @@ pub struct Ledger {
     users: Arc<AppendStore<User>>,
     roles: Arc<RolePolicy>,
     appended: Arc<watch::Sender<Position>>,
+    /// This process's latest append that changes an account (a user's event,
+    /// an invite's `Used`): what a signed-in request waits for before it reads
+    /// its own account.
+    accounts_appended: Arc<watch::Sender<Position>>,
     turns: Arc<[tokio::sync::Mutex<()>]>,
     keys: Arc<SealingKeys>,
 }
@@ -110,6 +114,7 @@ impl Ledger {
             keys,
             roles: Arc::new(roles),
             appended: Arc::new(watch::Sender::new(Position::default())),
+            accounts_appended: Arc::new(watch::Sender::new(Position::default())),
             turns: (0..WRITE_SHARDS).map(|_| Default::default()).collect(),
         }
     }
@@ -122,6 +127,15 @@ impl Ledger {
     /// watch it to start at once.
     pub fn appended(&self) -> watch::Receiver<Position> {
         self.appended.subscribe()
+    }
+
+    /// How far this process has written: every read model must reach `all`
+    /// to show all of it, `user_account` must reach `accounts`.
+    pub fn written_here(&self) -> WrittenHere {
+        WrittenHere {
+            all: *self.appended.borrow(),
+            accounts: *self.accounts_appended.borrow(),
+        }
     }
 
     /// New invites, each under its own id, decided one by one and the valid
@@ -174,7 +188,7 @@ impl Ledger {
             }
         }
         if let Some(&last) = appended.positions.last() {
-            self.note_appended(last);
+            self.note_appended(last, &events);
         }
         Ok((results, appended.admission))
     }
@@ -248,7 +262,7 @@ impl Ledger {
                         let limit = appended.admission.refused_by.unwrap_or_default();
                         return Err(LedgerError::QuotaExceeded(limit));
                     };
-                    self.note_appended(last);
+                    self.note_appended(last, &serialized);
                     return Ok(Some(last));
                 }
                 Err(AppendError::Conflict) => {
@@ -309,7 +323,7 @@ impl Ledger {
                         .positions
                         .last()
                         .ok_or_else(|| JointError::store("a sign-up by invite appended nothing"))?;
-                    self.note_appended(last);
+                    self.note_appended(last, &events);
                     return Ok(last);
                 }
                 Err(AppendError::Conflict) => {
@@ -366,7 +380,7 @@ impl Ledger {
                     let last = *positions
                         .last()
                         .ok_or_else(|| LedgerError::Store("an erasure appended nothing".into()))?;
-                    self.note_appended(last);
+                    self.note_appended(last, &events);
                     return Ok(Some(last));
                 }
                 Err(AppendError::Conflict) => {
@@ -380,9 +394,12 @@ impl Ledger {
     }
 
     /// Wakes the log's followers for what was just appended.
-    fn note_appended(&self, last: Position) {
-        self.appended
-            .send_if_modified(|p| std::mem::replace(p, last.max(*p)) != *p);
+    fn note_appended(&self, last: Position, events: &[SerializedEvent]) {
+        let further = |p: &mut Position| std::mem::replace(p, last.max(*p)) != *p;
+        if events.iter().any(changes_an_account) {
+            self.accounts_appended.send_if_modified(further);
+        }
+        self.appended.send_if_modified(further);
     }
 
     fn turn_of(&self, aggregate_type: &str, id: &str) -> &tokio::sync::Mutex<()> {
@@ -390,6 +407,19 @@ impl Ledger {
         (aggregate_type, id).hash(&mut hasher);
         &self.turns[hasher.finish() as usize % self.turns.len()]
     }
+}
+
+/// How far this process has written (`Ledger::written_here`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WrittenHere {
+    pub all: Position,
+    pub accounts: Position,
+}
+
+/// Whether `user_account` folds this event: a user's own, or an invite's use
+/// (the role it gives).
+fn changes_an_account(event: &SerializedEvent) -> bool {
+    event.aggregate_type == User::TYPE || event.event_type == "Used"
 }
 
 /// Aggregates as this process last loaded them, so the next load reads only

@@ -3,6 +3,7 @@
 //! SQL file in `projections/`. The runner and the rebuild run the same fold;
 //! `as_of` reads the history.
 
+pub mod appended;
 pub mod emptied;
 pub mod invite;
 pub mod invite_use;

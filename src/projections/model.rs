@@ -99,7 +99,7 @@ pub struct Rows<R: Row> {
 }
 
 impl<R: Row> Rows<R> {
-    fn new(track_changes: bool) -> Self {
+    pub(super) fn new(track_changes: bool) -> Self {
         Rows {
             rows: HashMap::new(),
             changed: track_changes.then(HashSet::new),
@@ -133,6 +133,10 @@ impl<R: Row> Rows<R> {
 
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    pub(super) fn into_rows(self) -> Vec<R> {
+        self.rows.into_values().collect()
     }
 
     pub fn is_empty(&self) -> bool {

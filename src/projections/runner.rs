@@ -80,6 +80,15 @@ impl Progress {
             .collect()
     }
 
+    /// Whether the read models named in `read_models` (every one when empty)
+    /// have applied the event at `position`.
+    pub fn has_applied(&self, position: Position, read_models: &[&str]) -> bool {
+        self.checkpoints
+            .iter()
+            .filter(|(name, _)| read_models.is_empty() || read_models.contains(&name.as_str()))
+            .all(|(_, at)| *at.borrow() >= position)
+    }
+
     /// Waits until the read models named in `read_models` (every one when empty)
     /// have applied the event at `position`, or the timeout passes. Returns
     /// whether they got there.

@@ -116,7 +116,11 @@ pub async fn record_versions<R: Row>(
             UPDATE {history} h SET valid_to = e.at, valid_to_position = e.position
               FROM unnest($1::text[]::{key_type}[], $2::timestamptz[], $3::bigint[])
                    AS e(key, at, position)
-             WHERE h.{key} = e.key AND h.valid_to IS NULL)
+             WHERE h.{key} = e.key AND h.valid_to IS NULL
+               -- Names the keys to the index of current versions: a plan made
+               -- while the table was small (or never analysed) cannot turn
+               -- into a scan of every current version.
+               AND h.{key} = ANY($1::text[]::{key_type}[]))
          INSERT INTO {history} ({columns}, {VALIDITY}) SELECT * FROM unnest({arrays})",
         history = R::HISTORY,
         key = R::KEY,

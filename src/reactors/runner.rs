@@ -188,7 +188,7 @@ async fn deliver_due(
             payload: row.get("payload"),
             attempt: row.get("attempts"),
         };
-        let (pool, reactor) = (pool.clone(), reactor.clone());
+        let reactor = reactor.clone();
         attempts.spawn(async move {
             let started = Utc::now();
             let outcome =
@@ -205,25 +205,33 @@ async fn deliver_due(
                     "delivery failed"
                 );
             }
-            record(&pool, &delivery, policy, started, outcome).await
+            (delivery, started, outcome)
         });
     }
+    let mut outcomes = Vec::with_capacity(count);
     while let Some(joined) = attempts.join_next().await {
-        joined??;
+        outcomes.push(joined?);
     }
+    // The batch's outcomes in one transaction: one commit (one WAL flush) for
+    // all of them. A crash before it leaves the leases to run out, and the
+    // deliveries go again, as they would after a crash mid-delivery.
+    let mut tx = pool.begin().await?;
+    for (delivery, started, outcome) in outcomes {
+        record(&mut tx, &delivery, policy, started, outcome).await?;
+    }
+    tx.commit().await?;
     Ok(count)
 }
 
-/// Writes the attempt and the delivery's new state in one transaction.
+/// Writes the attempt and the delivery's new state.
 async fn record(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     delivery: &Delivery,
     policy: DeliveryPolicy,
     started: chrono::DateTime<Utc>,
     outcome: anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let error = outcome.err().map(|e| format!("{e:#}"));
-    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO reactor_attempt (delivery_id, attempt, started_at, outcome, error)
          VALUES ($1, $2, $3, $4, $5)",
@@ -271,7 +279,6 @@ async fn record(
             .await?;
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -159,6 +159,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
     let admin = server.admin().await;
     admin.invite_by_email("member", "r@example.com").await;
     let first = server.mailer.last_to("r@example.com").await;
+    server.read_models_caught_up().await;
     let view_before: (String, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT status, updated_at FROM invite")
             .fetch_one(server.pool())
@@ -185,6 +186,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
         .unwrap()
         .to_string();
     assert_eq!(resent_by, vec![admin_id]);
+    server.read_models_caught_up().await;
     let view_after: (String, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT status, updated_at FROM invite")
             .fetch_one(server.pool())

@@ -3,7 +3,8 @@
 //! applied that far, and says so (503) rather than answer from behind.
 
 use serde_json::{json, Value};
-use sqlx::Connection;
+
+use std::time::{Duration, Instant};
 
 use crate::helpers::{Client, TestServer, ADMIN_EMAIL};
 use invite_ledger::clock::Clock;
@@ -68,26 +69,7 @@ async fn a_write_on_one_replica_is_read_on_another_with_its_position() {
 
     // Stall every read model (as a rebuild holding their locks would), then
     // cancel the invite through the ledger: the log has it, the views not yet.
-    let mut stall = sqlx::PgConnection::connect(&a.db.url).await.unwrap();
-    let mut held = sqlx::Connection::begin(&mut stall).await.unwrap();
-    let mut locked = 0;
-    for _ in 0..1000 {
-        locked = 0;
-        for name in READ_MODELS {
-            locked += try_lock(&mut held, name).await.unwrap() as usize;
-        }
-        if locked == READ_MODELS.len() {
-            break;
-        }
-        // A batch holds one of them right now: let go and try again.
-        held.rollback().await.unwrap();
-        held = sqlx::Connection::begin(&mut stall).await.unwrap();
-    }
-    assert_eq!(
-        locked,
-        READ_MODELS.len(),
-        "the read models' locks were taken"
-    );
+    let held = stall_read_models(&a.db.url).await;
     let session = admin.session().await;
     let by = Actor {
         user_id: session["user"]["id"].as_str().unwrap().to_string(),
@@ -130,5 +112,101 @@ async fn a_write_on_one_replica_is_read_on_another_with_its_position() {
         (200, json!("cancelled")),
         "{body}"
     );
-    stall.close().await.unwrap();
+}
+
+/// Holds every read model's lock (as a rebuild does), so none moves until the
+/// transaction is rolled back.
+async fn stall_read_models(url: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    for _ in 0..1000 {
+        let mut held = pool.begin().await.unwrap();
+        let mut locked = 0;
+        for name in READ_MODELS {
+            locked += try_lock(&mut held, name).await.unwrap() as usize;
+        }
+        if locked == READ_MODELS.len() {
+            return held;
+        }
+        // A batch holds one of them right now: let go and try again.
+        held.rollback().await.unwrap();
+    }
+    panic!("the read models' locks were not taken");
+}
+
+#[tokio::test]
+async fn a_write_answers_before_the_read_models_and_the_next_read_sees_it() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let visitor = server.client();
+
+    // The read models stand still: a write is answered all the same, from its
+    // own event, with its position.
+    let held = stall_read_models(&server.db.url).await;
+    let started = Instant::now();
+    let created = admin
+        .post("/api/auth/invite/create", json!({ "role": "user" }))
+        .await;
+    let waited = started.elapsed();
+    assert!(created.headers.get("ledger-position").is_some());
+    let token = created.ok()["message"].as_str().unwrap().to_string();
+    assert!(
+        waited < Duration::from_secs(3),
+        "the write waited {waited:?} for read models that could not move"
+    );
+
+    // The next read on this server, by anyone, without a header, waits for
+    // what this server wrote: once the read models move, it shows the invite.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        held.rollback().await.unwrap();
+    });
+    let (status, body) = status_with(&visitor, &token, None).await;
+    assert_eq!(
+        (status, body["invitation"]["status"].clone()),
+        (200, json!("pending")),
+        "{body}"
+    );
+    release.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_unknown_to_this_replica_waits_for_the_log_before_it_is_refused() {
+    let a = TestServer::start().await;
+    let (b_app, _b_tasks) = crate::helpers::replica(&a.db, a.clock.clone(), &[]).await;
+    let (b_addr, _b_serving) = crate::helpers::serve_http(b_app).await;
+    let b = Client {
+        http: reqwest::Client::new(),
+        base: format!("http://{b_addr}"),
+    };
+
+    // Written on A while the read models stand still: B's view lacks it. B
+    // did not write it, so only the miss tells B to wait for the log.
+    let admin = a.admin().await;
+    let held = stall_read_models(&a.db.url).await;
+    let created = admin
+        .post("/api/auth/invite/create", json!({ "role": "user" }))
+        .await;
+    let token = created.ok()["message"].as_str().unwrap().to_string();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        held.rollback().await.unwrap();
+    });
+    let (status, body) = status_with(&b, &token, None).await;
+    assert_eq!(
+        (status, body["invitation"]["status"].clone()),
+        (200, json!("pending")),
+        "{body}"
+    );
+    release.await.unwrap();
+
+    // A token no one made is still refused, once the read models are at the log's head.
+    let (status, body) = status_with(&b, "no-such-token", None).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (400, json!("INVALID_TOKEN"))
+    );
 }

@@ -241,6 +241,7 @@ async fn sender_response_url_activates_and_redirects_when_followed() {
         .set_cookies()
         .iter()
         .any(|c| c.starts_with("better-auth.invite-token=")));
+    server.read_models_caught_up().await;
     let activations: i32 = sqlx::query_scalar("SELECT activations FROM invite")
         .fetch_one(server.pool())
         .await

@@ -22,8 +22,7 @@ use crate::domain::invite::{InviteCommand, InviteError, InviteTerms};
 use crate::domain::token::TokenType;
 use crate::error::ServiceError;
 use crate::ledger::{stored, Guard, LedgerError, Position};
-use crate::projections::invite::{InviteRow, InviteStatus, InviteView};
-use crate::projections::model::ReadModel;
+use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::queries;
 
 const MAX_TOKEN_LENGTH: usize = 255;
@@ -211,7 +210,7 @@ pub async fn create(
     let settings = &app.settings;
     // A drawn token may collide (short codes): draw again. A given one may not.
     let mut attempts = 0;
-    let (token, position) = loop {
+    let (created, position) = loop {
         let token = match &given_token {
             Some(token) => token.clone(),
             None => ledger_invites::create_command(app, &inviter, &terms, now).0,
@@ -222,12 +221,13 @@ pub async fn create(
         terms.sealed_token = (terms.email.is_some() && ledger_sends)
             .then(|| settings.token_seal.seal(&token, &hash));
         let at = now;
-        let answer = serde_json::to_value(CompanionCreated {
+        // The answer, now and on a replay, is the invite as its terms make it.
+        let created = CompanionCreated {
             invite_id: terms.invite_id,
             token: token.clone(),
             invitation: CompanionInvite::from_terms(&terms, &inviter, at),
-        })
-        .map_err(anyhow::Error::from)?;
+        };
+        let answer = serde_json::to_value(&created).map_err(anyhow::Error::from)?;
         let guard = Guard {
             quota: quota.clone(),
             receipt: idempotent.map(|r| r.receipt(app, at, move |_| answer.clone())),
@@ -244,18 +244,11 @@ pub async fn create(
             {
                 attempts += 1;
             }
-            result => break (token, result?),
+            result => break (created, result?),
         }
     };
-    app.settle_on(position, &[InviteView::NAME]).await;
-    let row = ledger_invites::find(app, &token)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("a new invite is missing from the read model"))?;
-    Ok(CompanionCreated {
-        invite_id: row.id,
-        token,
-        invitation: CompanionInvite::from_row(row, app.clock.now()),
-    })
+    app.written(position);
+    Ok(created)
 }
 
 /// `POST /api/companion/invite/get`.
@@ -498,8 +491,8 @@ async fn use_kept_as(
             return Err(refused);
         }
     };
-    app.settle(position).await;
-    let used = ledger_invites::used(app, &token).await?;
+    app.written(position);
+    let used = ledger_invites::used(app, &id, &token).await?;
     Ok(RoleDecision {
         user_id: user.id,
         role: used.role,

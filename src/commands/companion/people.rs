@@ -12,8 +12,6 @@ use crate::domain::email::Email;
 use crate::domain::user::UserCommand;
 use crate::error::ServiceError;
 use crate::ledger::Guard;
-use crate::projections::model::ReadModel;
-use crate::projections::user_account::UserAccounts;
 
 const MAX_ID_LENGTH: usize = 255;
 const MAX_NAME_LENGTH: usize = 200;
@@ -121,7 +119,7 @@ pub async fn person(
         .ledger
         .execute(&user.id, command, &Guard::default())
         .await?;
-    app.settle_on(position, &[UserAccounts::NAME]).await;
+    app.written(position);
     let now = app.clock.now();
     Ok(match accounts::by_id(&app.pool, &user.id).await? {
         Some(mut account) => {

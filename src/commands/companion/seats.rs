@@ -19,8 +19,6 @@ use crate::domain::invite::{InviteCommand, InviteError};
 use crate::domain::user::UserCommand;
 use crate::error::ServiceError;
 use crate::ledger::{stored, Guard, JointError, LedgerError, Position};
-use crate::projections::invite::InviteView;
-use crate::projections::model::ReadModel;
 
 /// `POST /api/companion/invite/reserve`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -297,7 +295,7 @@ async fn append_use(
         .await
     {
         Ok(position) => {
-            app.settle(Some(position)).await;
+            app.written(Some(position));
             Ok(Confirmed {
                 user_id,
                 role,
@@ -358,6 +356,6 @@ pub async fn release_seat(
         at: app.clock.now(),
     };
     let position = app.ledger.execute(hash, command, &Guard::default()).await?;
-    app.settle_on(position, &[InviteView::NAME]).await;
+    app.written(position);
     Ok(position)
 }

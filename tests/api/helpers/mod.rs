@@ -338,6 +338,13 @@ impl TestServer {
         &self.app.pool
     }
 
+    /// Waits until the read models have applied the whole log: a write's answer
+    /// does not wait for them, so a test that reads their tables with SQL
+    /// (not through the API, which waits) waits here first.
+    pub async fn read_models_caught_up(&self) {
+        self.app.see_the_log().await.unwrap();
+    }
+
     /// A signed-in user with `role`, made by sign-up then an admin's set-role.
     pub async fn user_with_role(&self, email: &str, role: &str) -> Client {
         let client = self.client();
