@@ -306,6 +306,8 @@ impl TestServer {
         )
         .await
         .expect("admin created");
+        // The fixture's admin is in the read models before any test looks.
+        app.see_the_log().await.expect("read models reached");
         TestServer {
             db,
             app,
