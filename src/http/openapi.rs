@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::companion::CompanionPaths;
 use super::idempotency::KeyHeader;
-use super::ledger::{events, periods, users};
+use super::ledger::{events, organizations, periods, users};
 use super::position::PositionHeader;
 use super::{accounts, admin_users, health, invites, ledger, passwords, profile, HttpState};
 
@@ -69,6 +69,11 @@ use super::{accounts, admin_users, health, invites, ledger, passwords, profile, 
         users::get_user,
         users::erase_user,
         periods::diff,
+        organizations::list_organizations,
+        organizations::organization_invitations,
+        organizations::organization_members,
+        organizations::organization_events,
+        organizations::invitation_events,
     ),
     // The companion's paths first: `Ledger-Position` applies to them too.
     modifiers(&SecuritySchemes, &CompanionPaths, &PositionHeader, &KeyHeader),

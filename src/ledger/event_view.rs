@@ -30,6 +30,18 @@ pub const EVENT_TYPES: &[&str] = &[
     "ProfileUpdated",
     "Banned",
     "Unbanned",
+    "OrganizationCreated",
+    "InvitationAllowed",
+    "InvitationCreated",
+    "InvitationResent",
+    "InvitationAccepted",
+    "InvitationRejected",
+    "InvitationCanceled",
+    "InvitationExpired",
+    "MemberAdded",
+    "MemberRoleChanged",
+    "MemberRemoved",
+    "MemberLeft",
 ];
 
 /// One event of the log.
@@ -40,7 +52,8 @@ pub struct EventView {
     /// (or `Last-Event-ID`) to continue right after this event.
     pub position: String,
     pub global_position: i64,
-    /// `invite` (keyed by the hash of its token) or `user`.
+    /// `invite` (keyed by the hash of its token), `user`, or `organization`
+    /// (keyed by Better Auth's organization id).
     pub aggregate_type: String,
     pub aggregate_id: String,
     pub sequence: i64,
@@ -63,7 +76,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `Banned`, `Unbanned`",
+             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `Banned`, `Unbanned`; organizations' `OrganizationCreated`, `InvitationAllowed`, `InvitationCreated`, `InvitationResent`, `InvitationAccepted`, `InvitationRejected`, `InvitationCanceled`, `InvitationExpired`, `MemberAdded`, `MemberRoleChanged`, `MemberRemoved`, `MemberLeft`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()

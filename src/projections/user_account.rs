@@ -56,7 +56,7 @@ impl ReadModel for UserAccounts {
             }
             LedgerEvent::User(_) => vec![recorded.aggregate_id.clone()],
             LedgerEvent::Invite(InviteEvent::Used { user_id, .. }) => vec![user_id.clone()],
-            LedgerEvent::Invite(_) => vec![],
+            LedgerEvent::Invite(_) | LedgerEvent::Organization(_) => vec![],
         }
     }
 
@@ -162,7 +162,8 @@ impl ReadModel for UserAccounts {
                 | UserEvent::PasswordResetRequested { .. }
                 | UserEvent::SessionsRevoked { .. },
             )
-            | LedgerEvent::Invite(_) => {}
+            | LedgerEvent::Invite(_)
+            | LedgerEvent::Organization(_) => {}
         }
     }
 }

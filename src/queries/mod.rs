@@ -14,6 +14,7 @@ pub mod feed;
 pub mod invite_answers;
 pub mod invite_list;
 pub mod invites;
+pub mod organizations;
 pub mod period_answers;
 pub mod source;
 pub mod standby;

@@ -356,7 +356,7 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
                     ));
                 }
             }
-            LedgerEvent::User(_) | LedgerEvent::Invite(_) => {}
+            LedgerEvent::User(_) | LedgerEvent::Invite(_) | LedgerEvent::Organization(_) => {}
         }
     }
     (history, sign_up)
