@@ -28,6 +28,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "PasswordSet",
     "SessionsRevoked",
     "ProfileUpdated",
+    "VerificationEmailRequested",
+    "EmailVerified",
+    "EmailChanged",
     "Banned",
     "Unbanned",
 ];
@@ -63,7 +66,7 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `Banned`, `Unbanned`",
+             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `VerificationEmailRequested`, `EmailVerified`, `EmailChanged`, `Banned`, `Unbanned`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()

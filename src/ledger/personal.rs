@@ -139,6 +139,11 @@ const PROFILE_UPDATED: &[Field] = &[
     },
 ];
 
+const EMAIL_CHANGED: &[Field] = &[Field {
+    pointer: "/EmailChanged/email",
+    owner: Owner::Aggregate,
+}];
+
 /// The personal fields of an event type (the same names for every version).
 fn fields_of(event_type: &str) -> &'static [Field] {
     match event_type {
@@ -149,6 +154,7 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "Introduced" => INTRODUCED,
         "SeatReserved" => SEAT_RESERVED,
         "ProfileUpdated" => PROFILE_UPDATED,
+        "EmailChanged" => EMAIL_CHANGED,
         _ => &[],
     }
 }
