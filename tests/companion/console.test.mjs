@@ -58,7 +58,8 @@ test("the console shows who invited whom by Better Auth's ids and emails", () =>
       const inviter = page.locator("#inviter-chain a");
       assert.equal(await inviter.count(), 1);
       assert.ok((await inviter.getAttribute("href")).includes(encodeURIComponent(admin.id)));
-      assert.match(await page.locator("#role-history").innerText(), /Joined as admin with an invite/);
+      // She signed up as a user and the invite made her an admin: by the admin, through it.
+      assert.match(await page.locator("#role-history").innerText(), /Joined with an invite: user → admin\tAdmin\tthe invite/);
 
       // Her invite's timeline says who invited her, by name or email.
       await page.locator("#role-history a", { hasText: "the invite" }).click();
