@@ -109,8 +109,9 @@ function change(entry) {
 
 /** A person looked at before their account existed: say so, and when it began. */
 function NotYet({ id, asOf }) {
-  const { data } = useLoad(() => person(id), [id]);
-  if (!data) return <p class="loading">Loading...</p>;
+  const { data, loading } = useLoad(() => person(id), [id]);
+  if (loading) return <p class="loading">Loading...</p>;
+  if (!data) return <p class="note">Nobody in the ledger has this id, then or now.</p>;
   const began = data.roleHistory?.[0]?.recordedAt ?? data.createdAt;
   const name = nameOf(data, id);
   return (
