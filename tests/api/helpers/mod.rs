@@ -197,6 +197,26 @@ pub fn invite_hash(token: &str) -> String {
         .keyed(token)
 }
 
+/// An event's `aggregateId` as readers see it, in SQL over `events`: for an
+/// invite's events, the invite's id from its `Created`.
+pub const READER_AGGREGATE_ID: &str = "CASE WHEN aggregate_type = 'invite' THEN (
+        SELECT c.payload -> 'Created' -> 'terms' ->> 'invite_id' FROM events c
+         WHERE c.aggregate_type = 'invite' AND c.aggregate_id = events.aggregate_id
+           AND c.event_type = 'Created')
+    ELSE aggregate_id END";
+
+/// The id of the invite with this token: its events' `aggregateId`.
+pub async fn invite_id_of(pool: &PgPool, token: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT payload -> 'Created' -> 'terms' ->> 'invite_id' FROM events
+          WHERE aggregate_type = 'invite' AND aggregate_id = $1 AND event_type = 'Created'",
+    )
+    .bind(invite_hash(token))
+    .fetch_one(pool)
+    .await
+    .expect("the invite's Created is in the log")
+}
+
 /// Every row of every table in the database, as text.
 pub async fn every_row(server: &TestServer) -> Vec<(String, String)> {
     let tables: Vec<(String, String)> = sqlx::query_as(
