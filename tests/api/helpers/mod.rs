@@ -123,18 +123,18 @@ impl Mailer for CapturingMailer {
 
 impl CapturingMailer {
     /// The last email to `to`. Emails leave from a reactor after the request has
-    /// answered, so this waits for one (up to 10 seconds).
+    /// answered, so this waits for one (up to 30 seconds: a loaded machine is slow).
     pub async fn last_to(&self, to: &str) -> InvitationEmail {
         self.wait_for(to, 1).await.pop().unwrap()
     }
 
-    /// The emails to `to`, once there are at least `count` (waits up to 10 seconds).
+    /// The emails to `to`, once there are at least `count` (waits up to 30 seconds).
     pub async fn wait_for(&self, to: &str, count: usize) -> Vec<InvitationEmail> {
         let sent_to = || -> Vec<InvitationEmail> {
             let sent = self.0.lock().unwrap();
             sent.iter().filter(|m| m.to == to).cloned().collect()
         };
-        let sent = poll_until(10, sent_to, |sent| sent.len() >= count).await;
+        let sent = poll_until(30, sent_to, |sent| sent.len() >= count).await;
         assert!(
             sent.len() >= count,
             "{} of {count} emails were sent to {to}",
