@@ -348,6 +348,25 @@ pub struct Config {
     /// Password reset emails one address may be sent per hour, from any client.
     #[arg(long, env = "PASSWORD_RESETS_PER_EMAIL", default_value_t = 3)]
     pub password_resets_per_email: u32,
+    /// Refuse sign-in (`403 EMAIL_NOT_VERIFIED`) and the use of a private invite
+    /// until the account's address is verified; a sign-up then opens no session
+    /// and is sent a verification link (`requireEmailVerification`).
+    #[arg(long, env = "REQUIRE_EMAIL_VERIFICATION", default_value_t = false, action = ArgAction::Set)]
+    pub require_email_verification: bool,
+    /// Seconds an email verification link stays valid (`emailVerification.expiresIn`).
+    #[arg(long, env = "EMAIL_VERIFICATION_EXPIRES_IN", default_value_t = 3600)]
+    pub email_verification_expires_in: i64,
+    /// Verification emails (and change-of-email links) one address may be sent
+    /// per hour, from any client.
+    #[arg(long, env = "VERIFICATION_EMAILS_PER_EMAIL", default_value_t = 3)]
+    pub verification_emails_per_email: u32,
+    /// Whether a signed-in user may delete their own account (`user.deleteUser.enabled`).
+    #[arg(long, env = "DELETE_USER_ENABLED", default_value_t = true, action = ArgAction::Set)]
+    pub delete_user_enabled: bool,
+    /// Seconds after sign-in during which `delete-user` needs no password
+    /// (`session.freshAge`).
+    #[arg(long, env = "SESSION_FRESH_AGE", default_value_t = 24 * 3600)]
+    pub session_fresh_age: i64,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     /// Write invitation emails as JSON files into this folder instead of the log.

@@ -148,6 +148,10 @@ const INVITATION_CREATED: &[Field] = &[Field {
     pointer: "/InvitationCreated/email",
     owner: Owner::Email,
 }];
+const EMAIL_CHANGED: &[Field] = &[Field {
+    pointer: "/EmailChanged/email",
+    owner: Owner::Aggregate,
+}];
 
 /// The personal fields of an event type (the same names for every version).
 fn fields_of(event_type: &str) -> &'static [Field] {
@@ -161,6 +165,7 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "ProfileUpdated" => PROFILE_UPDATED,
         "InvitationAllowed" => INVITATION_ALLOWED,
         "InvitationCreated" => INVITATION_CREATED,
+        "EmailChanged" => EMAIL_CHANGED,
         _ => &[],
     }
 }

@@ -19,6 +19,7 @@ pub mod period_answers;
 pub mod source;
 pub mod standby;
 pub mod stats;
+pub mod use_view;
 pub mod user_answers;
 pub mod users;
 
