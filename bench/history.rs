@@ -154,6 +154,7 @@ pub async fn check_format(pool: &PgPool) -> anyhow::Result<()> {
         let encoded = match &event.event {
             LedgerEvent::Invite(e) => serde_json::to_value(e)?,
             LedgerEvent::User(e) => serde_json::to_value(e)?,
+            LedgerEvent::Organization(e) => serde_json::to_value(e)?,
         };
         anyhow::ensure!(
             encoded == stored,

@@ -6,6 +6,8 @@ CREATE TABLE user_account
     email         text        NOT NULL,
     name          text        NOT NULL,
     image         text,
+    -- the address was proven by a link sent to it
+    email_verified boolean    NOT NULL DEFAULT false,
     role          text        NOT NULL,
     -- who invited this account into existence, when it signed up with an invite
     invited_by    text,

@@ -5,6 +5,7 @@ use clap::{ArgAction, Args, ValueEnum};
 use url::Url;
 
 use crate::domain::email_domains::DomainRules;
+use crate::domain::organization::OrganizationQuotas;
 use crate::domain::quota::QuotaPolicy;
 use crate::domain::redirect;
 use crate::domain::roles::RolePolicy;
@@ -324,6 +325,11 @@ pub struct Config {
     /// open at once, invites created in a rolling 24 hours) [default: none].
     #[arg(long, env = "INVITE_QUOTAS", default_value = "")]
     pub invite_quotas: String,
+    /// Limits on a Better Auth organization's invitations:
+    /// `inviter:open=5,day=20;organization:open=100,day=500` (one inviter's in
+    /// the organization, and the organization's) [default: none].
+    #[arg(long, env = "ORGANIZATION_INVITE_QUOTAS", default_value = "")]
+    pub organization_invite_quotas: String,
     /// Email domains private invites (and uses of public invites) may use:
     /// `acme.com,*.acme.com`, or per role of the invite `admin:acme.com;user:a.org`
     /// [default: any].
@@ -342,6 +348,25 @@ pub struct Config {
     /// Password reset emails one address may be sent per hour, from any client.
     #[arg(long, env = "PASSWORD_RESETS_PER_EMAIL", default_value_t = 3)]
     pub password_resets_per_email: u32,
+    /// Refuse sign-in (`403 EMAIL_NOT_VERIFIED`) and the use of a private invite
+    /// until the account's address is verified; a sign-up then opens no session
+    /// and is sent a verification link (`requireEmailVerification`).
+    #[arg(long, env = "REQUIRE_EMAIL_VERIFICATION", default_value_t = false, action = ArgAction::Set)]
+    pub require_email_verification: bool,
+    /// Seconds an email verification link stays valid (`emailVerification.expiresIn`).
+    #[arg(long, env = "EMAIL_VERIFICATION_EXPIRES_IN", default_value_t = 3600)]
+    pub email_verification_expires_in: i64,
+    /// Verification emails (and change-of-email links) one address may be sent
+    /// per hour, from any client.
+    #[arg(long, env = "VERIFICATION_EMAILS_PER_EMAIL", default_value_t = 3)]
+    pub verification_emails_per_email: u32,
+    /// Whether a signed-in user may delete their own account (`user.deleteUser.enabled`).
+    #[arg(long, env = "DELETE_USER_ENABLED", default_value_t = true, action = ArgAction::Set)]
+    pub delete_user_enabled: bool,
+    /// Seconds after sign-in during which `delete-user` needs no password
+    /// (`session.freshAge`).
+    #[arg(long, env = "SESSION_FRESH_AGE", default_value_t = 24 * 3600)]
+    pub session_fresh_age: i64,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     /// Write invitation emails as JSON files into this folder instead of the log.
@@ -527,6 +552,7 @@ pub struct Settings {
     pub token_hasher: TokenHasher,
     pub quotas: QuotaPolicy,
     pub email_domains: DomainRules,
+    pub organization_quotas: OrganizationQuotas,
 }
 
 impl Config {
@@ -617,7 +643,9 @@ impl Config {
             "INVITE_BULK_MAX must be at least 1"
         );
         let (quotas, email_domains) = self.invite_rules(&roles)?;
+        let organization_quotas = self.organization_quotas()?;
         Ok(Settings {
+            organization_quotas,
             quotas,
             email_domains,
             token_seal: TokenSeal::from_hex(self.token_sealing_key.as_deref())?,
@@ -637,6 +665,24 @@ impl Config {
 }
 
 impl Config {
+    /// `ORGANIZATION_INVITE_QUOTAS`: the form of `INVITE_QUOTAS`, for the two
+    /// scopes `inviter` and `organization`.
+    fn organization_quotas(&self) -> anyhow::Result<OrganizationQuotas> {
+        let variable = "ORGANIZATION_INVITE_QUOTAS";
+        let policy = QuotaPolicy::parse(&self.organization_invite_quotas)
+            .map_err(|e| anyhow::anyhow!("{variable}: {e}"))?;
+        if let Some(other) = policy
+            .roles()
+            .find(|scope| !["inviter", "organization"].contains(scope))
+        {
+            anyhow::bail!("{variable}: `{other}` is neither `inviter` nor `organization`");
+        }
+        Ok(OrganizationQuotas {
+            inviter: policy.limits("inviter"),
+            organization: policy.limits("organization"),
+        })
+    }
+
     /// `INVITE_QUOTAS` and the domain lists, parsed, naming only configured roles.
     fn invite_rules(&self, roles: &RolePolicy) -> anyhow::Result<(QuotaPolicy, DomainRules)> {
         let quotas = QuotaPolicy::parse(&self.invite_quotas)

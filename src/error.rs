@@ -3,6 +3,7 @@
 
 use crate::domain::email::InvalidEmail;
 use crate::domain::invite::InviteError;
+use crate::domain::organization::OrganizationError;
 use crate::domain::user::UserError;
 use crate::ledger::LedgerError;
 
@@ -91,6 +92,19 @@ impl From<LedgerError<InviteError>> for ServiceError {
             LedgerError::Domain(e) => ServiceError::Invite(e),
             LedgerError::Contended => ServiceError::Busy,
             LedgerError::QuotaExceeded(limit) => ServiceError::QuotaExceeded(limit),
+            LedgerError::KeyTaken => ServiceError::IdempotencyKeyInUse,
+            LedgerError::Store(m) => ServiceError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+/// An organization's only refusal is a quota, which reads as an inviter's.
+impl From<LedgerError<OrganizationError>> for ServiceError {
+    fn from(e: LedgerError<OrganizationError>) -> Self {
+        match e {
+            LedgerError::Domain(OrganizationError::QuotaExceeded(limit))
+            | LedgerError::QuotaExceeded(limit) => ServiceError::QuotaExceeded(limit),
+            LedgerError::Contended => ServiceError::Busy,
             LedgerError::KeyTaken => ServiceError::IdempotencyKeyInUse,
             LedgerError::Store(m) => ServiceError::Internal(anyhow::anyhow!(m)),
         }

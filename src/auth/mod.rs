@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod email_verifications;
 pub mod password;
 pub mod password_resets;
 pub mod passwords;

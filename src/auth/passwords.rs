@@ -32,9 +32,9 @@ pub async fn hash_of(pool: &PgPool, user_id: &str) -> sqlx::Result<Option<String
         .await
 }
 
-/// An erased person's password and reset links.
+/// An erased person's password, reset and verification links.
 pub async fn forget(pool: &PgPool, user_id: &str) -> sqlx::Result<()> {
-    for table in ["password", "password_reset"] {
+    for table in ["password", "password_reset", "email_verification"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
             .bind(user_id)
             .execute(pool)

@@ -4,10 +4,12 @@
 use chrono::Duration;
 
 use super::client::ClientInfo;
+use super::email_verification;
 use super::idempotency::IdempotentRequest;
 use super::invites;
 use super::refusals::{self, Attempt, Tried};
 use crate::auth::accounts::{self, Account};
+use crate::auth::email_verifications::Purpose;
 use crate::auth::password;
 use crate::auth::passwords::{self, PasswordSet};
 use crate::auth::session::{self, NewSession};
@@ -25,6 +27,8 @@ pub struct SignUp {
     pub email: String,
     pub password: String,
     pub name: String,
+    /// Where a verification link leads (`REQUIRE_EMAIL_VERIFICATION`), checked.
+    pub callback_url: Option<String>,
 }
 
 /// What happened to the invite that came with a sign-up or sign-in.
@@ -57,7 +61,8 @@ impl InviteReport {
 
 pub struct SignedIn {
     pub account: Account,
-    pub session: NewSession,
+    /// `None` for a sign-up that must verify its address first.
+    pub session: Option<NewSession>,
     /// `None` when no invite came with the request.
     pub invite: Option<InviteReport>,
 }
@@ -97,12 +102,28 @@ pub async fn sign_up(
         name,
         password_hash,
     };
+    let callback = request.callback_url;
     if let (true, Some(token)) = (config.invite_only, invite_token) {
-        return sign_up_by_invite(app, registration, token, client).await;
+        return sign_up_by_invite(app, registration, token, callback, client).await;
     }
     let role = app.settings.roles.default_role().to_string();
-    let account = register(app, registration, role).await?;
+    let account = register(app, registration, role, false).await?;
+    send_first_verification(app, &account, callback.as_deref()).await?;
     finish_sign_in(app, account, invite_token, true, client).await
+}
+
+/// With `REQUIRE_EMAIL_VERIFICATION`, a new account is sent its link at once
+/// (Better Auth's `sendOnSignUp`, which follows that option).
+async fn send_first_verification(
+    app: &Context,
+    account: &Account,
+    callback_url: Option<&str>,
+) -> Result<(), ServiceError> {
+    if email_verification::held_back(app, account) {
+        email_verification::send_link(app, account, Purpose::Verify, &account.email, callback_url)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A checked sign-up, not yet in the ledger.
@@ -117,6 +138,7 @@ async fn register(
     app: &Context,
     registration: Registration,
     role: String,
+    email_verified: bool,
 ) -> Result<Account, ServiceError> {
     let Registration {
         user_id,
@@ -124,11 +146,16 @@ async fn register(
         name,
         password_hash,
     } = registration;
+    // An account that moved to this address (`change-email`) has it now.
+    if accounts::by_email(&app.pool, &email).await?.is_some() {
+        return Err(ServiceError::User(UserError::AlreadyExists));
+    }
     let at = app.clock.now();
     let command = UserCommand::Register {
         email,
         name,
         role,
+        email_verified,
         at,
     };
     let guard = Guard {
@@ -167,6 +194,7 @@ async fn sign_up_by_invite(
     app: &Context,
     registration: Registration,
     token: &str,
+    callback_url: Option<String>,
     client: ClientInfo,
 ) -> Result<SignedIn, ServiceError> {
     if accounts::by_email(&app.pool, &registration.email)
@@ -195,6 +223,7 @@ async fn sign_up_by_invite(
         email: registration.email,
         name: registration.name,
         role: default_role,
+        email_verified: false,
         at,
     };
     let guard = Guard {
@@ -239,6 +268,7 @@ async fn sign_up_by_invite(
     app.written(Some(position));
     let used = invites::used(app, &id, token).await?;
     let account = registered(app, &user_id, position).await?;
+    send_first_verification(app, &account, callback_url.as_deref()).await?;
     open_session(app, account, Some(InviteReport::used(&used)), client).await
 }
 
@@ -276,6 +306,9 @@ pub async fn sign_in(
             message: "You have been banned from this application".into(),
         });
     }
+    if email_verification::held_back(app, &account) {
+        return Err(email_verification::not_verified());
+    }
     finish_sign_in(app, account, invite_token, false, client).await
 }
 
@@ -287,6 +320,17 @@ async fn dummy_hash(app: &Context) -> Result<String, ServiceError> {
         .get_or_try_init(|| password::hash("not anyone's password".into(), cost))
         .await?
         .clone())
+}
+
+async fn use_invite_when_verified(
+    app: &Context,
+    account: &Account,
+    token: &str,
+    new_account: bool,
+    client: &ClientInfo,
+) -> Result<invites::Used, ServiceError> {
+    email_verification::check_before_invite(app, account, token).await?;
+    invites::use_invite(app, account.actor(), token, new_account, client).await
 }
 
 /// Uses the invite if one came along (its failure never blocks the sign-in),
@@ -301,7 +345,7 @@ async fn finish_sign_in(
     let invite = match invite_token {
         None => None,
         Some(token) => Some(
-            match invites::use_invite(app, account.actor(), token, new_account, &client).await {
+            match use_invite_when_verified(app, &account, token, new_account, &client).await {
                 Ok(used) => {
                     // The account as the use left it (its role), from the use's own event.
                     if let Some(position) = used.position {
@@ -327,12 +371,21 @@ async fn finish_sign_in(
     open_session(app, account, invite, client).await
 }
 
+/// Opens a session, unless the account must verify its address first (a
+/// sign-up then answers Better Auth's `token: null`).
 async fn open_session(
     app: &Context,
     account: Account,
     invite: Option<InviteReport>,
     client: ClientInfo,
 ) -> Result<SignedIn, ServiceError> {
+    if email_verification::held_back(app, &account) {
+        return Ok(SignedIn {
+            account,
+            session: None,
+            invite,
+        });
+    }
     let lifetime = Duration::seconds(app.settings.config.session_expires_in);
     let session = session::create(
         &app.pool,
@@ -345,7 +398,7 @@ async fn open_session(
     .await?;
     Ok(SignedIn {
         account,
-        session,
+        session: Some(session),
         invite,
     })
 }
@@ -396,8 +449,8 @@ pub async fn set_role(
     Ok(if position.is_some() { changed } else { target })
 }
 
-/// Creates an account with any configured role: the operator's way to make the
-/// first admin, from the command line.
+/// Creates an account with any configured role, its address verified: the
+/// operator's way to make the first admin, from the command line.
 pub async fn create_user(
     app: &Context,
     email: &str,
@@ -418,5 +471,6 @@ pub async fn create_user(
         name: name.trim().to_string(),
         password_hash: password::hash(password, app.settings.password_cost).await?,
     };
-    register(app, registration, role.to_string()).await
+    // The operator vouches for the address of an account made by hand.
+    register(app, registration, role.to_string(), true).await
 }

@@ -567,6 +567,7 @@ pub async fn activate(
 ) -> Result<Activation, ServiceError> {
     let callback = checked_callback(app, callback_url)?;
     if let Some(user) = user {
+        super::email_verification::check_before_invite(app, user, token).await?;
         let used = use_invite(app, user.actor(), token, false, client).await?;
         return Ok(Activation::Used {
             redirect_to: used.redirect_to,

@@ -7,6 +7,8 @@ pub mod admin_users;
 pub mod bulk;
 pub mod client;
 pub mod companion;
+pub mod deletion;
+pub mod email_verification;
 pub mod erasure;
 pub mod idempotency;
 pub mod invites;

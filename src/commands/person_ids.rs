@@ -3,6 +3,8 @@
 //! registers again, so a sign-up with an erased address is a new person,
 //! inheriting none of the erased one's invites or roles: the n-th life of an
 //! email is the UUID v5 of `<email>\n<n>`, the first life whose id was not erased.
+//! An id whose account moved to another address (`change-email`) is skipped
+//! the same way: the address is free, the id is not.
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -22,14 +24,15 @@ pub fn id_of_life(normalized_email: &str, life: u32) -> String {
     Uuid::new_v5(&NAMESPACE, format!("{normalized_email}\n{life}").as_bytes()).to_string()
 }
 
-/// The id for a new account with this email: that of the first life not erased.
+/// The id for a new account with this email: that of the first life neither
+/// erased nor held by an account (one that moved to another address).
 pub async fn for_new_account(
     pool: &PgPool,
     normalized_email: &str,
 ) -> Result<String, ServiceError> {
     for life in 1..=MAX_LIVES {
         let id = id_of_life(normalized_email, life);
-        if !was_erased(pool, &id).await? {
+        if !was_erased(pool, &id).await? && !has_account(pool, &id).await? {
             return Ok(id);
         }
     }
@@ -45,6 +48,13 @@ pub async fn current(pool: &PgPool, normalized_email: &str) -> Result<String, Se
             .fetch_optional(pool)
             .await?;
     Ok(account.unwrap_or_else(|| user_id_for_email(normalized_email)))
+}
+
+async fn has_account(pool: &PgPool, id: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM user_account WHERE id = $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
 }
 
 async fn was_erased(pool: &PgPool, id: &str) -> sqlx::Result<bool> {

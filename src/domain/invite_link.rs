@@ -36,6 +36,18 @@ impl InviteLinks {
         )
     }
 
+    /// Better Auth's email verification link: it verifies (or changes) the
+    /// address, then redirects to `callback` (`/` by default).
+    pub fn verify_link(&self, token: &str, callback: Option<&str>) -> String {
+        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        let callback: String =
+            url::form_urlencoded::byte_serialize(callback.unwrap_or("/").as_bytes()).collect();
+        format!(
+            "{}/api/auth/verify-email?token={token}&callbackURL={callback}",
+            self.base
+        )
+    }
+
     /// The link, or the plugin's `customInviteUrl` (a path under `/api/auth`
     /// with `{token}` and `{callbackURL}` filled in) when the invite has one.
     pub fn custom_link(&self, token: &str, callback: &str, custom: Option<&str>) -> String {

@@ -7,6 +7,7 @@ pub mod email;
 pub mod email_domains;
 pub mod invite;
 pub mod invite_link;
+pub mod organization;
 pub mod quota;
 pub mod redirect;
 pub mod roles;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 /// One role's limits; `None` is no limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub open: Option<u32>,
     pub day: Option<u32>,

@@ -26,6 +26,8 @@ pub enum UserCommand {
         email: String,
         name: String,
         role: String,
+        /// The operator vouches for the address (an account made by hand).
+        email_verified: bool,
         at: DateTime<Utc>,
     },
     SetRole {
@@ -48,6 +50,23 @@ pub enum UserCommand {
     /// Sessions were ended.
     RevokeSessions {
         which: RevokedSessions,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// A verification link was made for this account (the token is in the
+    /// `email_verification` table, never in the log).
+    RequestVerificationEmail {
+        purpose: VerificationPurpose,
+        at: DateTime<Utc>,
+    },
+    /// The account's address was proven by a link sent to it.
+    VerifyEmail {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// The account moves to an address a link sent to it proved.
+    ChangeEmail {
+        email: String,
         by_user_id: String,
         at: DateTime<Utc>,
     },
@@ -96,6 +115,10 @@ pub enum UserEvent {
         email: String,
         name: String,
         role: String,
+        /// Registered with its address verified (`invite-ledger user create`);
+        /// written only when true, so other events read as they always did.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        email_verified: bool,
         at: DateTime<Utc>,
     },
     RoleSet {
@@ -116,6 +139,24 @@ pub enum UserEvent {
     /// Sessions were ended: all of them, or all but the one that asked.
     SessionsRevoked {
         which: RevokedSessions,
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// A verification link was emailed (to the account's address, or to the
+    /// new one of a change); the token never is in the log.
+    VerificationEmailRequested {
+        purpose: VerificationPurpose,
+        at: DateTime<Utc>,
+    },
+    /// The account's address was proven, by who opened the link.
+    EmailVerified {
+        by_user_id: String,
+        at: DateTime<Utc>,
+    },
+    /// The account moved to a new address (sealed, as personal data), proven
+    /// by a link sent to it.
+    EmailChanged {
+        email: String,
         by_user_id: String,
         at: DateTime<Utc>,
     },
@@ -164,6 +205,16 @@ pub enum PasswordChange {
     Changed,
 }
 
+/// What a verification link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationPurpose {
+    /// To prove the account's own address.
+    Verify,
+    /// To prove a new address the account asked to move to.
+    ChangeEmail,
+}
+
 /// Which sessions a revocation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -183,6 +234,9 @@ impl DomainEvent for UserEvent {
             UserEvent::PasswordSet { .. } => "PasswordSet",
             UserEvent::SessionsRevoked { .. } => "SessionsRevoked",
             UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
+            UserEvent::VerificationEmailRequested { .. } => "VerificationEmailRequested",
+            UserEvent::EmailVerified { .. } => "EmailVerified",
+            UserEvent::EmailChanged { .. } => "EmailChanged",
             UserEvent::Banned { .. } => "Banned",
             UserEvent::Unbanned { .. } => "Unbanned",
             UserEvent::Introduced { .. } => "Introduced",
@@ -248,6 +302,7 @@ impl Decide for User {
                 email,
                 name,
                 role,
+                email_verified,
                 at,
             } => {
                 // An erased account's email may sign up again, as a new person.
@@ -261,6 +316,7 @@ impl Decide for User {
                     email,
                     name,
                     role,
+                    email_verified,
                     at,
                 }])
             }
@@ -312,6 +368,26 @@ impl Decide for User {
                 self.live()?;
                 Ok(vec![UserEvent::SessionsRevoked {
                     which,
+                    by_user_id,
+                    at,
+                }])
+            }
+            UserCommand::RequestVerificationEmail { purpose, at } => {
+                self.live()?;
+                Ok(vec![UserEvent::VerificationEmailRequested { purpose, at }])
+            }
+            UserCommand::VerifyEmail { by_user_id, at } => {
+                self.live()?;
+                Ok(vec![UserEvent::EmailVerified { by_user_id, at }])
+            }
+            UserCommand::ChangeEmail {
+                email,
+                by_user_id,
+                at,
+            } => {
+                self.live()?;
+                Ok(vec![UserEvent::EmailChanged {
+                    email,
                     by_user_id,
                     at,
                 }])
@@ -412,6 +488,9 @@ impl Aggregate for User {
             | UserEvent::PasswordSet { .. }
             | UserEvent::SessionsRevoked { .. }
             | UserEvent::ProfileUpdated { .. }
+            | UserEvent::VerificationEmailRequested { .. }
+            | UserEvent::EmailVerified { .. }
+            | UserEvent::EmailChanged { .. }
             | UserEvent::Banned { .. }
             | UserEvent::Unbanned { .. } => {}
         }
@@ -433,6 +512,7 @@ mod tests {
             email: "a@x.com".into(),
             name: "A".into(),
             role: "user".into(),
+            email_verified: false,
             at: t0(),
         }
     }
@@ -455,6 +535,7 @@ mod tests {
                 email: "a@x.com".into(),
                 name: "A".into(),
                 role: "user".into(),
+                email_verified: false,
                 at: t0(),
             })
             .then_expect_error(UserError::AlreadyExists);
@@ -512,6 +593,7 @@ mod tests {
                 email: "a@x.com".into(),
                 name: "A".into(),
                 role: "user".into(),
+                email_verified: false,
                 at: t0(),
             })
             .then_expect_events(vec![registered()]);

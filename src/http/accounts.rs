@@ -57,7 +57,7 @@ impl From<&Account> for UserJson {
             email: a.email.clone(),
             name: a.name.clone(),
             image: a.image.clone(),
-            email_verified: false,
+            email_verified: a.email_verified,
             role: a.role.clone(),
             banned: a.banned,
             ban_reason: a.ban_reason.clone(),
@@ -111,7 +111,6 @@ async fn sign_up(
     Body(body): Body<SignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let app = &state.app;
-    checked_callback(app, body.callback_url.as_deref())?;
     let invite = cookies::invite_token(&jar, &app.settings);
     if invite.is_some() {
         state.guards.before_token_lookup(&client).await?;
@@ -120,6 +119,7 @@ async fn sign_up(
         email: body.email,
         password: body.password,
         name: body.name,
+        callback_url: checked_callback(app, body.callback_url.as_deref())?,
     };
     let signed_up = accounts::sign_up(app, request, invite.as_deref(), client.clone()).await;
     if invite.is_some() {
@@ -187,21 +187,29 @@ fn signed_in_response(
         session,
         invite,
     } = signed_in;
-    let mut jar = cookies::with_session(jar, &app.settings, &session.token);
+    let mut jar = jar;
+    let mut headers = HeaderMap::new();
+    if let Some(session) = &session {
+        jar = cookies::with_session(jar, &app.settings, &session.token);
+        if let Ok(value) = HeaderValue::from_str(&session.token) {
+            headers.insert("set-auth-token", value);
+        }
+    }
     let redirect_to = invite
         .as_ref()
         .and_then(|r: &InviteReport| r.redirect_to.clone())
         .or(callback);
-    if invite.is_some() {
+    // A private invite waiting for the address to be verified keeps its cookie
+    // for the sign-in that follows.
+    if invite
+        .as_ref()
+        .is_some_and(|r| r.code != Some("EMAIL_NOT_VERIFIED"))
+    {
         jar = cookies::without_invite(jar, &app.settings);
-    }
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&session.token) {
-        headers.insert("set-auth-token", value);
     }
     let body = SignedInAnswer {
         redirect: redirect_to.is_some(),
-        token: session.token,
+        token: session.map(|s| s.token),
         url: redirect_to,
         user: UserJson::from(&account),
         invite,
@@ -214,8 +222,9 @@ fn signed_in_response(
 pub struct SignedInAnswer {
     /// Whether the front end should go to `url`.
     redirect: bool,
-    /// The session token (also in the session cookie and `set-auth-token`).
-    token: String,
+    /// The session token (also in the session cookie and `set-auth-token`);
+    /// `null` for a sign-up that must verify its address first.
+    token: Option<String>,
     /// After a used invite, its after-upgrade page; else the `callbackURL` asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,

@@ -29,6 +29,9 @@ use crate::commands::companion::invites::{
     CompanionCreated, CompanionInviteAnswer, CompanionInviteList, Done, ListRequest, RoleDecision,
     TokenRequest, UseRequest,
 };
+use crate::commands::companion::organizations::{
+    self, AllowInvitation, Allowed, RecordFact, Recorded,
+};
 use crate::commands::companion::roles::{self, RoleSet, SetRoleRequest};
 use crate::commands::companion::seats::{
     self, ConfirmRequest, Confirmed, ReserveRequest, Reserved,
@@ -50,6 +53,8 @@ pub fn routes() -> Router<HttpState> {
         .route("/invite/reserve", post(reserve))
         .route("/invite/confirm", post(confirm))
         .route("/user/set-role", post(set_role))
+        .route("/organization/allow-invitation", post(allow_invitation))
+        .route("/organization/record", post(record_organization_fact))
 }
 
 /// A key of scope `companion`, as `Authorization: Bearer ilk_...` or `x-api-key`,
@@ -463,10 +468,47 @@ async fn set_role(
     Ok(Json(roles::set_role(&app, caller, body).await?))
 }
 
+#[utoipa::path(post, path = "/api/companion/organization/allow-invitation", tag = "companion",
+    request_body = AllowInvitation,
+    responses((status = 200, body = Allowed, description = "Better Auth may write the invitation \
+            (under the id asked about); it counts against the quotas from now"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR`, `INVALID_ID`, \
+            `INVALID_EMAIL`, `INVALID_USER_ID`"),
+        (status = 403, body = ErrorBody, description = "`EMAIL_DOMAIN_NOT_ALLOWED`"),
+        (status = 429, body = ErrorBody, description = "`INVITE_QUOTA_EXCEEDED`: the message \
+            names the limit (the inviter's or the organization's, open or in 24 hours)")),
+    security(("companionKey" = [])))]
+async fn allow_invitation(
+    State(app): State<App>,
+    CompanionKey(caller, _): CompanionKey,
+    RawBody(bytes): RawBody,
+) -> Result<Json<Allowed>, ApiError> {
+    let body: AllowInvitation = parse(&bytes)?;
+    Ok(Json(organizations::allow(&app, caller, body).await?))
+}
+
+#[utoipa::path(post, path = "/api/companion/organization/record", tag = "companion",
+    request_body = RecordFact,
+    responses((status = 200, body = Recorded, description = "Recorded, or held already \
+            (`recorded: false`): a fact may be sent any number of times"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR`, `INVALID_ID`, \
+            `INVALID_EMAIL`, `INVALID_USER_ID`")),
+    security(("companionKey" = [])))]
+async fn record_organization_fact(
+    State(app): State<App>,
+    CompanionKey(caller, _): CompanionKey,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let body: RecordFact = parse(&bytes)?;
+    let answer = organizations::record(&app, caller, body).await?;
+    Ok(Json(answer).into_response())
+}
+
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        hello, create, get, list, cancel, reject, activate, use_invite, reserve, confirm, set_role
+        hello, create, get, list, cancel, reject, activate, use_invite, reserve, confirm, set_role,
+        allow_invitation, record_organization_fact
     ),
     tags((name = "companion", description = "For a Better Auth server's plugin, with an API key \
         of scope `companion` (docs/companion-protocol.md)"))

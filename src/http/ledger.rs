@@ -6,6 +6,7 @@
 mod auditor;
 pub(super) mod events;
 pub(super) mod invites;
+pub(super) mod organizations;
 mod params;
 pub(super) mod periods;
 mod plain_dates;
@@ -31,5 +32,22 @@ pub fn routes() -> Router<HttpState> {
         .route("/users/{id}", get(users::get_user))
         .route("/users/{id}/erase", post(users::erase_user))
         .route("/diff", get(periods::diff))
+        .route("/organizations", get(organizations::list_organizations))
+        .route(
+            "/organizations/{id}/invitations",
+            get(organizations::organization_invitations),
+        )
+        .route(
+            "/organizations/{id}/members",
+            get(organizations::organization_members),
+        )
+        .route(
+            "/organizations/{id}/events",
+            get(organizations::organization_events),
+        )
+        .route(
+            "/organizations/{id}/invitations/{invitation}/events",
+            get(organizations::invitation_events),
+        )
         .layer(axum::middleware::from_fn(plain_dates::rewrite))
 }

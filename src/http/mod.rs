@@ -22,6 +22,7 @@ mod profile;
 mod refusals;
 pub mod serve;
 mod timeout;
+mod verification;
 
 use std::sync::Arc;
 
@@ -55,6 +56,7 @@ pub fn router(app: App) -> Router {
         .merge(passwords::routes())
         .merge(admin_users::routes())
         .merge(profile::routes())
+        .merge(verification::routes())
         .layer(axum::middleware::from_fn(error::plugin_protocol));
     let cors = cors(&app);
     metrics::recorder();

@@ -12,9 +12,11 @@ use utoipa::{Modify, OpenApi};
 
 use super::companion::CompanionPaths;
 use super::idempotency::KeyHeader;
-use super::ledger::{events, periods, users};
+use super::ledger::{events, organizations, periods, users};
 use super::position::PositionHeader;
-use super::{accounts, admin_users, health, invites, ledger, passwords, profile, HttpState};
+use super::{
+    accounts, admin_users, health, invites, ledger, passwords, profile, verification, HttpState,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +33,7 @@ use super::{accounts, admin_users, health, invites, ledger, passwords, profile, 
         accounts::get_session,
         accounts::set_role,
         profile::update_user,
+        profile::delete_user,
         admin_users::ban_user,
         admin_users::unban_user,
         admin_users::revoke_user_sessions,
@@ -43,6 +46,9 @@ use super::{accounts, admin_users, health, invites, ledger, passwords, profile, 
         passwords::revoke_session,
         passwords::revoke_sessions,
         passwords::revoke_other_sessions,
+        verification::send_verification_email,
+        verification::verify_email,
+        verification::change_email,
         invites::create,
         invites::create_many,
         invites::quota_left,
@@ -69,6 +75,11 @@ use super::{accounts, admin_users, health, invites, ledger, passwords, profile, 
         users::get_user,
         users::erase_user,
         periods::diff,
+        organizations::list_organizations,
+        organizations::organization_invitations,
+        organizations::organization_members,
+        organizations::organization_events,
+        organizations::invitation_events,
     ),
     // The companion's paths first: `Ledger-Position` applies to them too.
     modifiers(&SecuritySchemes, &CompanionPaths, &PositionHeader, &KeyHeader),

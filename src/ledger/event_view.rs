@@ -1,12 +1,19 @@
 //! One recorded event as every reader outside the service sees it (the audit
 //! API, webhooks, NATS): its place and time, and its data in camelCase with
-//! secrets left out.
+//! secrets left out. An invite's events are named by the invite's id, as every
+//! other answer names it: the log keys them by the hash of the token, which is
+//! no name for a reader (and, with a weak key, a lead to the token).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::RecordedEvent;
+use super::{stored, LedgerEvent, RecordedEvent};
+use crate::domain::invite::InviteEvent;
 
 /// Every event type the log holds, for checking the feed's `type` filter.
 pub const EVENT_TYPES: &[&str] = &[
@@ -28,8 +35,23 @@ pub const EVENT_TYPES: &[&str] = &[
     "PasswordSet",
     "SessionsRevoked",
     "ProfileUpdated",
+    "VerificationEmailRequested",
+    "EmailVerified",
+    "EmailChanged",
     "Banned",
     "Unbanned",
+    "OrganizationCreated",
+    "InvitationAllowed",
+    "InvitationCreated",
+    "InvitationResent",
+    "InvitationAccepted",
+    "InvitationRejected",
+    "InvitationCanceled",
+    "InvitationExpired",
+    "MemberAdded",
+    "MemberRoleChanged",
+    "MemberRemoved",
+    "MemberLeft",
 ];
 
 /// One event of the log.
@@ -40,8 +62,9 @@ pub struct EventView {
     /// (or `Last-Event-ID`) to continue right after this event.
     pub position: String,
     pub global_position: i64,
-    /// `invite` (keyed by the hash of its token) or `user`.
+    /// `invite`, `user`, or `organization`.
     pub aggregate_type: String,
+    /// The invite's id, the user's id, or Better Auth's organization id.
     pub aggregate_id: String,
     pub sequence: i64,
     /// The event's type: one of `EVENT_TYPES`.
@@ -63,14 +86,78 @@ fn event_type_schema() -> utoipa::openapi::Object {
         .schema_type(utoipa::openapi::Type::String)
         .description(Some(
             "The event's type: invites' `Created`, `Activated`, `Used`, `Cancelled`, \
-             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `Banned`, `Unbanned`",
+             `Rejected`, `Expired`, `Resent`, `Refused`, `SeatReserved`, `SeatReleased`; users' `Registered`, `Introduced`, `RoleSet`, `Erased`, `PasswordResetRequested`, `PasswordSet`, `SessionsRevoked`, `ProfileUpdated`, `VerificationEmailRequested`, `EmailVerified`, `EmailChanged`, `Banned`, `Unbanned`; organizations' `OrganizationCreated`, `InvitationAllowed`, `InvitationCreated`, `InvitationResent`, `InvitationAccepted`, `InvitationRejected`, `InvitationCanceled`, `InvitationExpired`, `MemberAdded`, `MemberRoleChanged`, `MemberRemoved`, `MemberLeft`",
         ))
         .enum_values(Some(EVENT_TYPES.iter().copied()))
         .build()
 }
 
-impl From<&RecordedEvent> for EventView {
-    fn from(recorded: &RecordedEvent) -> Self {
+/// The views of these events, their invites named by id (looked up in one
+/// query for the invites whose id the events themselves do not carry).
+pub async fn views(
+    conn: &mut PgConnection,
+    events: &[RecordedEvent],
+) -> sqlx::Result<Vec<EventView>> {
+    let ids = invite_ids(conn, events).await?;
+    Ok(events
+        .iter()
+        .map(|recorded| EventView::named(recorded, &ids))
+        .collect())
+}
+
+/// The invite id of each invite aggregate among `events`, by its key (the
+/// token's hash): from a `Created` or `Used` among them, else from the log's
+/// `Created` of that invite.
+async fn invite_ids(
+    conn: &mut PgConnection,
+    events: &[RecordedEvent],
+) -> sqlx::Result<HashMap<String, Uuid>> {
+    let mut ids = HashMap::new();
+    for recorded in events {
+        if let LedgerEvent::Invite(
+            InviteEvent::Created {
+                terms: crate::domain::invite::InviteTerms { invite_id, .. },
+                ..
+            }
+            | InviteEvent::Used { invite_id, .. },
+        ) = &recorded.event
+        {
+            ids.insert(recorded.aggregate_id.clone(), *invite_id);
+        }
+    }
+    let mut missing: Vec<&str> = events
+        .iter()
+        .filter(|e| matches!(e.event, LedgerEvent::Invite(_)))
+        .map(|e| e.aggregate_id.as_str())
+        .filter(|hash| !ids.contains_key(*hash))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(ids);
+    }
+    let found: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT aggregate_id, {} FROM events
+          WHERE aggregate_type = 'invite' AND aggregate_id = ANY($1)
+            AND event_type = 'Created'",
+        stored::field_sql(None, stored::CREATED_INVITE_ID)
+    ))
+    .bind(&missing)
+    .persistent(false)
+    .fetch_all(conn)
+    .await?;
+    for (hash, id) in found {
+        if let Some(id) = id.and_then(|id| id.parse().ok()) {
+            ids.insert(hash, id);
+        }
+    }
+    Ok(ids)
+}
+
+impl EventView {
+    /// The view of one event; `ids` names its invite (the hash stays only
+    /// where no `Created` was found, which a sound log never lacks).
+    fn named(recorded: &RecordedEvent, ids: &HashMap<String, Uuid>) -> Self {
         let (aggregate_type, event_type, tagged) = recorded.event.public_json();
         // Events serialize as `{"Type": {fields}}`: the fields are the data,
         // named in camelCase like every other field of our answers.
@@ -83,7 +170,10 @@ impl From<&RecordedEvent> for EventView {
             position: recorded.position.to_string(),
             global_position: recorded.position.global,
             aggregate_type: aggregate_type.to_string(),
-            aggregate_id: recorded.aggregate_id.clone(),
+            aggregate_id: match (&recorded.event, ids.get(&recorded.aggregate_id)) {
+                (LedgerEvent::Invite(_), Some(id)) => id.to_string(),
+                _ => recorded.aggregate_id.clone(),
+            },
             sequence: recorded.sequence,
             event_type,
             recorded_at: recorded.recorded_at,

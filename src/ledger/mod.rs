@@ -12,7 +12,7 @@ mod reader;
 mod store;
 pub mod stored;
 
-pub use event_view::{EventView, EVENT_TYPES};
+pub use event_view::{views, EventView, EVENT_TYPES};
 pub use follower::{lock, read_checkpoint, save_checkpoint, try_lock, Consumer, Cursor, Follower};
 pub use guard::{usage, Admission, Guard, Quota, Receipt, Usage, RECEIPT_LIFETIME};
 pub use position::Position;

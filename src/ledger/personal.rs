@@ -139,6 +139,20 @@ const PROFILE_UPDATED: &[Field] = &[
     },
 ];
 
+/// An organization invitation's invitee email, as an invite's.
+const INVITATION_ALLOWED: &[Field] = &[Field {
+    pointer: "/InvitationAllowed/email",
+    owner: Owner::Email,
+}];
+const INVITATION_CREATED: &[Field] = &[Field {
+    pointer: "/InvitationCreated/email",
+    owner: Owner::Email,
+}];
+const EMAIL_CHANGED: &[Field] = &[Field {
+    pointer: "/EmailChanged/email",
+    owner: Owner::Aggregate,
+}];
+
 /// The personal fields of an event type (the same names for every version).
 fn fields_of(event_type: &str) -> &'static [Field] {
     match event_type {
@@ -149,6 +163,9 @@ fn fields_of(event_type: &str) -> &'static [Field] {
         "Introduced" => INTRODUCED,
         "SeatReserved" => SEAT_RESERVED,
         "ProfileUpdated" => PROFILE_UPDATED,
+        "InvitationAllowed" => INVITATION_ALLOWED,
+        "InvitationCreated" => INVITATION_CREATED,
+        "EmailChanged" => EMAIL_CHANGED,
         _ => &[],
     }
 }

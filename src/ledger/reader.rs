@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Row};
 use super::person_keys;
 use super::personal;
 use super::Position;
-use crate::domain::{invite, user};
+use crate::domain::{invite, organization, user};
 
 // Events are read in batches and dropped; boxing invite events would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -17,6 +17,7 @@ use crate::domain::{invite, user};
 pub enum LedgerEvent {
     Invite(invite::InviteEvent),
     User(user::UserEvent),
+    Organization(organization::OrganizationEvent),
 }
 
 impl LedgerEvent {
@@ -32,6 +33,11 @@ impl LedgerEvent {
             ),
             LedgerEvent::User(e) => (
                 user::AGGREGATE_TYPE,
+                e.event_type(),
+                serde_json::to_value(e),
+            ),
+            LedgerEvent::Organization(e) => (
+                organization::AGGREGATE_TYPE,
                 e.event_type(),
                 serde_json::to_value(e),
             ),
@@ -206,6 +212,7 @@ fn decode_value(aggregate_type: &str, payload: serde_json::Value) -> anyhow::Res
     Ok(match aggregate_type {
         invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_value(payload)?),
         user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_value(payload)?),
+        organization::AGGREGATE_TYPE => LedgerEvent::Organization(serde_json::from_value(payload)?),
         other => anyhow::bail!("unknown aggregate type `{other}`"),
     })
 }
@@ -214,6 +221,7 @@ fn decode(aggregate_type: &str, payload: &str) -> anyhow::Result<LedgerEvent> {
     Ok(match aggregate_type {
         invite::AGGREGATE_TYPE => LedgerEvent::Invite(serde_json::from_str(payload)?),
         user::AGGREGATE_TYPE => LedgerEvent::User(serde_json::from_str(payload)?),
+        organization::AGGREGATE_TYPE => LedgerEvent::Organization(serde_json::from_str(payload)?),
         other => anyhow::bail!("unknown aggregate type `{other}`"),
     })
 }

@@ -15,6 +15,7 @@ use super::person_keys::{self, KeyState, SealingKeys};
 use super::Position;
 use crate::domain::decide::Decide;
 use crate::domain::invite::{Invite, InviteCommand, InviteError};
+use crate::domain::organization::{Organization, OrganizationCommand};
 use crate::domain::roles::RolePolicy;
 use crate::domain::user::{User, UserCommand, UserError};
 
@@ -79,6 +80,19 @@ impl LedgerCommand for UserCommand {
     }
 }
 
+/// Facts about an organization never start it: an empty one is loaded as is.
+impl LedgerCommand for OrganizationCommand {
+    type Aggregate = Organization;
+
+    fn creates(&self) -> bool {
+        false
+    }
+
+    fn store(ledger: &Ledger) -> &AppendStore<Organization> {
+        &ledger.organizations
+    }
+}
+
 /// What became of one command of a batch of new invites.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchResult {
@@ -95,6 +109,7 @@ pub enum BatchResult {
 pub struct Ledger {
     invites: Arc<AppendStore<Invite>>,
     users: Arc<AppendStore<User>>,
+    organizations: Arc<AppendStore<Organization>>,
     roles: Arc<RolePolicy>,
     appended: Arc<watch::Sender<Position>>,
     /// This process's latest append that changes an account (a user's event,
@@ -111,6 +126,7 @@ impl Ledger {
         Self {
             invites: Arc::new(AppendStore::new(&pool)),
             users: Arc::new(AppendStore::new(&pool)),
+            organizations: Arc::new(AppendStore::new(&pool)),
             keys,
             roles: Arc::new(roles),
             appended: Arc::new(watch::Sender::new(Position::default())),
@@ -377,6 +393,7 @@ impl Ledger {
                     // Loaded states may hold the person's opened fields.
                     self.invites.recent.forget_all();
                     self.users.recent.forget_all();
+                    self.organizations.recent.forget_all();
                     let last = *positions
                         .last()
                         .ok_or_else(|| LedgerError::Store("an erasure appended nothing".into()))?;

@@ -22,6 +22,10 @@ pub const USED_USER_ID: &[&str] = &["Used", "user_id"];
 /// The held seat a use confirms (a companion sign-up's), if any.
 pub const USED_RESERVATION_ID: &[&str] = &["Used", "reservation_id"];
 
+/// An organization's name and slug as Better Auth created it.
+pub const ORGANIZATION_CREATED_NAME: &[&str] = &["OrganizationCreated", "name"];
+pub const ORGANIZATION_CREATED_SLUG: &[&str] = &["OrganizationCreated", "slug"];
+
 /// The field at `path` of the stored event, as text, in SQL: `payload` (of
 /// `table`, if given) `-> 'Created' -> 'terms' ->> 'max_uses'`.
 pub fn field_sql(table: Option<&str>, path: &[&str]) -> String {

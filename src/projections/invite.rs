@@ -177,7 +177,7 @@ impl ReadModel for InviteView {
         match &recorded.event {
             LedgerEvent::Invite(InviteEvent::Created { .. }) => vec![],
             LedgerEvent::Invite(_) => vec![recorded.aggregate_id.clone()],
-            LedgerEvent::User(_) => vec![],
+            LedgerEvent::User(_) | LedgerEvent::Organization(_) => vec![],
         }
     }
 

@@ -8,6 +8,7 @@ pub mod emptied;
 pub mod invite;
 pub mod invite_use;
 pub mod model;
+pub mod organization;
 mod rebuild;
 pub mod row;
 mod runner;
@@ -118,5 +119,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(Model::<invite::InviteView>::new()),
         Arc::new(Model::<invite_use::InviteUseTrail>::new()),
         Arc::new(Model::<user_account::UserAccounts>::new()),
+        Arc::new(Model::<organization::OrganizationInvitations>::new()),
+        Arc::new(Model::<organization::OrganizationMembers>::new()),
     ]
 }

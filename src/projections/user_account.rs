@@ -20,6 +20,8 @@ read_model_row! {
         pub email: String,
         pub name: String,
         pub image: Option<String>,
+        /// The address was proven by a link sent to it (Better Auth's `emailVerified`).
+        pub email_verified: bool,
         pub role: String,
         /// Who invited this account into existence, when it signed up with an invite.
         pub invited_by: Option<String>,
@@ -56,7 +58,7 @@ impl ReadModel for UserAccounts {
             }
             LedgerEvent::User(_) => vec![recorded.aggregate_id.clone()],
             LedgerEvent::Invite(InviteEvent::Used { user_id, .. }) => vec![user_id.clone()],
-            LedgerEvent::Invite(_) => vec![],
+            LedgerEvent::Invite(_) | LedgerEvent::Organization(_) => vec![],
         }
     }
 
@@ -66,12 +68,14 @@ impl ReadModel for UserAccounts {
                 email,
                 name,
                 role,
+                email_verified,
                 at,
             }) => rows.insert(UserAccount {
                 id: recorded.aggregate_id.clone(),
                 email: email.clone(),
                 name: name.clone(),
                 image: None,
+                email_verified: *email_verified,
                 role: role.clone(),
                 invited_by: None,
                 banned: false,
@@ -92,6 +96,7 @@ impl ReadModel for UserAccounts {
                 email: email.clone(),
                 name: name.clone(),
                 image: None,
+                email_verified: false,
                 role: role.clone(),
                 invited_by: None,
                 banned: false,
@@ -152,6 +157,20 @@ impl ReadModel for UserAccounts {
                     row.updated_at = *at;
                 }
             }
+            LedgerEvent::User(UserEvent::EmailVerified { at, .. }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.email_verified = true;
+                    row.updated_at = *at;
+                }
+            }
+            // As Better Auth: the new address was proven, and `emailVerified`
+            // stays what it was.
+            LedgerEvent::User(UserEvent::EmailChanged { email, at, .. }) => {
+                if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
+                    row.email = email.clone();
+                    row.updated_at = *at;
+                }
+            }
             LedgerEvent::User(UserEvent::PasswordSet { at, .. }) => {
                 if let Some(row) = rows.get_mut(&recorded.aggregate_id) {
                     row.updated_at = *at;
@@ -160,9 +179,11 @@ impl ReadModel for UserAccounts {
             LedgerEvent::User(
                 UserEvent::Erased { .. }
                 | UserEvent::PasswordResetRequested { .. }
+                | UserEvent::VerificationEmailRequested { .. }
                 | UserEvent::SessionsRevoked { .. },
             )
-            | LedgerEvent::Invite(_) => {}
+            | LedgerEvent::Invite(_)
+            | LedgerEvent::Organization(_) => {}
         }
     }
 }

@@ -287,7 +287,7 @@ fn add(diff: &mut Diff, row: &PgRow, recorded: RecordedEvent) -> anyhow::Result<
             recorded_at,
             position: position.clone(),
         }),
-        LedgerEvent::Invite(_) | LedgerEvent::User(_) => {}
+        LedgerEvent::Invite(_) | LedgerEvent::User(_) | LedgerEvent::Organization(_) => {}
     }
     Ok(())
 }

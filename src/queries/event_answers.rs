@@ -17,7 +17,7 @@ use super::invites;
 use super::standby;
 use crate::context::Context;
 use crate::error::ServiceError;
-use crate::ledger::{decode_rows, read_batch, EventView, Position, RecordedEvent};
+use crate::ledger::{decode_rows, read_batch, views, EventView, Position};
 
 /// How many events a live follower reads at a time.
 const FOLLOW_BATCH: i64 = 100;
@@ -43,6 +43,8 @@ pub struct FeedAsked<'a> {
     pub aggregate: Option<&'a str>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// The log as it stood then.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 fn invalid(message: impl Into<String>) -> ServiceError {
@@ -121,8 +123,13 @@ pub async fn event_filter(
             Some(ids)
         }
     };
+    let until = asked
+        .as_of
+        .map(|asked| At::asked(asked).map(At::moment))
+        .transpose()?;
     Ok(EventFilter {
         actor: asked.actor.map(str::to_string),
+        until,
         types,
         aggregates,
         from: asked.from,
@@ -137,6 +144,19 @@ pub async fn event_filter(
     })
 }
 
+/// Where the feed reads: a standby that has replayed what the caller has seen
+/// and, for the log as of a moment, that moment's last event.
+async fn connection(
+    context: &Context,
+    seen: Option<Position>,
+    filter: &EventFilter,
+) -> sqlx::Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, bool)> {
+    match filter.until {
+        Some(moment) => standby::connection_until(context, seen, moment).await,
+        None => standby::connection(context, seen).await,
+    }
+}
+
 /// A page of the filtered feed after `after`.
 pub async fn event_page(
     context: &Context,
@@ -145,11 +165,11 @@ pub async fn event_page(
     after: Position,
     limit: i64,
 ) -> Result<FeedPage, ServiceError> {
-    let (mut conn, _) = standby::connection(context, seen).await?;
+    let (mut conn, _) = connection(context, seen, filter).await?;
     let events = feed::filtered(&mut conn, filter, after, limit).await?;
     let next = events.last().map(|e| e.position).unwrap_or(after);
     Ok(FeedPage {
-        events: events.iter().map(EventView::from).collect(),
+        events: views(&mut conn, &events).await?,
         next: next.to_string(),
     })
 }
@@ -162,7 +182,7 @@ pub async fn export_events(
     after: Position,
     format: Format,
 ) -> Result<Response, ServiceError> {
-    let (conn, _) = standby::connection(context, seen).await?;
+    let (conn, _) = connection(context, seen, filter).await?;
     let query = feed::filtered_query(filter, after, None)?;
     let columns = export::columns::<EventView>(&[
         "position",
@@ -186,7 +206,7 @@ pub async fn export_events(
             async move {
                 let mut keys = pool.acquire().await?;
                 let events = decode_rows(&mut keys, &rows).await?;
-                Ok(events.iter().map(EventView::from).collect::<Vec<_>>())
+                Ok(views(&mut keys, &events).await?)
             }
         },
     ))
@@ -195,9 +215,9 @@ pub async fn export_events(
 /// Every event after `after`, then each new one as it is recorded, for as long
 /// as the caller reads. A read error ends the stream: a follower resumes
 /// after the last event it received and loses nothing.
-pub fn follow(context: Context, after: Position) -> impl Stream<Item = RecordedEvent> {
+pub fn follow(context: Context, after: Position) -> impl Stream<Item = EventView> {
     futures_util::stream::unfold(
-        (context, after, Vec::<RecordedEvent>::new().into_iter()),
+        (context, after, Vec::<EventView>::new().into_iter()),
         |(context, mut after, mut pending)| async move {
             loop {
                 if let Some(event) = pending.next() {
@@ -206,12 +226,12 @@ pub fn follow(context: Context, after: Position) -> impl Stream<Item = RecordedE
                 let mut appended = context.ledger.appended();
                 appended.mark_unchanged();
                 let batch = match context.pool.acquire().await {
-                    Ok(mut conn) => read_batch(&mut conn, after, FOLLOW_BATCH).await,
+                    Ok(mut conn) => read_views(&mut conn, after).await,
                     Err(e) => Err(e.into()),
                 };
                 match batch {
-                    Ok(events) if !events.is_empty() => {
-                        after = events.last().expect("not empty").position;
+                    Ok((events, last)) if !events.is_empty() => {
+                        after = last;
                         pending = events.into_iter();
                     }
                     Ok(_) => {
@@ -228,4 +248,14 @@ pub fn follow(context: Context, after: Position) -> impl Stream<Item = RecordedE
             }
         },
     )
+}
+
+/// The next batch after `after` as views, and the position of its last event.
+async fn read_views(
+    conn: &mut sqlx::PgConnection,
+    after: Position,
+) -> anyhow::Result<(Vec<EventView>, Position)> {
+    let events = read_batch(conn, after, FOLLOW_BATCH).await?;
+    let last = events.last().map(|e| e.position).unwrap_or(after);
+    Ok((views(conn, &events).await?, last))
 }

@@ -26,11 +26,8 @@ pub async fn of_aggregate(
     .bind(until)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(decode_rows(conn, &rows)
-        .await?
-        .iter()
-        .map(EventView::from)
-        .collect())
+    let events = decode_rows(conn, &rows).await?;
+    Ok(crate::ledger::views(conn, &events).await?)
 }
 
 /// Which events of the feed to show; every field narrows it.
@@ -46,6 +43,9 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     /// Recorded before this time.
     pub to: Option<DateTime<Utc>>,
+    /// Recorded at or before this time (`as_of`, already taken to the end of
+    /// its millisecond).
+    pub until: Option<DateTime<Utc>>,
     /// Where every read model has got to. Events up to it are shown whatever
     /// the read horizon says: the horizon may dip for a moment (a transaction
     /// it cannot place counts as running), but every transaction older than
@@ -72,6 +72,7 @@ pub fn filtered_query(
             AND ($5::text[] IS NULL OR aggregate_id = ANY($5))
             AND ($6::timestamptz IS NULL OR recorded_at >= $6)
             AND ($7::timestamptz IS NULL OR recorded_at < $7)
+            AND ($11::timestamptz IS NULL OR recorded_at <= $11)
           ORDER BY transaction_id, global_position
           LIMIT $8"
     ))
@@ -84,7 +85,8 @@ pub fn filtered_query(
     .bind(filter.to)?
     .bind(limit)?
     .bind(filter.settled.xid.to_string())?
-    .bind(filter.settled.global)
+    .bind(filter.settled.global)?
+    .bind(filter.until)
 }
 
 /// A page of the filtered feed.

@@ -16,6 +16,7 @@ use super::feed;
 use super::invites::{self, InviteFilter, UseFilter};
 use super::source::{Reflects, Source};
 use super::standby;
+use super::use_view::{self, UseView};
 use crate::context::Context;
 use crate::domain::invite::AGGREGATE_TYPE as INVITE;
 use crate::error::ServiceError;
@@ -51,7 +52,7 @@ pub struct EventList {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsePage {
-    pub uses: Vec<InviteUseRow>,
+    pub uses: Vec<UseView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
     #[serde(flatten)]
@@ -83,27 +84,28 @@ pub fn check_role_filter(context: &Context, filter: &InviteFilter) -> Result<(),
     ))
 }
 
-/// Every invite the filter keeps, as CSV or NDJSON, from the current state.
+/// Every invite the filter keeps, as CSV or NDJSON, now or as they stood at
+/// `as_of` (statuses worked out for that moment, as a page shows them).
 pub async fn export_invites(
     context: &Context,
     seen: Option<Position>,
+    as_of: Option<DateTime<Utc>>,
     filter: &InviteFilter,
     format: Format,
 ) -> Result<Response, ServiceError> {
-    let now = context.clock.now();
-    let query = invites::list_query(At::Now(now), filter, None, None)?;
-    let conn = standby::connection(context, seen).await?.0;
+    let source = Source::open(context, seen, as_of).await?;
+    let moment = source.at.moment();
+    let query = invites::list_query(source.at, filter, None, None)?;
     let columns = export::json_columns::<InviteRow>(InviteRow::COLUMNS);
     Ok(export::respond(
-        conn,
+        source.into_conn(),
         query,
         format,
         "invites",
         columns,
-        // Expiry worked out for now, as the paged list does.
         move |row| {
             let mut invite = InviteRow::from_row(row)?;
-            super::invites::as_at(&mut invite, now);
+            super::invites::as_at(&mut invite, moment);
             Ok(invite)
         },
     ))
@@ -195,24 +197,24 @@ pub async fn invite_events(
     Ok(EventList { events })
 }
 
-/// Every use the filter keeps, as CSV or NDJSON, from the current state.
+/// Every use the filter keeps, as CSV or NDJSON, now or as of `as_of`.
 pub async fn export_uses(
     context: &Context,
     seen: Option<Position>,
+    as_of: Option<DateTime<Utc>>,
     filter: &UseFilter,
     format: Format,
 ) -> Result<Response, ServiceError> {
-    let now = At::Now(context.clock.now());
-    let query = invites::uses_query(now, filter, 0, None)?;
-    let conn = standby::connection(context, seen).await?.0;
-    let columns = export::json_columns::<InviteUseRow>(InviteUseRow::COLUMNS);
+    let source = Source::open(context, seen, as_of).await?;
+    let query = invites::uses_query(source.at, filter, 0, None)?;
+    let columns = export::columns::<UseView>(use_view::COLUMNS);
     Ok(export::respond(
-        conn,
+        source.into_conn(),
         query,
         format,
         "uses",
         columns,
-        |row| Ok(InviteUseRow::from_row(row)?),
+        |row| Ok(UseView::from(InviteUseRow::from_row(row)?)),
     ))
 }
 
@@ -229,7 +231,7 @@ pub async fn use_page(
     let at = source.at;
     let page = invites::uses(source.conn(), at, filter, cursor, limit).await??;
     Ok(UsePage {
-        uses: page.rows,
+        uses: page.rows.into_iter().map(UseView::from).collect(),
         next_cursor: page.next_cursor,
         reflects: source.reflects(),
     })

@@ -14,10 +14,12 @@ pub mod feed;
 pub mod invite_answers;
 pub mod invite_list;
 pub mod invites;
+pub mod organizations;
 pub mod period_answers;
 pub mod source;
 pub mod standby;
 pub mod stats;
+pub mod use_view;
 pub mod user_answers;
 pub mod users;
 

@@ -95,6 +95,11 @@ impl Source {
         &mut self.conn
     }
 
+    /// The connection itself, for an export that streams from it.
+    pub fn into_conn(self) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
+        self.conn
+    }
+
     pub fn reflects(&self) -> Reflects {
         Reflects {
             as_of: match self.at {

@@ -10,7 +10,6 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::as_of::At;
 use super::export::{self, camel_case, Format};
 use super::source::{Reflects, Source};
 use super::standby;
@@ -64,19 +63,21 @@ pub fn check_depth(depth: u32) -> Result<u32, ServiceError> {
 }
 
 /// Every account below `id` down to `depth`, one row each with its depth, as
-/// CSV or NDJSON, from the current state.
+/// CSV or NDJSON, now or as the tree stood at `as_of`.
 pub async fn export_invitees(
     context: &Context,
     seen: Option<Position>,
+    as_of: Option<DateTime<Utc>>,
     id: &str,
     depth: u32,
     format: Format,
 ) -> Result<Response, ServiceError> {
-    let mut conn = standby::connection(context, seen).await?.0;
-    users::by_id(&mut conn, At::Now(context.clock.now()), id)
+    let mut source = Source::open(context, seen, as_of).await?;
+    let at = source.at;
+    users::by_id(source.conn(), at, id)
         .await?
         .ok_or_else(user_missing_then)?;
-    let query = users::invitees_query(id, depth)?;
+    let query = users::invitees_query(at, id, depth)?;
     let mut columns = export::columns::<UserNode>(&camel_case(&[
         "id",
         "email",
@@ -87,7 +88,7 @@ pub async fn export_invitees(
     ]));
     columns.push("depth".into());
     Ok(export::respond(
-        conn,
+        source.into_conn(),
         query,
         format,
         "invitees",

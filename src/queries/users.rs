@@ -356,21 +356,25 @@ fn role_history(events: &[RecordedEvent]) -> (Vec<RoleChange>, Option<(Uuid, Str
                     ));
                 }
             }
-            LedgerEvent::User(_) | LedgerEvent::Invite(_) => {}
+            LedgerEvent::User(_) | LedgerEvent::Invite(_) | LedgerEvent::Organization(_) => {}
         }
     }
     (history, sign_up)
 }
 
-/// Every account below `root` down to `depth` levels, a row each with its
-/// level, in tree order by level: the invitees export.
-pub fn invitees_query(root: &str, depth: u32) -> anyhow::Result<Query> {
+/// Every account below `root` down to `depth` levels (now or as of a past
+/// moment), a row each with its level, in tree order by level: the invitees
+/// export.
+pub fn invitees_query(at: At, root: &str, depth: u32) -> anyhow::Result<Query> {
+    let user_account = at.table::<UserAccount>();
     Query::new(format!(
         "WITH RECURSIVE below AS (
-             SELECT {COLUMNS}, 1 AS depth FROM user_account WHERE invited_by = $1
+             SELECT {COLUMNS}, 1 AS depth FROM {user_account} WHERE invited_by = $1
               UNION ALL
-             SELECT u.id, u.email, u.name, u.role, u.invited_by, u.created_at, below.depth + 1
-               FROM user_account u JOIN below ON u.invited_by = below.id
+             SELECT user_account.id, user_account.email, user_account.name,
+                    user_account.role, user_account.invited_by, user_account.created_at,
+                    below.depth + 1
+               FROM {user_account} JOIN below ON user_account.invited_by = below.id
               WHERE below.depth < $2)
          SELECT {COLUMNS}, depth FROM below ORDER BY depth, created_at, id"
     ))

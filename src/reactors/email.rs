@@ -7,6 +7,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::{Delivery, Planned, Reactor};
+use crate::auth::email_verifications::{self, PendingLink};
 use crate::auth::{accounts, password_resets};
 use crate::domain::invite::{self, InviteEvent};
 use crate::domain::invite_link::InviteLinks;
@@ -85,6 +86,33 @@ impl EmailReactor {
     }
 }
 
+impl EmailReactor {
+    /// The newest verification link of the user not sent yet, to the address
+    /// it proves (the account's, or the new one of a change of email).
+    async fn send_verification_link(&self, user_id: &str) -> anyhow::Result<()> {
+        let Some(PendingLink {
+            token_hash,
+            sealed_token,
+            email,
+            callback_url,
+        }) = email_verifications::to_send(&self.pool, user_id).await?
+        else {
+            return Ok(());
+        };
+        let token = self.token_seal.open(&sealed_token, &token_hash)?;
+        anyhow::ensure!(
+            self.token_hasher.matches(&token, &token_hash),
+            "the sealed token does not match its verification link"
+        );
+        let url = self.links.verify_link(&token, callback_url.as_deref());
+        let email =
+            InvitationEmail::account_email(&email, "Verify your email address", &url, &token);
+        self.mailer.send_invitation(email).await?;
+        email_verifications::sent(&self.pool, &token_hash).await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Reactor for EmailReactor {
     fn name(&self) -> &'static str {
@@ -113,6 +141,12 @@ impl Reactor for EmailReactor {
                     payload: json!({ "user": event.aggregate_id, "reason": "password_reset" }),
                 }));
             }
+            LedgerEvent::User(UserEvent::VerificationEmailRequested { .. }) => {
+                return Ok(Some(Planned {
+                    key: event.aggregate_id.clone(),
+                    payload: json!({ "user": event.aggregate_id, "reason": "email_verification" }),
+                }));
+            }
             _ => return Ok(None),
         };
         Ok(Some(Planned {
@@ -123,6 +157,9 @@ impl Reactor for EmailReactor {
 
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()> {
         if let Some(user_id) = delivery.payload["user"].as_str() {
+            if delivery.payload["reason"] == "email_verification" {
+                return self.send_verification_link(user_id).await;
+            }
             return self.send_reset_link(user_id).await;
         }
         let token_hash = delivery.payload["invite"]

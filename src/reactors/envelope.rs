@@ -6,25 +6,36 @@
 use cloudevents::{EventBuilder, EventBuilderV10};
 use serde_json::{json, Value};
 
-use crate::ledger::{read_positions, EventView, Position, RecordedEvent};
+use crate::ledger::{read_positions, views, EventView, Position, RecordedEvent};
 use crate::reactors::Delivery;
 
 /// The CloudEvents `source` of every event.
 pub const SOURCE: &str = "invite-ledger";
 
+/// An event on its way out: as the log holds it, and as readers see it.
+pub struct Outgoing {
+    pub recorded: RecordedEvent,
+    pub view: EventView,
+}
+
 /// The event a delivery is for, read from the log when it is delivered (not
 /// when planned): a delivery row keeps no personal data, and a person erased
 /// in between is sent as `[erased]`.
-pub async fn event_of(pool: &sqlx::PgPool, delivery: &Delivery) -> anyhow::Result<RecordedEvent> {
+pub async fn event_of(pool: &sqlx::PgPool, delivery: &Delivery) -> anyhow::Result<Outgoing> {
     let position = Position {
         xid: delivery.event_xid,
         global: delivery.event_position,
     };
     let mut conn = pool.acquire().await?;
-    read_positions(&mut conn, &[position])
+    let recorded = read_positions(&mut conn, &[position])
         .await?
         .pop()
-        .ok_or_else(|| anyhow::anyhow!("the event at {position} is not in the log"))
+        .ok_or_else(|| anyhow::anyhow!("the event at {position} is not in the log"))?;
+    let view = views(&mut conn, std::slice::from_ref(&recorded))
+        .await?
+        .pop()
+        .expect("one view per event");
+    Ok(Outgoing { recorded, view })
 }
 
 /// What orders an ordered reactor's deliveries: one aggregate's events go out
@@ -44,33 +55,35 @@ pub fn event_type(recorded: &RecordedEvent) -> String {
 /// (`transaction/position`), `globalPosition`, `aggregateType`, `aggregateId`,
 /// `sequence`, `type`, `recordedAt` and `data` in camelCase, so a consumer
 /// parses webhooks, NATS messages and `/api/ledger/events` alike.
-pub fn data(recorded: &RecordedEvent) -> Value {
-    serde_json::to_value(EventView::from(recorded)).expect("an event view serializes")
+pub fn data(event: &Outgoing) -> Value {
+    serde_json::to_value(&event.view).expect("an event view serializes")
 }
 
 /// The webhook's standard body: `{type, timestamp, data}`.
-pub fn standard(recorded: &RecordedEvent) -> Value {
+pub fn standard(event: &Outgoing) -> Value {
     json!({
-        "type": event_type(recorded),
-        "timestamp": crate::json_time::format(&recorded.recorded_at),
-        "data": data(recorded),
+        "type": event_type(&event.recorded),
+        "timestamp": crate::json_time::format(&event.recorded.recorded_at),
+        "data": data(event),
     })
 }
 
 /// A CloudEvents 1.0 structured-mode JSON event: `id` is the log position (as
 /// NATS' `Nats-Msg-Id` and the webhook's `evt_<position>`), `type`
-/// `invite-ledger.invite.used`, `subject` the aggregate id, `data` as above, and
-/// the extensions `ledgerposition` and `ledgersequence`.
-pub fn cloudevent(recorded: &RecordedEvent) -> anyhow::Result<Value> {
-    let event = EventBuilderV10::new()
+/// `invite-ledger.invite.used`, `subject` the `aggregateId` (an invite's or a
+/// user's id), `data` as above, and the extensions `ledgerposition` and
+/// `ledgersequence`.
+pub fn cloudevent(event: &Outgoing) -> anyhow::Result<Value> {
+    let recorded = &event.recorded;
+    let built = EventBuilderV10::new()
         .id(recorded.position.global.to_string())
         .source(SOURCE)
         .ty(format!("{SOURCE}.{}", event_type(recorded)))
-        .subject(recorded.aggregate_id.clone())
+        .subject(event.view.aggregate_id.clone())
         .time(recorded.recorded_at)
         .extension("ledgerposition", recorded.position.global)
         .extension("ledgersequence", recorded.sequence)
-        .data("application/json", data(recorded))
+        .data("application/json", data(event))
         .build()?;
-    Ok(serde_json::to_value(event)?)
+    Ok(serde_json::to_value(built)?)
 }

@@ -107,7 +107,7 @@ impl Reactor for NatsReactor {
             .to_string();
         let event = envelope::event_of(&self.pool, delivery).await?;
         let mut message = envelope::cloudevent(&event)?;
-        let (_, event_type, _) = event.event.public_json();
+        let (_, event_type, _) = event.recorded.event.public_json();
         if let Some(data) = message.pointer_mut("/data/data") {
             withheld::withhold_personal(&event_type, data);
         }

@@ -4,6 +4,8 @@
 //! through the sign-in form, filters the invite list, opens an invite's timeline,
 //! moves the time slider to a moment before part of the tree existed and sees the
 //! tree lose those people, signs in with an API key, and takes a screenshot.
+//! Every view is read as an auditor reads it: sentences with names, times in
+//! the browser's own time zone.
 //!
 //! The screenshot goes to `target/console-screenshot.png`, or to
 //! `$CONSOLE_SCREENSHOT` (`src/console/screenshot.png` refreshes the README's).
@@ -95,6 +97,7 @@ async fn the_console_in_headless_chromium() {
     server.clock.advance(Duration::days(1));
     let token = alice.create_invite(json!({ "role": "staff" })).await;
     let bob = joins(&server, &token, "Bob").await;
+    let bob_id = user_id(&bob).await;
     let token = alice.create_invite(json!({ "role": "user" })).await;
     joins(&server, &token, "Dave").await;
     let token = bob.create_invite(json!({ "role": "user" })).await;
@@ -131,6 +134,7 @@ async fn the_console_in_headless_chromium() {
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("ADMIN_ID", &admin_id)
         .env("ALICE_INVITE_ID", &alice_invite)
+        .env("BOB_ID", &bob_id)
         .env(
             "CUT",
             cut.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

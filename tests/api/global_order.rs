@@ -12,6 +12,7 @@ fn registered(email: &str) -> serde_json::Value {
         email: email.into(),
         name: "Slow".into(),
         role: "user".into(),
+        email_verified: false,
         at: Utc::now(),
     })
     .unwrap()
@@ -28,6 +29,7 @@ async fn register(server: &TestServer, email: &str) -> Position {
                 email: email.into(),
                 name: "Writer".into(),
                 role: "user".into(),
+                email_verified: false,
                 at: Utc::now(),
             },
             &Guard::default(),

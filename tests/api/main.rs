@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod admin_users;
 mod audit;
+mod audit_exports;
 mod backup_restore;
 mod bad_input;
 mod bench_smoke;

@@ -102,12 +102,14 @@ impl Stream {
     }
 }
 
-/// The log's events after `after`: their positions, by aggregate in log order.
+/// The log's events after `after`: their positions, by aggregate (named as
+/// readers see it) in log order.
 async fn events_after(pool: &PgPool, after: i64) -> Vec<(i64, String)> {
-    sqlx::query_as(
-        "SELECT global_position, aggregate_id FROM events WHERE global_position > $1
+    sqlx::query_as(&format!(
+        "SELECT global_position, {} FROM events WHERE global_position > $1
           ORDER BY transaction_id, global_position",
-    )
+        crate::helpers::READER_AGGREGATE_ID
+    ))
     .bind(after)
     .fetch_all(pool)
     .await

@@ -104,3 +104,65 @@ async fn an_account_from_before_the_upgrade_signs_in() {
     .ok();
     assert_eq!(signed_in["user"]["name"], "Old Timer");
 }
+
+/// Verification and change-of-email links: their tokens (and their hashes in
+/// `email_verification`) are never in the log; the new address is sealed.
+#[tokio::test]
+async fn verification_links_leave_no_token_in_the_log() {
+    let server = TestServer::start_with(&["--require-email-verification", "true"]).await;
+    let client = server.client();
+    let signed_up = client
+        .sign_up("vic@example.com", "password1", "Vic")
+        .await
+        .ok();
+    assert_eq!(signed_up["token"], serde_json::Value::Null);
+    let verify = server.mailer.wait_for("vic@example.com", 1).await[0]
+        .token
+        .clone();
+    client
+        .get(&format!("/api/auth/verify-email?token={verify}"))
+        .await
+        .ok();
+    client.sign_in("vic@example.com", "password1").await.ok();
+    client
+        .post(
+            "/api/auth/change-email",
+            json!({ "newEmail": "victor@example.com" }),
+        )
+        .await
+        .ok();
+    let change = server.mailer.wait_for("victor@example.com", 1).await[0]
+        .token
+        .clone();
+    let changed = client
+        .get(&format!("/api/auth/verify-email?token={change}"))
+        .await
+        .ok();
+    assert_eq!(changed["user"]["email"], "victor@example.com");
+
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM email_verification")
+        .fetch_all(server.pool())
+        .await
+        .unwrap();
+    assert_eq!(hashes.len(), 2);
+    let dump = dump_of_events(&server).await;
+    for event in [
+        "EmailVerified",
+        "EmailChanged",
+        "VerificationEmailRequested",
+    ] {
+        assert!(dump.contains(event), "{event} missing:\n{dump}");
+    }
+    for secret in hashes.iter().map(String::as_str).chain([
+        verify.as_str(),
+        change.as_str(),
+        "victor@example.com",
+    ]) {
+        assert!(!dump.contains(secret), "`{secret}` is in the log:\n{dump}");
+    }
+    // A used link is used up.
+    client
+        .get(&format!("/api/auth/verify-email?token={verify}"))
+        .await
+        .err(401, "INVALID_TOKEN");
+}

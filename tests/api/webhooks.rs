@@ -8,9 +8,9 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::helpers::invite_hash;
 use crate::helpers::webhook_sink::{Hook, WebhookSink};
 use crate::helpers::TestServer;
+use crate::helpers::{invite_hash, invite_id_of};
 
 const SECRET_BYTES: &[u8] = b"a webhook secret of 32 bytes!!!!";
 
@@ -58,7 +58,8 @@ async fn every_event_arrives_signed_and_in_order_per_invite() {
         .ok();
     admin.invite_by_email("admin", "private@example.com").await;
 
-    let invite = invite_hash(&token);
+    // Hooks name the invite by its id, as the audit API does.
+    let invite = invite_id_of(server.pool(), &token).await;
     let hooks = sink
         .wait_until(10, |_| sink.accepted_for(&invite).len() >= 3)
         .await;
@@ -174,7 +175,9 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
     // Every invite event fails until the first invite is known, then only its own.
     sink.fail_for("invite", true);
     let failing = admin.create_invite(json!({ "role": "user" })).await;
-    let failing_id = invite_hash(&failing);
+    let failing_id = invite_id_of(server.pool(), &failing).await;
+    // Deliveries are ordered by the log's key of the invite.
+    let failing_key = format!("invite:{}", invite_hash(&failing));
     sink.wait_until(10, |h| h.iter().any(|h| h.status == 500))
         .await;
     sink.fail_for(&failing_id, true);
@@ -184,7 +187,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
         .await
         .ok();
     let healthy = admin.create_invite(json!({ "role": "user" })).await;
-    let healthy_id = invite_hash(&healthy);
+    let healthy_id = invite_id_of(server.pool(), &healthy).await;
 
     sink.wait_until(10, |_| !sink.accepted_for(&healthy_id).is_empty())
         .await;
@@ -197,7 +200,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
                 "SELECT status FROM reactor_delivery WHERE reactor = 'webhook' AND ordering_key = $1
                   ORDER BY id LIMIT 1",
             )
-            .bind(format!("invite:{failing_id}"))
+            .bind(&failing_key)
             .fetch_optional(server.pool())
             .await
             .unwrap();
@@ -215,7 +218,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
            JOIN reactor_delivery d ON d.id = a.delivery_id
           WHERE d.ordering_key = $1 ORDER BY a.id",
     )
-    .bind(format!("invite:{failing_id}"))
+    .bind(&failing_key)
     .fetch_all(server.pool())
     .await
     .unwrap();
@@ -285,11 +288,11 @@ async fn a_webhook_configured_later_starts_at_the_end_of_the_log() {
     )
     .await;
     let after = admin.create_invite(json!({ "role": "user" })).await;
-    let after_id = invite_hash(&after);
+    let after_id = invite_id_of(server.pool(), &after).await;
     sink.wait_until(10, |_| !sink.accepted_for(&after_id).is_empty())
         .await;
     assert_eq!(types(&sink.accepted_for(&after_id)), ["invite.created"]);
-    let before_id = invite_hash(&before);
+    let before_id = invite_id_of(server.pool(), &before).await;
     assert!(
         sink.hooks()
             .iter()

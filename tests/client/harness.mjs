@@ -57,7 +57,7 @@ async function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A running server with its own database and mail folder. */
-async function startServer() {
+async function startServer(extraEnv = {}) {
   const port = await freePort();
   const database = `invite_ledger_client_${randomBytes(8).toString("hex")}`;
   const mailDir = await mkdtemp(path.join(os.tmpdir(), "invite-ledger-mail-"));
@@ -75,6 +75,7 @@ async function startServer() {
     // The suite signs in more often than Better Auth's 3 per 10 s allows one address.
     SIGN_IN_ATTEMPTS_PER_ADDRESS: "100000",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
+    ...extraEnv,
   };
 
   const cleanUp = async () => {
@@ -128,8 +129,10 @@ async function startServer() {
       if (error) throw new Error(`sign-up of ${email} failed: ${JSON.stringify(error)}`);
       return browser;
     },
-    /** The last invitation email sent to `to`, as MAIL_DIR holds it. */
-    emailTo: (to) => lastEmailTo(mailDir, to),
+    /** The last email sent to `to` (with this subject, if given), as MAIL_DIR holds it. */
+    emailTo: (to, subject) => lastEmailTo(mailDir, to, subject),
+    /** How many emails `to` was sent (with this subject, if given). */
+    emailsTo: (to, subject) => emailsTo(mailDir, to, subject),
     stop: async () => {
       if (child.exitCode === null) {
         child.kill("SIGINT");
@@ -156,11 +159,12 @@ async function startServer() {
  * One server for the tests of a file: started before them, stopped after them.
  * The object returned is filled in once the server is up; `then` runs next (in the
  * same hook: Node 20 does not wait for one top-level `before` to end before the next).
+ * `env` adds to (or overrides) the server's configuration.
  */
-export function serverForThisFile(then = async () => {}) {
+export function serverForThisFile(then = async () => {}, env = {}) {
   const server = {};
   before(async () => {
-    Object.assign(server, await startServer());
+    Object.assign(server, await startServer(env));
     await then(server);
   });
   after(async () => server.stop?.());
@@ -210,15 +214,22 @@ function newBrowser(baseURL, jar = new CookieJar()) {
   };
 }
 
-async function lastEmailTo(mailDir, to) {
+async function emailsTo(mailDir, to, subject) {
+  const files = (await readdir(mailDir)).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort();
+  const emails = [];
+  for (const file of files) {
+    const email = JSON.parse(await readFile(path.join(mailDir, file), "utf8"));
+    if (email.to === to && (subject === undefined || email.subject === subject)) emails.push(email);
+  }
+  return emails;
+}
+
+async function lastEmailTo(mailDir, to, subject) {
   // Delivery may follow the response: wait a little for the file.
   for (let attempt = 0; attempt < 100; attempt++) {
-    const files = (await readdir(mailDir)).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort();
-    for (const file of files.reverse()) {
-      const email = JSON.parse(await readFile(path.join(mailDir, file), "utf8"));
-      if (email.to === to) return email;
-    }
+    const emails = await emailsTo(mailDir, to, subject);
+    if (emails.length) return emails[emails.length - 1];
     await sleep(50);
   }
-  throw new Error(`no invitation email to ${to} in ${mailDir}`);
+  throw new Error(`no email to ${to} in ${mailDir}`);
 }

@@ -96,3 +96,25 @@ test("updateUser changes the name and the image", async () => {
   assert.equal(data.user.name, "Tilda Swift");
   assert.equal(data.user.image, "https://img.example/tilda.png");
 });
+
+test("deleteUser: the password (or a fresh session) proves it, and the person is erased", async () => {
+  const browser = await server.newUser("dora@example.com");
+  const other = server.browser();
+  await other.client.signIn.email({ email: "dora@example.com", password: USER_PASSWORD });
+  assertRefused(await browser.client.deleteUser({ password: "wrong" }), 400, "INVALID_PASSWORD");
+  const deleted = await browser.client.deleteUser({ password: USER_PASSWORD });
+  assert.equal(deleted.error, null);
+  assert.deepEqual(deleted.data, { success: true, message: "User deleted" });
+  assert.equal((await browser.client.getSession()).data, null);
+  assert.equal((await other.client.getSession()).data, null, "signed out everywhere");
+  assertRefused(
+    await server.browser().client.signIn.email({ email: "dora@example.com", password: USER_PASSWORD }),
+    401,
+    "INVALID_EMAIL_OR_PASSWORD",
+  );
+
+  // A session just opened needs no password; the address may sign up again, as someone new.
+  const again = await server.newUser("dora@example.com");
+  assert.equal((await again.client.deleteUser({})).error, null);
+  assert.equal((await again.client.getSession()).data, null);
+});

@@ -3,9 +3,9 @@
 // in one scenario `twoFactor()`. The harness uses it for Better Auth's own migrations,
 // the server process (auth-server.mjs) to serve.
 import { betterAuth } from "better-auth";
-import { admin, emailOTP, genericOAuth, twoFactor } from "better-auth/plugins";
+import { admin, emailOTP, genericOAuth, organization, twoFactor } from "better-auth/plugins";
 import { invite } from "better-invite";
-import { inviteLedger } from "@invite-ledger/better-auth";
+import { inviteLedger, inviteLedgerOrganization, ledgerOrganizationHooks } from "@invite-ledger/better-auth";
 import pg from "pg";
 
 export const SECRET = "companion-suite-secret-0123456789abcdef";
@@ -33,6 +33,7 @@ const inviteOptions = (sendUserInvitation) => ({
  * @param {number} [settings.ledgerTimeoutMs]
  * @param {(email: object) => void} [settings.sendUserInvitation]
  * @param {typeof fetch} [settings.fetch] how the plugin reaches the ledger
+ * @param {boolean} [settings.organization] Better Auth's `organization()` with the ledger's hooks
  */
 export function makeAuth(settings) {
   const send = settings.sendUserInvitation ?? (() => {});
@@ -76,6 +77,7 @@ export function makeAuth(settings) {
     plugins: [
       admin({ defaultRole: "user" }),
       invitePlugin,
+      ...(settings.organization ? organizationPlugins(settings) : []),
       ...(settings.twoFactor ? [twoFactor({ issuer: "Companion suite" })] : []),
       ...(settings.oauthProviderUrl
         ? [
@@ -100,4 +102,24 @@ export function makeAuth(settings) {
     ],
     logger: { level: process.env.AUTH_LOG_LEVEL ?? "error" },
   });
+}
+
+/** `organization()` with the ledger's hooks (beside one of the app's own), and the plugin for the routes without hooks. */
+function organizationPlugins(settings) {
+  const ledger = { ledgerUrl: settings.ledgerUrl, apiKey: settings.apiKey, fetch: settings.fetch };
+  return [
+    organization({
+      cancelPendingInvitationsOnReInvite: true,
+      organizationHooks: ledgerOrganizationHooks({
+        ...ledger,
+        // The app's own hook still runs (and may refuse first).
+        hooks: {
+          beforeCreateInvitation: async ({ invitation }) => {
+            if (invitation.email.startsWith("refused-by-app@")) throw new Error("the app refuses");
+          },
+        },
+      }),
+    }),
+    inviteLedgerOrganization(ledger),
+  ];
 }

@@ -37,7 +37,7 @@ test("killed after the ledger answered a use, before the role was written: after
   }));
 
 test("a seat reserved for a sign-up whose write never commits is given back, and the log says so", () =>
-  withStack({ ledgerEnv: { COMPANION_RESERVATION_TTL_MS: "2000", INVITE_ONLY: "true" } }, async ({ auth, ledger }) => {
+  withStack({ ledgerEnv: { COMPANION_RESERVATION_TTL_MS: "10000", INVITE_ONLY: "true" } }, async ({ auth, ledger }) => {
     const admin = await auth.admin();
     const token = (await admin.client.invite.create({ role: "admin", senderResponse: "token", maxUses: 1 })).data.message;
     const first = auth.browser();
@@ -62,7 +62,7 @@ test("a seat reserved for a sign-up whose write never commits is given back, and
     const released = await eventually(async () => {
       const { events } = await ledger.audit("/api/ledger/events?limit=1000");
       return events.find((event) => event.type === "SeatReleased");
-    }, 30000, "a SeatReleased event");
+    }, 60000, "a SeatReleased event");
     assert.equal(released.data.reason, "user_absent", JSON.stringify(released));
 
     // The seat is free again: the next sign-up gets it.

@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 
 import { inviteLedgerClient } from "@invite-ledger/better-auth/client";
 import { createAuthClient } from "better-auth/client";
-import { adminClient, emailOTPClient, twoFactorClient } from "better-auth/client/plugins";
+import { adminClient, emailOTPClient, organizationClient, twoFactorClient } from "better-auth/client/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import fetchCookie from "fetch-cookie";
 import pg from "pg";
@@ -186,7 +186,7 @@ export async function startLedger(extraEnv = {}) {
  * A Better Auth server (auth-server.mjs) on a fresh database, with the admin made in
  * it. `plugin` is "ledger" (ours, against `ledger`) or "better-invite".
  */
-export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, oauthProviderUrl, ledgerTimeoutMs, inviteOnly, env = {} } = {}) {
+export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, emailOtp = false, verifyEmail = false, oauthProviderUrl, ledgerTimeoutMs, inviteOnly, organization = false, env = {} } = {}) {
   const port = await freePort();
   const database = newDatabaseName("auth");
   const baseURL = `http://127.0.0.1:${port}`;
@@ -202,6 +202,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
     oauthProviderUrl,
     ledgerTimeoutMs,
     inviteOnly,
+    organization,
   };
   await createDatabase(database);
   const db = new pg.Pool({ connectionString: settings.databaseUrl, max: 2 });
@@ -296,7 +297,7 @@ function newBrowser(baseURL, jar = new CookieJar(), { twoFactor = false } = {}) 
   const fetchWithCookies = fetchCookie(fetch, jar);
   const client = createAuthClient({
     baseURL,
-    plugins: [adminClient(), inviteLedgerClient(), emailOTPClient(), ...(twoFactor ? [twoFactorClient()] : [])],
+    plugins: [adminClient(), inviteLedgerClient(), emailOTPClient(), organizationClient(), ...(twoFactor ? [twoFactorClient()] : [])],
     // A browser on the app's own origin sends it; Better Auth checks it on writes.
     fetchOptions: { customFetchImpl: fetchWithCookies, headers: { origin: baseURL } },
   });

@@ -36,9 +36,16 @@ after(async () => {
   await browser?.close();
 });
 
+/** The browser's time zone: not UTC, so that a time shown in UTC is caught. */
+const ZONE = "Asia/Kolkata";
+
 /** A fresh browser page that fails the test on any script error or failed load. */
 async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    timezoneId: ZONE,
+    locale: "en-US",
+  });
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -55,6 +62,21 @@ async function newPage() {
   });
   return { page, problems };
 }
+
+/** What an auditor must never have to read: field names, raw times, log positions, ids. */
+function readsAsSentences(text, where) {
+  assert.doesNotMatch(text, /\b[a-z]+[A-Z][A-Za-z]*\b/, `a camelCase key in the ${where}: ${text}`);
+  assert.doesNotMatch(text, /\d{4}-\d\d-\d\dT\d\d:/, `a raw time in the ${where}: ${text}`);
+  assert.doesNotMatch(text, /\d+\/\d+|#\d/, `a log position in the ${where}: ${text}`);
+  assert.doesNotMatch(text, /[0-9a-f]{8}-[0-9a-f]{4}-/, `an id in the ${where}: ${text}`);
+}
+
+/** `iso` as a reader in ZONE reads it, spaces made plain. */
+const local = (iso) =>
+  new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "long", timeZone: ZONE })
+    .format(new Date(iso))
+    .replace(/\s+/g, " ");
+const plain = (text) => text.replace(/\s+/g, " ");
 
 const nodeEmails = (page) =>
   page.locator("#invitee-tree .tree-node").evaluateAll((nodes) => nodes.map((n) => n.dataset.email));
@@ -109,6 +131,23 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
   const types = await page.locator("#timeline .event").evaluateAll((els) => els.map((e) => e.dataset.type));
   assert.deepEqual(types, ["Created", "Activated", "Used"]);
   assert.equal(await page.locator("#invite-status").innerText(), "used_up");
+  // ...told as sentences, with names, on the reader's clock.
+  const sentences = await page.locator("#timeline .sentence").allInnerTexts();
+  assert.equal(sentences.length, 3);
+  assert.match(
+    plain(sentences[0]),
+    /^Ada Admin invited alice@example\.com as staff\. The invite runs until \w{3} \d+, \d{4}, .+\.$/,
+  );
+  assert.deepEqual(sentences.slice(1).map(plain), [
+    "Someone not signed in opened the invite link.",
+    "Alice joined as staff with it.",
+  ]);
+  assert.match(sentences[0], /GMT\+5:30/, "the expiry in the browser's time zone");
+  const created = page.locator("#timeline .event").first().locator("time");
+  assert.equal(plain(await created.innerText()), local(await created.getAttribute("datetime")));
+  assert.match(await created.innerText(), /GMT\+5:30/);
+  readsAsSentences(await page.locator("#timeline").innerText(), "timeline");
+  readsAsSentences(await page.locator(".invite-card").innerText(), "invite's card");
   await shot(page, "timeline");
 
   // The admin's page: the whole tree now...
@@ -129,6 +168,13 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
     "frank@example.com",
   ]);
   assert.match(await page.locator("#inviter-chain").innerText(), /root/);
+  // The invites the admin sent, each in a line: the one to Carol was cancelled.
+  await page.locator("#sent-invites li").nth(4).waitFor(WAIT);
+  assert.equal(await page.locator("#sent-invites li").count(), 5);
+  const sent = await page.locator("#sent-invites").innerText();
+  assert.match(sent, /invited carol@example\.com as user; used 0 of 1, cancelled\./);
+  assert.match(sent, /a link for anyone as user; used 0 of 1, still open\./);
+  readsAsSentences(sent, "invites sent");
 
   // Double-clicking Alice opens her page: who invited her, whom she invited, her roles.
   await page.locator('#invitee-tree .tree-node[data-email="alice@example.com"]').dblclick();
@@ -139,7 +185,14 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
     WAIT,
   );
   assert.match(await page.locator("#inviter-chain").innerText(), /Ada Admin → Alice/);
-  assert.match(await page.locator("#role-history").innerText(), /user → staff/);
+  const history = await page.locator("#role-history").innerText();
+  assert.match(history, /user → staff/);
+  // Who gave the role, by name.
+  assert.match(history, /Ada Admin/);
+  readsAsSentences(history.replace(/GMT\+5:30/g, ""), "role history");
+  // Alice sent two links, one used by Bob and one by Dave.
+  await page.locator("#sent-invites li").nth(1).waitFor(WAIT);
+  assert.equal(await page.locator("#sent-invites li").count(), 2);
   await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
   await page.goBack();
   await page.locator("#person-name").getByText("admin@example.com").waitFor(WAIT);
@@ -171,6 +224,23 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
   ]);
   assert.equal(new globalThis.URL(page.url().replace("#", "")).searchParams.get("as_of"), cut);
 
+  // Bob, looked at before he joined: said so, not a near-blank page.
+  await page.goto(`${URL}#/people/${env("BOB_ID")}?as_of=${encodeURIComponent(cut)}`);
+  const notYet = page.locator("#not-yet");
+  await notYet.waitFor(WAIT);
+  assert.match(plain(await notYet.innerText()), /^Bob \(bob@example\.com\) had no account yet on .*GMT\+5:30: the ledger recorded it on .*\. See Bob now\.$/);
+
+  // Erin joined with a `user` invite: one row, not "user → user".
+  await page.goto(`${URL}#/invites`);
+  await page.fill('input[name="who"]', "erin@example.com");
+  await page.press('input[name="who"]', "Enter");
+  await page.locator("#person-name").getByText("erin@example.com").waitFor(WAIT);
+  await page.locator("#role-history tbody tr").first().waitFor(WAIT);
+  const erin = await page.locator("#role-history tbody").innerText();
+  assert.doesNotMatch(erin, /user → user/);
+  assert.equal(await page.locator("#role-history tbody tr").count(), 1, erin);
+  assert.match(erin, /Joined as user with an invite\s+Ada Admin/);
+
   // The same moment carries over to the timeline: Alice's invite was used by then.
   await page.goto(`${URL}#/invites/${env("ALICE_INVITE_ID")}?as_of=${encodeURIComponent(cut)}`);
   await page.locator("#timeline .event").nth(2).waitFor(WAIT);
@@ -190,6 +260,9 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
   assert.match(await step("activated"), /^5 /);
   assert.match(await step("used"), /^5 /);
   await page.locator("#daily-chart canvas").waitFor(WAIT);
+  // The chart's axes say what they count.
+  assert.equal(await page.locator("#y-axis-title").innerText(), "Invites");
+  assert.equal(await page.locator("#x-axis-title").innerText(), "Day (UTC)");
   await shot(page, "activity");
 
   assert.deepEqual(problems, []);
@@ -198,7 +271,9 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
 test("an API key pasted in opens the console; a wrong one is refused", async () => {
   const { page, problems } = await newPage();
   await page.goto(URL);
-  await page.fill('input[name="apiKey"]', "il_not-a-key");
+  // The placeholder shows how keys begin.
+  assert.match(await page.locator('input[name="apiKey"]').getAttribute("placeholder"), /^ilk_/);
+  await page.fill('input[name="apiKey"]', "ilk_not-a-key");
   await page.click('button[type="submit"]');
   await page.locator(".sign-in .error").waitFor(WAIT);
   await page.fill('input[name="apiKey"]', env("API_KEY"));

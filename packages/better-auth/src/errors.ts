@@ -74,7 +74,8 @@ export function toAPIError(error: unknown, context: RefusalContext = {}): APIErr
     let equivalent = BETTER_INVITE_EQUIVALENT[error.code];
     if (error.code === "INVITE_USED_UP" && context.usedUp) equivalent = context.usedUp;
     if (equivalent) {
-      return APIError.from("BAD_REQUEST", { ...ERROR_CODES[equivalent], ledgerCode: error.code } as any);
+      // `APIError.from` keeps only `code` and `message`: the body is given whole.
+      return new APIError("BAD_REQUEST", { ...ERROR_CODES[equivalent], ledgerCode: error.code } as any);
     }
     const status = STATUS_NAMES[error.status] ?? "BAD_REQUEST";
     return APIError.from(status, { code: error.code, message: error.message });

@@ -82,6 +82,14 @@ export class LedgerClient {
   }
 
   /**
+   * A call that needs no handshake (the organization routes: the ledger calls
+   * nothing back for them), retried as every call.
+   */
+  async callWithoutHandshake<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T> {
+    return this.sendWithRetry<T>(`/api/companion/${path}`, body, idempotencyKey ?? randomUUID());
+  }
+
+  /**
    * Retries with the same key (the ledger answers the first answer): once after a
    * network failure or a 5xx, and while a twin request with the key is still being
    * answered (409 IDEMPOTENCY_KEY_IN_USE), a bounded number of times.

@@ -5,6 +5,7 @@
 
 pub mod callback;
 pub mod invites;
+pub mod organizations;
 pub mod people;
 pub mod roles;
 pub mod seats;

@@ -133,6 +133,7 @@ pub async fn person(
             email: user.email,
             name: user.name,
             image: None,
+            email_verified: false,
             role: user.role,
             invited_by: None,
             banned: false,

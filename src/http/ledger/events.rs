@@ -19,7 +19,6 @@ use crate::app::App;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{KnownParams, QueryParams, StrictQuery};
 use crate::http::position::Seen;
-use crate::ledger::EventView;
 use crate::queries::event_answers::{self as answers, FeedAsked, FeedPage};
 use crate::queries::export::Format;
 
@@ -59,6 +58,9 @@ pub struct EventQuery {
     pub from: Option<DateTime<Utc>>,
     /// Recorded before this time.
     pub to: Option<DateTime<Utc>>,
+    /// The log as it stood at this moment: the events recorded at or before
+    /// it (to the end of its millisecond, as every `as_of`).
+    pub as_of: Option<DateTime<Utc>>,
     /// `json` (pages, the default), `csv` or `ndjson` (every event after `after`, streamed).
     #[param(inline)]
     pub format: Option<Format>,
@@ -94,6 +96,7 @@ pub async fn events(
         aggregate: params.aggregate.as_deref(),
         from: params.from,
         to: params.to,
+        as_of: params.as_of,
     };
     let filter = answers::event_filter(&app, asked).await?;
     if format.is_export() {
@@ -128,8 +131,8 @@ pub async fn event_stream(
     let stream = answers::follow(app.context.clone(), after).map(|event| {
         Ok(Event::default()
             .event("ledger")
-            .id(event.position.to_string())
-            .json_data(EventView::from(&event))
+            .id(event.position.clone())
+            .json_data(&event)
             .expect("events serialize"))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

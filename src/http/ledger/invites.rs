@@ -42,9 +42,9 @@ pub async fn list_invites(
     QueryParams(export): QueryParams<ExportParams>,
 ) -> Result<Response, ApiError> {
     answers::check_role_filter(&app, &filter)?;
-    let format = export_format(&export, &headers, page.is_paged(), as_of.as_of)?;
+    let format = export_format(&export, &headers, page.is_paged())?;
     if format.is_export() {
-        return Ok(answers::export_invites(&app, seen, &filter, format).await?);
+        return Ok(answers::export_invites(&app, seen, as_of.as_of, &filter, format).await?);
     }
     let limit = limit_of(page.limit)?;
     let cursor = page.cursor.as_deref();
@@ -116,9 +116,9 @@ pub async fn list_uses(
     QueryParams(as_of): QueryParams<AsOf>,
     QueryParams(export): QueryParams<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let format = export_format(&export, &headers, page.is_paged(), as_of.as_of)?;
+    let format = export_format(&export, &headers, page.is_paged())?;
     if format.is_export() {
-        return Ok(answers::export_uses(&app, seen, &filter, format).await?);
+        return Ok(answers::export_uses(&app, seen, as_of.as_of, &filter, format).await?);
     }
     let limit = limit_of(page.limit)?;
     let cursor = page.cursor.as_deref();

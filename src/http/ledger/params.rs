@@ -46,22 +46,17 @@ pub struct ExportParams {
     pub format: Option<Format>,
 }
 
-/// The format asked for; an export is neither paged nor folded `as_of`.
+/// The format asked for; an export is not paged (it has every row, now or
+/// as of the moment asked).
 pub(super) fn export_format(
     export: &ExportParams,
     headers: &HeaderMap,
     paged: bool,
-    as_of: Option<DateTime<Utc>>,
 ) -> Result<Format, ServiceError> {
     let format = Format::negotiate(export.format, headers);
     if format.is_export() && paged {
         return Err(invalid(
             "An export has every row: leave out `cursor` and `limit`",
-        ));
-    }
-    if format.is_export() && as_of.is_some() {
-        return Err(invalid(
-            "An export reads the current state: leave out `as_of`",
         ));
     }
     Ok(format)

@@ -107,10 +107,10 @@ pub async fn invitees(
     QueryParams(as_of): QueryParams<AsOf>,
     QueryParams(export): QueryParams<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let format = export_format(&export, &headers, false, as_of.as_of)?;
+    let format = export_format(&export, &headers, false)?;
     let depth = answers::check_depth(depth.depth.unwrap_or(1))?;
     if format.is_export() {
-        return Ok(answers::export_invitees(&app, seen, &id, depth, format).await?);
+        return Ok(answers::export_invitees(&app, seen, as_of.as_of, &id, depth, format).await?);
     }
     let answer = answers::invitees(&app, seen, as_of.as_of, &id, depth).await?;
     Ok(Json(answer).into_response())

@@ -123,18 +123,18 @@ impl Mailer for CapturingMailer {
 
 impl CapturingMailer {
     /// The last email to `to`. Emails leave from a reactor after the request has
-    /// answered, so this waits for one (up to 10 seconds).
+    /// answered, so this waits for one (up to 30 seconds: a loaded machine is slow).
     pub async fn last_to(&self, to: &str) -> InvitationEmail {
         self.wait_for(to, 1).await.pop().unwrap()
     }
 
-    /// The emails to `to`, once there are at least `count` (waits up to 10 seconds).
+    /// The emails to `to`, once there are at least `count` (waits up to 30 seconds).
     pub async fn wait_for(&self, to: &str, count: usize) -> Vec<InvitationEmail> {
         let sent_to = || -> Vec<InvitationEmail> {
             let sent = self.0.lock().unwrap();
             sent.iter().filter(|m| m.to == to).cloned().collect()
         };
-        let sent = poll_until(10, sent_to, |sent| sent.len() >= count).await;
+        let sent = poll_until(30, sent_to, |sent| sent.len() >= count).await;
         assert!(
             sent.len() >= count,
             "{} of {count} emails were sent to {to}",
@@ -195,6 +195,26 @@ pub fn invite_hash(token: &str) -> String {
     invite_ledger::domain::token_hash::TokenHasher::from_hex(None)
         .unwrap()
         .keyed(token)
+}
+
+/// An event's `aggregateId` as readers see it, in SQL over `events`: for an
+/// invite's events, the invite's id from its `Created`.
+pub const READER_AGGREGATE_ID: &str = "CASE WHEN aggregate_type = 'invite' THEN (
+        SELECT c.payload -> 'Created' -> 'terms' ->> 'invite_id' FROM events c
+         WHERE c.aggregate_type = 'invite' AND c.aggregate_id = events.aggregate_id
+           AND c.event_type = 'Created')
+    ELSE aggregate_id END";
+
+/// The id of the invite with this token: its events' `aggregateId`.
+pub async fn invite_id_of(pool: &PgPool, token: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT payload -> 'Created' -> 'terms' ->> 'invite_id' FROM events
+          WHERE aggregate_type = 'invite' AND aggregate_id = $1 AND event_type = 'Created'",
+    )
+    .bind(invite_hash(token))
+    .fetch_one(pool)
+    .await
+    .expect("the invite's Created is in the log")
 }
 
 /// Every row of every table in the database, as text.

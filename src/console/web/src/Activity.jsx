@@ -41,9 +41,9 @@ function DailyChart({ days }) {
           })),
         ],
         axes: [
-          // One tick per day at most, labelled with the day.
+          // One tick per day at most, labelled with the day; whole invites up the side.
           { incrs: [DAY, 7 * DAY, 30 * DAY], values: (_, ticks) => ticks.map(dayLabel) },
-          { label: "invites" },
+          { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000], values: (_, ticks) => ticks.map(String) },
         ],
       },
       data,
@@ -51,7 +51,19 @@ function DailyChart({ days }) {
     );
     return () => plot.destroy();
   }, [days]);
-  return <div class="chart" id="daily-chart" ref={box} />;
+  // The axes' titles are text on the page (uPlot draws on a canvas), so they
+  // can be read, selected and found.
+  return (
+    <figure class="chart chart-box" aria-label="Invites created, used and expired per day">
+      <div class="axis-title y" id="y-axis-title">
+        Invites
+      </div>
+      <div id="daily-chart" ref={box} />
+      <div class="axis-title x" id="x-axis-title">
+        Day (UTC)
+      </div>
+    </figure>
+  );
 }
 
 function Funnel({ funnel }) {

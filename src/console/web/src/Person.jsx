@@ -3,7 +3,9 @@
 import { useState } from "preact/hooks";
 
 import { ApiError, fmtTime, get, withQuery } from "./api.js";
+import { nameOf, people, person } from "./people.js";
 import { href, navigate, useLoad } from "./route.js";
+import { SentInvites } from "./SentInvites.jsx";
 import { Tree } from "./Tree.jsx";
 
 const DEPTH = 20;
@@ -32,7 +34,7 @@ async function roleHistory(id, user, known, asOf) {
     ...uses.map((use) => ({
       kind: "invite",
       at: use.usedAt,
-      role: use.roleGranted,
+      role: use.roleAfter,
       previousRole: use.roleBefore,
       by: use.inviterId,
       inviteId: use.inviteId,
@@ -53,7 +55,72 @@ async function loadPerson(id, asOf) {
     ),
   ]);
   const user = tree.user;
-  return { user, known, chain, tree, history: await roleHistory(id, user, known, asOf) };
+  const history = readable(await roleHistory(id, user, known, asOf), known);
+  const names = await people(history.map((entry) => entry.by));
+  return { user, known, chain, tree, history, names };
+}
+
+/**
+ * The role history as an auditor reads it: joining with an invite is one row,
+ * not an account created and then a "user → user" change.
+ */
+function readable(history, known) {
+  const rows = [];
+  for (const entry of history) {
+    const last = rows[rows.length - 1];
+    const joinedWith =
+      entry.kind === "invite" &&
+      last?.kind === "registered" &&
+      !last.inviteId &&
+      (!known?.inviteId || entry.inviteId === known.inviteId);
+    if (joinedWith) {
+      rows[rows.length - 1] = {
+        ...entry,
+        kind: "joined",
+        at: last.at ?? entry.at,
+        previousRole: entry.previousRole === entry.role ? null : entry.previousRole,
+      };
+    } else {
+      rows.push(entry);
+    }
+  }
+  return rows;
+}
+
+/** What a row of the role history says happened. */
+function change(entry) {
+  const from = entry.previousRole && entry.previousRole !== entry.role;
+  switch (entry.kind) {
+    case "registered":
+      if (entry.inviteId) return `Joined as ${entry.role} with an invite`;
+      return entry.role ? `Account created as ${entry.role}` : "Account created";
+    case "joined":
+      return from
+        ? `Joined with an invite: ${entry.previousRole} → ${entry.role}`
+        : `Joined as ${entry.role} with an invite`;
+    case "invite":
+      return from
+        ? `${entry.previousRole} → ${entry.role} by an invite`
+        : `Used an invite and kept the role ${entry.role}`;
+    default:
+      return from ? `${entry.previousRole} → ${entry.role}, set by an admin` : `Role set to ${entry.role}`;
+  }
+}
+
+/** A person looked at before their account existed: say so, and when it began. */
+function NotYet({ id, asOf }) {
+  const { data, loading } = useLoad(() => person(id), [id]);
+  if (loading) return <p class="loading">Loading...</p>;
+  if (!data) return <p class="note">Nobody in the ledger has this id, then or now.</p>;
+  const began = data.roleHistory?.[0]?.recordedAt ?? data.createdAt;
+  const name = nameOf(data, id);
+  return (
+    <p class="note" id="not-yet" role="status">
+      {name} {data.name && data.email ? `(${data.email}) ` : ""}had no account yet on{" "}
+      {fmtTime(asOf)}: the ledger recorded it on {fmtTime(began)}.{" "}
+      <a href={href(`/people/${encodeURIComponent(id)}`)}>See {name} now</a>.
+    </p>
+  );
 }
 
 export function Person({ id, asOf }) {
@@ -62,13 +129,17 @@ export function Person({ id, asOf }) {
     return (
       <section>
         <h2>Person</h2>
-        <p class={error.status === 404 ? "note" : "error"} role="alert">
-          {error.message}
-        </p>
+        {error.status === 404 && asOf ? (
+          <NotYet id={id} asOf={asOf} />
+        ) : (
+          <p class={error.status === 404 ? "note" : "error"} role="alert">
+            {error.message}
+          </p>
+        )}
       </section>
     );
   if (!data) return <p class="loading">Loading...</p>;
-  const { user, chain, tree, history } = data;
+  const { user, chain, tree, history, names } = data;
   const link = (u) => (
     <a href={href(`/people/${encodeURIComponent(u.id)}`, { as_of: asOf })}>{u.name || u.email}</a>
   );
@@ -79,7 +150,6 @@ export function Person({ id, asOf }) {
       </h2>
       <p>
         Role <strong id="person-role">{user.role}</strong>; account created {fmtTime(user.createdAt)}.
-        {tree.position && <span class="note"> Reflects log position {tree.position}.</span>}
       </p>
       <h3>Inviter chain</h3>
       <p class="chain" id="inviter-chain">
@@ -102,6 +172,8 @@ export function Person({ id, asOf }) {
         root={{ ...user, invitees: tree.invitees }}
         onOpen={(personId) => navigate(`/people/${encodeURIComponent(personId)}`)}
       />
+      <h3>Invites sent</h3>
+      <SentInvites inviter={user.id} asOf={asOf} />
       <h3>Role history</h3>
       <table class="list" id="role-history">
         <thead>
@@ -109,21 +181,18 @@ export function Person({ id, asOf }) {
             <th>When</th>
             <th>Change</th>
             <th>By</th>
-            <th>How</th>
+            <th>Through</th>
           </tr>
         </thead>
         <tbody>
           {history.map((entry) => (
             <tr key={`${entry.kind}-${entry.position ?? entry.at}`}>
               <td>{fmtTime(entry.at)}</td>
-              <td>
-                {entry.previousRole ? `${entry.previousRole} → ` : ""}
-                {entry.role ?? (entry.kind === "registered" ? "account created" : "")}
-              </td>
+              <td>{change(entry)}</td>
               <td>
                 {entry.by ? (
                   <a href={href(`/people/${encodeURIComponent(entry.by)}`, { as_of: asOf })}>
-                    {entry.by}
+                    {nameOf(names.get(entry.by), entry.by)}
                   </a>
                 ) : (
                   ""
@@ -131,11 +200,11 @@ export function Person({ id, asOf }) {
               </td>
               <td>
                 {entry.inviteId ? (
-                  <a href={href(`/invites/${entry.inviteId}`, { as_of: asOf })}>invite</a>
+                  <a href={href(`/invites/${entry.inviteId}`, { as_of: asOf })}>the invite</a>
                 ) : entry.kind === "registered" ? (
                   "sign-up"
                 ) : (
-                  entry.kind
+                  "an admin"
                 )}
               </td>
             </tr>

@@ -81,4 +81,6 @@ export async function signOut() {
   }
 }
 
-export const fmtTime = (iso) => (iso ? iso.replace("T", " ").replace("Z", " UTC") : "");
+/** A time as the reader's own clock shows it: their time zone, to the second. */
+const LOCAL_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+export const fmtTime = (iso) => (iso ? LOCAL_TIME.format(new Date(iso)) : "");

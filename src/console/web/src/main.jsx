@@ -42,7 +42,7 @@ function SignIn({ onSignedIn }) {
         Password <input name="password" type="password" autocomplete="current-password" />
       </label>
       <label>
-        or API key <input name="apiKey" autocomplete="off" placeholder="il_..." />
+        or API key <input name="apiKey" autocomplete="off" placeholder="ilk_..." />
       </label>
       <button type="submit">Sign in</button>
       {error && <p class="error" role="alert">{error}</p>}
