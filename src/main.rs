@@ -13,6 +13,7 @@ use invite_ledger::config::{
     self, Config, DatabaseArgs, IgnoredPasswordCost, PasswordArgs, RoleArgs,
 };
 use invite_ledger::http::serve::ServeLimits;
+use invite_ledger::ledger::Position;
 use invite_ledger::logging::{self, LogFormat};
 use invite_ledger::mailer;
 use invite_ledger::projections;
@@ -436,7 +437,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let router = invite_ledger::http::router(app.clone());
     let limits = ServeLimits::from_config(&config);
     invite_ledger::http::serve::serve(listener, router, limits, stop_signal()).await;
-    // In-flight requests are answered: stop the background work, then the pool.
+    // In-flight requests are answered. Writes answer before the read models fold
+    // them, so let the runners reach the log's head (bounded) before stopping them:
+    // a stopped server leaves its read models current.
+    if let Ok(head) = Position::head(&app.pool).await {
+        app.settle(head).await;
+    }
+    // Then stop the background work, then the pool.
     for task in reactors.iter().chain(&runners) {
         task.abort();
     }
