@@ -235,6 +235,8 @@ impl OrganizationError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Invitation {
     inviter_id: String,
+    /// Its creation is recorded (a fact about it may arrive first).
+    created: bool,
     /// `None`: allowed, not yet created.
     status: Option<InvitationStatus>,
     allowed_at: DateTime<Utc>,
@@ -242,6 +244,17 @@ struct Invitation {
 }
 
 impl Invitation {
+    /// An invitation first heard of by a fact other than its creation.
+    fn unknown(at: DateTime<Utc>) -> Self {
+        Invitation {
+            inviter_id: String::new(),
+            created: false,
+            status: None,
+            allowed_at: at,
+            expires_at: None,
+        }
+    }
+
     /// Open at `now`: allowed a moment ago, or pending and not expired.
     fn open_at(&self, now: DateTime<Utc>) -> bool {
         match (self.status, self.expires_at) {
@@ -327,7 +340,10 @@ impl Organization {
         match fact {
             OrganizationCreated { .. } => self.created,
             InvitationAllowed { invitation_id, .. } => self.invitations.contains_key(invitation_id),
-            InvitationCreated { invitation_id, .. } => self.status_of(invitation_id).is_some(),
+            InvitationCreated { invitation_id, .. } => self
+                .invitations
+                .get(invitation_id)
+                .is_some_and(|i| i.created),
             InvitationResent {
                 invitation_id,
                 expires_at,
@@ -419,10 +435,16 @@ impl Aggregate for Organization {
 
     fn apply(&mut self, event: Self::Event) {
         use OrganizationEvent::*;
-        let mut set_status = |id: &str, status| {
-            if let Some(invitation) = self.invitations.get_mut(id) {
-                invitation.status = Some(status);
-            }
+        // A fact may name an invitation the ledger has not heard created (its
+        // creation was lost and is reconciled later): it is kept all the same,
+        // so the fact is known when it comes again.
+        let at = event.at();
+        let mut set_status = |id: String, status| {
+            let invitation = self
+                .invitations
+                .entry(id)
+                .or_insert_with(|| Invitation::unknown(at));
+            invitation.status = Some(status);
         };
         match event {
             OrganizationCreated { .. } => self.created = true,
@@ -436,9 +458,7 @@ impl Aggregate for Organization {
                     invitation_id,
                     Invitation {
                         inviter_id,
-                        status: None,
-                        allowed_at: at,
-                        expires_at: None,
+                        ..Invitation::unknown(at)
                     },
                 );
             }
@@ -449,13 +469,13 @@ impl Aggregate for Organization {
                 at,
                 ..
             } => {
-                let invitation = self.invitations.entry(invitation_id).or_insert(Invitation {
-                    inviter_id,
-                    status: None,
-                    allowed_at: at,
-                    expires_at: None,
-                });
-                invitation.status = Some(InvitationStatus::Pending);
+                let invitation = self
+                    .invitations
+                    .entry(invitation_id)
+                    .or_insert_with(|| Invitation::unknown(at));
+                invitation.inviter_id = inviter_id;
+                invitation.created = true;
+                invitation.status.get_or_insert(InvitationStatus::Pending);
                 invitation.expires_at = Some(expires_at);
             }
             InvitationResent {
@@ -468,16 +488,16 @@ impl Aggregate for Organization {
                 }
             }
             InvitationAccepted { invitation_id, .. } => {
-                set_status(&invitation_id, InvitationStatus::Accepted)
+                set_status(invitation_id, InvitationStatus::Accepted)
             }
             InvitationRejected { invitation_id, .. } => {
-                set_status(&invitation_id, InvitationStatus::Rejected)
+                set_status(invitation_id, InvitationStatus::Rejected)
             }
             InvitationCanceled { invitation_id, .. } => {
-                set_status(&invitation_id, InvitationStatus::Canceled)
+                set_status(invitation_id, InvitationStatus::Canceled)
             }
             InvitationExpired { invitation_id, .. } => {
-                set_status(&invitation_id, InvitationStatus::Expired)
+                set_status(invitation_id, InvitationStatus::Expired)
             }
             MemberAdded {
                 member_id, role, ..
@@ -493,9 +513,11 @@ impl Aggregate for Organization {
             MemberRoleChanged {
                 member_id, role, ..
             } => {
-                if let Some(member) = self.members.get_mut(&member_id) {
-                    member.role = role;
-                }
+                let member = self.members.entry(member_id).or_insert(Member {
+                    role: String::new(),
+                    present: true,
+                });
+                member.role = role;
             }
             MemberRemoved { member_id, .. } | MemberLeft { member_id, .. } => {
                 let member = self.members.entry(member_id).or_insert(Member {
@@ -567,6 +589,24 @@ mod tests {
             .given(vec![created("i1", "a"), accepted.clone()])
             .when(OrganizationCommand::Record(accepted))
             .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn a_fact_about_an_invitation_not_yet_heard_of_is_kept_once() {
+        let rejected = OrganizationEvent::InvitationRejected {
+            invitation_id: "i9".into(),
+            by_user_id: None,
+            at: t0(),
+        };
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![rejected.clone()])
+            .when(OrganizationCommand::Record(rejected.clone()))
+            .then_expect_events(vec![]);
+        // Its creation, reconciled later, is still recorded.
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![rejected])
+            .when(OrganizationCommand::Record(created("i9", "a")))
+            .then_expect_events(vec![created("i9", "a")]);
     }
 
     #[test]
