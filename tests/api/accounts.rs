@@ -120,6 +120,8 @@ async fn a_session_ends_when_its_time_is_up() {
 }
 
 async fn accounts(server: &TestServer) -> i64 {
+    // The read models fold writes after they answer: count a settled state.
+    server.read_models_caught_up().await;
     sqlx::query_scalar("SELECT count(*) FROM user_account")
         .fetch_one(server.pool())
         .await

@@ -13,6 +13,8 @@ async fn server() -> TestServer {
 
 /// Counts of everything a request could write.
 async fn written(server: &TestServer) -> (i64, i64, i64) {
+    // The read models fold writes after they answer: count a settled state.
+    server.read_models_caught_up().await;
     let count = |table: &'static str| async move {
         sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(server.pool())

@@ -37,6 +37,7 @@ async fn fifty_sign_ups_through_one_invite(server: &TestServer, round: usize) {
     let info = server.client().invite_info(&token).await.ok();
     assert_eq!(info["invitation"]["uses"], 5);
     assert_eq!(info["invitation"]["status"], "used_up");
+    server.read_models_caught_up().await;
     let uses: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM invite_use u JOIN invite i ON i.id = u.invite_id
           WHERE i.id = $1::text::uuid",
@@ -91,6 +92,7 @@ async fn signed_in_users_racing_for_the_last_seat_get_a_clear_answer() {
     for reply in replies.into_iter().filter(|r| r.status != 200) {
         reply.refused_because(400, "INVITE_TOKEN_HAS_ALREADY_BEEN_USED", "INVITE_USED_UP");
     }
+    server.read_models_caught_up().await;
     let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM user_account WHERE role = 'admin'")
         .fetch_one(server.pool())
         .await
