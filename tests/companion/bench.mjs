@@ -39,8 +39,25 @@ async function measure(n, clients, operation) {
   };
 }
 
+/** The ledger's own time per companion route (from its /metrics): where a call's time goes. */
+async function ledgerTimes(ledger) {
+  const text = await (await fetch(`${ledger.url}/metrics`)).text();
+  const totals = new Map();
+  for (const line of text.split("\n")) {
+    const match = line.match(/^http_request_duration_seconds_(sum|count)\{(.*)\} ([0-9.e+-]+)$/);
+    const route = match?.[2].match(/route="([^"]+)"/)?.[1];
+    if (!route?.startsWith("/api/companion/")) continue;
+    const entry = totals.get(route) ?? { sum: 0, count: 0 };
+    entry[match[1]] += Number(match[3]);
+    totals.set(route, entry);
+  }
+  return [...totals]
+    .filter(([, t]) => t.count > 0)
+    .map(([route, t]) => `${route} ${t.count} calls, mean ${((t.sum / t.count) * 1000).toFixed(2)} ms`);
+}
+
 for (const plugin of plugins) {
-  await withStack({ plugin }, async ({ auth }) => {
+  await withStack({ plugin }, async ({ auth, ledger }) => {
     const admin = await auth.admin();
     const create = async () => {
       const { error } = await admin.client.invite.create({ role: "user", senderResponse: "token" });
@@ -75,6 +92,10 @@ for (const plugin of plugins) {
     results["sign-up, own invite, 16 clients"] = await measure(N, 16, signUpOwn);
     for (const [name, r] of Object.entries(results)) {
       console.log(`${plugin.padEnd(13)} ${name.padEnd(32)} p50 ${r.p50} ms  p99 ${r.p99} ms  ${r.perSecond}/s${r.failed}`);
+    }
+    if (ledger) {
+      console.log("the ledger's own time per call, over the whole run (its /metrics):");
+      for (const line of await ledgerTimes(ledger)) console.log(`  ${line}`);
     }
   });
 }
