@@ -18,7 +18,7 @@ use crate::config::SenderResponseRedirect;
 use crate::context::Context;
 use crate::domain::decide::Decide;
 use crate::domain::email::Email;
-use crate::domain::invite::{Invite, InviteCommand, InviteError};
+use crate::domain::invite::{Invite, InviteCommand, InviteError, InviteTerms};
 use crate::domain::token::TokenType;
 use crate::error::ServiceError;
 use crate::ledger::{Admission, BatchResult, Guard, LedgerError};
@@ -117,6 +117,31 @@ enum Checked {
     Ready { invite_id: Uuid },
 }
 
+/// How a call's invites are issued: by the standalone API (the ledger decides
+/// who has an account and mails each token), or for the companion plugin
+/// (which knows Better Auth's users and may mail the tokens itself).
+#[derive(Debug, Clone)]
+pub struct Issuing {
+    /// Per row, whether the invitee has no account, when the caller knows;
+    /// the ledger's accounts decide for a row without one.
+    pub new_accounts: Vec<Option<bool>>,
+    /// Each created invite's raw token is in the answer (for the plugin's email).
+    pub tokens_in_answer: bool,
+    /// The ledger keeps a sealed copy of each private token for its own email.
+    pub ledger_mails: bool,
+}
+
+impl Issuing {
+    /// The standalone API's: the ledger decides and mails; tokens never leave it.
+    pub fn by_ledger() -> Self {
+        Issuing {
+            new_accounts: Vec::new(),
+            tokens_in_answer: false,
+            ledger_mails: true,
+        }
+    }
+}
+
 /// Creates the invites `rows` ask for; answers `{status, created, refused, invites}`
 /// with one entry per row, in order.
 pub async fn create_many(
@@ -124,6 +149,7 @@ pub async fn create_many(
     inviter: &Account,
     rows: Vec<RowInput>,
     options: TermsOptions,
+    issuing: &Issuing,
     idempotent: Option<&IdempotentRequest>,
 ) -> Result<Value, ServiceError> {
     let most = app.settings.config.invite_bulk_max;
@@ -151,7 +177,7 @@ pub async fn create_many(
     let known = existing_accounts(app, &rows).await?;
     let mut checked = Vec::with_capacity(rows.len());
     let mut ready = Vec::new();
-    for row in &rows {
+    for (i, row) in rows.iter().enumerate() {
         let row = match row {
             RowInput::Read(row) => row,
             RowInput::Unreadable { message, .. } => {
@@ -162,7 +188,8 @@ pub async fn create_many(
                 continue;
             }
         };
-        match row_terms(app, now, inviter, row, &options, &known) {
+        let new_account = issuing.new_accounts.get(i).copied().flatten();
+        match row_terms(app, now, inviter, row, &options, &known, new_account) {
             Ok(terms) => {
                 checked.push(Checked::Ready {
                     invite_id: terms.invite_id,
@@ -178,34 +205,42 @@ pub async fn create_many(
     let emails: Arc<Vec<Option<String>>> =
         Arc::new(rows.iter().map(|r| r.email().map(str::to_string)).collect());
     let checked = Arc::new(checked);
-    let answer = {
-        let (emails, checked) = (emails.clone(), checked.clone());
-        move |admission: &Admission| report(&emails, &checked, admission)
-    };
     if ready.is_empty() {
-        return Ok(report(&emails, &checked, &Admission::default()));
+        return Ok(report(&emails, &checked, None, &Admission::default()));
     }
 
-    let guard = Guard {
-        quota: quota::guard_for(app, inviter),
-        receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), answer.clone())),
-        ..Guard::default()
-    };
+    let quota = quota::guard_for(app, inviter);
     let mut attempt = 0;
-    let (results, admission) = loop {
+    let (results, admission, answer) = loop {
+        let mut tokens = Vec::with_capacity(ready.len());
         let commands = ready
             .iter()
             .map(|terms| {
-                let (_, hash, command) = create_command(app, inviter, terms, now);
+                let (token, hash, command) = issue_command(app, inviter, terms, now, issuing);
+                tokens.push(token);
                 (hash, command)
             })
             .collect();
+        // The answer, now and on a replay, names this attempt's tokens.
+        let handed = Arc::new(issuing.tokens_in_answer.then_some(tokens));
+        let answer = {
+            let (emails, checked) = (emails.clone(), checked.clone());
+            move |admission: &Admission| report(&emails, &checked, handed.as_deref(), admission)
+        };
+        let guard = Guard {
+            quota: quota.clone(),
+            receipt: idempotent.map(|r| r.receipt(app, app.clock.now(), answer.clone())),
+            ..Guard::default()
+        };
         match app.ledger.create_invites(commands, &guard).await {
             // A token collided with an existing invite's: all new tokens.
             Err(LedgerError::Domain(InviteError::TokenTaken)) if attempt + 1 < TOKEN_ATTEMPTS => {
                 attempt += 1;
             }
-            result => break result?,
+            result => {
+                let (results, admission) = result?;
+                break (results, admission, answer);
+            }
         }
     };
     let last = results
@@ -219,6 +254,24 @@ pub async fn create_many(
     Ok(answer(&admission))
 }
 
+/// A row's `Create` command with a fresh token; its sealed copy only when the
+/// ledger mails it.
+fn issue_command(
+    app: &Context,
+    inviter: &Account,
+    terms: &InviteTerms,
+    now: chrono::DateTime<chrono::Utc>,
+    issuing: &Issuing,
+) -> (String, String, InviteCommand) {
+    let (token, hash, mut command) = create_command(app, inviter, terms, now);
+    if let InviteCommand::Create { terms, .. } = &mut command {
+        if !issuing.ledger_mails {
+            terms.sealed_token = None;
+        }
+    }
+    (token, hash, command)
+}
+
 /// The terms of one row's invite, or why the row is refused: the checks of
 /// `invite/create`, then the aggregate's own decision on an empty invite.
 fn row_terms(
@@ -228,9 +281,10 @@ fn row_terms(
     row: &BulkRow,
     options: &TermsOptions,
     known: &HashSet<String>,
-) -> Result<crate::domain::invite::InviteTerms, ServiceError> {
+    new_account: Option<bool>,
+) -> Result<InviteTerms, ServiceError> {
     let email = Email::parse(&row.email)?.into_string();
-    let new_account = !known.contains(&email);
+    let new_account = new_account.unwrap_or_else(|| !known.contains(&email));
     let name = row
         .name
         .as_deref()
@@ -290,6 +344,11 @@ pub struct BulkRowAnswer {
     pub created: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invite_id: Option<Uuid>,
+    /// A created invite's raw token, handed out this once: only in the
+    /// companion API's answer (the plugin mails it); the standalone API's
+    /// tokens go by the ledger's email alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RowRefusal>,
 }
@@ -302,8 +361,14 @@ pub struct RowRefusal {
 
 /// The answer: every row, created (with its `inviteId`) or refused (with the
 /// `{code, message}` `invite/create` gives). Rows ready but past the quota's
-/// room are refused with `INVITE_QUOTA_EXCEEDED`.
-fn report(emails: &[Option<String>], checked: &[Checked], admission: &Admission) -> Value {
+/// room are refused with `INVITE_QUOTA_EXCEEDED`. `tokens`, when given, are
+/// the ready rows' tokens, in order.
+fn report(
+    emails: &[Option<String>],
+    checked: &[Checked],
+    tokens: Option<&[String]>,
+    admission: &Admission,
+) -> Value {
     let mut ready_seen = 0;
     let over_quota = ServiceError::QuotaExceeded(admission.refused_by.clone().unwrap_or_default());
     let invites: Vec<BulkRowAnswer> = checked
@@ -311,12 +376,16 @@ fn report(emails: &[Option<String>], checked: &[Checked], admission: &Admission)
         .zip(emails)
         .enumerate()
         .map(|(i, (row, email))| {
-            let answer = |invite_id: Option<Uuid>, error: Option<RowRefusal>| BulkRowAnswer {
-                row: i + 1,
-                email: email.clone(),
-                created: invite_id.is_some(),
-                invite_id,
-                error,
+            let answer = |created: Option<(Uuid, Option<String>)>, error: Option<RowRefusal>| {
+                let (invite_id, token) = created.unzip();
+                BulkRowAnswer {
+                    row: i + 1,
+                    email: email.clone(),
+                    created: invite_id.is_some(),
+                    invite_id,
+                    token: token.flatten(),
+                    error,
+                }
             };
             let refusal = |code: &str, message: &str| {
                 answer(
@@ -332,7 +401,8 @@ fn report(emails: &[Option<String>], checked: &[Checked], admission: &Admission)
                 Checked::Ready { invite_id } => {
                     ready_seen += 1;
                     if ready_seen <= admission.admitted {
-                        answer(Some(*invite_id), None)
+                        let token = tokens.map(|t| t[ready_seen - 1].clone());
+                        answer(Some((*invite_id, token)), None)
                     } else {
                         refusal(over_quota.code(), &over_quota.to_string())
                     }

@@ -23,6 +23,8 @@ use super::idempotency::{self, IDEMPOTENCY_KEY};
 use super::HttpState;
 use crate::app::App;
 use crate::auth::api_keys::{self, Scope};
+use crate::commands::bulk::BulkAnswer;
+use crate::commands::companion::bulk::{self as companion_bulk, CompanionCreateMany};
 use crate::commands::companion::callback::{self, Hello, Welcome};
 use crate::commands::companion::invites::{
     self as companion, ActivateRequest, Activated, ActorTokenRequest, CompanionCreate,
@@ -44,6 +46,7 @@ pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/hello", post(hello))
         .route("/invite/create", post(create))
+        .route("/invite/create-many", post(create_many))
         .route("/invite/get", post(get))
         .route("/invite/list", post(list))
         .route("/invite/cancel", post(cancel))
@@ -243,6 +246,39 @@ async fn create(
         idempotent(&app, caller, &headers, route, Some(&actor), &bytes, |key| {
             let app = app.clone();
             async move { companion::create(&app, caller, body, key.as_ref()).await }
+        })
+        .await,
+    )
+}
+
+#[utoipa::path(post, path = "/api/companion/invite/create-many", tag = "companion",
+    request_body = CompanionCreateMany,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same \
+        key and body gets the first answer (the same tokens) and creates nothing more")),
+    responses((status = 200, body = BulkAnswer, description = "Every row, in order: created \
+            (with its `inviteId` and `token`) or refused with the `{code, message}` \
+            `invite/create` gives (`INVITE_QUOTA_EXCEEDED` past the quota's room)"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR` (no invites, a bad \
+            body), `TOO_MANY_INVITES` (over `INVITE_BULK_MAX`), or a bad shared option \
+            (`INVALID_MAX_USES`, `INVALID_EXPIRES_IN`, `INVALID_REDIRECT`), `INVALID_USER_ID`"),
+        (status = 403, body = ErrorBody, description = "`API_KEY_SCOPE`"),
+        (status = 409, body = ErrorBody, description = "`IDEMPOTENCY_KEY_IN_USE`, \
+            `COMPANION_UNKNOWN`"),
+        (status = 422, body = ErrorBody, description = "`IDEMPOTENCY_KEY_REUSED`")),
+    security(("companionKey" = [])))]
+async fn create_many(
+    State(app): State<App>,
+    Greeted(caller): Greeted,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let body: CompanionCreateMany = parse(&bytes)?;
+    let actor = body.actor.id.clone();
+    let route = "/api/companion/invite/create-many";
+    Ok(
+        idempotent(&app, caller, &headers, route, Some(&actor), &bytes, |key| {
+            let app = app.clone();
+            async move { companion_bulk::create_many(&app, caller, body, key.as_ref()).await }
         })
         .await,
     )
@@ -509,7 +545,7 @@ async fn record_organization_fact(
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        hello, create, get, list, cancel, reject, activate, use_invite, reserve, confirm, set_role,
+        hello, create, create_many, get, list, cancel, reject, activate, use_invite, reserve, confirm, set_role,
         allow_invitation, record_organization_fact
     ),
     tags((name = "companion", description = "For a Better Auth server's plugin, with an API key \

@@ -102,7 +102,9 @@ async fn create_many(
 ) -> Result<Json<Value>, ApiError> {
     let (rows, options) = bulk_request(&headers, query.as_deref(), &body)?;
     let key = key.as_ref().map(|Extension(k)| k);
-    let answer = bulk::create_many(&app, &user.account, rows, options.into(), key).await?;
+    let issuing = bulk::Issuing::by_ledger();
+    let answer =
+        bulk::create_many(&app, &user.account, rows, options.into(), &issuing, key).await?;
     Ok(Json(answer))
 }
 

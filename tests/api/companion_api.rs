@@ -454,6 +454,110 @@ async fn an_invite_is_created_and_used_in_the_name_of_better_auth_users() {
 }
 
 #[tokio::test]
+async fn many_invites_are_created_in_one_call_in_the_name_of_a_better_auth_user() {
+    let server = TestServer::start().await;
+    let plugin = FakePlugin::start().await;
+    let companion = Companion::connect(&server, &plugin).await;
+    let many = "/api/companion/invite/create-many";
+
+    let body = json!({ "actor": admin(), "expiresIn": 86400, "delivery": "plugin", "invites": [
+        { "email": "ann@acme.com", "role": "user", "name": "Ann", "newAccount": false },
+        { "email": "not-an-email", "role": "user" },
+        { "email": "bob@acme.com", "role": "no-such-role" },
+        { "email": "cy@acme.com", "role": "admin" },
+        { "email": "dee@acme.com", "role": "user", "newAccount": "yes" },
+    ]});
+    let first = companion
+        .post_with(many, body.clone(), Some("many-1"))
+        .await
+        .ok();
+    assert_eq!(
+        (first["created"].clone(), first["refused"].clone()),
+        (json!(2), json!(3))
+    );
+    let rows = first["invites"].as_array().unwrap();
+    let created: Vec<_> = rows
+        .iter()
+        .map(|r| (r["row"].clone(), r["created"].clone()))
+        .collect();
+    assert_eq!(
+        created,
+        [(1, true), (2, false), (3, false), (4, true), (5, false)]
+            .map(|(row, ok)| (json!(row), json!(ok)))
+    );
+    // A refused row says what a single create of it says.
+    for (row, email, role) in [
+        (1, "not-an-email", "user"),
+        (2, "bob@acme.com", "no-such-role"),
+    ] {
+        let single = companion
+            .post(
+                "/api/companion/invite/create",
+                json!({ "actor": admin(), "role": role, "email": email, "delivery": "plugin" }),
+            )
+            .await;
+        assert_eq!(single.status, 400);
+        let error = &rows[row]["error"];
+        assert_eq!(error["code"], single.body["code"]);
+        assert_eq!(error["message"], single.body["message"]);
+    }
+    assert_eq!(rows[4]["error"]["code"], "VALIDATION_ERROR");
+
+    // Each created row's token opens its invite, as the plugin's email will.
+    for (row, new_account) in [(0, false), (3, true)] {
+        let token = rows[row]["token"].as_str().unwrap();
+        let info = companion
+            .post(
+                "/api/companion/invite/get",
+                json!({ "actor": admin(), "token": token }),
+            )
+            .await
+            .ok();
+        assert_eq!(info["invitation"]["id"], rows[row]["inviteId"]);
+        assert_eq!(info["invitation"]["inviterId"], "ba-admin");
+        assert_eq!(info["invitation"]["newAccount"], new_account);
+    }
+    assert_eq!(rows[3]["token"].as_str().map(str::len), Some(24));
+
+    // A retry under the key answers the first answer (the same tokens) and
+    // creates nothing more; another request under it is refused.
+    let again = companion.post_with(many, body, Some("many-1")).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.ok(), first);
+    assert_eq!(count_events(&server, "Created").await, 2);
+    let other =
+        json!({ "actor": admin(), "invites": [{ "email": "eve@acme.com", "role": "user" }] });
+    companion
+        .post_with(many, other, Some("many-1"))
+        .await
+        .err(422, "IDEMPOTENCY_KEY_REUSED");
+
+    // Bad calls are refused whole.
+    for (body, code) in [
+        (
+            json!({ "actor": admin(), "invites": [] }),
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({ "actor": admin(), "invites": [{ "email": "f@acme.com", "role": "user" }],
+                 "expiresIn": -5 }),
+            "INVALID_EXPIRES_IN",
+        ),
+        (
+            json!({ "actor": admin(), "invites": [], "token": "mine" }),
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({ "invites": [{ "email": "f@acme.com", "role": "user" }] }),
+            "VALIDATION_ERROR",
+        ),
+    ] {
+        companion.post(many, body).await.err(400, code);
+    }
+    assert_eq!(count_events(&server, "Created").await, 2);
+}
+
+#[tokio::test]
 async fn fifty_concurrent_sign_ups_on_five_seats_confirm_exactly_five() {
     let server = TestServer::start().await;
     let plugin = FakePlugin::start().await;
@@ -885,10 +989,11 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
         "redirectToSignUp": "/up", "redirectToSignIn": "/in", "redirectToAfterUpgrade": "/after",
         "shareInviterName": true, "senderResponseRedirect": "signUp", "newAccount": true,
         "delivery": "plugin", "limit": 5, "offset": 0, "emailContains": "a",
+        "invites": [{ "email": "fuzz-many@acme.com", "role": "user", "newAccount": true }],
         "callbackURL": "/x", "reservationId": seat["reservationId"], "callbackUrl": plugin.url(),
     });
     // Each route with the fields its body takes.
-    let routes: [(&str, &[&str]); 11] = [
+    let routes: [(&str, &[&str]); 12] = [
         ("/api/companion/hello", &["callbackUrl"]),
         (
             "/api/companion/invite/create",
@@ -905,6 +1010,17 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
                 "shareInviterName",
                 "senderResponseRedirect",
                 "newAccount",
+                "delivery",
+            ],
+        ),
+        (
+            "/api/companion/invite/create-many",
+            &[
+                "actor",
+                "invites",
+                "expiresIn",
+                "maxUses",
+                "tokenType",
                 "delivery",
             ],
         ),

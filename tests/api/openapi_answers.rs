@@ -515,6 +515,19 @@ async fn companion_answers_match_the_document() {
     .await
     .ok();
     let token = created["token"].as_str().unwrap().to_string();
+    let many = json!({ "actor": admin, "delivery": "plugin", "invites": [
+        { "email": "many@acme.com", "role": "user" }, { "email": "nope", "role": "user" }] });
+    assert_eq!(
+        call("/invite/create-many", many, true).await.ok()["created"],
+        1
+    );
+    call(
+        "/invite/create-many",
+        json!({ "actor": admin, "invites": [] }),
+        true,
+    )
+    .await
+    .err(400, "VALIDATION_ERROR");
     call(
         "/invite/get",
         json!({ "actor": null, "token": token }),

@@ -144,3 +144,46 @@ test("refused: a second activation by the same person, and malformed calls, with
     assertRefused(await admin.client.invite.cancel({ token: 42 }), 400, "VALIDATION_ERROR");
     assert.equal((await admin.client.invite.get({ query: { token } })).data.invitation.status, "pending", "not cancelled");
   }));
+
+test("invite.createMany creates private invites in one call and reports every row", () =>
+  withStack({}, async ({ auth }) => {
+    const admin = await auth.admin();
+    const { data, error } = await admin.client.invite.createMany({
+      invites: [
+        { email: "many1@example.com", role: "user", name: "Many One" },
+        { email: "not-an-email", role: "user" },
+        { email: "many2@example.com", role: "admin" },
+      ],
+      expiresIn: 86400,
+    });
+    assert.equal(error, null, JSON.stringify(error));
+    assert.equal(data.status, true);
+    assert.equal(data.created, 2);
+    assert.equal(data.refused, 1);
+    assert.deepEqual(
+      data.invites.map((row) => [row.row, row.email, row.created]),
+      [
+        [1, "many1@example.com", true],
+        [2, "not-an-email", false],
+        [3, "many2@example.com", true],
+      ],
+    );
+    assert.match(data.invites[0].inviteId, /^[0-9a-f-]{36}$/);
+    assert.ok(data.invites.every((row) => row.token === undefined), "tokens go by email only");
+    const single = await admin.client.invite.create({ role: "user", email: "not-an-email" });
+    assert.equal(single.error.status, 400);
+    assert.deepEqual(data.invites[1].error, { code: single.error.code, message: single.error.message });
+
+    const [first] = await auth.emailsTo("many1@example.com");
+    assert.equal(first.role, "user");
+    assert.equal(first.newAccount, true);
+    const [email] = await auth.emailsTo("many2@example.com");
+    assert.equal(email.role, "admin");
+    // As better-invite, a private invite is shown to its invitee only.
+    const invitee = auth.browser();
+    await invitee.signUp("many2@example.com");
+    const info = await invitee.client.invite.get({ query: { token: email.token } });
+    assert.equal(info.error, null, JSON.stringify(info.error));
+    assert.equal(info.data.invitation.id, data.invites[2].inviteId);
+    assert.equal(info.data.invitation.role, "admin");
+  }));

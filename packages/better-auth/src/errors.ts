@@ -64,6 +64,16 @@ const STATUS_NAMES: Record<number, Status> = {
   429: "TOO_MANY_REQUESTS",
 };
 
+/** A refusal as a route shows it: `{code, message}`, and `ledgerCode` where better-invite has its own code. */
+export type Refusal = { code: string; message: string; ledgerCode?: string };
+
+/** The ledger's refusal `code` as better-invite shows it, where better-invite has an equivalent. */
+export function refusalOf(code: string, message: string, context: RefusalContext = {}): Refusal {
+  let equivalent = BETTER_INVITE_EQUIVALENT[code];
+  if (code === "INVITE_USED_UP" && context.usedUp) equivalent = context.usedUp;
+  return equivalent ? { ...ERROR_CODES[equivalent], ledgerCode: code } : { code, message };
+}
+
 /**
  * The APIError a route throws for a failed ledger call: better-invite's 400 and code
  * where it has an equivalent (the ledger's code rides along as `ledgerCode`), the
@@ -72,14 +82,13 @@ const STATUS_NAMES: Record<number, Status> = {
 export function toAPIError(error: unknown, context: RefusalContext = {}): APIError {
   if (error instanceof APIError) return error;
   if (error instanceof LedgerRefusal) {
-    let equivalent = BETTER_INVITE_EQUIVALENT[error.code];
-    if (error.code === "INVITE_USED_UP" && context.usedUp) equivalent = context.usedUp;
-    if (equivalent) {
+    const refusal = refusalOf(error.code, error.message, context);
+    if (refusal.ledgerCode) {
       // `APIError.from` keeps only `code` and `message`: the body is given whole.
-      return new APIError("BAD_REQUEST", { ...ERROR_CODES[equivalent], ledgerCode: error.code } as any);
+      return new APIError("BAD_REQUEST", refusal as any);
     }
     const status = STATUS_NAMES[error.status] ?? "BAD_REQUEST";
-    return APIError.from(status, { code: error.code, message: error.message });
+    return APIError.from(status, refusal);
   }
   if (error instanceof LedgerUnavailable) {
     return APIError.from("SERVICE_UNAVAILABLE", ERROR_CODES.LEDGER_UNAVAILABLE);

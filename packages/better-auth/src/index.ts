@@ -12,6 +12,7 @@ import {
   activateInviteCallback,
   cancelInvite,
   createInvite,
+  createManyInvites,
   getInvite,
   listInvites,
   rejectInvite,
@@ -34,6 +35,7 @@ export const inviteLedger = (options: InviteLedgerOptions) => {
     },
     endpoints: {
       createInvite: createInvite(plugin),
+      createManyInvites: createManyInvites(plugin),
       activateInvite: activateInvite(plugin),
       activateInviteCallback: activateInviteCallback(plugin),
       cancelInvite: cancelInvite(plugin),

@@ -18,6 +18,18 @@ export async function frontEnd() {
   await authClient.invite.list({ query: { limit: 10 } });
   // @ts-expect-error `role` is required, as in better-invite
   await authClient.invite.create({ email: "a@example.com" });
+
+  // Beyond better-invite: many private invites, each row created or refused.
+  const many = await authClient.invite.createMany({
+    invites: [{ email: "a@example.com", role: "user", name: "A" }, { email: "b@example.com", role: "admin" }],
+    expiresIn: 86400,
+  });
+  const rows: { row: number; email: string; created: boolean; inviteId?: string; error?: { code: string; message: string } }[] =
+    many.data?.invites ?? [];
+  const counts: [number, number] | undefined = many.data ? [many.data.created, many.data.refused] : undefined;
+  void [rows, counts];
+  // @ts-expect-error each row needs its `role`
+  await authClient.invite.createMany({ invites: [{ email: "a@example.com" }] });
 }
 
 export const auth = betterAuth({

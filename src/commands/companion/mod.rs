@@ -3,6 +3,7 @@
 //! invite decision, in the name of the acting Better Auth user, with an API key
 //! of scope `companion`. The contract is `docs/companion-protocol.md`.
 
+pub mod bulk;
 pub mod callback;
 pub mod invites;
 pub mod organizations;

@@ -8,7 +8,7 @@ import { refuse, toAPIError } from "../errors.js";
 import type { InviteUser, LedgerInvite } from "../options.js";
 import { allowed, inviteLink, termsOf } from "./shared.js";
 
-const createInviteBody = z.object({
+export const createInviteBody = z.object({
   role: z.string().describe("The role to give the invited user"),
   email: z.union([z.email(), z.array(z.email())]).optional().describe("The email (or emails) to send an invitation to"),
   tokenType: z.enum(["token", "code", "custom"]).optional(),
