@@ -268,6 +268,7 @@ impl ReadModel for OrganizationMembers {
                 member_id,
                 user_id,
                 at,
+                ..
             } => end(rows, member_id, LEFT, Some(user_id.clone()), *at, position),
             _ => {}
         }
