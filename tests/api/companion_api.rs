@@ -886,9 +886,10 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
         "shareInviterName": true, "senderResponseRedirect": "signUp", "newAccount": true,
         "delivery": "plugin", "limit": 5, "offset": 0, "emailContains": "a",
         "callbackURL": "/x", "reservationId": seat["reservationId"], "callbackUrl": plugin.url(),
+        "organizationId": "org-fuzz",
     });
     // Each route with the fields its body takes.
-    let routes: [(&str, &[&str]); 11] = [
+    let routes: [(&str, &[&str]); 12] = [
         ("/api/companion/hello", &["callbackUrl"]),
         (
             "/api/companion/invite/create",
@@ -923,6 +924,7 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
         ("/api/companion/invite/reserve", &["token", "user"]),
         ("/api/companion/invite/confirm", &["reservationId"]),
         ("/api/companion/user/set-role", &["actor", "user", "role"]),
+        ("/api/companion/organization/state", &["organizationId"]),
     ];
     let mut failures = Vec::new();
     for (route, fields) in routes {
