@@ -90,21 +90,29 @@ test("killed between Better Auth's commit and the ledger's call: after a restart
     assert.equal(refused.error?.status, 403, JSON.stringify(refused));
   }));
 
-test("facts whose hook failed while the ledger was down are recorded by the reconciliation", () =>
+test("facts whose hooks failed while the ledger was down are recorded by the reconciliation", () =>
   withStack({ organization: true, ledgerTimeoutMs: 500 }, async ({ ledger, auth }) => {
     const { owner, bob, organizationId, invitation } = await organizationWithBob(auth);
     const accepted = ok(await bob.client.organization.acceptInvitation({ invitationId: invitation.id }), "accept");
-    const carol = auth.browser();
-    ok(await carol.signUp("carol@example.com"), "carol signs up");
-    const toCarol = ok(
-      await owner.client.organization.inviteMember({ email: "carol@example.com", role: "member", organizationId }),
-      "invite carol",
+    const people = {};
+    for (const name of ["carol", "erin"]) {
+      people[name] = auth.browser();
+      ok(await people[name].signUp(`${name}@example.com`), `${name} signs up`);
+    }
+    const invite = async (email) =>
+      ok(await owner.client.organization.inviteMember({ email, role: "member", organizationId }), `invite ${email}`);
+    const carolJoined = ok(
+      await people.carol.client.organization.acceptInvitation({ invitationId: (await invite("carol@example.com")).id }),
+      "carol accepts",
     );
-    const carolJoined = ok(await carol.client.organization.acceptInvitation({ invitationId: toCarol.id }), "carol accepts");
+    const toDave = await invite("dave@example.com");
+    const toErin = await invite("erin@example.com");
+    const toFrank = await invite("frank@example.com");
     assert.deepEqual(await ledgerView(ledger, organizationId), await tables(auth, organizationId));
 
-    // The ledger answers nothing: Better Auth's changes stand, the hooks' facts fail.
+    // The ledger answers nothing: Better Auth's changes stand, every hook's fact fails.
     ledger.pause();
+    let beta;
     try {
       ok(
         await owner.client.organization.updateMemberRole({ memberId: accepted.member.id, role: "admin", organizationId }),
@@ -114,28 +122,54 @@ test("facts whose hook failed while the ledger was down are recorded by the reco
         await owner.client.organization.removeMember({ memberIdOrEmail: carolJoined.member.id, organizationId }),
         "carol removed",
       );
+      ok(await people.erin.client.organization.rejectInvitation({ invitationId: toErin.id }), "erin rejects");
+      ok(await owner.client.organization.cancelInvitation({ invitationId: toFrank.id }), "frank's canceled");
+      // Resent a second later or more (the hooks above waited for the ledger): a later expiry.
+      const resent = ok(
+        await owner.client.organization.inviteMember({ email: "dave@example.com", role: "member", organizationId, resend: true }),
+        "resend to dave",
+      );
+      assert.equal(resent.id, toDave.id);
+      beta = ok(await owner.client.organization.create({ name: "Beta", slug: "beta" }), "create Beta");
     } finally {
       ledger.resume();
     }
     const held = await tables(auth, organizationId);
-    assert.notDeepEqual(await ledgerView(ledger, organizationId), held, "the ledger missed both");
+    assert.notDeepEqual(await ledgerView(ledger, organizationId), held, "the ledger missed them");
 
     const report = ok(await owner.client.$fetch(RECONCILE, { method: "POST", body: {} }), "reconciliation");
-    assert.deepEqual(
-      report.recorded.map(({ fact, observed }) => ({ type: fact.type, memberId: fact.memberId, observed })),
-      [
-        { type: "memberRoleChanged", memberId: accepted.member.id, observed: true },
-        { type: "memberRemoved", memberId: carolJoined.member.id, observed: true },
-      ],
-      JSON.stringify(report),
-    );
+    assert.deepEqual(report.failed, []);
+    const facts = report.recorded
+      .map(({ organizationId: org, fact, observed }) => ({
+        org: org === organizationId ? "acme" : org === beta.id ? "beta" : org,
+        type: fact.type,
+        id: fact.invitationId ?? fact.memberId ?? null,
+        observed: observed ?? false,
+      }))
+      .sort((a, b) => `${a.org}${a.type}`.localeCompare(`${b.org}${b.type}`));
+    const betaOwner = (await tables(auth, beta.id)).members[0];
+    assert.deepEqual(facts, [
+      { org: "acme", type: "invitationCanceled", id: toFrank.id, observed: true },
+      { org: "acme", type: "invitationRejected", id: toErin.id, observed: true },
+      { org: "acme", type: "invitationResent", id: toDave.id, observed: true },
+      { org: "acme", type: "memberRemoved", id: carolJoined.member.id, observed: true },
+      { org: "acme", type: "memberRoleChanged", id: accepted.member.id, observed: true },
+      { org: "beta", type: "memberAdded", id: betaOwner.id, observed: false },
+      { org: "beta", type: "organizationCreated", id: null, observed: false },
+    ]);
     assert.deepEqual(await ledgerView(ledger, organizationId), held);
+    assert.deepEqual(await ledgerView(ledger, beta.id), await tables(auth, beta.id));
     const { members } = await ledger.audit(`/api/ledger/organizations/${organizationId}/members?ended=true`);
     assert.equal(members.find((m) => m.id === carolJoined.member.id).status, "removed");
+    // The organization's creation keeps its true time.
+    const created = (await eventsOf(ledger, beta.id)).find((e) => e.type === "OrganizationCreated");
+    const { rows } = await auth.db.query(`SELECT "createdAt" FROM organization WHERE id = $1`, [beta.id]);
+    assert.equal(new Date(created.data.at).getTime(), rows[0].createdAt.getTime());
 
     const again = ok(await owner.client.$fetch(RECONCILE, { method: "POST", body: {} }), "reconciliation again");
     assert.deepEqual(again.recorded, []);
     const events = await eventsOf(ledger, organizationId);
-    assert.equal(count(events, "MemberRoleChanged"), 1);
-    assert.equal(count(events, "MemberRemoved"), 1);
+    for (const type of ["MemberRoleChanged", "MemberRemoved", "InvitationRejected", "InvitationCanceled", "InvitationResent"]) {
+      assert.equal(count(events, type), 1, `${type}: ${JSON.stringify(events)}`);
+    }
   }));
