@@ -45,6 +45,13 @@ type LedgerState = {
 
 const PAGE = 200;
 
+/**
+ * How long a hook may take to report what Better Auth has just committed. What the
+ * ledger still lacks after it is the reconciliation's to record: a change made during
+ * a run is then recorded by its hook, with its actor and true time, not as observed.
+ */
+const SETTLE_MS = 2000;
+
 /** Every row of `model` matching `where`, a page at a time (by id, so paging is stable). */
 async function allRows(adapter: DBAdapter, model: string, where: { field: string; value: string }[]): Promise<Row[]> {
   const rows: Row[] = [];
@@ -210,18 +217,24 @@ export async function reconcile(adapter: DBAdapter, ledger: LedgerClient): Promi
   for (const organization of await allRows(adapter, "organization", [])) {
     const organizationId = String(organization.id);
     const where = [{ field: "organizationId", value: organizationId }];
-    const [invitations, members, held] = await Promise.all([
+    const held = () => ledger.callWithoutHandshake<LedgerState>("organization/state", { organizationId });
+    const [invitations, members, first] = await Promise.all([
       allRows(adapter, "invitation", where),
       allRows(adapter, "member", where),
-      ledger.callWithoutHandshake<LedgerState>("organization/state", { organizationId }),
+      held(),
     ]);
     report.organizations += 1;
-    for (const missing of await missingFacts(organization, invitations, members, held, users)) {
+    let missing = await missingFacts(organization, invitations, members, first, users);
+    if (missing.length) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      missing = await missingFacts(organization, invitations, members, await held(), users);
+    }
+    for (const fact of missing) {
       try {
-        const answer = await ledger.callWithoutHandshake<{ recorded: boolean }>("organization/record", missing);
-        if (answer?.recorded) report.recorded.push(missing);
+        const answer = await ledger.callWithoutHandshake<{ recorded: boolean }>("organization/record", fact);
+        if (answer?.recorded) report.recorded.push(fact);
       } catch (error) {
-        report.failed.push({ missing, error: String(error) });
+        report.failed.push({ missing: fact, error: String(error) });
       }
     }
   }
