@@ -195,6 +195,25 @@ impl OrganizationEvent {
         }
     }
 
+    /// Its `at` is when a reconciliation found it, not when it happened.
+    pub fn observed(&self) -> bool {
+        use OrganizationEvent::*;
+        match self {
+            InvitationResent { observed, .. }
+            | InvitationAccepted { observed, .. }
+            | InvitationRejected { observed, .. }
+            | InvitationCanceled { observed, .. }
+            | InvitationExpired { observed, .. }
+            | MemberRoleChanged { observed, .. }
+            | MemberRemoved { observed, .. }
+            | MemberLeft { observed, .. } => *observed,
+            OrganizationCreated { .. }
+            | InvitationAllowed { .. }
+            | InvitationCreated { .. }
+            | MemberAdded { .. } => false,
+        }
+    }
+
     /// The invitation the event is about, if any.
     pub fn invitation_id(&self) -> Option<&str> {
         use OrganizationEvent::*;

@@ -84,6 +84,8 @@ test("killed between Better Auth's commit and the ledger's call: after a restart
     const bobSeen = members.find((m) => m.id === bobMember.id);
     assert.equal(bobSeen.invitedBy, invitation.inviterId);
     assert.equal(bobSeen.email, "bob@example.com");
+    const { invitations } = await ledger.audit(`/api/ledger/organizations/${organizationId}/invitations`);
+    assert.equal(invitations[0].closedObserved, true, JSON.stringify(invitations));
 
     // Only an admin may ask over HTTP.
     const refused = await bob.client.$fetch(RECONCILE, { method: "POST", body: {} });
@@ -159,8 +161,19 @@ test("facts whose hooks failed while the ledger was down are recorded by the rec
     ]);
     assert.deepEqual(await ledgerView(ledger, organizationId), held);
     assert.deepEqual(await ledgerView(ledger, beta.id), await tables(auth, beta.id));
+    // The audit answers tell which times are only when the reconciliation found the change.
     const { members } = await ledger.audit(`/api/ledger/organizations/${organizationId}/members?ended=true`);
-    assert.equal(members.find((m) => m.id === carolJoined.member.id).status, "removed");
+    const carolSeen = members.find((m) => m.id === carolJoined.member.id);
+    assert.deepEqual([carolSeen.status, carolSeen.endedObserved], ["removed", true]);
+    const bobSeen = members.find((m) => m.id === accepted.member.id);
+    assert.deepEqual([bobSeen.role, bobSeen.roleObserved, bobSeen.endedObserved], ["admin", true, false]);
+    const { invitations } = await ledger.audit(`/api/ledger/organizations/${organizationId}/invitations`);
+    const observed = Object.fromEntries(invitations.map((i) => [i.id, i.closedObserved]));
+    assert.deepEqual(
+      [observed[toErin.id], observed[toFrank.id], observed[invitation.id]],
+      [true, true, false],
+      "erin's and frank's were found closed; bob's acceptance was recorded by its hook",
+    );
     // The organization's creation keeps its true time.
     const created = (await eventsOf(ledger, beta.id)).find((e) => e.type === "OrganizationCreated");
     const { rows } = await auth.db.query(`SELECT "createdAt" FROM organization WHERE id = $1`, [beta.id]);
