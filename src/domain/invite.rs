@@ -272,6 +272,8 @@ pub enum InviteError {
     NotPrivate,
     #[error("The invite has not expired")]
     NotExpired,
+    #[error("This user has already used this invite: a person uses an invite once")]
+    AlreadyUsedByUser,
     #[error("Only the user who created the invite or an admin can resend it")]
     NotAllowedToResend,
     #[error("This invite's token was not kept, so its email cannot be sent again")]
@@ -303,6 +305,7 @@ impl InviteError {
             InviteError::NotInvitee => "NOT_INVITEE",
             InviteError::NotPrivate => "NOT_A_PRIVATE_INVITE",
             InviteError::NotExpired => "INVITE_NOT_EXPIRED",
+            InviteError::AlreadyUsedByUser => "INVITE_ALREADY_USED_BY_USER",
             InviteError::NotAllowedToResend => "NOT_ALLOWED_TO_RESEND",
             InviteError::TokenNotKept => "INVITE_TOKEN_NOT_KEPT",
             InviteError::ReservationNotFound => "RESERVATION_NOT_FOUND",
@@ -320,6 +323,9 @@ pub struct Invite {
     seats: std::collections::BTreeMap<Uuid, Seat>,
     /// Reservations settled: `true` confirmed, `false` released.
     settled: std::collections::BTreeMap<Uuid, bool>,
+    /// Who has used it: a person uses an invite once.
+    #[serde(default)]
+    users: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -435,6 +441,9 @@ impl Decide for Invite {
                 check_email(&created.terms, &user.email)?;
                 if user.user_id == created.inviter_id {
                     return Err(InviteError::OwnInvite);
+                }
+                if self.users.contains(&user.user_id) {
+                    return Err(InviteError::AlreadyUsedByUser);
                 }
                 let role = &created.terms.role;
                 if roles.compare(role, &user.role).is_lt() {
@@ -565,8 +574,13 @@ impl Aggregate for Invite {
             InviteEvent::Activated { .. }
             | InviteEvent::Resent { .. }
             | InviteEvent::Refused { .. } => {}
-            InviteEvent::Used { reservation_id, .. } => {
+            InviteEvent::Used {
+                reservation_id,
+                user_id,
+                ..
+            } => {
                 self.uses += 1;
+                self.users.insert(user_id);
                 if let Some(id) = reservation_id {
                     self.seats.remove(&id);
                     self.settled.insert(id, true);
@@ -746,6 +760,20 @@ mod tests {
             new_account: false,
             at,
         }
+    }
+
+    #[test]
+    fn a_person_uses_an_invite_once_even_with_seats_left() {
+        let carol = actor("carol", "carol@example.com", "admin");
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 3), used(&carol)])
+            .when(use_by(&carol, t0()))
+            .then_expect_error(InviteError::AlreadyUsedByUser);
+        let dave = actor("dave", "dave@example.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![created(None, 3), used(&carol)])
+            .when(use_by(&dave, t0()))
+            .then_expect_events(vec![used(&dave)]);
     }
 
     #[test]

@@ -334,7 +334,8 @@ async fn reject(
         (status = 403, body = ErrorBody, description = "`INVALID_CALLBACK_URL`, \
             `INVITE_EMAIL_MISMATCH`, `CANNOT_USE_OWN_INVITE`"),
         (status = 404, body = ErrorBody, description = "`INVALID_TOKEN`"),
-        (status = 409, body = ErrorBody, description = "`INVITE_WOULD_LOWER_ROLE`"),
+        (status = 409, body = ErrorBody, description = "`INVITE_WOULD_LOWER_ROLE`, \
+            `INVITE_ALREADY_USED_BY_USER` (a person uses an invite once)"),
         (status = 410, body = ErrorBody, description = "The invite is closed, used up or expired")),
     security(("companionKey" = [])))]
 async fn activate(
@@ -367,7 +368,8 @@ async fn activate(
         (status = 403, body = ErrorBody, description = "`INVITE_EMAIL_MISMATCH`, \
             `CANNOT_USE_OWN_INVITE`, `EMAIL_DOMAIN_NOT_ALLOWED`"),
         (status = 404, body = ErrorBody, description = "`INVALID_TOKEN`"),
-        (status = 409, body = ErrorBody, description = "`INVITE_WOULD_LOWER_ROLE`"),
+        (status = 409, body = ErrorBody, description = "`INVITE_WOULD_LOWER_ROLE`, \
+            `INVITE_ALREADY_USED_BY_USER` (a person uses an invite once)"),
         (status = 410, body = ErrorBody, description = "The invite is closed, used up or expired")),
     security(("companionKey" = [])))]
 async fn use_invite(

@@ -152,7 +152,9 @@ fn protocol_code(error: &ServiceError) -> (&'static str, Option<&'static str>) {
     let plugin = match e {
         InviteError::NotFound | InviteError::Cancelled | InviteError::Rejected => "INVALID_TOKEN",
         InviteError::Expired => "INVALID_OR_EXPIRED_INVITE",
-        InviteError::UsedUp => "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        InviteError::UsedUp | InviteError::AlreadyUsedByUser => {
+            "INVITE_TOKEN_HAS_ALREADY_BEEN_USED"
+        }
         InviteError::EmailMismatch => "INVALID_EMAIL",
         InviteError::OwnInvite | InviteError::WouldLowerRole => "CANT_ACCEPT_INVITE",
         InviteError::NotAllowedToInvite(_) | InviteError::NotCreator => "INSUFFICIENT_PERMISSIONS",
@@ -191,6 +193,7 @@ fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::ReservationReleased
             | InviteError::WouldLowerRole
             | InviteError::NotExpired
+            | InviteError::AlreadyUsedByUser
             | InviteError::TokenNotKept => StatusCode::CONFLICT,
             InviteError::Expired
             | InviteError::UsedUp
@@ -213,6 +216,7 @@ fn status_of(error: &ServiceError) -> StatusCode {
             | InviteError::WouldLowerRole
             | InviteError::Expired
             | InviteError::UsedUp
+            | InviteError::AlreadyUsedByUser
             | InviteError::Cancelled
             | InviteError::Rejected => StatusCode::BAD_REQUEST,
             InviteError::NotAllowedToResend => StatusCode::FORBIDDEN,

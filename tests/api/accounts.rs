@@ -123,7 +123,7 @@ async fn accounts(server: &TestServer) -> i64 {
     // The read models fold writes after they answer: count a settled state.
     server.read_models_caught_up().await;
     sqlx::query_scalar("SELECT count(*) FROM user_account")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
 }
@@ -211,7 +211,7 @@ async fn an_admin_sets_a_role_and_the_ledger_records_it() {
         "SELECT aggregate_type, aggregate_id, payload::jsonb FROM events
           WHERE event_type = 'RoleSet'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(aggregate_type, "user");
@@ -271,7 +271,7 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let server = TestServer::start().await;
-    server.pool().close().await;
+    server.pool().await.close().await;
     let reply = server.client().get("/readyz").await;
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert_eq!(reply.body["caughtUp"], false);

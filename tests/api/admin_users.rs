@@ -119,7 +119,7 @@ async fn an_admin_ends_a_users_sessions_and_removes_a_user() {
     assert!(nina.get("/api/auth/get-session").await.body.is_null());
     let event: String =
         sqlx::query_scalar("SELECT payload::text FROM events WHERE event_type = 'SessionsRevoked'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert!(event.contains(&admin_id), "by the admin: {event}");

@@ -61,7 +61,7 @@ async fn only_admins_and_api_keys_may_read() {
         .to_string();
     assert!(key.starts_with("ilk_"), "{key}");
     let stored: Vec<String> = sqlx::query_scalar("SELECT key_hash FROM api_key")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
@@ -127,7 +127,7 @@ async fn filters_and_pages_without_duplicates_or_gaps() {
 
     // Pages of 4 while new invites keep arriving between pages.
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM invite")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     assert_eq!(existing, 14);
@@ -157,7 +157,7 @@ async fn filters_and_pages_without_duplicates_or_gaps() {
     let unique: HashSet<&str> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "no invite twice: {ids:?}");
     let all: Vec<String> = sqlx::query_scalar("SELECT id::text FROM invite")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     // Created in clock order, so even the ones added meanwhile come after the cursor.
@@ -488,7 +488,7 @@ async fn refused_attempts_are_kept_in_the_invites_history() {
         "SELECT count(*) FROM events WHERE event_type = 'Refused'
             AND payload->'Refused'->'refusal'->>'attempt' = 'activation'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     let before: i64 = refused.len() as i64;

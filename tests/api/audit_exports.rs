@@ -12,13 +12,13 @@ use serde_json::{json, Value};
 /// The database's clock now: events recorded after this call are later.
 async fn db_now(server: &TestServer) -> DateTime<Utc> {
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     // `as_of` reaches to the end of its millisecond: step past it.
     let later = now + Duration::milliseconds(2);
     while sqlx::query_scalar::<_, DateTime<Utc>>("SELECT clock_timestamp()")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
         <= later
@@ -189,7 +189,7 @@ async fn an_invites_events_are_named_by_its_id_not_a_hash() {
     let hashes: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT aggregate_id FROM events WHERE aggregate_type = 'invite'",
     )
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     assert_eq!(hashes.len(), 2);

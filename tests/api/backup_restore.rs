@@ -60,7 +60,7 @@ async fn a_dump_without_read_models_restores_and_rebuilds_the_same_state() {
     admin.invite_by_email("user", "private@example.com").await;
     admin.cancel(&token).await;
     // Every read model has rows to lose and rebuild.
-    server.pool().close().await;
+    server.pool().await.close().await;
     let before = read_model_rows(&crate::helpers::small_pool(&server.db.url).await.unwrap()).await;
     for table in READ_MODELS {
         assert!(

@@ -17,7 +17,7 @@ async fn written(server: &TestServer) -> (i64, i64, i64) {
     server.read_models_caught_up().await;
     let count = |table: &'static str| async move {
         sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap()
     };

@@ -114,7 +114,7 @@ async fn the_valid_rows_are_appended_in_one_transaction() {
     let transactions: i64 = sqlx::query_scalar(
         "SELECT count(DISTINCT transaction_id) FROM events WHERE event_type = 'Created'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(transactions, 1);

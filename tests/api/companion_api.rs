@@ -124,7 +124,7 @@ struct Companion {
 impl Companion {
     /// A companion key that has said `hello` with `plugin`'s callback.
     async fn connect(server: &TestServer, plugin: &FakePlugin) -> Companion {
-        let key = api_keys::create_scoped(server.pool(), "plugin", Scope::Companion)
+        let key = api_keys::create_scoped(server.pool().await, "plugin", Scope::Companion)
             .await
             .unwrap()
             .key;
@@ -197,7 +197,7 @@ async fn audit_get(server: &TestServer, key: &str, path: &str) -> Reply {
 async fn count_events(server: &TestServer, event_type: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
         .bind(event_type)
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
 }
@@ -215,11 +215,11 @@ fn fast_reactors() -> Vec<&'static str> {
 async fn each_key_calls_only_the_api_of_its_scope() {
     let server = TestServer::start().await;
     let plugin = FakePlugin::start().await;
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
-    let companion_key = api_keys::create_scoped(server.pool(), "plugin", Scope::Companion)
+    let companion_key = api_keys::create_scoped(server.pool().await, "plugin", Scope::Companion)
         .await
         .unwrap()
         .key;
@@ -314,7 +314,7 @@ async fn an_invite_is_created_and_used_in_the_name_of_better_auth_users() {
     assert_eq!(count_events(&server, "Created").await, 1);
     let raw_token_in_log: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE payload::text LIKE '%plugin-made%'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(raw_token_in_log, 0, "the raw token is never stored");
@@ -388,7 +388,7 @@ async fn an_invite_is_created_and_used_in_the_name_of_better_auth_users() {
         .err(403, "CANNOT_USE_OWN_INVITE");
 
     // The audit API shows who invited whom by the Better Auth ids and emails.
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
@@ -505,7 +505,7 @@ async fn fifty_concurrent_sign_ups_on_five_seats_confirm_exactly_five() {
         .ok();
     assert_eq!(info["invitation"]["uses"], 5);
     assert_eq!(info["invitation"]["status"], "used_up");
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
@@ -546,7 +546,7 @@ async fn an_unconfirmed_seat_is_given_back_when_the_user_never_existed() {
     let reason: String = sqlx::query_scalar(
         "SELECT payload -> 'SeatReleased' ->> 'reason' FROM events WHERE event_type = 'SeatReleased'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(reason, "user_absent");
@@ -574,7 +574,7 @@ async fn an_unconfirmed_seat_is_given_back_when_the_user_never_existed() {
     let ghost: uuid::Uuid = sqlx::query_scalar(
         "SELECT reservation_id FROM companion_reservation WHERE user_id = 'ba-ghost'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     companion
@@ -703,7 +703,7 @@ async fn companion_history_rebuilds_to_the_same_read_models() {
         .ok();
     assert_eq!(info["invitation"]["uses"], 2);
 
-    let before = crate::helpers::read_models(server.pool(), true).await;
+    let before = crate::helpers::read_models(server.pool().await, true).await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_invite-ledger"))
         .args(["projections", "rebuild"])
         .env("DATABASE_URL", &server.db.url)
@@ -717,12 +717,12 @@ async fn companion_history_rebuilds_to_the_same_read_models() {
     );
     assert_eq!(
         before,
-        crate::helpers::read_models(server.pool(), true).await,
+        crate::helpers::read_models(server.pool().await, true).await,
         "rebuilt read models differ from the originals"
     );
     let twins: i64 = sqlx::query_scalar("SELECT count(*) FROM user_account WHERE email = $1")
         .bind(crate::helpers::ADMIN_EMAIL)
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     assert_eq!(twins, 2, "the ledger's admin and the Better Auth user");
@@ -745,7 +745,7 @@ async fn a_better_auth_user_is_erased_like_any_person() {
         "SELECT count(*) FROM events WHERE payload::text LIKE '%ba-fay@acme.com%'
             OR payload::text LIKE '%User ba-fay%'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(sealed, 0, "the email and name are sealed in the log");
@@ -756,7 +756,7 @@ async fn a_better_auth_user_is_erased_like_any_person() {
         .post("/api/ledger/users/ba-fay/erase", json!({}))
         .await;
     assert_eq!(erased.status, 200, "{}", erased.body);
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
@@ -795,7 +795,7 @@ async fn a_seat_the_plugin_never_answers_for_is_released_after_bounded_asks() {
     let reason: String = sqlx::query_scalar(
         "SELECT payload -> 'SeatReleased' ->> 'reason' FROM events WHERE event_type = 'SeatReleased'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(reason, "unanswered");
@@ -809,7 +809,7 @@ async fn a_seat_the_plugin_never_answers_for_is_released_after_bounded_asks() {
                    JOIN reactor_delivery d ON d.id = a.delivery_id
                   WHERE d.reactor = 'companion-seats'",
             )
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap()
         },
@@ -990,7 +990,7 @@ async fn the_feed_finds_a_better_auth_users_seat_by_their_id() {
         )
         .await
         .ok();
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
@@ -1046,7 +1046,7 @@ async fn the_command_line_makes_a_companion_key() {
     hello(make(Some("companion")).await).await.ok();
     hello(make(None).await).await.err(403, "API_KEY_SCOPE");
     let scope: Vec<String> = sqlx::query_scalar("SELECT scope FROM api_key ORDER BY created_at")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     assert_eq!(scope, ["companion", "audit"]);
@@ -1076,7 +1076,7 @@ async fn as_of_shows_a_seat_as_a_use_only_once_confirmed() {
     // The moment the seat was held, as the log recorded it.
     let held_at: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("SELECT recorded_at FROM events WHERE event_type = 'SeatReserved'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     companion
@@ -1086,7 +1086,7 @@ async fn as_of_shows_a_seat_as_a_use_only_once_confirmed() {
         )
         .await
         .ok();
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
@@ -1117,7 +1117,7 @@ async fn replicas_see_each_others_seats_on_a_busy_invite() {
     let token = companion.public_invite("user", 3).await;
     let (other, tasks) = crate::helpers::replica(&server.db, server.clock.clone(), &[]).await;
     let key_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_key WHERE scope = 'companion'")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     let caller = Caller { key_id };

@@ -43,7 +43,7 @@ async fn fifty_sign_ups_through_one_invite(server: &TestServer, round: usize) {
           WHERE i.id = $1::text::uuid",
     )
     .bind(info["invitation"]["id"].as_str().unwrap())
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(uses, 5, "exactly maxUses uses are recorded");
@@ -51,7 +51,7 @@ async fn fifty_sign_ups_through_one_invite(server: &TestServer, round: usize) {
         "SELECT count(*) FROM user_account WHERE role = 'member' AND email LIKE $1",
     )
     .bind(format!("round{round}-%"))
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(members, 5, "exactly maxUses accounts hold the invited role");
@@ -65,7 +65,7 @@ async fn max_uses_holds_for_fifty_concurrent_sign_ups_every_time() {
     }
     let used_events: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Used'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(used_events, 15, "the ledger holds exactly the 3 x 5 uses");
@@ -94,7 +94,7 @@ async fn signed_in_users_racing_for_the_last_seat_get_a_clear_answer() {
     }
     server.read_models_caught_up().await;
     let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM user_account WHERE role = 'admin'")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     assert_eq!(admins, 2, "the original admin and the one winner");

@@ -36,7 +36,7 @@ async fn joins(server: &TestServer, token: &str, name: &str) -> Client {
 /// The latest time the ledger recorded anything, by the database's clock.
 async fn last_recorded(server: &TestServer) -> DateTime<Utc> {
     sqlx::query_scalar("SELECT max(recorded_at) FROM events")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
 }
@@ -47,7 +47,7 @@ async fn database_clock_passes(server: &TestServer, moment: DateTime<Utc>) {
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(5);
     loop {
         let now: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
         if now > moment {
@@ -115,7 +115,7 @@ async fn the_console_in_headless_chromium() {
         .as_str()
         .unwrap()
         .to_string();
-    let key = api_keys::create(server.pool(), "console test")
+    let key = api_keys::create(server.pool().await, "console test")
         .await
         .unwrap()
         .key;

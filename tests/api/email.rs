@@ -162,7 +162,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
     server.read_models_caught_up().await;
     let view_before: (String, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT status, updated_at FROM invite")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
 
@@ -178,7 +178,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
     let resent_by: Vec<String> = sqlx::query_scalar(
         "SELECT payload->'Resent'->>'by_user_id' FROM events WHERE event_type = 'Resent'",
     )
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     let admin_id = admin.session().await["user"]["id"]
@@ -189,7 +189,7 @@ async fn resend_sends_the_same_invitation_again_and_is_recorded() {
     server.read_models_caught_up().await;
     let view_after: (String, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT status, updated_at FROM invite")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(view_after, view_before, "the invite view ignores a resend");
@@ -241,7 +241,7 @@ async fn the_ledger_keeps_a_sealed_token_never_the_token() {
     let (id, payload): (String, String) = sqlx::query_as(
         "SELECT aggregate_id, payload::text FROM events WHERE event_type = 'Created'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(id, invite_hash(&token));
@@ -254,7 +254,7 @@ async fn the_ledger_keeps_a_sealed_token_never_the_token() {
               + (SELECT count(*) FROM reactor_attempt WHERE error LIKE '%' || $1 || '%')",
     )
     .bind(&token)
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(anywhere, 0);

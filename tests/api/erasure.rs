@@ -37,7 +37,7 @@ async fn cli(server: &TestServer, args: &[&str]) -> (bool, String) {
 async fn db_now(server: &TestServer) -> String {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -164,7 +164,7 @@ async fn an_erased_person_is_nowhere_and_the_tree_stays() {
     assert!(ok && out.contains("erased already"), "{out}");
     let erasures: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Erased'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(erasures, 2, "one event per person, however often asked");
@@ -185,7 +185,7 @@ async fn an_erased_person_is_nowhere_and_the_tree_stays() {
                 "SELECT count(*) FROM reactor_delivery
                   WHERE reactor = 'email' AND status = 'pending'",
             )
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap()
         },
@@ -288,12 +288,12 @@ async fn an_erased_person_is_nowhere_and_the_tree_stays() {
     }
 
     // A rebuild, which can no longer open Carol's fields, gives the same tables.
-    let tables = crate::helpers::read_models(server.pool(), true).await;
+    let tables = crate::helpers::read_models(server.pool().await, true).await;
     let (ok, out) = cli(&server, &["projections", "rebuild"]).await;
     assert!(ok, "{out}");
     assert_eq!(
         tables,
-        crate::helpers::read_models(server.pool(), true).await
+        crate::helpers::read_models(server.pool().await, true).await
     );
 
     // The email may be invited again: a new person, readable as before.
@@ -349,7 +349,7 @@ async fn events_written_before_sealing_load_and_hide_once_erased() {
     let admin = server.admin().await;
     let admin_id = admin.user_id().await;
     let token = "legacy-token-0123456789";
-    let old_id = insert_version_one_events(server.pool(), &admin_id, token).await;
+    let old_id = insert_version_one_events(server.pool().await, &admin_id, token).await;
 
     // The folds read them (the runner follows the log; the invite was last)...
     let invite = crate::helpers::eventually(
@@ -392,16 +392,16 @@ async fn events_written_before_sealing_load_and_hide_once_erased() {
     let legacy: String = sqlx::query_scalar(
         "SELECT payload::text FROM events WHERE event_type = 'Registered' AND event_version = '1'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert!(legacy.contains("Old Timer"), "the log is not rewritten");
 
-    let tables = crate::helpers::read_models(server.pool(), true).await;
+    let tables = crate::helpers::read_models(server.pool().await, true).await;
     let (ok, out) = cli(&server, &["projections", "rebuild"]).await;
     assert!(ok, "{out}");
     assert_eq!(
         tables,
-        crate::helpers::read_models(server.pool(), true).await
+        crate::helpers::read_models(server.pool().await, true).await
     );
 }

@@ -97,7 +97,7 @@ async fn erasure_forgets_the_sign_in_failures_counted_for_the_address() {
         .err(401, "INVALID_EMAIL_OR_PASSWORD");
     let counters = || async {
         sqlx::query_scalar::<_, String>("SELECT bucket FROM rate_limit")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap()
             .join("\n")

@@ -10,7 +10,7 @@ use sqlx::{Connection, PgConnection};
 async fn an_unreachable_database_is_503_with_retry_after() {
     let server = TestServer::start().await;
     let admin = server.bearer_client(&server.admin_token().await);
-    server.pool().close().await;
+    server.pool().await.close().await;
     for reply in [
         server
             .client()
@@ -46,7 +46,7 @@ async fn readiness_allows_lag_up_to_the_threshold() {
             .execute(&mut holder)
             .await
             .unwrap();
-        synthetic::append_cycles(server.pool(), 1, 1).await;
+        synthetic::append_cycles(server.pool().await, 1, 1).await;
         let reply = server.client().get("/readyz").await;
         let lag = reply.body["projections"]
             .as_array()

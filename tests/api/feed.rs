@@ -12,7 +12,7 @@ async fn log_positions(server: &TestServer) -> Vec<String> {
         "SELECT transaction_id::text || '/' || global_position FROM events
           ORDER BY transaction_id, global_position",
     )
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap()
 }

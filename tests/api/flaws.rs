@@ -295,7 +295,7 @@ async fn every_role_change_is_a_recorded_use_or_an_admins_role_set() {
           WHERE event_type IN ('Registered', 'RoleSet', 'Used')
           ORDER BY transaction_id, global_position",
     )
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     let mut roles = std::collections::BTreeMap::new();
@@ -312,7 +312,7 @@ async fn every_role_change_is_a_recorded_use_or_an_admins_role_set() {
     }
     let accounts: std::collections::BTreeMap<String, String> =
         sqlx::query_as("SELECT id, role FROM user_account")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap()
             .into_iter()
@@ -324,7 +324,7 @@ async fn every_role_change_is_a_recorded_use_or_an_admins_role_set() {
                FROM user_account a WHERE a.email = $1",
         )
         .bind(email)
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
         assert_eq!((role.as_str(), uses), ("member", 1), "{email}");

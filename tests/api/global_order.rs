@@ -42,7 +42,7 @@ async fn register(server: &TestServer, email: &str) -> Position {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_commit_is_read_before_later_transactions_and_never_skipped() {
     let server = TestServer::start().await;
-    let pool = server.pool().clone();
+    let pool = server.pool().await.clone();
 
     // A slow writer takes the lower position and stays open.
     let mut slow_conn = pool.acquire().await.unwrap();
@@ -124,11 +124,11 @@ async fn a_late_commit_is_read_before_later_transactions_and_never_skipped() {
 async fn the_event_log_is_append_only() {
     let server = TestServer::start().await;
     let update = sqlx::query("UPDATE events SET payload = '{}'")
-        .execute(server.pool())
+        .execute(server.pool().await)
         .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
     let delete = sqlx::query("DELETE FROM events")
-        .execute(server.pool())
+        .execute(server.pool().await)
         .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
 }
@@ -139,7 +139,7 @@ async fn each_event_records_its_transaction_and_time() {
     let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
         "SELECT global_position, transaction_id::text::bigint, recorded_at IS NOT NULL FROM events",
     )
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     assert!(!rows.is_empty());
@@ -161,7 +161,7 @@ async fn an_open_transaction_in_another_database_does_not_stall_readers() {
 
     let position = register(&server, "after@example.com").await;
 
-    let mut reader = server.pool().acquire().await.unwrap();
+    let mut reader = server.pool_now().acquire().await.unwrap();
     let visible = read_batch(&mut reader, Position::default(), 100)
         .await
         .unwrap();

@@ -32,7 +32,10 @@ async fn an_api_key_trying_to_erase_is_told_it_needs_an_admin_session() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let admin_id = admin.user_id().await;
-    let key = api_keys::create(server.pool(), "audit").await.unwrap().key;
+    let key = api_keys::create(server.pool().await, "audit")
+        .await
+        .unwrap()
+        .key;
     let reply = server
         .bearer_client(&key)
         .post(&format!("/api/ledger/users/{admin_id}/erase"), json!({}))

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 /// The database's clock now: events recorded after this call are later.
 async fn db_now(server: &TestServer) -> DateTime<Utc> {
     sqlx::query_scalar("SELECT clock_timestamp()")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
 }
@@ -462,11 +462,11 @@ async fn every_list_exports_as_csv_and_ndjson_past_the_page_limit() {
     let token = admin.create_invite(json!({ "role": "user" })).await;
     sign_up_with(&server, &token, "real@example.com").await;
     // More invites, uses and events than one page (1000) holds.
-    append_cycles(server.pool(), 1, CYCLES).await;
+    append_cycles(server.pool().await, 1, CYCLES).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let projected: i64 = sqlx::query_scalar("SELECT count(*) FROM invite_use")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
         if projected == CYCLES as i64 + 1 {
@@ -526,7 +526,7 @@ async fn every_list_exports_as_csv_and_ndjson_past_the_page_limit() {
     let (_, _, text) = get_text(&admin, "/api/ledger/events", Some("application/x-ndjson")).await;
     let events = ndjson_rows(&text);
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     assert_eq!(events.len() as i64, total);

@@ -86,7 +86,7 @@ async fn an_invite_expires_when_the_clock_passes_its_time() {
         "touching an expired invite records its expiry once"
     );
     let status: String = sqlx::query_scalar("SELECT status FROM invite")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     assert_eq!(status, "expired");

@@ -399,7 +399,7 @@ async fn restarting_nats_mid_burst_publishes_every_event_exactly_once() {
         "a NATS restart fails no request: {failed:?}"
     );
 
-    assert_published_exactly_once(&stream, server.pool(), before, &[token]).await;
+    assert_published_exactly_once(&stream, server.pool().await, before, &[token]).await;
     stream.delete().await;
 }
 

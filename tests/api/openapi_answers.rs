@@ -459,7 +459,7 @@ async fn companion_answers_match_the_document() {
     use invite_ledger::auth::api_keys::{self, Scope};
     let server = TestServer::start().await;
     let doc = Document::of(&server).await;
-    let key = api_keys::create_scoped(server.pool(), "plugin", Scope::Companion)
+    let key = api_keys::create_scoped(server.pool().await, "plugin", Scope::Companion)
         .await
         .unwrap()
         .key;

@@ -40,7 +40,7 @@ async fn stored(server: &TestServer, event_type: &str) -> Vec<String> {
         "SELECT payload::text FROM events WHERE event_type = $1 ORDER BY global_position",
     )
     .bind(event_type)
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap()
 }
@@ -133,7 +133,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     assert!(set[0].contains(r#""how":"reset""#), "{}", set[0]);
     assert!(revoked[0].contains(r#""which":"all""#), "{}", revoked[0]);
     let dump: Vec<String> = sqlx::query_scalar("SELECT payload::text FROM events")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     assert!(dump
@@ -142,7 +142,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     // The table keeps the link's hash alone.
     let sealed: i64 =
         sqlx::query_scalar("SELECT count(*) FROM password_reset WHERE sealed_token IS NOT NULL")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(sealed, 0);

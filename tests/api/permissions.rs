@@ -132,6 +132,26 @@ async fn nobody_uses_their_own_invite() {
 }
 
 #[tokio::test]
+async fn a_person_uses_an_invite_once_even_with_seats_left() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let token = admin
+        .create_invite(json!({ "role": "admin", "maxUses": 5 }))
+        .await;
+    let carol = server.user_with_role("carol@example.com", "user").await;
+    carol.activate(&token).await.ok();
+    assert_eq!(carol.role().await, "admin");
+    carol.activate(&token).await.refused_because(
+        400,
+        "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        "INVITE_ALREADY_USED_BY_USER",
+    );
+    let info = carol.invite_info(&token).await.ok();
+    assert_eq!(info["invitation"]["uses"], 1, "{info}");
+    assert_eq!(server.events(Some("Used")).await, 1);
+}
+
+#[tokio::test]
 async fn an_invite_never_lowers_a_role() {
     let server = TestServer::start_with(&ROLES).await;
     let admin = server.admin().await;

@@ -41,7 +41,7 @@ async fn update_user_changes_the_name_and_image_and_an_erasure_hides_them() {
     // Sealed in the log, shown by the audit API, hidden once erased.
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT payload::text FROM events WHERE event_type = 'ProfileUpdated'")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap();
     assert_eq!(stored.len(), 2);

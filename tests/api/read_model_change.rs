@@ -145,7 +145,7 @@ async fn tallies(server: &TestServer, columns: &str) -> Vec<(String, Vec<i32>)> 
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(&format!(
         "SELECT inviter_id, json_build_array({columns}) FROM inviter_tally ORDER BY 1"
     ))
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     rows.into_iter()
@@ -155,7 +155,7 @@ async fn tallies(server: &TestServer, columns: &str) -> Vec<(String, Vec<i32>)> 
 
 async fn stored_version(server: &TestServer) -> Option<String> {
     sqlx::query_scalar("SELECT version FROM projection_checkpoint WHERE name = 'inviter_tally'")
-        .fetch_optional(server.pool())
+        .fetch_optional(server.pool().await)
         .await
         .unwrap()
 }

@@ -18,7 +18,7 @@ async fn readiness_shows_the_reactors_and_names_what_is_not_ready() {
         assert!(email[field].is_i64(), "{field} in {email}");
     }
 
-    server.pool().close().await;
+    server.pool().await.close().await;
     let reply = server.client().get("/readyz").await;
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert_eq!(reply.body["notReady"][0], "database unreachable");

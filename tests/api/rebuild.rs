@@ -129,13 +129,13 @@ async fn varied_history(server: &TestServer) {
 async fn rebuild_from_the_log_gives_identical_read_models() {
     let server = TestServer::start().await;
     varied_history(&server).await;
-    let before = crate::helpers::read_models(server.pool(), true).await;
+    let before = crate::helpers::read_models(server.pool().await, true).await;
     assert!(
         before.iter().all(|(_, rows)| !rows.is_empty()),
         "every table has rows"
     );
     let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM invite ORDER BY 1")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     assert_eq!(
@@ -144,7 +144,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     );
     let event_types: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT event_type FROM events ORDER BY 1")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap();
     assert_eq!(
@@ -166,7 +166,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     let upgrades: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM invite_use WHERE NOT new_account AND role_before <> role_granted",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(upgrades, 1, "an existing account was upgraded by an invite");
@@ -175,7 +175,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
               + (SELECT count(*) FROM invite WHERE email = '[erased]')
               + (SELECT count(*) FROM invite_use WHERE user_email = '[erased]')",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(
@@ -191,7 +191,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
                 (SELECT count(*) FROM invite_history WHERE valid_to IS NULL),
                 (SELECT count(*) FROM invite)",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!((versions, open), (invite_events, invites));
@@ -215,7 +215,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
         );
     }
 
-    let after = crate::helpers::read_models(server.pool(), true).await;
+    let after = crate::helpers::read_models(server.pool().await, true).await;
     assert_eq!(
         before, after,
         "rebuilt read models differ from the originals"
@@ -237,7 +237,7 @@ async fn rebuild_from_the_log_gives_identical_read_models() {
     );
     assert_eq!(
         before,
-        crate::helpers::read_models(server.pool(), true).await,
+        crate::helpers::read_models(server.pool().await, true).await,
         "a rebuild with little memory differs from the originals"
     );
 

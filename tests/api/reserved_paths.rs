@@ -13,7 +13,7 @@ async fn invite_list_is_a_route_not_a_token() {
     assert_eq!(body["total"], 0, "{body}");
     let guesses: i64 =
         sqlx::query_scalar("SELECT count(*) FROM rate_limit WHERE bucket LIKE 'token-guess:%'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(guesses, 0, "counted as a failed guess");

@@ -24,7 +24,7 @@ async fn serve_refuses_read_models_emptied_behind_their_checkpoints() {
            LOOP EXECUTE format('TRUNCATE %I', t); END LOOP;
          END $$",
     )
-    .execute(server.pool())
+    .execute(server.pool().await)
     .await
     .unwrap();
 

@@ -11,7 +11,7 @@ async fn dump_of_events(server: &TestServer) -> String {
         "SELECT coalesce(string_agg(payload::text || ' ' || metadata::text, E'\n'), '')
            FROM events",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap()
 }
@@ -35,7 +35,7 @@ async fn a_dump_of_events_holds_no_password_hash_or_token() {
     let admin_session = server.admin_token().await;
 
     let hashes: Vec<String> = sqlx::query_scalar("SELECT hash FROM password")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     assert_eq!(hashes.len(), 3, "the admin and two sign-ups: {hashes:?}");
@@ -87,13 +87,16 @@ async fn an_account_from_before_the_upgrade_signs_in() {
     )
     .bind(&id)
     .bind(registered)
-    .execute(server.pool())
+    .execute(server.pool().await)
     .await
     .unwrap();
     // The migration's copy, as it runs on a log written before it.
     let migration = include_str!("../../migrations/0017_passwords.sql");
     let copy = &migration[migration.find("INSERT INTO password").unwrap()..];
-    sqlx::raw_sql(copy).execute(server.pool()).await.unwrap();
+    sqlx::raw_sql(copy)
+        .execute(server.pool().await)
+        .await
+        .unwrap();
 
     let signed_in = crate::helpers::eventually(
         10,
@@ -141,7 +144,7 @@ async fn verification_links_leave_no_token_in_the_log() {
     assert_eq!(changed["user"]["email"], "victor@example.com");
 
     let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM email_verification")
-        .fetch_all(server.pool())
+        .fetch_all(server.pool().await)
         .await
         .unwrap();
     assert_eq!(hashes.len(), 2);

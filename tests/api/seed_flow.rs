@@ -60,7 +60,7 @@ async fn admin_invites_a_visitor_who_signs_up_with_the_invited_role() {
 
     let uses: Vec<(String, String, String, bool)> =
         sqlx::query_as("SELECT user_email, role_before, role_granted, new_account FROM invite_use")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap();
     assert_eq!(
@@ -142,7 +142,7 @@ async fn a_private_invite_upgrades_an_existing_user_on_sign_in() {
 
     let (new_account, role_before): (bool, String) =
         sqlx::query_as("SELECT new_account, role_before FROM invite_use")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert!(!new_account);
@@ -243,7 +243,7 @@ async fn sender_response_url_activates_and_redirects_when_followed() {
         .any(|c| c.starts_with("better-auth.invite-token=")));
     server.read_models_caught_up().await;
     let activations: i32 = sqlx::query_scalar("SELECT activations FROM invite")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     assert_eq!(activations, 1);

@@ -344,13 +344,21 @@ async fn a_rolling_restart_under_load_loses_no_request() {
         assert!(failed.is_empty(), "{addr}: {failed:?}");
         answered += outcomes.len();
     }
-    // Every answered sign-up was written, once.
+    // Every answered sign-up was written, once. A write answers before the
+    // read models fold it, so the new server's runners get a bounded moment.
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let accounts: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM user_account WHERE email LIKE 'rolling%'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let accounts = loop {
+        let accounts: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM user_account WHERE email LIKE 'rolling%'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if accounts >= answered as i64 || std::time::Instant::now() > deadline {
+            break accounts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(accounts, answered as i64);
     pool.close().await;
     drop(new);

@@ -16,14 +16,14 @@ const FAST_SWEEPS: [&str; 2] = ["--expiry-sweep-interval-ms", "50"];
 async fn status_of(server: &TestServer, token: &str) -> String {
     sqlx::query_scalar("SELECT status FROM invite WHERE token_hash = $1")
         .bind(invite_hash(token))
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
 }
 
 async fn expired_events(server: &TestServer) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Expired'")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap()
 }
@@ -32,7 +32,7 @@ async fn expired_events(server: &TestServer) -> i64 {
 async fn wait_for_expired_rows(server: &TestServer, count: i64) {
     for _ in 0..500 {
         let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM invite WHERE status = 'expired'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
         if rows >= count {
@@ -80,7 +80,7 @@ async fn the_sweeper_expires_invites_past_their_time_under_the_injected_clock() 
     assert_eq!(status_of(&server, &cancelled).await, "cancelled");
     let at: Vec<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("SELECT closed_at FROM invite WHERE status = 'expired'")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap();
     assert!(

@@ -16,7 +16,7 @@ use sqlx::Connection;
 async fn db_now(server: &TestServer) -> (DateTime<Utc>, String) {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
-        .fetch_one(server.pool())
+        .fetch_one(server.pool().await)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -265,7 +265,7 @@ async fn expiry_is_worked_out_for_the_moment_asked() {
     // The ledger has not recorded the expiry: the answers worked it out.
     let recorded: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Expired'")
-            .fetch_one(server.pool())
+            .fetch_one(server.pool().await)
             .await
             .unwrap();
     assert_eq!(recorded, 0);

@@ -114,7 +114,7 @@ async fn invites_stored_under_the_old_plain_hash_stay_usable() {
         "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'Used'",
     )
     .bind(&used)
-    .fetch_one(server.pool())
+    .fetch_one(server.pool().await)
     .await
     .unwrap();
     assert_eq!(uses, 1, "the use is recorded on the old invite");

@@ -59,7 +59,7 @@ async fn every_event_arrives_signed_and_in_order_per_invite() {
     admin.invite_by_email("admin", "private@example.com").await;
 
     // Hooks name the invite by its id, as the audit API does.
-    let invite = invite_id_of(server.pool(), &token).await;
+    let invite = invite_id_of(server.pool().await, &token).await;
     let hooks = sink
         .wait_until(10, |_| sink.accepted_for(&invite).len() >= 3)
         .await;
@@ -175,7 +175,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
     // Every invite event fails until the first invite is known, then only its own.
     sink.fail_for("invite", true);
     let failing = admin.create_invite(json!({ "role": "user" })).await;
-    let failing_id = invite_id_of(server.pool(), &failing).await;
+    let failing_id = invite_id_of(server.pool().await, &failing).await;
     // Deliveries are ordered by the log's key of the invite.
     let failing_key = format!("invite:{}", invite_hash(&failing));
     sink.wait_until(10, |h| h.iter().any(|h| h.status == 500))
@@ -187,7 +187,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
         .await
         .ok();
     let healthy = admin.create_invite(json!({ "role": "user" })).await;
-    let healthy_id = invite_id_of(server.pool(), &healthy).await;
+    let healthy_id = invite_id_of(server.pool().await, &healthy).await;
 
     sink.wait_until(10, |_| !sink.accepted_for(&healthy_id).is_empty())
         .await;
@@ -201,7 +201,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
                   ORDER BY id LIMIT 1",
             )
             .bind(&failing_key)
-            .fetch_optional(server.pool())
+            .fetch_optional(server.pool().await)
             .await
             .unwrap();
             if status.as_deref() == Some("parked") {
@@ -219,7 +219,7 @@ async fn a_failing_endpoint_is_retried_then_parked_and_holds_back_only_its_invit
           WHERE d.ordering_key = $1 ORDER BY a.id",
     )
     .bind(&failing_key)
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     assert_eq!(attempts.len(), 3, "{attempts:?}");
@@ -288,11 +288,11 @@ async fn a_webhook_configured_later_starts_at_the_end_of_the_log() {
     )
     .await;
     let after = admin.create_invite(json!({ "role": "user" })).await;
-    let after_id = invite_id_of(server.pool(), &after).await;
+    let after_id = invite_id_of(server.pool().await, &after).await;
     sink.wait_until(10, |_| !sink.accepted_for(&after_id).is_empty())
         .await;
     assert_eq!(types(&sink.accepted_for(&after_id)), ["invite.created"]);
-    let before_id = invite_id_of(server.pool(), &before).await;
+    let before_id = invite_id_of(server.pool().await, &before).await;
     assert!(
         sink.hooks()
             .iter()

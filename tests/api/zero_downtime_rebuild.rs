@@ -15,7 +15,7 @@ use serde_json::json;
 async fn stored_version(server: &TestServer, name: &str) -> String {
     sqlx::query_scalar("SELECT version FROM projection_checkpoint WHERE name = $1")
         .bind(name)
-        .fetch_one(server.pool())
+        .fetch_one(server.pool_now())
         .await
         .unwrap()
 }
@@ -23,7 +23,7 @@ async fn stored_version(server: &TestServer, name: &str) -> String {
 async fn wait_caught_up(server: &TestServer) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let statuses = projections::status(server.pool(), &projections::all())
+        let statuses = projections::status(server.pool_now(), &projections::all())
             .await
             .unwrap();
         if statuses.iter().all(|s| s.lag == 0) {
@@ -39,17 +39,17 @@ async fn a_version_bump_rebuilds_while_reads_keep_answering() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let token = admin.create_invite(json!({ "role": "user" })).await;
-    synthetic::append_cycles(server.pool(), 1, 10_000).await;
+    synthetic::append_cycles(server.pool_now(), 1, 10_000).await;
     wait_caught_up(&server).await;
 
     // The live tables as an older version of the SQL built them: marked so that
     // a reader can tell them from the rebuilt ones.
     sqlx::query("UPDATE invite SET inviter_name = 'Built By The Old Version'")
-        .execute(server.pool())
+        .execute(server.pool_now())
         .await
         .unwrap();
     sqlx::query("UPDATE projection_checkpoint SET version = 'old' WHERE name = 'invite'")
-        .execute(server.pool())
+        .execute(server.pool_now())
         .await
         .unwrap();
 
@@ -81,7 +81,7 @@ async fn a_version_bump_rebuilds_while_reads_keep_answering() {
     .await
     .expect("the second server starts at once, before the rebuild ends");
     // Events keep arriving during the rebuild.
-    synthetic::append_cycles(server.pool(), 10_001, 10_050).await;
+    synthetic::append_cycles(server.pool_now(), 10_001, 10_050).await;
 
     let current = projections::all()
         .into_iter()
@@ -117,14 +117,14 @@ async fn a_version_bump_rebuilds_while_reads_keep_answering() {
     let (invites, used): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE status = 'used_up' AND uses = 1) FROM invite",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool_now())
     .await
     .unwrap();
     assert_eq!((invites, used), (10_051, 10_050));
     let scratch: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'projection_rebuild_%'",
     )
-    .fetch_one(server.pool())
+    .fetch_one(server.pool_now())
     .await
     .unwrap();
     assert_eq!(scratch, 0, "the scratch schema is gone");

@@ -116,3 +116,31 @@ test("refused: an expired invite, another user than the invited one", () =>
     assertRefused(await eve.client.invite.cancel({ token: mail.token }), 400, "INSUFFICIENT_PERMISSIONS", "NOT_INVITE_CREATOR");
     assert.equal((await auth.userRow("eve@example.com")).role, "user", "nothing changed for Eve");
   }));
+
+test("refused: a second activation by the same person, and malformed calls, with Better Auth's codes", () =>
+  withStack({}, async ({ auth, ledger }) => {
+    const admin = await auth.admin();
+    const token = await createToken(admin, { role: "admin", maxUses: 3 });
+    const carol = auth.browser();
+    await carol.signUp("carol@example.com");
+    const first = await carol.client.invite.activate({ token });
+    assert.equal(first.error, null, JSON.stringify(first.error));
+    assert.equal((await carol.client.getSession()).data.user.role, "admin");
+    // The invite has seats left, but a person uses an invite once.
+    assertRefused(
+      await carol.client.invite.activate({ token }),
+      400,
+      "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+      "INVITE_ALREADY_USED_BY_USER",
+    );
+    assert.equal((await ledger.uses()).length, 1, "one use in the ledger");
+
+    assertRefused(await admin.client.invite.create({ role: "user", maxUses: "three" }), 400, "VALIDATION_ERROR");
+    assertRefused(
+      await auth.browser().client.invite.activate({ token, callbackURL: "https://evil.example/" }),
+      403,
+      "INVALID_CALLBACK_URL",
+    );
+    assertRefused(await admin.client.invite.cancel({ token: 42 }), 400, "VALIDATION_ERROR");
+    assert.equal((await admin.client.invite.get({ query: { token } })).data.invitation.status, "pending", "not cancelled");
+  }));

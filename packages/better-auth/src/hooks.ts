@@ -212,10 +212,12 @@ export function afterSignIn(plugin: PluginContext) {
           keyOf("use", userId, token),
         );
       } catch (error) {
-        // The key is this user and this invite: under another body (their role has
-        // changed since), it means the use was recorded already (e.g. before a crash).
-        // Its role reaches the row through the ledger's repair; only the cookie is left.
-        if (!(error instanceof LedgerRefusal && error.code === "IDEMPOTENCY_KEY_REUSED")) {
+        // This user's use of this invite was recorded already (e.g. before a crash):
+        // the key under another body (their role has changed since), or the ledger's
+        // one-use-per-person rule. Its role reaches the row through the ledger's
+        // repair; only the cookie is left.
+        const recorded = ["IDEMPOTENCY_KEY_REUSED", "INVITE_ALREADY_USED_BY_USER"];
+        if (!(error instanceof LedgerRefusal && recorded.includes(error.code))) {
           throw toAPIError(error, { usedUp: "NO_USES_LEFT_FOR_INVITE" });
         }
         answer = { role: invitedUser.role, position: null };

@@ -224,14 +224,14 @@ pub async fn every_row(server: &TestServer) -> Vec<(String, String)> {
           WHERE table_type = 'BASE TABLE'
             AND table_schema NOT IN ('pg_catalog', 'information_schema')",
     )
-    .fetch_all(server.pool())
+    .fetch_all(server.pool().await)
     .await
     .unwrap();
     let mut rows = Vec::new();
     for (schema, table) in tables {
         let sql = format!("SELECT t::text FROM \"{schema}\".\"{table}\" t");
         for row in sqlx::query_scalar::<_, String>(&sql)
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap()
         {
@@ -356,13 +356,22 @@ impl TestServer {
         client
     }
 
-    pub fn pool(&self) -> &PgPool {
+    /// The database, once the read models have applied the whole log: a write
+    /// answers before they fold it, so SQL a test runs after its requests sees
+    /// the settled state, as a later request would.
+    pub async fn pool(&self) -> &PgPool {
+        self.read_models_caught_up().await;
         &self.app.pool
     }
 
-    /// Waits until the read models have applied the whole log: a write's answer
-    /// does not wait for them, so a test that reads their tables with SQL
-    /// (not through the API, which waits) waits here first.
+    /// The database as it is this instant, read models perhaps behind the log:
+    /// for tests that watch the folding itself or hold the read models still.
+    pub fn pool_now(&self) -> &PgPool {
+        &self.app.pool
+    }
+
+    /// Waits until the read models have applied the whole log (bounded by the
+    /// server's position wait).
     pub async fn read_models_caught_up(&self) {
         self.app.see_the_log().await.unwrap();
     }
@@ -571,7 +580,7 @@ impl TestServer {
     pub async fn events(&self, event_type: Option<&str>) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM events WHERE $1::text IS NULL OR event_type = $1")
             .bind(event_type)
-            .fetch_one(self.pool())
+            .fetch_one(self.pool_now())
             .await
             .unwrap()
     }

@@ -31,7 +31,9 @@ async function activate(
     answer = await plugin.ledger.call(
       "invite/activate",
       { actor: actorOf(user), token },
-      user ? keyOf("activate", user.id, token) : undefined,
+      // The role is part of the command: an activation after the role changed is a
+      // new decision, not a retry of the one before.
+      user ? keyOf("activate", user.id, String(user.role ?? ""), token) : undefined,
     );
   } catch (error) {
     throw toAPIError(error, { usedUp: "INVITE_TOKEN_HAS_ALREADY_BEEN_USED" });
