@@ -13,7 +13,7 @@ struct Plugin {
 
 impl Plugin {
     async fn new(server: &TestServer) -> Plugin {
-        let key = api_keys::create_scoped(server.pool(), "plugin", Scope::Companion)
+        let key = api_keys::create_scoped(server.pool().await, "plugin", Scope::Companion)
             .await
             .unwrap()
             .key;
@@ -96,7 +96,7 @@ async fn the_state_is_what_the_ledger_holds_and_observed_changes_say_so() {
     // In the log: the observed change says so; a creation carries its own time.
     let types_and_data: Vec<(String, Value)> =
         sqlx::query_as("SELECT event_type, payload::jsonb FROM events WHERE aggregate_id = 'org-1' ORDER BY sequence")
-            .fetch_all(server.pool())
+            .fetch_all(server.pool().await)
             .await
             .unwrap();
     let accepted = &types_and_data
@@ -159,7 +159,7 @@ async fn observed_goes_with_no_time_and_no_creation_and_bad_input_is_a_4xx() {
     );
 
     // An audit key is not a companion key.
-    let audit_key = api_keys::create(server.pool(), "reports")
+    let audit_key = api_keys::create(server.pool().await, "reports")
         .await
         .unwrap()
         .key;
