@@ -284,13 +284,22 @@ export async function reconcileOrganizations(
   return reconcileOnce((await auth.$context).adapter, options);
 }
 
-/** A run in the background (at start, on the interval): logged, never thrown. */
+const inBackground = new WeakSet<object>();
+
+/**
+ * A run in the background (at start, on the interval): logged, never thrown; skipped
+ * while the last one still runs, so a slow ledger never piles runs up.
+ */
 async function reconcileInBackground(adapter: DBAdapter, options: LedgerOrganizationOptions) {
+  if (inBackground.has(options)) return;
+  inBackground.add(options);
   try {
     const report = await reconcileOnce(adapter, options);
     if (report.recorded.length || report.failed.length) console.info(`invite-ledger: reconciliation ${describe(report)}`);
   } catch (error) {
     console.error(`invite-ledger: reconciliation of organizations failed (the next run tries again): ${String(error)}`);
+  } finally {
+    inBackground.delete(options);
   }
 }
 
