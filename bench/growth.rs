@@ -36,6 +36,19 @@ pub struct Figures {
     pub server_peak_kib: u64,
 }
 
+/// Waits, bounded, until the read models reach the log's head; how long it took.
+pub async fn caught_up(pool: &PgPool) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    while lag(pool).await?.events > 0 {
+        anyhow::ensure!(
+            started.elapsed() < CATCH_UP,
+            "the read models did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(started.elapsed())
+}
+
 /// The slowest read model's lag now.
 async fn lag(pool: &PgPool) -> anyhow::Result<Lag> {
     let (events, seconds): (Option<i64>, Option<f64>) = sqlx::query_as(
@@ -87,17 +100,7 @@ pub async fn measure(
     let started = Instant::now();
     let result = grow(api, admin, calls).await;
     let elapsed = started.elapsed();
-    let caught_up = async {
-        while lag(pool).await?.events > 0 {
-            anyhow::ensure!(
-                started.elapsed() < elapsed + CATCH_UP,
-                "the read models did not catch up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anyhow::Ok(started.elapsed() - elapsed)
-    }
-    .await;
+    let caught_up = caught_up(pool).await;
     done.store(true, Ordering::Relaxed);
     let max_lag = sampler.await??;
     result?;

@@ -379,6 +379,12 @@ async fn measure_all(
         tokens.extend(made);
     }
     let tokens = Arc::new(tokens);
+    // A write answers before the read models fold it: the reads are measured on
+    // their own, once the creates' backlog is folded (how long that took is printed).
+    let pool = invite_ledger::app::connect(&cli.database_url).await?;
+    let backlog = growth::caught_up(&pool).await?;
+    pool.close().await;
+    eprintln!("bench: the read models caught up {backlog:.1?} after the last create");
     let mut gets = Vec::new();
     for &clients in &plan.levels {
         eprintln!("bench: get-invite at {clients} clients");

@@ -442,7 +442,9 @@ impl Decide for Invite {
                 if user.user_id == created.inviter_id {
                     return Err(InviteError::OwnInvite);
                 }
-                if self.users.contains(&user.user_id) {
+                // A new account cannot have used it: its sign-up is refused
+                // as an existing account instead (USER_ALREADY_EXISTS).
+                if !new_account && self.users.contains(&user.user_id) {
                     return Err(InviteError::AlreadyUsedByUser);
                 }
                 let role = &created.terms.role;

@@ -80,6 +80,7 @@ mod seed_flow;
 mod serve_process;
 mod small_refusals;
 mod standby;
+mod statistics;
 mod sweeper;
 mod time_travel;
 mod token_hashes;
