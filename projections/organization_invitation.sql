@@ -19,6 +19,8 @@ CREATE TABLE organization_invitation
     -- who closed it (accepted, rejected, canceled) and when
     closed_by       text,
     closed_at       timestamptz,
+    -- closed_at is when a reconciliation found the status (it came before)
+    closed_observed boolean     NOT NULL,
     -- the member the acceptance made
     member_id       text,
     updated_at      timestamptz NOT NULL,

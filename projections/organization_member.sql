@@ -6,6 +6,8 @@ CREATE TABLE organization_member
     organization_id text        NOT NULL,
     user_id         text        NOT NULL,
     role            text        NOT NULL,
+    -- the role was found by a reconciliation (since when, unknown)
+    role_observed   boolean     NOT NULL,
     -- member | removed | left
     status          text        NOT NULL,
     invitation_id   text,
@@ -13,6 +15,8 @@ CREATE TABLE organization_member
     added_at        timestamptz NOT NULL,
     ended_by        text,
     ended_at        timestamptz,
+    -- ended_at is when a reconciliation found the row gone (it ended before)
+    ended_observed  boolean     NOT NULL,
     updated_at      timestamptz NOT NULL,
     recorded_at     timestamptz NOT NULL,
     last_position   bigint      NOT NULL

@@ -70,7 +70,10 @@ impl InvitationStatus {
 }
 
 /// Event names are the log's: unique across aggregates (`Invitation*`,
-/// `Member*`), so an event type alone says where its fields are.
+/// `Member*`), so an event type alone says where its fields are. A change
+/// whose time Better Auth's tables do not keep (a status, a role, a member
+/// gone) may be `observed`: its `at` is when a reconciliation found it there,
+/// and it happened before. Creations and additions always carry their time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrganizationEvent {
     OrganizationCreated {
@@ -102,26 +105,36 @@ pub enum OrganizationEvent {
         by_user_id: Option<String>,
         expires_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     InvitationAccepted {
         invitation_id: String,
         by_user_id: Option<String>,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     InvitationRejected {
         invitation_id: String,
         by_user_id: Option<String>,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     InvitationCanceled {
         invitation_id: String,
         by_user_id: Option<String>,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     /// Past its expiry while still pending (Better Auth records no such thing).
     InvitationExpired {
         invitation_id: String,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     MemberAdded {
         member_id: String,
@@ -139,18 +152,28 @@ pub enum OrganizationEvent {
         role: String,
         by_user_id: Option<String>,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     MemberRemoved {
         member_id: String,
         user_id: String,
         by_user_id: Option<String>,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     MemberLeft {
         member_id: String,
         user_id: String,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 impl OrganizationEvent {
@@ -169,6 +192,25 @@ impl OrganizationEvent {
             | MemberRoleChanged { at, .. }
             | MemberRemoved { at, .. }
             | MemberLeft { at, .. } => *at,
+        }
+    }
+
+    /// Its `at` is when a reconciliation found it, not when it happened.
+    pub fn observed(&self) -> bool {
+        use OrganizationEvent::*;
+        match self {
+            InvitationResent { observed, .. }
+            | InvitationAccepted { observed, .. }
+            | InvitationRejected { observed, .. }
+            | InvitationCanceled { observed, .. }
+            | InvitationExpired { observed, .. }
+            | MemberRoleChanged { observed, .. }
+            | MemberRemoved { observed, .. }
+            | MemberLeft { observed, .. } => *observed,
+            OrganizationCreated { .. }
+            | InvitationAllowed { .. }
+            | InvitationCreated { .. }
+            | MemberAdded { .. } => false,
         }
     }
 
@@ -271,8 +313,38 @@ impl Invitation {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Member {
+    user_id: String,
     role: String,
     present: bool,
+}
+
+/// What the ledger holds of an organization, as a reconciliation compares it
+/// with Better Auth's tables (by id, sorted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationState {
+    pub created: bool,
+    pub invitations: Vec<InvitationState>,
+    pub members: Vec<MemberState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationState {
+    pub id: String,
+    /// Its creation is recorded.
+    pub created: bool,
+    /// `None`: allowed, or only heard of by a later fact.
+    pub status: Option<InvitationStatus>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    pub id: String,
+    pub user_id: String,
+    /// Empty when the ledger heard of the member only by a later fact.
+    pub role: String,
+    /// Still a member (not removed, not left).
+    pub present: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,6 +355,36 @@ pub struct Organization {
 }
 
 impl Organization {
+    pub fn state(&self) -> OrganizationState {
+        let mut invitations: Vec<InvitationState> = self
+            .invitations
+            .iter()
+            .map(|(id, i)| InvitationState {
+                id: id.clone(),
+                created: i.created,
+                status: i.status,
+                expires_at: i.expires_at,
+            })
+            .collect();
+        invitations.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut members: Vec<MemberState> = self
+            .members
+            .iter()
+            .map(|(id, m)| MemberState {
+                id: id.clone(),
+                user_id: m.user_id.clone(),
+                role: m.role.clone(),
+                present: m.present,
+            })
+            .collect();
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        OrganizationState {
+            created: self.created,
+            invitations,
+            members,
+        }
+    }
+
     /// The first limit an invitation by `inviter_id` at `now` would pass.
     fn over_quota(
         &self,
@@ -500,27 +602,41 @@ impl Aggregate for Organization {
                 set_status(invitation_id, InvitationStatus::Expired)
             }
             MemberAdded {
-                member_id, role, ..
+                member_id,
+                user_id,
+                role,
+                ..
             } => {
                 self.members.insert(
                     member_id,
                     Member {
+                        user_id,
                         role,
                         present: true,
                     },
                 );
             }
             MemberRoleChanged {
-                member_id, role, ..
+                member_id,
+                user_id,
+                role,
+                ..
             } => {
                 let member = self.members.entry(member_id).or_insert(Member {
+                    user_id,
                     role: String::new(),
                     present: true,
                 });
                 member.role = role;
             }
-            MemberRemoved { member_id, .. } | MemberLeft { member_id, .. } => {
+            MemberRemoved {
+                member_id, user_id, ..
+            }
+            | MemberLeft {
+                member_id, user_id, ..
+            } => {
                 let member = self.members.entry(member_id).or_insert(Member {
+                    user_id,
                     role: String::new(),
                     present: false,
                 });
@@ -580,6 +696,7 @@ mod tests {
             invitation_id: "i1".into(),
             by_user_id: Some("b".into()),
             at: t0(),
+            observed: false,
         };
         TestFramework::<Organization>::with(RolePolicy::default())
             .given(vec![created("i1", "a")])
@@ -597,6 +714,7 @@ mod tests {
             invitation_id: "i9".into(),
             by_user_id: None,
             at: t0(),
+            observed: false,
         };
         TestFramework::<Organization>::with(RolePolicy::default())
             .given(vec![rejected.clone()])
@@ -650,6 +768,7 @@ mod tests {
                     invitation_id: "i1".into(),
                     by_user_id: None,
                     at: t0(),
+                    observed: false,
                 },
             ])
             .when(allow("i2", "a", per_organization))
@@ -676,6 +795,7 @@ mod tests {
             member_id: "m1".into(),
             user_id: "u1".into(),
             at: t0(),
+            observed: false,
         };
         TestFramework::<Organization>::with(RolePolicy::default())
             .given(vec![added.clone(), left.clone()])
@@ -689,6 +809,7 @@ mod tests {
                     user_id: "u1".into(),
                     by_user_id: Some("boss".into()),
                     at: t0(),
+                    observed: false,
                 },
             ))
             .then_expect_events(vec![OrganizationEvent::MemberRemoved {
@@ -696,6 +817,7 @@ mod tests {
                 user_id: "u1".into(),
                 by_user_id: Some("boss".into()),
                 at: t0(),
+                observed: false,
             }]);
     }
 }

@@ -32,7 +32,7 @@ use crate::commands::companion::invites::{
     TokenRequest, UseRequest,
 };
 use crate::commands::companion::organizations::{
-    self, AllowInvitation, Allowed, RecordFact, Recorded,
+    self, AllowInvitation, Allowed, OrganizationState, RecordFact, Recorded, StateRequest,
 };
 use crate::commands::companion::roles::{self, RoleSet, SetRoleRequest};
 use crate::commands::companion::seats::{
@@ -58,6 +58,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/user/set-role", post(set_role))
         .route("/organization/allow-invitation", post(allow_invitation))
         .route("/organization/record", post(record_organization_fact))
+        .route("/organization/state", post(organization_state))
 }
 
 /// A key of scope `companion`, as `Authorization: Bearer ilk_...` or `x-api-key`,
@@ -529,8 +530,9 @@ async fn allow_invitation(
     request_body = RecordFact,
     responses((status = 200, body = Recorded, description = "Recorded, or held already \
             (`recorded: false`): a fact may be sent any number of times"),
-        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR`, `INVALID_ID`, \
-            `INVALID_EMAIL`, `INVALID_USER_ID`")),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR` (also: `observed` \
+            with `at`, or for a creation or an addition), `INVALID_ID`, `INVALID_EMAIL`, \
+            `INVALID_USER_ID`")),
     security(("companionKey" = [])))]
 async fn record_organization_fact(
     State(app): State<App>,
@@ -542,11 +544,27 @@ async fn record_organization_fact(
     Ok(Json(answer).into_response())
 }
 
+#[utoipa::path(post, path = "/api/companion/organization/state", tag = "companion",
+    request_body = StateRequest,
+    responses((status = 200, body = OrganizationState, description = "What the ledger holds of \
+            the organization, from its events (empty lists for one it never heard of): a \
+            reconciliation compares it with Better Auth's tables and records what is missing"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR`, `INVALID_ID`")),
+    security(("companionKey" = [])))]
+async fn organization_state(
+    State(app): State<App>,
+    CompanionKey(_caller, _): CompanionKey,
+    RawBody(bytes): RawBody,
+) -> Result<Json<OrganizationState>, ApiError> {
+    let body: StateRequest = parse(&bytes)?;
+    Ok(Json(organizations::state(&app, body).await?))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        hello, create, create_many, get, list, cancel, reject, activate, use_invite, reserve, confirm, set_role,
-        allow_invitation, record_organization_fact
+        hello, create, create_many, get, list, cancel, reject, activate, use_invite, reserve, confirm,
+        set_role, allow_invitation, record_organization_fact, organization_state
     ),
     tags((name = "companion", description = "For a Better Auth server's plugin, with an API key \
         of scope `companion` (docs/companion-protocol.md)"))

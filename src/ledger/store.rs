@@ -217,6 +217,19 @@ impl Ledger {
         Ok(context.aggregate().clone())
     }
 
+    /// The organization `id` as its events make it (empty if it has none).
+    pub async fn load_organization(
+        &self,
+        id: &str,
+    ) -> Result<Organization, LedgerError<<Organization as Aggregate>::Error>> {
+        let mut context = self
+            .organizations
+            .load_aggregate(id)
+            .await
+            .map_err(store_error)?;
+        Ok(context.aggregate().clone())
+    }
+
     /// Runs a command on the aggregate `id`, in that aggregate's turn: loads,
     /// decides and appends (on a lost race, does it all again on fresh state),
     /// with the guard's quota and receipt in the events' transaction (the

@@ -39,6 +39,9 @@ read_model_row! {
         pub closed_by: Option<String>,
         #[serde(serialize_with = "crate::json_time::option::serialize")]
         pub closed_at: Option<DateTime<Utc>>,
+        /// `closedAt` is when a reconciliation found the status in Better
+        /// Auth's tables, which keep no time for it: it was closed before.
+        pub closed_observed: bool,
         /// The membership its acceptance began.
         pub member_id: Option<String>,
         #[serde(serialize_with = "crate::json_time::serialize")]
@@ -70,6 +73,9 @@ read_model_row! {
         pub organization_id: String,
         pub user_id: String,
         pub role: String,
+        /// The role was found by a reconciliation (`updatedAt` is then when;
+        /// it held from before).
+        pub role_observed: bool,
         /// `member`, `removed` or `left`.
         pub status: String,
         /// The invitation accepted, when that is how the membership began.
@@ -80,6 +86,9 @@ read_model_row! {
         pub ended_by: Option<String>,
         #[serde(serialize_with = "crate::json_time::option::serialize")]
         pub ended_at: Option<DateTime<Utc>>,
+        /// `endedAt` is when a reconciliation found the member gone from
+        /// Better Auth's tables: it ended before (removed or left, unknown).
+        pub ended_observed: bool,
         #[serde(serialize_with = "crate::json_time::serialize")]
         pub updated_at: DateTime<Utc>,
         #[serde(serialize_with = "crate::json_time::serialize")]
@@ -152,6 +161,7 @@ impl ReadModel for OrganizationInvitations {
                 created_at: *at,
                 closed_by: None,
                 closed_at: None,
+                closed_observed: false,
                 member_id: None,
                 updated_at: *at,
                 recorded_at: recorded.recorded_at,
@@ -176,6 +186,7 @@ impl ReadModel for OrganizationInvitations {
                 row.status = status.as_str().to_string();
                 row.closed_by = by.clone();
                 row.closed_at = Some(event.at());
+                row.closed_observed = event.observed();
             };
         match event {
             InvitationResent { expires_at, .. } => {
@@ -236,12 +247,14 @@ impl ReadModel for OrganizationMembers {
                 organization_id: recorded.aggregate_id.clone(),
                 user_id: user_id.clone(),
                 role: role.clone(),
+                role_observed: false,
                 status: MEMBER.to_string(),
                 invitation_id: invitation_id.clone(),
                 added_by: by_user_id.clone(),
                 added_at: *at,
                 ended_by: None,
                 ended_at: None,
+                ended_observed: false,
                 updated_at: *at,
                 recorded_at: recorded.recorded_at,
                 last_position: position,
@@ -250,10 +263,12 @@ impl ReadModel for OrganizationMembers {
                 member_id,
                 role,
                 at,
+                observed,
                 ..
             } => {
                 if let Some(row) = rows.get_mut(member_id) {
                     row.role = role.clone();
+                    row.role_observed = *observed;
                     row.updated_at = *at;
                     row.last_position = position;
                 }
@@ -261,14 +276,25 @@ impl ReadModel for OrganizationMembers {
             MemberRemoved {
                 member_id,
                 by_user_id,
-                at,
                 ..
-            } => end(rows, member_id, REMOVED, by_user_id.clone(), *at, position),
-            MemberLeft {
+            } => end(
+                rows,
                 member_id,
-                user_id,
-                at,
-            } => end(rows, member_id, LEFT, Some(user_id.clone()), *at, position),
+                REMOVED,
+                by_user_id.clone(),
+                event,
+                position,
+            ),
+            MemberLeft {
+                member_id, user_id, ..
+            } => end(
+                rows,
+                member_id,
+                LEFT,
+                Some(user_id.clone()),
+                event,
+                position,
+            ),
             _ => {}
         }
     }
@@ -279,14 +305,15 @@ fn end(
     member_id: &String,
     status: &str,
     by: Option<String>,
-    at: DateTime<Utc>,
+    event: &OrganizationEvent,
     position: i64,
 ) {
     if let Some(row) = rows.get_mut(member_id) {
         row.status = status.to_string();
         row.ended_by = by;
-        row.ended_at = Some(at);
-        row.updated_at = at;
+        row.ended_at = Some(event.at());
+        row.ended_observed = event.observed();
+        row.updated_at = event.at();
         row.last_position = position;
     }
 }

@@ -991,9 +991,10 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
         "delivery": "plugin", "limit": 5, "offset": 0, "emailContains": "a",
         "invites": [{ "email": "fuzz-many@acme.com", "role": "user", "newAccount": true }],
         "callbackURL": "/x", "reservationId": seat["reservationId"], "callbackUrl": plugin.url(),
+        "organizationId": "org-fuzz",
     });
     // Each route with the fields its body takes.
-    let routes: [(&str, &[&str]); 12] = [
+    let routes: [(&str, &[&str]); 13] = [
         ("/api/companion/hello", &["callbackUrl"]),
         (
             "/api/companion/invite/create",
@@ -1039,6 +1040,7 @@ async fn no_input_to_the_companion_api_is_a_server_error() {
         ("/api/companion/invite/reserve", &["token", "user"]),
         ("/api/companion/invite/confirm", &["reservationId"]),
         ("/api/companion/user/set-role", &["actor", "user", "role"]),
+        ("/api/companion/organization/state", &["organizationId"]),
     ];
     let mut failures = Vec::new();
     for (route, fields) in routes {

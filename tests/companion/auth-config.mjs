@@ -34,6 +34,7 @@ const inviteOptions = (sendUserInvitation) => ({
  * @param {(email: object) => void} [settings.sendUserInvitation]
  * @param {typeof fetch} [settings.fetch] how the plugin reaches the ledger
  * @param {boolean} [settings.organization] Better Auth's `organization()` with the ledger's hooks
+ * @param {false} [settings.reconcile] no reconciliation of organizations at start
  */
 export function makeAuth(settings) {
   const send = settings.sendUserInvitation ?? (() => {});
@@ -106,7 +107,12 @@ export function makeAuth(settings) {
 
 /** `organization()` with the ledger's hooks (beside one of the app's own), and the plugin for the routes without hooks. */
 function organizationPlugins(settings) {
-  const ledger = { ledgerUrl: settings.ledgerUrl, apiKey: settings.apiKey, fetch: settings.fetch };
+  const ledger = {
+    ledgerUrl: settings.ledgerUrl,
+    apiKey: settings.apiKey,
+    fetch: settings.fetch,
+    ledgerTimeoutMs: settings.ledgerTimeoutMs,
+  };
   return [
     organization({
       cancelPendingInvitationsOnReInvite: true,
@@ -120,6 +126,7 @@ function organizationPlugins(settings) {
         },
       }),
     }),
-    inviteLedgerOrganization(ledger),
+    // Reconciles at start unless told otherwise (the harness's migrations: no server yet).
+    inviteLedgerOrganization({ ...ledger, reconcile: settings.reconcile }),
   ];
 }

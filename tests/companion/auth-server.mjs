@@ -7,7 +7,9 @@
 // Settings come as JSON in AUTH_SETTINGS (see auth-config.mjs). With
 // CRASH_AFTER_LEDGER_CALL=invite/use, the process kills itself (SIGKILL) as soon as
 // the ledger has answered that call, before the plugin writes the role it answered
-// (and, until then, answers 503 to the ledger's repairs).
+// (and, until then, answers 503 to the ledger's repairs). With
+// CRASH_BEFORE_LEDGER_CALL=organization/record:invitationAccepted, it kills itself as
+// the plugin is about to tell the ledger that fact: after Better Auth's commit.
 import http from "node:http";
 
 import { toNodeHandler } from "better-auth/node";
@@ -21,7 +23,17 @@ const otps = [];
 const verifications = [];
 
 const crashAfter = process.env.CRASH_AFTER_LEDGER_CALL;
+// `organization/record:invitationAccepted`: that call, for that fact type.
+const [crashBeforePath, crashBeforeFact] = (process.env.CRASH_BEFORE_LEDGER_CALL ?? "").split(":");
 const ledgerFetch = async (input, init) => {
+  if (
+    crashBeforePath &&
+    String(input).endsWith(`/api/companion/${crashBeforePath}`) &&
+    (!crashBeforeFact || JSON.parse(String(init?.body ?? "{}")).fact?.type === crashBeforeFact)
+  ) {
+    process.kill(process.pid, "SIGKILL"); // Better Auth has committed; the ledger hears nothing
+    await new Promise(() => {}); // (the signal lands before anything else runs)
+  }
   const response = await fetch(input, init);
   if (crashAfter && String(input).endsWith(`/api/companion/${crashAfter}`) && response.ok) {
     await response.clone().text(); // the ledger's answer arrived in full

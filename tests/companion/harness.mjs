@@ -209,7 +209,7 @@ export async function startAuth({ plugin = "ledger", ledger, twoFactor = false, 
   db.on("error", () => {}); // an idle connection dropped by the server is replaced when next needed
   try {
     // Better Auth's own migrations, for exactly the configuration the server runs.
-    const auth = makeAuth(settings);
+    const auth = makeAuth({ ...settings, reconcile: false });
     const { runMigrations } = await getMigrations(auth.options);
     await runMigrations();
     await auth.options.database.end();

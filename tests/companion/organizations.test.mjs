@@ -7,47 +7,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { withStack } from "./harness.mjs";
+import { ledgerView, ok, tables } from "./organization-views.mjs";
 
 const LEDGER_ENV = {
   INVITE_DENIED_DOMAINS: "blocked.example",
   ORGANIZATION_INVITE_QUOTAS: "organization:open=3",
-};
-
-/** Better Auth's rows of the organization, as an auditor would compare them. */
-async function tables(auth, organizationId) {
-  const invitations = await auth.db.query(
-    `SELECT id, email, role, status, "inviterId", "expiresAt" FROM invitation
-      WHERE "organizationId" = $1 ORDER BY id`,
-    [organizationId],
-  );
-  const members = await auth.db.query(
-    `SELECT id, "userId", role FROM member WHERE "organizationId" = $1 ORDER BY id`,
-    [organizationId],
-  );
-  return {
-    invitations: invitations.rows.map((i) => ({ ...i, expiresAt: i.expiresAt.toISOString() })),
-    members: members.rows,
-  };
-}
-
-/** The same, from the ledger's audit API (now, or as of a moment). */
-async function ledgerView(ledger, organizationId, asOf) {
-  const query = asOf ? `?as_of=${encodeURIComponent(asOf)}` : "";
-  const base = `/api/ledger/organizations/${encodeURIComponent(organizationId)}`;
-  const { invitations } = await ledger.audit(`${base}/invitations${query}`);
-  const { members } = await ledger.audit(`${base}/members${query}`);
-  const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  return {
-    invitations: invitations
-      .map(({ id, email, role, status, inviterId, expiresAt }) => ({ id, email, role, status, inviterId, expiresAt }))
-      .sort(byId),
-    members: members.map(({ id, userId, role }) => ({ id, userId, role })).sort(byId),
-  };
-}
-
-const ok = ({ data, error }, what) => {
-  assert.equal(error, null, `${what}: ${JSON.stringify(error)}`);
-  return data;
 };
 
 test("organization invitations and memberships are recorded, governed, and answered as of any moment", async () => {

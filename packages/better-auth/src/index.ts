@@ -54,7 +54,12 @@ export const inviteLedger = (options: InviteLedgerOptions) => {
 };
 
 export { ERROR_CODES } from "./errors.js";
-export { inviteLedgerOrganization, ledgerOrganizationHooks, OrganizationRecorder } from "./organization.js";
-export type { Fact, LedgerOrganizationOptions } from "./organization.js";
+export {
+  inviteLedgerOrganization,
+  ledgerOrganizationHooks,
+  OrganizationRecorder,
+  reconcileOrganizations,
+} from "./organization.js";
+export type { Fact, LedgerOrganizationOptions, MissingFact, ReconcileReport } from "./organization.js";
 export { verifySignature, SIGNATURE_HEADER } from "./sync.js";
 export type { InviteLedgerOptions, InviteUser, LedgerInvite } from "./options.js";

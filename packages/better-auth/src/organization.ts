@@ -6,16 +6,18 @@
 //
 //   const ledger = { ledgerUrl, apiKey };
 //   organization({ organizationHooks: ledgerOrganizationHooks({ ...ledger, hooks: yours }) }),
-//   inviteLedgerOrganization(ledger), // the routes that fire no hook
+//   inviteLedgerOrganization(ledger), // the routes that fire no hook, and the reconciliation
 import { randomUUID } from "node:crypto";
 
-import type { BetterAuthPlugin } from "better-auth";
-import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
+import type { BetterAuthPlugin, DBAdapter } from "better-auth";
+import { APIError, createAuthEndpoint, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
 import type { OrganizationOptions } from "better-auth/plugins";
 import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 
 import { LedgerClient, LedgerRefusal, LedgerUnavailable } from "./ledger-client.js";
 import type { Actor } from "./ledger-client.js";
+import { describe, reconcile } from "./organization-reconcile.js";
+import type { Fact, ReconcileReport } from "./organization-reconcile.js";
 
 type Hooks = NonNullable<OrganizationOptions["organizationHooks"]>;
 type Row = Record<string, any>;
@@ -35,10 +37,19 @@ export type LedgerOrganizationOptions = {
    * and `reconcileOrganizations` records it later. @default logs to the console
    */
   onRecordError?: (error: unknown, fact: Fact) => void;
+  /**
+   * When `inviteLedgerOrganization` compares Better Auth's organization tables with
+   * the ledger and records what is missing: once at start (`atStart`), and every
+   * `everyMs` milliseconds if given (never two runs at once). `false`: only when asked
+   * (`reconcileOrganizations`, or `POST /invite-ledger/reconcile-organizations`).
+   * @default { atStart: true }
+   */
+  reconcile?: false | { atStart?: boolean; everyMs?: number };
+  /** Roles (Better Auth's `user.role`) that may ask for a reconciliation over HTTP. @default ["admin"] */
+  reconcileRoles?: string[];
 };
 
-/** One fact as the ledger's `organization/record` takes it. */
-export type Fact = { type: string; [field: string]: unknown };
+export type { Fact, MissingFact, ReconcileReport } from "./organization-reconcile.js";
 
 const clients = new WeakMap<object, LedgerClient>();
 
@@ -249,15 +260,104 @@ const returned = (ctx: any): Row | null => {
   return value && typeof value === "object" && !(value instanceof Error) && !(value instanceof Response) ? value : null;
 };
 
+const runs = new WeakMap<object, Promise<unknown>>();
+
+/** One reconciliation at a time per options object: a call during a run waits for it, then runs. */
+function reconcileOnce(adapter: DBAdapter, options: LedgerOrganizationOptions): Promise<ReconcileReport> {
+  const run = (runs.get(options) ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => reconcile(adapter, clientOf(options)));
+  runs.set(options, run);
+  return run;
+}
+
+/**
+ * Compares Better Auth's `organization`, `invitation` and `member` tables (through its
+ * adapter) with the ledger, and records what the ledger lacks: once each, at its true
+ * time where the tables keep it, `observed` now where they do not. For a script or a
+ * job: `await reconcileOrganizations(auth, { ledgerUrl, apiKey })`.
+ */
+export async function reconcileOrganizations(
+  auth: { $context: Promise<{ adapter: DBAdapter }> },
+  options: LedgerOrganizationOptions,
+): Promise<ReconcileReport> {
+  return reconcileOnce((await auth.$context).adapter, options);
+}
+
+const inBackground = new WeakSet<object>();
+
+/**
+ * A run in the background (at start, on the interval): logged, never thrown; skipped
+ * while the last one still runs, so a slow ledger never piles runs up.
+ */
+async function reconcileInBackground(adapter: DBAdapter, options: LedgerOrganizationOptions) {
+  if (inBackground.has(options)) return;
+  inBackground.add(options);
+  try {
+    const report = await reconcileOnce(adapter, options);
+    if (report.recorded.length || report.failed.length) console.info(`invite-ledger: reconciliation ${describe(report)}`);
+  } catch (error) {
+    console.error(`invite-ledger: reconciliation of organizations failed (the next run tries again): ${String(error)}`);
+  } finally {
+    inBackground.delete(options);
+  }
+}
+
+/** A signed-in user with one of `roles` (Better Auth's `user.role`, comma-separated). */
+async function requireRole(ctx: any, roles: string[]) {
+  const session = await getSessionFromCtx(ctx).catch(() => null);
+  if (!session) throw APIError.from("UNAUTHORIZED", { code: "UNAUTHORIZED", message: "Sign in first" });
+  const held = String(session.user.role ?? "")
+    .split(",")
+    .map((role) => role.trim());
+  if (!held.some((role) => roles.includes(role))) {
+    throw APIError.from("FORBIDDEN", {
+      code: "YOU_ARE_NOT_ALLOWED_TO_RECONCILE",
+      message: `Only ${roles.join(", ")} may ask for a reconciliation`,
+    });
+  }
+}
+
 /**
  * A small server plugin for what the organization plugin does without a hook: an
  * invitation sent again (`inviteMember({ resend: true })`), pending invitations
- * canceled by `cancelPendingInvitationsOnReInvite`, and a member who leaves.
+ * canceled by `cancelPendingInvitationsOnReInvite`, and a member who leaves; and for
+ * the reconciliation (at start, on an interval, or `POST /invite-ledger/reconcile-organizations`).
  */
 export const inviteLedgerOrganization = (options: LedgerOrganizationOptions) => {
   const recorder = new OrganizationRecorder(options);
+  const plan = options.reconcile === false ? null : { atStart: true, ...options.reconcile };
   return {
     id: "invite-ledger-organization",
+    init(context) {
+      if (plan?.atStart) setTimeout(() => void reconcileInBackground(context.adapter, options), 0).unref();
+      if (plan?.everyMs && plan.everyMs > 0) {
+        setInterval(() => void reconcileInBackground(context.adapter, options), plan.everyMs).unref();
+      }
+    },
+    endpoints: {
+      reconcileOrganizations: createAuthEndpoint(
+        "/invite-ledger/reconcile-organizations",
+        {
+          method: "POST",
+          metadata: {
+            openapi: {
+              operationId: "reconcileOrganizations",
+              description: "Records in invite-ledger what Better Auth's organization tables hold and it lacks",
+            },
+          },
+        },
+        async (ctx) => {
+          // Over HTTP: an admin's session. A call from the server's own code (`auth.api`) has no request.
+          if (ctx.request) await requireRole(ctx, options.reconcileRoles ?? ["admin"]);
+          try {
+            return ctx.json(await reconcileOnce(ctx.context.adapter, options));
+          } catch (error) {
+            throw refusal(error);
+          }
+        },
+      ),
+    },
     hooks: {
       after: [
         {

@@ -61,7 +61,60 @@ pub struct RecordFact {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub at: Option<DateTime<Utc>>,
+    /// A reconciliation found this change in Better Auth's tables, which keep
+    /// no time for it: it is recorded now, marked `observed` (it happened
+    /// before). Not with `at`, nor for a creation or an addition (their time
+    /// is known).
+    #[serde(default)]
+    pub observed: bool,
     pub fact: Fact,
+}
+
+/// `POST /api/companion/organization/state`: what the ledger holds of one
+/// organization, for a reconciliation to compare with Better Auth's tables.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StateRequest {
+    pub organization_id: String,
+}
+
+/// The ledger's view of one organization, from its events (never behind).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationState {
+    pub organization_id: String,
+    /// Its creation is recorded.
+    pub created: bool,
+    /// Every invitation the ledger has heard of, by id.
+    pub invitations: Vec<InvitationState>,
+    /// Every membership the ledger has heard of (ended ones too), by id.
+    pub members: Vec<MemberState>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationState {
+    pub id: String,
+    /// Its creation is recorded (a later fact may have come first).
+    pub created: bool,
+    /// `pending`, `accepted`, `rejected`, `canceled` or `expired`; `null` when
+    /// only allowed, or heard of by no status fact.
+    pub status: Option<String>,
+    /// As last recorded (created or resent).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(serialize_with = "crate::json_time::option::serialize")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberState {
+    pub id: String,
+    pub user_id: String,
+    /// Empty when the ledger heard of the member only by a later fact.
+    pub role: String,
+    /// Still a member: not removed, not left.
+    pub present: bool,
 }
 
 /// One fact, as Better Auth's organization plugin knows it.
@@ -168,8 +221,15 @@ pub async fn record(
         None => None,
     };
     let now = app.clock.now();
+    if request.observed && (request.at.is_some() || keeps_its_time(&request.fact)) {
+        return Err(ServiceError::bad_request(
+            "VALIDATION_ERROR",
+            "`observed` is for a change whose time Better Auth does not keep, recorded at \
+             the ledger's time: not with `at`, nor for a creation or an addition",
+        ));
+    }
     let at = request.at.map_or(now, |at| at.min(now));
-    let event = event_of(request.fact, by_user_id, at)?;
+    let event = event_of(request.fact, by_user_id, at, request.observed)?;
     let position = app
         .ledger
         .execute(
@@ -179,6 +239,52 @@ pub async fn record(
         )
         .await?;
     settled(app, position).await
+}
+
+pub async fn state(
+    app: &Context,
+    request: StateRequest,
+) -> Result<OrganizationState, ServiceError> {
+    let organization_id = checked_id("organizationId", &request.organization_id)?;
+    let held = app
+        .ledger
+        .load_organization(&organization_id)
+        .await?
+        .state();
+    Ok(OrganizationState {
+        organization_id,
+        created: held.created,
+        invitations: held
+            .invitations
+            .into_iter()
+            .map(|i| InvitationState {
+                id: i.id,
+                created: i.created,
+                status: i.status.map(|s| s.as_str().to_string()),
+                expires_at: i.expires_at,
+            })
+            .collect(),
+        members: held
+            .members
+            .into_iter()
+            .map(|m| MemberState {
+                id: m.id,
+                user_id: m.user_id,
+                role: m.role,
+                present: m.present,
+            })
+            .collect(),
+    })
+}
+
+/// Facts whose time Better Auth's tables always hold (`createdAt`).
+fn keeps_its_time(fact: &Fact) -> bool {
+    matches!(
+        fact,
+        Fact::OrganizationCreated { .. }
+            | Fact::InvitationCreated { .. }
+            | Fact::MemberAdded { .. }
+    )
 }
 
 async fn settled(app: &Context, position: Option<Position>) -> Result<Recorded, ServiceError> {
@@ -194,6 +300,7 @@ fn event_of(
     fact: Fact,
     by_user_id: Option<String>,
     at: DateTime<Utc>,
+    observed: bool,
 ) -> Result<OrganizationEvent, ServiceError> {
     use OrganizationEvent as E;
     let id = checked_id;
@@ -228,25 +335,30 @@ fn event_of(
             by_user_id,
             expires_at,
             at,
+            observed,
         },
         Fact::InvitationAccepted { invitation_id } => E::InvitationAccepted {
             invitation_id: id("invitationId", &invitation_id)?,
             by_user_id,
             at,
+            observed,
         },
         Fact::InvitationRejected { invitation_id } => E::InvitationRejected {
             invitation_id: id("invitationId", &invitation_id)?,
             by_user_id,
             at,
+            observed,
         },
         Fact::InvitationCanceled { invitation_id } => E::InvitationCanceled {
             invitation_id: id("invitationId", &invitation_id)?,
             by_user_id,
             at,
+            observed,
         },
         Fact::InvitationExpired { invitation_id } => E::InvitationExpired {
             invitation_id: id("invitationId", &invitation_id)?,
             at,
+            observed,
         },
         Fact::MemberAdded {
             member_id,
@@ -273,17 +385,20 @@ fn event_of(
             role: checked_text("role", &role)?,
             by_user_id,
             at,
+            observed,
         },
         Fact::MemberRemoved { member_id, user_id } => E::MemberRemoved {
             member_id: id("memberId", &member_id)?,
             user_id: id("userId", &user_id)?,
             by_user_id,
             at,
+            observed,
         },
         Fact::MemberLeft { member_id, user_id } => E::MemberLeft {
             member_id: id("memberId", &member_id)?,
             user_id: id("userId", &user_id)?,
             at,
+            observed,
         },
     })
 }
