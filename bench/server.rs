@@ -9,6 +9,9 @@ use tokio::process::{Child, Command};
 
 use invite_ledger::auth::password::PasswordCost;
 
+/// No command the bench runs takes this long: one that does is stuck, not slow.
+const CHILD_DEADLINE: Duration = Duration::from_secs(15 * 60);
+
 const STARTUP: Duration = Duration::from_secs(60);
 
 /// The server's executable and the flags every child gets.
@@ -22,14 +25,22 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Runs a one-shot subcommand (`migrate`, `user create`, ...) to completion.
+    /// Runs a one-shot subcommand (`migrate`, `user create`, ...) to completion,
+    /// bounded by `CHILD_DEADLINE` (the child is killed past it).
     pub async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
         let output = self
             .command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .output()
-            .await?;
+            .output();
+        let output = tokio::time::timeout(CHILD_DEADLINE, output)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "`invite-ledger {}` did not finish in {CHILD_DEADLINE:?}",
+                    args.join(" ")
+                )
+            })??;
         anyhow::ensure!(
             output.status.success(),
             "`invite-ledger {}` failed: {}",
@@ -65,9 +76,17 @@ impl Cli {
         // VmHWM only grows: the last reading before the exit is the peak, give
         // or take the last few milliseconds.
         let mut peak = 0;
+        let started = Instant::now();
         let exit = loop {
             if let Ok(kib) = peak_rss_kib(&status) {
                 peak = peak.max(kib);
+            }
+            if started.elapsed() > CHILD_DEADLINE {
+                child.kill().await?;
+                anyhow::bail!(
+                    "`invite-ledger {}` did not finish in {CHILD_DEADLINE:?}",
+                    args.join(" ")
+                );
             }
             tokio::select! {
                 exit = child.wait() => break exit?,
