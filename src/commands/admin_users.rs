@@ -26,7 +26,7 @@ fn not_yourself(
     Ok(())
 }
 
-fn must_be_admin(
+pub fn must_be_admin(
     app: &Context,
     admin: &Account,
     code: &'static str,
