@@ -26,6 +26,7 @@ fn not_yourself(
     Ok(())
 }
 
+/// A 403 with the admin plugin's `code` unless `admin` holds the admin role.
 pub fn must_be_admin(
     app: &Context,
     admin: &Account,
