@@ -26,7 +26,8 @@ fn not_yourself(
     Ok(())
 }
 
-fn must_be_admin(
+/// A 403 with the admin plugin's `code` unless `admin` holds the admin role.
+pub fn must_be_admin(
     app: &Context,
     admin: &Account,
     code: &'static str,

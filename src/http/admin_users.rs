@@ -1,17 +1,18 @@
 //! The admin plugin's user management routes, beside `admin/set-role`.
 
 use axum::extract::State;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::accounts::UserJson;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Body, User};
+use super::extract::{Body, QueryParams, User};
 use super::HttpState;
 use crate::app::App;
 use crate::commands::admin_users;
+use crate::queries::user_list::{self, ListUsersQuery};
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -19,6 +20,21 @@ pub fn routes() -> Router<HttpState> {
         .route("/admin/unban-user", post(unban_user))
         .route("/admin/revoke-user-sessions", post(revoke_user_sessions))
         .route("/admin/remove-user", post(remove_user))
+        .route("/admin/list-users", get(list_users))
+}
+
+/// `{users, total, limit?, offset?}`, as the admin plugin lists users.
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserJson>,
+    /// How many users match, over every page.
+    total: i64,
+    /// The `limit` asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<i64>,
+    /// The `offset` asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<i64>,
 }
 
 /// `{user}`, as the admin plugin answers a ban or an unban.
@@ -127,4 +143,28 @@ async fn remove_user(
 ) -> Result<Json<Success>, ApiError> {
     admin_users::remove(&app, &admin.account, &body.user_id).await?;
     Ok(Json(Success { success: true }))
+}
+
+#[utoipa::path(get, path = "/api/auth/admin/list-users", tag = "auth",
+    params(ListUsersQuery),
+    responses((status = 200, body = UserList, description = "One page of users (100 unless \
+            `limit` says, at most 1000) and how many match in all; an erased person's email \
+            and name read `[erased]`"),
+        (status = 400, body = ErrorBody, description = "`VALIDATION_ERROR`: a field, operator, \
+            direction, limit or offset the list does not take"),
+        (status = 401, body = ErrorBody, description = "Not signed in"),
+        (status = 403, body = ErrorBody, description = "`YOU_ARE_NOT_ALLOWED_TO_LIST_USERS`")),
+    security(("session" = []), ("sessionCookie" = [])))]
+async fn list_users(
+    State(app): State<App>,
+    User(admin): User,
+    QueryParams(query): QueryParams<ListUsersQuery>,
+) -> Result<Json<UserList>, ApiError> {
+    let page = user_list::list(&app, &admin.account, &query).await?;
+    Ok(Json(UserList {
+        users: page.users.iter().map(UserJson::from).collect(),
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }

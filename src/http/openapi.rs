@@ -38,6 +38,7 @@ use super::{
         admin_users::unban_user,
         admin_users::revoke_user_sessions,
         admin_users::remove_user,
+        admin_users::list_users,
         passwords::request_reset,
         passwords::reset_link,
         passwords::reset,

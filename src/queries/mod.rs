@@ -21,6 +21,7 @@ pub mod standby;
 pub mod stats;
 pub mod use_view;
 pub mod user_answers;
+pub mod user_list;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

@@ -142,3 +142,63 @@ async fn an_admin_ends_a_users_sessions_and_removes_a_user() {
     let user = admin.get(&format!("/api/ledger/users/{id}")).await.ok();
     assert_eq!(user["email"], "[erased]");
 }
+
+#[tokio::test]
+async fn listing_users_refuses_what_it_does_not_take_and_shows_the_erased_as_erased() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let olga = server.user_with_role("olga@example.com", "user").await;
+    let id = olga.user_id().await;
+
+    // Unknown fields, operators and bounds are a 400, never a 500; nothing
+    // but the allowed names reaches the SQL.
+    for query in [
+        "sortBy=password",
+        "sortBy=email;DROP%20TABLE%20user_account",
+        "sortDirection=sideways",
+        "limit=1001",
+        "limit=-1",
+        "limit=many",
+        "offset=-5",
+        "searchField=role&searchValue=admin",
+        "searchOperator=like&searchValue=a",
+        "filterField=password&filterValue=x",
+        "filterField=banned&filterValue=maybe",
+        "filterOperator=in&filterValue=a",
+    ] {
+        let reply = admin
+            .get(&format!("/api/auth/admin/list-users?{query}"))
+            .await;
+        assert_eq!(reply.status, 400, "{query}: {:?}", reply.body);
+        assert_eq!(reply.body["code"], "VALIDATION_ERROR", "{query}");
+    }
+
+    // At most 1000 a page; without a limit, 100, and no `limit` echoed.
+    let all = admin
+        .get("/api/auth/admin/list-users?limit=1000")
+        .await
+        .ok();
+    assert_eq!(all["limit"], 1000);
+    let default = admin.get("/api/auth/admin/list-users").await.ok();
+    assert_eq!(default["total"], 2);
+    assert!(default.get("limit").is_none(), "{default}");
+
+    admin
+        .post("/api/auth/admin/remove-user", json!({ "userId": id }))
+        .await
+        .ok();
+    let listed = admin
+        .get(&format!(
+            "/api/auth/admin/list-users?filterField=id&filterValue={id}"
+        ))
+        .await
+        .ok();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["users"][0]["email"], "[erased]");
+    assert_eq!(listed["users"][0]["name"], "[erased]");
+    let searched = admin
+        .get("/api/auth/admin/list-users?searchValue=olga")
+        .await
+        .ok();
+    assert_eq!(searched["total"], 0);
+}

@@ -242,6 +242,16 @@ async fn real_answers_match_the_document() {
         set_role.status,
         &set_role.body,
     );
+    let listed = admin
+        .get(&format!("{auth}/admin/list-users?limit=10&offset=1"))
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    doc.check(
+        "get",
+        "/api/auth/admin/list-users",
+        listed.status,
+        &listed.body,
+    );
 
     // A private invite: resent, then rejected by its invitee; another cancelled.
     let private = admin

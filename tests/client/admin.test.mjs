@@ -1,5 +1,5 @@
 // The admin plugin's user management through the real client: a banned user's
-// sign-in is refused with Better Auth's code and their sessions end.
+// sign-in is refused with Better Auth's code and their sessions end; admins list users.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -39,4 +39,57 @@ test("admin.banUser, unbanUser, revokeUserSessions and removeUser", async () => 
     password: USER_PASSWORD,
   });
   assert.equal(gone.error.code, "INVALID_EMAIL_OR_PASSWORD");
+});
+
+test("admin.listUsers searches, filters, sorts and pages; only admins list", async () => {
+  const admin = (await server.admin()).client;
+  const ann = await server.newUser("ann@list.example");
+  await server.newUser("bob@list.example");
+  await server.newUser("cy@list.example");
+
+  assertRefused(
+    await ann.client.admin.listUsers({ query: {} }),
+    403,
+    "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+  );
+  assertRefused(await server.browser().client.admin.listUsers({ query: {} }), 401, "UNAUTHORIZED");
+
+  const emails = (answer) => answer.data.users.map((user) => user.email);
+  const found = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", searchField: "email", searchOperator: "contains" },
+  });
+  assert.equal(found.error, null, JSON.stringify(found.error));
+  assert.deepEqual(emails(found), ["ann@list.example", "bob@list.example", "cy@list.example"]);
+  assert.equal(found.data.total, 3);
+  const bob = found.data.users[1];
+  assert.equal(bob.name, "bob");
+  assert.equal(bob.role, "user");
+  assert.equal(bob.banned, false);
+  assert.ok(bob.id && bob.createdAt, JSON.stringify(bob));
+
+  const newestFirst = await admin.admin.listUsers({
+    query: { searchValue: "list.example", searchOperator: "ends_with", sortBy: "createdAt", sortDirection: "desc" },
+  });
+  assert.deepEqual(emails(newestFirst), ["cy@list.example", "bob@list.example", "ann@list.example"]);
+
+  const page = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", sortBy: "email", limit: 2, offset: 1 },
+  });
+  assert.deepEqual(emails(page), ["bob@list.example", "cy@list.example"]);
+  assert.equal(page.data.total, 3);
+  assert.equal(page.data.limit, 2);
+  assert.equal(page.data.offset, 1);
+
+  assert.equal((await admin.admin.setRole({ userId: bob.id, role: "admin" })).error, null);
+  const admins = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", filterField: "role", filterValue: "admin", filterOperator: "eq" },
+  });
+  assert.deepEqual(emails(admins), ["bob@list.example"]);
+  assert.equal(admins.data.total, 1);
+
+  assertRefused(
+    await admin.admin.listUsers({ query: { sortBy: "password" } }),
+    400,
+    "VALIDATION_ERROR",
+  );
 });

@@ -1,0 +1,192 @@
+//! `GET /admin/list-users`: the accounts of `user_account` as the admin
+//! plugin's `listUsers` lists them (search, filter, sort, limit and offset over
+//! its user fields). An erased person stays listed, their email and name read
+//! `[erased]`, as everywhere else in the API.
+
+use serde::Deserialize;
+use sqlx::{Postgres, QueryBuilder};
+use utoipa::IntoParams;
+
+use crate::auth::accounts::Account;
+use crate::commands::admin_users::must_be_admin;
+use crate::context::Context;
+use crate::error::ServiceError;
+use crate::projections::row::Row;
+
+/// A page without `limit` holds this many users.
+pub const DEFAULT_LIMIT: i64 = 100;
+/// The most users one page holds.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// The admin plugin's query parameters of `GET /admin/list-users`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// The value to search for.
+    pub search_value: Option<String>,
+    /// `email` (the default) or `name`.
+    pub search_field: Option<String>,
+    /// `contains` (the default), `starts_with` or `ends_with`.
+    pub search_operator: Option<String>,
+    /// 100 unless given, at most 1000 (0 counts as not given, as in Better Auth).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    /// `createdAt` (the default), `updatedAt`, `email`, `name`, `role`, `id`,
+    /// `emailVerified` or `banned`.
+    pub sort_by: Option<String>,
+    /// `asc` (the default) or `desc`.
+    pub sort_direction: Option<String>,
+    /// `email` (the default), `name`, `role`, `id`, `emailVerified` or `banned`.
+    pub filter_field: Option<String>,
+    pub filter_value: Option<String>,
+    /// `eq` (the default), `ne`, `lt`, `lte`, `gt` or `gte`.
+    pub filter_operator: Option<String>,
+}
+
+/// One page of users and how many match in all.
+pub struct UserPage {
+    pub users: Vec<Account>,
+    pub total: i64,
+    /// The limit and offset asked for, echoed as Better Auth does (absent when 0).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn invalid(message: impl Into<String>) -> ServiceError {
+    ServiceError::bad_request("VALIDATION_ERROR", message)
+}
+
+/// The column behind one of the plugin's user fields: the only names that
+/// ever reach the SQL text.
+fn column(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "id" => "id",
+        "email" => "email",
+        "name" => "name",
+        "role" => "role",
+        "emailVerified" => "email_verified",
+        "banned" => "banned",
+        "createdAt" => "created_at",
+        "updatedAt" => "updated_at",
+        _ => return None,
+    })
+}
+
+fn comparison(operator: &str) -> Option<&'static str> {
+    Some(match operator {
+        "eq" => "=",
+        "ne" => "<>",
+        "lt" => "<",
+        "lte" => "<=",
+        "gt" => ">",
+        "gte" => ">=",
+        _ => return None,
+    })
+}
+
+/// The where clause shared by the count and the page.
+fn push_where(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    query: &ListUsersQuery,
+) -> Result<(), ServiceError> {
+    sql.push(" WHERE TRUE");
+    if let Some(value) = query.search_value.as_deref().filter(|v| !v.is_empty()) {
+        let column = match query.search_field.as_deref().unwrap_or("email") {
+            "email" => "email",
+            "name" => "name",
+            other => return Err(invalid(format!("Cannot search by `{other}`"))),
+        };
+        let escaped = value
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = match query.search_operator.as_deref().unwrap_or("contains") {
+            "contains" => format!("%{escaped}%"),
+            "starts_with" => format!("{escaped}%"),
+            "ends_with" => format!("%{escaped}"),
+            other => return Err(invalid(format!("Unknown searchOperator `{other}`"))),
+        };
+        sql.push(format!(" AND {column} ILIKE ")).push_bind(pattern);
+    }
+    if let Some(value) = query.filter_value.as_deref() {
+        let field = query.filter_field.as_deref().unwrap_or("email");
+        let column = column(field)
+            .filter(|c| !matches!(*c, "created_at" | "updated_at"))
+            .ok_or_else(|| invalid(format!("Cannot filter by `{field}`")))?;
+        let operator = query.filter_operator.as_deref().unwrap_or("eq");
+        let op = comparison(operator)
+            .ok_or_else(|| invalid(format!("Unknown filterOperator `{operator}`")))?;
+        sql.push(format!(" AND {column} {op} "));
+        match column {
+            "email_verified" | "banned" => {
+                let b: bool = value
+                    .parse()
+                    .map_err(|_| invalid(format!("{field} is compared with true or false")))?;
+                sql.push_bind(b);
+            }
+            // Emails are kept lower-cased.
+            "email" => {
+                sql.push_bind(value.to_lowercase());
+            }
+            _ => {
+                sql.push_bind(value.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `GET /admin/list-users`, for admins only.
+pub async fn list(
+    app: &Context,
+    admin: &Account,
+    query: &ListUsersQuery,
+) -> Result<UserPage, ServiceError> {
+    must_be_admin(
+        app,
+        admin,
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+        "You are not allowed to list users",
+    )?;
+    if query.limit.is_some_and(|l| !(0..=MAX_LIMIT).contains(&l)) {
+        return Err(invalid(format!("limit must be 0 to {MAX_LIMIT}")));
+    }
+    if query.offset.is_some_and(|o| o < 0) {
+        return Err(invalid("offset must not be negative"));
+    }
+    let sort = match query.sort_by.as_deref() {
+        None => "created_at",
+        Some(field) => column(field).ok_or_else(|| invalid(format!("Cannot sort by `{field}`")))?,
+    };
+    let direction = match query.sort_direction.as_deref().unwrap_or("asc") {
+        "asc" => "ASC",
+        "desc" => "DESC",
+        other => return Err(invalid(format!("Unknown sortDirection `{other}`"))),
+    };
+    let limit = query.limit.filter(|l| *l > 0);
+    let offset = query.offset.filter(|o| *o > 0);
+
+    let mut conn = app.pool.acquire().await?;
+    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM user_account");
+    push_where(&mut count, query)?;
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+    let mut page = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {} FROM user_account",
+        Account::column_list()
+    ));
+    push_where(&mut page, query)?;
+    // `id` breaks ties, so pages never overlap.
+    page.push(format!(" ORDER BY {sort} {direction}, id {direction}"));
+    page.push(" LIMIT ")
+        .push_bind(limit.unwrap_or(DEFAULT_LIMIT));
+    page.push(" OFFSET ").push_bind(offset.unwrap_or(0));
+    let users: Vec<Account> = page.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(UserPage {
+        users,
+        total,
+        limit,
+        offset,
+    })
+}
