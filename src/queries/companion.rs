@@ -16,14 +16,8 @@ pub async fn created_by(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<InviteRow>, i64)> {
-    let pattern = email_contains.map(|text| {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let pattern =
+        email_contains.map(|text| format!("%{}%", super::search::literal(&text.to_lowercase())));
     let rows: Vec<InviteRow> = sqlx::query_as(&format!(
         "SELECT {} FROM invite
           WHERE inviter_id = $1 AND ($2::text IS NULL OR email LIKE $2)

@@ -15,6 +15,7 @@ use crate::domain::closing;
 use crate::error::ServiceError;
 use crate::projections::invite::{InviteRow, InviteStatus};
 use crate::projections::row::Row;
+use crate::queries::search::{self, invalid};
 
 const MAX_LIMIT: i64 = 1000;
 
@@ -110,10 +111,6 @@ fn our_status(plugin: &str) -> Option<InviteStatus> {
     })
 }
 
-fn invalid(message: impl Into<String>) -> ServiceError {
-    ServiceError::bad_request("VALIDATION_ERROR", message)
-}
-
 /// The column behind one of the plugin's field names, for search, filter or sort.
 fn column(field: &str) -> Option<&'static str> {
     Some(match field {
@@ -161,16 +158,7 @@ fn push_where(
             "email" | "emails" | "role" => column(field).unwrap_or("email"),
             other => return Err(invalid(format!("Cannot search by `{other}`"))),
         };
-        let escaped = value
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = match query.search_operator.as_deref().unwrap_or("contains") {
-            "contains" => format!("%{escaped}%"),
-            "starts_with" => format!("{escaped}%"),
-            "ends_with" => format!("%{escaped}"),
-            other => return Err(invalid(format!("Unknown searchOperator `{other}`"))),
-        };
+        let pattern = search::like_pattern(value, query.search_operator.as_deref())?;
         sql.push(format!(" AND {column} ILIKE ")).push_bind(pattern);
     }
     if let Some(value) = query.filter_value.as_deref() {

@@ -16,6 +16,7 @@ pub mod invite_list;
 pub mod invites;
 pub mod organizations;
 pub mod period_answers;
+pub mod search;
 pub mod source;
 pub mod standby;
 pub mod stats;

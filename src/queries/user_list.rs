@@ -12,6 +12,7 @@ use crate::commands::admin_users::must_be_admin;
 use crate::context::Context;
 use crate::error::ServiceError;
 use crate::projections::row::Row;
+use crate::queries::search::{self, invalid};
 
 /// A page without `limit` holds this many users.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -51,10 +52,6 @@ pub struct UserPage {
     /// The limit and offset asked for, echoed as Better Auth does (absent when 0).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
-}
-
-fn invalid(message: impl Into<String>) -> ServiceError {
-    ServiceError::bad_request("VALIDATION_ERROR", message)
 }
 
 /// The column behind one of the plugin's user fields: the only names that
@@ -97,16 +94,7 @@ fn push_where(
             "name" => "name",
             other => return Err(invalid(format!("Cannot search by `{other}`"))),
         };
-        let escaped = value
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = match query.search_operator.as_deref().unwrap_or("contains") {
-            "contains" => format!("%{escaped}%"),
-            "starts_with" => format!("{escaped}%"),
-            "ends_with" => format!("%{escaped}"),
-            other => return Err(invalid(format!("Unknown searchOperator `{other}`"))),
-        };
+        let pattern = search::like_pattern(value, query.search_operator.as_deref())?;
         sql.push(format!(" AND {column} ILIKE ")).push_bind(pattern);
     }
     if let Some(value) = query.filter_value.as_deref() {
