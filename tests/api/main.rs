@@ -84,5 +84,6 @@ mod statistics;
 mod sweeper;
 mod time_travel;
 mod token_hashes;
+mod verification_limits;
 mod webhooks;
 mod zero_downtime_rebuild;
