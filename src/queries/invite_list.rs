@@ -125,18 +125,6 @@ fn column(field: &str) -> Option<&'static str> {
     })
 }
 
-fn comparison(operator: &str) -> Option<&'static str> {
-    Some(match operator {
-        "eq" => "=",
-        "ne" => "<>",
-        "lt" => "<",
-        "lte" => "<=",
-        "gt" => ">",
-        "gte" => ">=",
-        _ => return None,
-    })
-}
-
 /// The where clause shared by the count and the page.
 fn push_where(
     sql: &mut QueryBuilder<'_, Postgres>,
@@ -169,9 +157,7 @@ fn push_where(
         let column = column(field)
             .filter(|c| !matches!(*c, "created_at" | "expires_at"))
             .ok_or_else(|| invalid(format!("Cannot filter by `{field}`")))?;
-        let operator = query.filter_operator.as_deref().unwrap_or("eq");
-        let op = comparison(operator)
-            .ok_or_else(|| invalid(format!("Unknown filterOperator `{operator}`")))?;
+        let op = search::comparison(query.filter_operator.as_deref())?;
         sql.push(format!(" AND {column} {op} "));
         match column {
             "max_uses" => {
@@ -226,12 +212,7 @@ pub async fn list(
     cleanup: Cleanup,
     now: DateTime<Utc>,
 ) -> Result<InviteList, ServiceError> {
-    if query.limit.is_some_and(|l| !(0..=MAX_LIMIT).contains(&l)) {
-        return Err(invalid(format!("limit must be 0 to {MAX_LIMIT}")));
-    }
-    if query.offset.is_some_and(|o| o < 0) {
-        return Err(invalid("offset must not be negative"));
-    }
+    search::check_page(query.limit, query.offset, MAX_LIMIT)?;
     let mut count = with_status_now(now, "count(*)");
     push_where(&mut count, inviter_id, query, cleanup)?;
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
@@ -242,11 +223,7 @@ pub async fn list(
         None => "created_at",
         Some(field) => column(field).ok_or_else(|| invalid(format!("Cannot sort by `{field}`")))?,
     };
-    let direction = match query.sort_direction.as_deref().unwrap_or("asc") {
-        "asc" => "ASC",
-        "desc" => "DESC",
-        other => return Err(invalid(format!("Unknown sortDirection `{other}`"))),
-    };
+    let direction = search::sort_direction(query.sort_direction.as_deref())?;
     page.push(format!(" ORDER BY {sort} {direction}, id {direction}"));
     page.push(" LIMIT ")
         .push_bind(query.limit.unwrap_or(MAX_LIMIT));

@@ -70,18 +70,6 @@ fn column(field: &str) -> Option<&'static str> {
     })
 }
 
-fn comparison(operator: &str) -> Option<&'static str> {
-    Some(match operator {
-        "eq" => "=",
-        "ne" => "<>",
-        "lt" => "<",
-        "lte" => "<=",
-        "gt" => ">",
-        "gte" => ">=",
-        _ => return None,
-    })
-}
-
 /// The where clause shared by the count and the page.
 fn push_where(
     sql: &mut QueryBuilder<'_, Postgres>,
@@ -102,9 +90,7 @@ fn push_where(
         let column = column(field)
             .filter(|c| !matches!(*c, "created_at" | "updated_at"))
             .ok_or_else(|| invalid(format!("Cannot filter by `{field}`")))?;
-        let operator = query.filter_operator.as_deref().unwrap_or("eq");
-        let op = comparison(operator)
-            .ok_or_else(|| invalid(format!("Unknown filterOperator `{operator}`")))?;
+        let op = search::comparison(query.filter_operator.as_deref())?;
         sql.push(format!(" AND {column} {op} "));
         match column {
             "email_verified" | "banned" => {
@@ -137,21 +123,12 @@ pub async fn list(
         "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
         "You are not allowed to list users",
     )?;
-    if query.limit.is_some_and(|l| !(0..=MAX_LIMIT).contains(&l)) {
-        return Err(invalid(format!("limit must be 0 to {MAX_LIMIT}")));
-    }
-    if query.offset.is_some_and(|o| o < 0) {
-        return Err(invalid("offset must not be negative"));
-    }
+    search::check_page(query.limit, query.offset, MAX_LIMIT)?;
     let sort = match query.sort_by.as_deref() {
         None => "created_at",
         Some(field) => column(field).ok_or_else(|| invalid(format!("Cannot sort by `{field}`")))?,
     };
-    let direction = match query.sort_direction.as_deref().unwrap_or("asc") {
-        "asc" => "ASC",
-        "desc" => "DESC",
-        other => return Err(invalid(format!("Unknown sortDirection `{other}`"))),
-    };
+    let direction = search::sort_direction(query.sort_direction.as_deref())?;
     let limit = query.limit.filter(|l| *l > 0);
     let offset = query.offset.filter(|o| *o > 0);
 

@@ -13,7 +13,9 @@ import type { InviteUser, LedgerInvite } from "../options.js";
 import { createInviteBody } from "./create.js";
 import { allowed, inviteLink } from "./shared.js";
 
-const createManyBody = z.object({
+// create's options, shared by every row; `email` and `role` are per row, and
+// `senderResponse` has no meaning here (the tokens go by email).
+const createManyBody = createInviteBody.omit({ role: true, email: true, senderResponse: true }).extend({
   invites: z
     .array(
       z.object({
@@ -24,15 +26,6 @@ const createManyBody = z.object({
       }),
     )
     .describe("One invite a row; each row is created or refused on its own"),
-  tokenType: z.enum(["token", "code", "custom"]).optional(),
-  redirectToSignUp: z.string().optional(),
-  redirectToSignIn: z.string().optional(),
-  maxUses: z.number().optional(),
-  expiresIn: z.number().optional(),
-  redirectToAfterUpgrade: z.string().optional(),
-  shareInviterName: z.boolean().optional(),
-  senderResponseRedirect: z.enum(["signUp", "signIn"]).optional(),
-  customInviteUrl: z.string().optional(),
 });
 
 type Row = z.infer<typeof createManyBody>["invites"][number];
