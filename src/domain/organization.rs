@@ -430,6 +430,31 @@ impl Organization {
         })
     }
 
+    /// The expiries the ledger owes at `now`: every invitation it holds as
+    /// created and pending whose `expires_at` has passed (Better Auth leaves
+    /// it `pending`), each at its true time, its `expires_at`. `except`: the
+    /// invitation the fact at hand is about, whose fate that fact tells.
+    fn due_expiries(&self, now: DateTime<Utc>, except: Option<&str>) -> Vec<OrganizationEvent> {
+        let mut due: Vec<(DateTime<Utc>, &String)> = self
+            .invitations
+            .iter()
+            .filter(|(id, i)| {
+                i.created
+                    && i.status == Some(InvitationStatus::Pending)
+                    && except != Some(id.as_str())
+            })
+            .filter_map(|(id, i)| i.expires_at.filter(|at| *at <= now).map(|at| (at, id)))
+            .collect();
+        due.sort();
+        due.into_iter()
+            .map(|(at, id)| OrganizationEvent::InvitationExpired {
+                invitation_id: id.clone(),
+                at,
+                observed: false,
+            })
+            .collect()
+    }
+
     fn status_of(&self, invitation_id: &str) -> Option<InvitationStatus> {
         self.invitations.get(invitation_id).and_then(|i| i.status)
     }
@@ -500,20 +525,32 @@ impl Decide for Organization {
                 if let Some(limit) = self.over_quota(&inviter_id, &quotas, at) {
                     return Err(OrganizationError::QuotaExceeded(limit));
                 }
-                Ok(vec![OrganizationEvent::InvitationAllowed {
+                let mut events = self.due_expiries(at, Some(&invitation_id));
+                events.push(OrganizationEvent::InvitationAllowed {
                     invitation_id,
                     inviter_id,
                     email,
                     role,
                     at,
-                }])
+                });
+                Ok(events)
             }
             OrganizationCommand::Record(fact) => {
                 if matches!(fact, OrganizationEvent::InvitationAllowed { .. }) || self.knows(&fact)
                 {
                     return Ok(vec![]);
                 }
-                Ok(vec![fact])
+                // A fact with its time says the organization stood there then:
+                // what had expired by then is recorded first. An observed one
+                // (a reconciliation's, at the ledger's time) sweeps nothing: a
+                // lost hook it may still report could be the fate of one.
+                let mut events = if fact.observed() {
+                    vec![]
+                } else {
+                    self.due_expiries(fact.at(), fact.invitation_id())
+                };
+                events.push(fact);
+                Ok(events)
             }
         }
     }
@@ -657,6 +694,11 @@ mod tests {
     }
 
     fn created(id: &str, inviter: &str) -> OrganizationEvent {
+        created_at(id, inviter, t0())
+    }
+
+    /// Created at `at`, expiring two days after `t0`.
+    fn created_at(id: &str, inviter: &str, at: DateTime<Utc>) -> OrganizationEvent {
         OrganizationEvent::InvitationCreated {
             invitation_id: id.into(),
             inviter_id: inviter.into(),
@@ -664,7 +706,7 @@ mod tests {
             role: "member".into(),
             team_id: None,
             expires_at: t0() + Duration::days(2),
-            at: t0(),
+            at,
         }
     }
 
@@ -779,6 +821,71 @@ mod tests {
                 role: "member".into(),
                 at: t0() + Duration::hours(1),
             }]);
+    }
+
+    #[test]
+    fn a_pending_invitation_past_its_expiry_is_recorded_expired_at_its_expiry_once() {
+        let expires = t0() + Duration::days(2);
+        let expired = OrganizationEvent::InvitationExpired {
+            invitation_id: "i1".into(),
+            at: expires,
+            observed: false,
+        };
+        let later = |id: &str| created_at(id, "a", expires + Duration::hours(1));
+        // The next fact after the expiry records it first, at `expires_at`.
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![created("i1", "a")])
+            .when(OrganizationCommand::Record(later("i2")))
+            .then_expect_events(vec![expired.clone(), later("i2")]);
+        // Once: it is no longer pending.
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![created("i1", "a"), expired.clone()])
+            .when(OrganizationCommand::Record(later("i3")))
+            .then_expect_events(vec![later("i3")]);
+        // Not before its time, not an invitation the fact is about, not by an
+        // observed fact.
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![created("i1", "a")])
+            .when(OrganizationCommand::Record(created("i2", "a")))
+            .then_expect_events(vec![created("i2", "a")]);
+        let canceled = OrganizationEvent::InvitationCanceled {
+            invitation_id: "i1".into(),
+            by_user_id: None,
+            at: expires + Duration::hours(1),
+            observed: false,
+        };
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![created("i1", "a")])
+            .when(OrganizationCommand::Record(canceled.clone()))
+            .then_expect_events(vec![canceled]);
+        let observed = OrganizationEvent::InvitationRejected {
+            invitation_id: "i2".into(),
+            by_user_id: None,
+            at: expires + Duration::hours(1),
+            observed: true,
+        };
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![created("i1", "a"), created("i2", "a")])
+            .when(OrganizationCommand::Record(observed.clone()))
+            .then_expect_events(vec![observed]);
+        // An allowance after the expiry records it too.
+        let mut allowed = allow("i4", "b", OrganizationQuotas::default());
+        if let OrganizationCommand::Allow { at, .. } = &mut allowed {
+            *at = expires;
+        }
+        TestFramework::<Organization>::with(RolePolicy::default())
+            .given(vec![created("i1", "a")])
+            .when(allowed)
+            .then_expect_events(vec![
+                expired,
+                OrganizationEvent::InvitationAllowed {
+                    invitation_id: "i4".into(),
+                    inviter_id: "b".into(),
+                    email: "i4@x.com".into(),
+                    role: "member".into(),
+                    at: expires,
+                },
+            ]);
     }
 
     #[test]

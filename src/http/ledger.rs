@@ -42,6 +42,18 @@ pub fn routes() -> Router<HttpState> {
             get(organizations::organization_members),
         )
         .route(
+            "/organizations/{id}/tree",
+            get(organizations::organization_tree),
+        )
+        .route(
+            "/organizations/{id}/members/{userId}/inviter-chain",
+            get(organizations::member_inviter_chain),
+        )
+        .route(
+            "/organizations/{id}/diff",
+            get(organizations::organization_diff),
+        )
+        .route(
             "/organizations/{id}/events",
             get(organizations::organization_events),
         )

@@ -114,12 +114,15 @@ pub struct Diff {
     pub complete: bool,
 }
 
-/// The events that count, recorded in `(from, to]`, below the read horizon (so
-/// the answer for a past range never changes), each with its invite's id.
+/// Events recorded in `(from, to]` (`$1`, `$2`), below the read horizon (so
+/// the answer for a past range never changes): what every diff counts.
+pub const RECORDED_IN_RANGE: &str = "recorded_at > $1 AND recorded_at <= $2
+    AND transaction_id < (SELECT ledger_read_horizon())";
+
+/// The events that count, recorded in `(from, to]`, each with its invite's id.
 static RANGE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "recorded_at > $1 AND recorded_at <= $2
-            AND transaction_id < (SELECT ledger_read_horizon())
+        "{RECORDED_IN_RANGE}
             AND event_type IN ('Created', 'Used', {closing}, 'RoleSet')",
         closing = closing::closing_events_sql()
     )

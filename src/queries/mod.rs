@@ -14,6 +14,8 @@ pub mod feed;
 pub mod invite_answers;
 pub mod invite_list;
 pub mod invites;
+pub mod organization_diff;
+pub mod organization_people;
 pub mod organizations;
 pub mod period_answers;
 pub mod search;

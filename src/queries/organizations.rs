@@ -5,12 +5,15 @@
 
 use std::borrow::Cow;
 
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::postgres::PgRow;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use super::as_of::At;
+use super::export::{self, Format, Query};
 use super::feed;
 use super::source::{Reflects, Source};
 use super::standby;
@@ -80,6 +83,36 @@ pub struct OrganizationEvents {
     pub events: Vec<EventView>,
 }
 
+/// `404 ORGANIZATION_NOT_FOUND`: no event of this organization in the log.
+pub fn organization_missing() -> ServiceError {
+    ServiceError::NotFound {
+        code: "ORGANIZATION_NOT_FOUND",
+        message: Cow::Borrowed("The ledger holds no event of this organization"),
+    }
+}
+
+/// The organization has events in the log (at any time), else
+/// `organization_missing`: a moment before its first event is an empty answer,
+/// an id never heard of is a 404.
+pub async fn check_known(
+    conn: &mut PgConnection,
+    organization_id: &str,
+) -> Result<(), ServiceError> {
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2)",
+    )
+    .bind(ORGANIZATION)
+    .bind(organization_id)
+    .persistent(false)
+    .fetch_one(conn)
+    .await?;
+    if known {
+        Ok(())
+    } else {
+        Err(organization_missing())
+    }
+}
+
 /// Every organization the ledger has events of, by id.
 pub async fn list(
     context: &Context,
@@ -115,16 +148,14 @@ pub async fn invitations(
     organization_id: &str,
 ) -> Result<InvitationList, ServiceError> {
     let mut source = Source::open(context, seen, as_of).await?;
+    check_known(source.conn(), organization_id).await?;
     let at = source.at;
-    let mut invitations: Vec<OrganizationInvitationRow> = sqlx::query_as(&format!(
-        "SELECT {} FROM {} WHERE organization_id = $1 ORDER BY created_at, id",
-        OrganizationInvitationRow::column_list(),
-        at.table::<OrganizationInvitationRow>(),
-    ))
-    .bind(organization_id)
-    .persistent(false)
-    .fetch_all(source.conn())
-    .await?;
+    let query = invitations_query(at, organization_id)?;
+    let mut invitations: Vec<OrganizationInvitationRow> =
+        sqlx::query_as_with(&query.sql, query.args)
+            .persistent(false)
+            .fetch_all(source.conn())
+            .await?;
     for invitation in &mut invitations {
         invitation.as_at(at.moment());
     }
@@ -144,6 +175,7 @@ pub async fn members(
     ended: bool,
 ) -> Result<MemberList, ServiceError> {
     let mut source = Source::open(context, seen, as_of).await?;
+    check_known(source.conn(), organization_id).await?;
     let at = source.at;
     let members = member_rows(source.conn(), at, organization_id, ended).await?;
     Ok(MemberList {
@@ -152,12 +184,45 @@ pub async fn members(
     })
 }
 
-async fn member_rows(
+/// The organization's invitations at `at`, oldest first (a page and an export).
+fn invitations_query(at: At, organization_id: &str) -> anyhow::Result<Query> {
+    Query::new(format!(
+        "SELECT {} FROM {} WHERE organization_id = $1 ORDER BY created_at, id",
+        OrganizationInvitationRow::column_list(),
+        at.table::<OrganizationInvitationRow>(),
+    ))
+    .bind(organization_id.to_string())
+}
+
+/// The organization's memberships at `at` (with `ended`, the ended ones too),
+/// oldest first.
+pub(super) async fn member_rows(
     conn: &mut PgConnection,
     at: At,
     organization_id: &str,
     ended: bool,
-) -> sqlx::Result<Vec<MemberView>> {
+) -> anyhow::Result<Vec<MemberView>> {
+    let query = members_query(at, organization_id, ended)?;
+    let rows = sqlx::query_with(&query.sql, query.args)
+        .persistent(false)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(member_view).collect()
+}
+
+/// One row of `members_query` as the answers show it.
+fn member_view(row: &PgRow) -> anyhow::Result<MemberView> {
+    use sqlx::{FromRow, Row as _};
+    Ok(MemberView {
+        member: OrganizationMemberRow::from_row(row)?,
+        email: row.try_get("member_email")?,
+        invited_by: row.try_get("invited_by")?,
+    })
+}
+
+/// Memberships with the member's email (as the ledger knows the user, so an
+/// erased person reads `[erased]`) and the inviter of the invitation accepted.
+fn members_query(at: At, organization_id: &str, ended: bool) -> anyhow::Result<Query> {
     let columns: Vec<String> = OrganizationMemberRow::COLUMNS
         .iter()
         .map(|c| format!("organization_member.{c}"))
@@ -175,22 +240,64 @@ async fn member_rows(
         accounts = at.table::<UserAccount>(),
         invitations = invitations_as(at),
     );
-    let rows = sqlx::query(&query)
-        .bind(organization_id)
+    Query::new(query)
+        .bind(organization_id.to_string())?
         .bind(ended)
-        .persistent(false)
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            use sqlx::{FromRow, Row as _};
-            Ok(MemberView {
-                member: OrganizationMemberRow::from_row(row)?,
-                email: row.try_get("member_email")?,
-                invited_by: row.try_get("invited_by")?,
-            })
-        })
-        .collect()
+}
+
+/// The organization's invitations as CSV or NDJSON, now or as they stood at
+/// `as_of` (statuses worked out for that moment, as the list shows them).
+pub async fn export_invitations(
+    context: &Context,
+    seen: Option<Position>,
+    as_of: Option<DateTime<Utc>>,
+    organization_id: &str,
+    format: Format,
+) -> Result<Response, ServiceError> {
+    let mut source = Source::open(context, seen, as_of).await?;
+    check_known(source.conn(), organization_id).await?;
+    let moment = source.at.moment();
+    let query = invitations_query(source.at, organization_id)?;
+    let columns =
+        export::json_columns::<OrganizationInvitationRow>(OrganizationInvitationRow::COLUMNS);
+    Ok(export::respond(
+        source.into_conn(),
+        query,
+        format,
+        "organization-invitations",
+        columns,
+        move |row| {
+            use sqlx::FromRow;
+            let mut invitation = OrganizationInvitationRow::from_row(row)?;
+            invitation.as_at(moment);
+            Ok(invitation)
+        },
+    ))
+}
+
+/// The organization's membership periods (with `ended`, the ended ones too)
+/// as CSV or NDJSON, a row each, now or as they stood at `as_of`.
+pub async fn export_members(
+    context: &Context,
+    seen: Option<Position>,
+    as_of: Option<DateTime<Utc>>,
+    organization_id: &str,
+    ended: bool,
+    format: Format,
+) -> Result<Response, ServiceError> {
+    let mut source = Source::open(context, seen, as_of).await?;
+    check_known(source.conn(), organization_id).await?;
+    let query = members_query(source.at, organization_id, ended)?;
+    let mut columns = export::json_columns::<OrganizationMemberRow>(OrganizationMemberRow::COLUMNS);
+    columns.extend(["email".to_string(), "invitedBy".to_string()]);
+    Ok(export::respond(
+        source.into_conn(),
+        query,
+        format,
+        "organization-members",
+        columns,
+        member_view,
+    ))
 }
 
 /// The invitations at `at`, named `i`.
@@ -223,10 +330,7 @@ pub async fn events(
     }?;
     let mut events = feed::of_aggregate(&mut conn, ORGANIZATION, organization_id, None).await?;
     if events.is_empty() {
-        return Err(ServiceError::NotFound {
-            code: "ORGANIZATION_NOT_FOUND",
-            message: Cow::Borrowed("The ledger holds no event of this organization"),
-        });
+        return Err(organization_missing());
     }
     if let Some(invitation_id) = invitation_id {
         events.retain(|event| event.data["invitationId"].as_str() == Some(invitation_id));

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
 use super::diff::{self, Diff};
+use super::organization_diff::{self, OrganizationDiff};
+use super::organizations;
 use super::standby;
 use super::stats::{self, Stats};
 use crate::context::Context;
@@ -50,12 +52,31 @@ pub async fn diff(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Diff, ServiceError> {
+    check_range(from, to)?;
+    let (mut conn, _) = standby::connection_until(context, seen, to).await?;
+    Ok(diff::between(&mut conn, from, to).await?)
+}
+
+/// What changed in one organization between `from` and `to`, as `diff`.
+pub async fn organization_diff(
+    context: &Context,
+    seen: Option<Position>,
+    organization_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<OrganizationDiff, ServiceError> {
+    check_range(from, to)?;
+    let (mut conn, _) = standby::connection_until(context, seen, to).await?;
+    organizations::check_known(&mut conn, organization_id).await?;
+    Ok(organization_diff::between(&mut conn, organization_id, from, to).await?)
+}
+
+fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), ServiceError> {
     if from > to {
         return Err(ServiceError::bad_request(
             "VALIDATION_ERROR",
             "from must not be after to",
         ));
     }
-    let (mut conn, _) = standby::connection_until(context, seen, to).await?;
-    Ok(diff::between(&mut conn, from, to).await?)
+    Ok(())
 }

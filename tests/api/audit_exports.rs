@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 /// The database's clock now: events recorded after this call are later.
-async fn db_now(server: &TestServer) -> DateTime<Utc> {
+pub(crate) async fn db_now(server: &TestServer) -> DateTime<Utc> {
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
         .fetch_one(server.pool().await)
         .await
@@ -28,7 +28,7 @@ async fn db_now(server: &TestServer) -> DateTime<Utc> {
     now
 }
 
-fn iso(at: DateTime<Utc>) -> String {
+pub(crate) fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 

@@ -54,6 +54,7 @@ mod no_server_errors;
 mod one_now;
 mod openapi;
 mod openapi_answers;
+mod organization_audit;
 mod organization_state;
 mod origin_check;
 mod passwords;

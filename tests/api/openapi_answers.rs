@@ -619,3 +619,122 @@ async fn companion_answers_match_the_document() {
     .await
     .ok();
 }
+
+/// The audit API's answers about one organization (the tree, a member's
+/// inviter chain, the diff, the lists) match the document.
+#[tokio::test]
+async fn organization_answers_match_the_document() {
+    use invite_ledger::auth::api_keys::{self, Scope};
+    let server = TestServer::start().await;
+    let doc = Document::of(&server).await;
+    let key = api_keys::create_scoped(server.pool().await, "plugin", Scope::Companion)
+        .await
+        .unwrap()
+        .key;
+    let http = reqwest::Client::new();
+    let owner = json!({ "id": "u-owner", "email": "owner@acme.com" });
+    let bob = json!({ "id": "u-bob", "email": "bob@acme.com" });
+    for (actor, fact) in [
+        (
+            &owner,
+            json!({ "type": "organizationCreated", "name": "Acme", "slug": "acme" }),
+        ),
+        (
+            &owner,
+            json!({ "type": "memberAdded", "memberId": "m-1", "userId": "u-owner", "role": "owner" }),
+        ),
+        (
+            &owner,
+            json!({ "type": "invitationCreated", "invitationId": "i-1", "inviterId": "u-owner",
+                         "email": "bob@acme.com", "role": "member",
+                         "expiresAt": "2100-01-01T00:00:00Z" }),
+        ),
+        (
+            &bob,
+            json!({ "type": "memberAdded", "memberId": "m-2", "userId": "u-bob",
+                       "role": "member", "invitationId": "i-1" }),
+        ),
+        (
+            &bob,
+            json!({ "type": "invitationAccepted", "invitationId": "i-1" }),
+        ),
+        (
+            &owner,
+            json!({ "type": "memberRoleChanged", "memberId": "m-2", "userId": "u-bob",
+                         "roleBefore": "member", "role": "admin" }),
+        ),
+        (
+            &owner,
+            json!({ "type": "memberRemoved", "memberId": "m-2", "userId": "u-bob" }),
+        ),
+    ] {
+        let response = http
+            .post(format!(
+                "http://{}/api/companion/organization/record",
+                server.addr
+            ))
+            .bearer_auth(&key)
+            .json(&json!({ "organizationId": "org-1", "actor": actor, "fact": fact }))
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::Client::reply(response).await.ok();
+    }
+    let admin = server.admin().await;
+    let ledger = "/api/ledger/organizations";
+    let calls = [
+        (
+            "/api/ledger/organizations/{id}/tree",
+            format!("{ledger}/org-1/tree?ended=true"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/tree",
+            format!("{ledger}/org-1/tree?as_of=2000-01-01T00:00:00Z"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/tree",
+            format!("{ledger}/nope/tree"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/tree",
+            format!("{ledger}/org-1/tree?as_of=x"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/members/{userId}/inviter-chain",
+            format!("{ledger}/org-1/members/u-bob/inviter-chain"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/members/{userId}/inviter-chain",
+            format!("{ledger}/org-1/members/u-nobody/inviter-chain"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/diff",
+            format!("{ledger}/org-1/diff?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/diff",
+            format!("{ledger}/org-1/diff?from=2200-01-01T00:00:00Z&to=2000-01-01T00:00:00Z"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/invitations",
+            format!("{ledger}/org-1/invitations"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/invitations",
+            format!("{ledger}/nope/invitations"),
+        ),
+        (
+            "/api/ledger/organizations/{id}/members",
+            format!("{ledger}/org-1/members?ended=true"),
+        ),
+    ];
+    let mut statuses = BTreeSet::new();
+    for (template, url) in &calls {
+        let reply = admin.get(url).await;
+        statuses.insert(reply.status.as_u16());
+        doc.check("get", template, reply.status, &reply.body);
+    }
+    assert_eq!(statuses, BTreeSet::from([200, 400, 404]));
+    let diff = admin.get(&calls[6].1).await.ok();
+    assert_eq!(diff["counts"]["rolesChanged"], 1, "{diff}");
+}

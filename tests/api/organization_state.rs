@@ -6,13 +6,15 @@ use crate::helpers::{Client, Reply, TestServer};
 use invite_ledger::auth::api_keys::{self, Scope};
 use serde_json::{json, Value};
 
-struct Plugin {
+/// The companion plugin's side of the organization routes, with a
+/// companion-scoped API key.
+pub(crate) struct Plugin {
     key: String,
     base: String,
 }
 
 impl Plugin {
-    async fn new(server: &TestServer) -> Plugin {
+    pub(crate) async fn new(server: &TestServer) -> Plugin {
         let key = api_keys::create_scoped(server.pool().await, "plugin", Scope::Companion)
             .await
             .unwrap()
@@ -23,7 +25,7 @@ impl Plugin {
         }
     }
 
-    async fn post(&self, route: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, route: &str, body: Value) -> Reply {
         let response = reqwest::Client::new()
             .post(format!("{}/api/companion/organization/{route}", self.base))
             .bearer_auth(&self.key)
@@ -34,13 +36,13 @@ impl Plugin {
         Client::reply(response).await
     }
 
-    async fn state(&self, organization_id: &str) -> Value {
+    pub(crate) async fn state(&self, organization_id: &str) -> Value {
         self.post("state", json!({ "organizationId": organization_id }))
             .await
             .ok()
     }
 
-    async fn record(&self, body: Value) -> Value {
+    pub(crate) async fn record(&self, body: Value) -> Value {
         self.post("record", body).await.ok()
     }
 }
