@@ -3,9 +3,10 @@
 //! real server on a loopback port, seeded here through the HTTP API. It signs in
 //! through the sign-in form, filters the invite list, opens an invite's timeline,
 //! moves the time slider to a moment before part of the tree existed and sees the
-//! tree lose those people, signs in with an API key, and takes a screenshot.
-//! Every view is read as an auditor reads it: sentences with names, times in
-//! the browser's own time zone.
+//! tree lose those people, signs in with an API key, reads people's account
+//! histories (a password reset, an email verified, a ban and its lifting), and
+//! takes a screenshot. Every view is read as an auditor reads it: sentences
+//! with names, times in the browser's own time zone.
 //!
 //! The screenshot goes to `target/console-screenshot.png`, or to
 //! `$CONSOLE_SCREENSHOT` (`src/console/screenshot.png` refreshes the README's).
@@ -31,6 +32,55 @@ async fn joins(server: &TestServer, token: &str, name: &str) -> Client {
     let reply = client.sign_up(&email, "password1", name).await.ok();
     assert_eq!(reply["invite"]["used"], true, "{reply}");
     client
+}
+
+/// The holder of `email` asks for a reset link and sets a new password with it.
+async fn resets_password(server: &TestServer, email: &str) {
+    let visitor = server.client();
+    let sent = server.mailer.0.lock().unwrap().len();
+    visitor
+        .post(
+            "/api/auth/request-password-reset",
+            json!({ "email": email, "redirectTo": "/reset" }),
+        )
+        .await
+        .ok();
+    let token = emailed_after(server, email, sent).await;
+    visitor
+        .post(
+            "/api/auth/reset-password",
+            json!({ "token": token, "newPassword": "new-password1" }),
+        )
+        .await
+        .ok();
+}
+
+/// A verification link is sent to `email`, and opened.
+async fn verifies_email(server: &TestServer, email: &str) {
+    let visitor = server.client();
+    let sent = server.mailer.0.lock().unwrap().len();
+    visitor
+        .post(
+            "/api/auth/send-verification-email",
+            json!({ "email": email }),
+        )
+        .await
+        .ok();
+    let token = emailed_after(server, email, sent).await;
+    visitor
+        .get(&format!("/api/auth/verify-email?token={token}"))
+        .await
+        .ok();
+}
+
+/// The token of the first email to `to` among those sent after the first `sent`.
+async fn emailed_after(server: &TestServer, to: &str, sent: usize) -> String {
+    let earlier = server.mailer.0.lock().unwrap()[..sent]
+        .iter()
+        .filter(|m| m.to == to)
+        .count();
+    let emails = server.mailer.wait_for(to, earlier + 1).await;
+    emails[earlier].token.clone()
 }
 
 /// The latest time the ledger recorded anything, by the database's clock.
@@ -99,14 +149,30 @@ async fn the_console_in_headless_chromium() {
     let bob = joins(&server, &token, "Bob").await;
     let bob_id = user_id(&bob).await;
     let token = alice.create_invite(json!({ "role": "user" })).await;
-    joins(&server, &token, "Dave").await;
+    let dave_id = user_id(&joins(&server, &token, "Dave").await).await;
     let token = bob.create_invite(json!({ "role": "user" })).await;
-    joins(&server, &token, "Frank").await;
+    let frank_id = user_id(&joins(&server, &token, "Frank").await).await;
     admin.create_invite(json!({ "role": "user" })).await;
     let token = server
         .private_invite(&admin, "user", "carol@example.com")
         .await;
     admin.cancel(&token).await.ok();
+
+    // Changes to people: Dave resets his password and verifies his address; the
+    // admin bans Frank and lifts the ban.
+    resets_password(&server, "dave@example.com").await;
+    verifies_email(&server, "dave@example.com").await;
+    admin
+        .post(
+            "/api/auth/admin/ban-user",
+            json!({ "userId": frank_id, "banReason": "spam" }),
+        )
+        .await
+        .ok();
+    admin
+        .post("/api/auth/admin/unban-user", json!({ "userId": frank_id }))
+        .await
+        .ok();
 
     let alice_invite = admin
         .get("/api/ledger/invites?email=alice@example.com")
@@ -135,6 +201,8 @@ async fn the_console_in_headless_chromium() {
         .env("ADMIN_ID", &admin_id)
         .env("ALICE_INVITE_ID", &alice_invite)
         .env("BOB_ID", &bob_id)
+        .env("DAVE_ID", &dave_id)
+        .env("FRANK_ID", &frank_id)
         .env(
             "CUT",
             cut.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

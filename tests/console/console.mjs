@@ -1,7 +1,8 @@
 // The admin console as an admin uses it, in headless Chromium (Debian's, driven by
 // playwright-core). tests/api/console.rs seeds the server and passes what it made:
 //   admin -> Alice -> Bob -> Frank, Alice -> Dave, admin -> Erin; CUT is a moment
-//   after Alice and Erin joined and before Bob, Dave and Frank did.
+//   after Alice and Erin joined and before Bob, Dave and Frank did. Later Dave reset
+//   his password and verified his address; the admin banned Frank, then lifted it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
@@ -268,6 +269,13 @@ test("an admin signs in, filters, reads a timeline and travels in time", async (
   assert.deepEqual(problems, []);
 });
 
+/** Signs in with the API key the server made. */
+async function signInWithKey(page) {
+  await page.fill('input[name="apiKey"]', env("API_KEY"));
+  await page.click('button[type="submit"]');
+  await page.locator(".top .who").getByText("API key").waitFor(WAIT);
+}
+
 test("an API key pasted in opens the console; a wrong one is refused", async () => {
   const { page, problems } = await newPage();
   await page.goto(URL);
@@ -276,9 +284,63 @@ test("an API key pasted in opens the console; a wrong one is refused", async () 
   await page.fill('input[name="apiKey"]', "ilk_not-a-key");
   await page.click('button[type="submit"]');
   await page.locator(".sign-in .error").waitFor(WAIT);
-  await page.fill('input[name="apiKey"]', env("API_KEY"));
-  await page.click('button[type="submit"]');
-  await page.locator(".top .who").getByText("API key").waitFor(WAIT);
+  await signInWithKey(page);
   await page.locator("#invite-table .invite-row").nth(7).waitFor(WAIT);
+  assert.deepEqual(problems, []);
+});
+
+/** A person's account history: each event's type and its sentence, in order. */
+async function accountHistory(page, id, email, count) {
+  await page.goto(`${URL}#/people/${id}`);
+  await page.locator("#person-name").getByText(email).waitFor(WAIT);
+  await page.locator("#person-history .event").nth(count - 1).waitFor(WAIT);
+  const events = page.locator("#person-history .event");
+  const types = await events.evaluateAll((els) => els.map((e) => e.dataset.type));
+  const sentences = (await page.locator("#person-history .sentence").allInnerTexts()).map(plain);
+  // Each with when, on the reader's clock.
+  for (let i = 0; i < types.length; i++) {
+    const time = events.nth(i).locator("time");
+    assert.equal(plain(await time.innerText()), local(await time.getAttribute("datetime")));
+  }
+  readsAsSentences((await page.locator("#person-history").innerText()).replace(/GMT\+5:30/g, ""), "account history");
+  return { types, sentences };
+}
+
+test("a person's account history tells a password reset, a verified address and a ban", async () => {
+  const { page, problems } = await newPage();
+  await page.goto(URL);
+  await signInWithKey(page);
+
+  // Dave asked for a reset link, set a new password with it (which ended his
+  // sessions), and verified his address.
+  const dave = await accountHistory(page, env("DAVE_ID"), "dave@example.com", 6);
+  assert.deepEqual(dave.types, [
+    "Registered",
+    "PasswordResetRequested",
+    "PasswordSet",
+    "SessionsRevoked",
+    "VerificationEmailRequested",
+    "EmailVerified",
+  ]);
+  assert.deepEqual(dave.sentences, [
+    "Dave signed up as user.",
+    "Someone asked for a password reset link for Dave; it was emailed to their address.",
+    "Dave set a new password with a reset link.",
+    "Dave ended all of their sessions.",
+    "A link to verify the email address of Dave was emailed to it.",
+    "Dave verified their email address.",
+  ]);
+  assert.match(await page.locator("#person-history").innerText(), /GMT\+5:30/);
+
+  // The admin banned Frank for a reason, and lifted the ban: by name.
+  const frank = await accountHistory(page, env("FRANK_ID"), "frank@example.com", 3);
+  const banned = frank.types.indexOf("Banned");
+  assert.ok(banned > 0, frank.types.join(", "));
+  assert.equal(frank.sentences[banned], "Ada Admin banned Frank for good, giving the reason “spam”.");
+  assert.equal(frank.sentences.at(-1), "Ada Admin lifted Frank's ban.");
+  assert.equal(frank.types.at(-1), "Unbanned");
+  // The names link to the admin's page.
+  const admin = page.locator("#person-history .event").last().locator("a.person").first();
+  assert.ok((await admin.getAttribute("href")).includes(encodeURIComponent(env("ADMIN_ID"))));
   assert.deepEqual(problems, []);
 });

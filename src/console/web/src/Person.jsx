@@ -1,9 +1,11 @@
 // A person: who invited them (up to the root), the accounts they invited as a
-// tree, and how their role changed. Everything at the moment chosen, if one is.
+// tree, how their role changed, and their account's whole history. Everything
+// at the moment chosen, if one is.
 import { useState } from "preact/hooks";
 
 import { ApiError, fmtTime, get, withQuery } from "./api.js";
 import { nameOf, people, person } from "./people.js";
+import { PersonHistory } from "./PersonHistory.jsx";
 import { href, navigate, useLoad } from "./route.js";
 import { SentInvites } from "./SentInvites.jsx";
 import { Tree } from "./Tree.jsx";
@@ -211,6 +213,8 @@ export function Person({ id, asOf }) {
           ))}
         </tbody>
       </table>
+      <h3>Account history</h3>
+      <PersonHistory key={user.id} id={user.id} asOf={asOf} />
     </section>
   );
 }

@@ -2,31 +2,14 @@
 // its history in the order the ledger recorded them, each told as a sentence
 // with people by name and times on the reader's clock.
 import { ApiError, fmtTime, get, withQuery } from "./api.js";
-import { nameOf, people } from "./people.js";
+import { EventList, withNames } from "./EventList.jsx";
 import { href, useLoad } from "./route.js";
-import { personIds, sentence } from "./sentences.js";
 
-async function loadEvents(id, asOf) {
-  const { events } = await get(
-    withQuery(`/api/ledger/invites/${encodeURIComponent(id)}/events`, { as_of: asOf }),
+const loadEvents = async (id, asOf) =>
+  withNames(
+    (await get(withQuery(`/api/ledger/invites/${encodeURIComponent(id)}/events`, { as_of: asOf })))
+      .events,
   );
-  return { events, names: await people(personIds(events)) };
-}
-
-function Sentence({ event, names, asOf }) {
-  const who = (id, fallback) => ({ id, label: nameOf(names.get(id), fallback || "an account") });
-  return sentence(event, who, fmtTime).map((part) =>
-    typeof part === "string" ? (
-      part
-    ) : part.id ? (
-      <a class="person" href={href(`/people/${encodeURIComponent(part.id)}`, { as_of: asOf })}>
-        {part.label}
-      </a>
-    ) : (
-      part.label
-    ),
-  );
-}
 
 export function Timeline({ id, asOf }) {
   const invite = useLoad(
@@ -60,21 +43,7 @@ export function Timeline({ id, asOf }) {
         </div>
       )}
       {history.error && <p class="error">{history.error.message}</p>}
-      <ol class="timeline" id="timeline">
-        {(history.data?.events ?? []).map((event) => (
-          <li key={event.position} class={`event event-${event.type}`} data-type={event.type}>
-            <time class="when" datetime={event.recordedAt}>
-              {fmtTime(event.recordedAt)}
-            </time>
-            <p class="sentence">
-              <Sentence event={event} names={history.data.names} asOf={asOf} />
-            </p>
-          </li>
-        ))}
-      </ol>
-      {history.data && history.data.events.length === 0 && (
-        <p class="empty">No events recorded by then.</p>
-      )}
+      <EventList id="timeline" loaded={history.data} asOf={asOf} />
     </section>
   );
 }

@@ -4,6 +4,9 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, apiKey, get, signIn, signOut, whoAmI } from "./api.js";
 import { Activity } from "./Activity.jsx";
 import { InviteList } from "./InviteList.jsx";
+import { Organization } from "./Organization.jsx";
+import { OrganizationInvitation } from "./OrganizationInvitation.jsx";
+import { Organizations } from "./Organizations.jsx";
 import { Person, PersonLookup } from "./Person.jsx";
 import { href, navigate, useRoute } from "./route.js";
 import { TimeBar } from "./TimeBar.jsx";
@@ -55,6 +58,13 @@ function View({ route }) {
   const asOf = params.as_of || null;
   const invite = path.match(/^\/invites\/([^/]+)$/);
   const person = path.match(/^\/people\/([^/]+)$/);
+  const organization = path.match(/^\/organizations\/([^/]+)(?:\/invitations\/([^/]+))?$/);
+  if (organization) {
+    const [id, invitation] = organization.slice(1).map((part) => part && decodeURIComponent(part));
+    if (invitation) return <OrganizationInvitation id={id} invitation={invitation} asOf={asOf} />;
+    return <Organization id={id} asOf={asOf} />;
+  }
+  if (path === "/organizations") return <Organizations asOf={asOf} />;
   if (invite) return <Timeline id={decodeURIComponent(invite[1])} asOf={asOf} />;
   if (person) return <Person id={decodeURIComponent(person[1])} asOf={asOf} />;
   if (path === "/activity") return <Activity params={params} />;
@@ -106,6 +116,12 @@ function App() {
         <nav>
           <a href={href("/invites", { as_of: asOf })} class={section === "invites" ? "on" : ""}>
             Invites
+          </a>
+          <a
+            href={href("/organizations", { as_of: asOf })}
+            class={section === "organizations" ? "on" : ""}
+          >
+            Organizations
           </a>
           <a href={href("/activity", { as_of: asOf })} class={section === "activity" ? "on" : ""}>
             Activity

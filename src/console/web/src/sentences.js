@@ -1,9 +1,11 @@
-// An event of an invite's history as a sentence an auditor reads: who did what,
-// by name. A sentence is a list of parts: text, or `{ person: id, label }` for a
-// name that links to that person's page.
-
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
-const words = (code) => String(code ?? "").toLowerCase().replaceAll("_", " ");
+// An event of the ledger as a sentence an auditor reads: who did what, by name.
+// A sentence is a list of parts: text, or what `who(id, fallback)` gives for a
+// name that links to that person's page. Invites' events are told here; a
+// person's and an organization's in their own modules (event types are unique
+// across the log, so the type alone says which).
+import { organizationSentence } from "./organization-sentences.js";
+import { personSentence } from "./person-sentences.js";
+import { plural, words } from "./wording.js";
 
 /**
  * The sentence for `event` (as the audit API shows it); `who(id, fallback)`
@@ -62,13 +64,17 @@ export function sentence(event, who, time) {
           : "The seat held for a sign-up was given back: its sign-up never answered.",
       ];
     default:
-      return [`${words(event.type)}.`];
+      return (
+        personSentence(event, who, time) ??
+        organizationSentence(event, who, time) ?? [`${words(event.type)}.`]
+      );
   }
 }
 
-/** Every person id the sentences of `events` name. */
+/** Every person id the sentences of `events` name (a person's events name the person). */
 export function personIds(events) {
-  return events.flatMap(({ data: d = {} }) => [
+  return events.flatMap(({ aggregateType, aggregateId, data: d = {} }) => [
+    aggregateType === "user" ? aggregateId : null,
     d.inviterId,
     d.byUserId,
     d.userId,
