@@ -806,6 +806,7 @@ fn sample_event() -> InviteEvent {
             invitee_name: None,
             new_account: true,
             max_uses: 1,
+            infinity_max_uses: false,
             expires_at: at + chrono::Duration::hours(1),
             redirect_to_sign_up: "/auth/sign-up".into(),
             redirect_to_sign_in: "/auth/sign-in".into(),

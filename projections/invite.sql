@@ -15,6 +15,8 @@ CREATE TABLE invite
     inviter_name              text        NOT NULL,
     inviter_email             text        NOT NULL,
     max_uses                  integer     NOT NULL,
+    -- unlimited uses (better-invite's `infinityMaxUses`): max_uses is then 1
+    infinity_max_uses         boolean     NOT NULL,
     uses                      integer     NOT NULL,
     activations               integer     NOT NULL,
     -- pending | used_up | cancelled | rejected | expired

@@ -228,6 +228,11 @@ pub struct Config {
     /// Uses an invite allows unless it says otherwise (`defaultMaxUses`).
     #[arg(long, env = "DEFAULT_MAX_USES", default_value_t = 1)]
     pub default_max_uses: u32,
+    /// A public invite created without `maxUses` has unlimited uses
+    /// (better-invite's `infinityMaxUses`, its default when `defaultMaxUses` is
+    /// not set); otherwise it gets `DEFAULT_MAX_USES`, as private invites always do.
+    #[arg(long, env = "INFINITY_MAX_USES", default_value_t = false, action = ArgAction::Set)]
+    pub infinity_max_uses: bool,
     /// Seconds an invite stays valid (`invitationTokenExpiresIn`).
     #[arg(long, env = "INVITATION_TOKEN_EXPIRES_IN", default_value_t = 3600)]
     pub invitation_token_expires_in: i64,
@@ -281,6 +286,11 @@ pub struct Config {
         default_value = "{prefix}.invite-token"
     )]
     pub invite_cookie_name: String,
+    /// Sign the invite cookie as better-invite does (Better Auth's `setSignedCookie`:
+    /// the token, a dot, the base64 HMAC-SHA-256 of it) and read it back only
+    /// with a valid signature. The secret is derived from `TOKEN_HASH_KEY`.
+    #[arg(long, env = "INVITE_COOKIE_SIGNED", default_value_t = false, action = ArgAction::Set)]
+    pub invite_cookie_signed: bool,
     /// Seconds an activated invite's cookie waits for a sign-up or sign-in
     /// (`inviteCookieMaxAge`; the plugin's default is 600).
     #[arg(long, env = "INVITE_COOKIE_MAX_AGE", default_value_t = 3600)]
@@ -546,6 +556,8 @@ pub struct Settings {
     pub trusted_origins: Vec<url::Origin>,
     pub session_cookie: String,
     pub invite_cookie: String,
+    /// The secret the invite cookie is signed with (`INVITE_COOKIE_SIGNED`), or none.
+    pub invite_cookie_secret: Option<String>,
     pub secure_cookies: bool,
     pub password_cost: PasswordCost,
     pub token_seal: TokenSeal,
@@ -644,12 +656,16 @@ impl Config {
         );
         let (quotas, email_domains) = self.invite_rules(&roles)?;
         let organization_quotas = self.organization_quotas()?;
+        let token_hasher = TokenHasher::from_hex(self.token_hash_key.as_deref())?;
         Ok(Settings {
             organization_quotas,
             quotas,
             email_domains,
             token_seal: TokenSeal::from_hex(self.token_sealing_key.as_deref())?,
-            token_hasher: TokenHasher::from_hex(self.token_hash_key.as_deref())?,
+            invite_cookie_secret: self
+                .invite_cookie_signed
+                .then(|| token_hasher.invite_cookie_secret()),
+            token_hasher,
             roles,
             secure_cookies: base_url.scheme() == "https",
             session_cookie: format!("{}.session_token", self.cookie_prefix),

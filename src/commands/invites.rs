@@ -52,7 +52,8 @@ pub struct CreateInvite {
     pub redirect_to_sign_in: Option<String>,
     /// A relative path or a URL on a trusted origin.
     pub redirect_to_after_upgrade: Option<String>,
-    /// `DEFAULT_MAX_USES` unless given.
+    /// `DEFAULT_MAX_USES` unless given; none given on a public invite under
+    /// `INFINITY_MAX_USES`: unlimited uses.
     pub max_uses: Option<i64>,
     /// Seconds the invite stays valid; `INVITATION_TOKEN_EXPIRES_IN` unless given.
     pub expires_in: Option<i64>,
@@ -258,12 +259,12 @@ impl Done {
 
     /// The answer of `invite/cancel`.
     pub fn cancelled() -> Done {
-        Done::new("Invite cancelled")
+        Done::new("Invite cancelled successfully")
     }
 
     /// The answer of `invite/reject`.
     pub fn rejected() -> Done {
-        Done::new("Invite rejected")
+        Done::new("Invite rejected successfully")
     }
 
     /// The answer of `invite/resend`.
@@ -295,7 +296,14 @@ pub fn terms_for(
     if let Some(email) = &email {
         check_email_domain(app, role, email)?;
     }
-    let max_uses = options.max_uses.unwrap_or(config.default_max_uses as i64);
+    // better-invite's unlimited uses: a public invite that names no limit. Its
+    // `maxUses` is stored as 1, as the plugin stores it.
+    let infinity_max_uses =
+        config.infinity_max_uses && email.is_none() && options.max_uses.is_none();
+    let max_uses = match infinity_max_uses {
+        true => 1,
+        false => options.max_uses.unwrap_or(config.default_max_uses as i64),
+    };
     if !(1..=MAX_MAX_USES).contains(&max_uses) {
         return Err(InviteError::InvalidMaxUses.into());
     }
@@ -324,6 +332,7 @@ pub fn terms_for(
         invitee_name,
         new_account,
         max_uses: max_uses as u32,
+        infinity_max_uses,
         expires_at: now + Duration::seconds(expires_in),
         redirect_to_sign_up: pick(
             &options.redirect_to_sign_up,
@@ -743,9 +752,13 @@ pub struct InvitationInfo {
     pub status: InviteStatus,
     pub valid: bool,
     pub token_type: String,
+    /// 1 when `infinityMaxUses` (as better-invite stores it).
     pub max_uses: i32,
+    /// Unlimited uses (better-invite's `infinityMaxUses`).
+    pub infinity_max_uses: bool,
     pub uses: i32,
-    pub uses_left: i32,
+    /// `null` when the invite has unlimited uses.
+    pub uses_left: Option<i32>,
     #[serde(serialize_with = "crate::json_time::serialize")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "crate::json_time::serialize")]
@@ -763,6 +776,7 @@ pub async fn get(
         .ok_or(InviteError::NotFound)?;
     let status = row.status_at(app.clock.now());
     let shared = row.share_inviter_name;
+    let uses_left = row.uses_left();
     Ok(InviteInfo {
         status: true,
         inviter: InviterInfo {
@@ -784,8 +798,9 @@ pub async fn get(
             status,
             token_type: row.token_type,
             max_uses: row.max_uses,
+            infinity_max_uses: row.infinity_max_uses,
             uses: row.uses,
-            uses_left: (row.max_uses - row.uses).max(0),
+            uses_left,
             created_at: row.created_at,
             expires_at: row.expires_at,
         },

@@ -13,7 +13,9 @@ use super::roles::RolePolicy;
 use super::token::TokenType;
 
 mod seats;
+mod uses;
 pub use seats::Seat;
+pub use uses::UseLimit;
 
 pub const AGGREGATE_TYPE: &str = "invite";
 
@@ -45,6 +47,10 @@ pub struct InviteTerms {
     /// For a private invite: no account had this email when it was created.
     pub new_account: bool,
     pub max_uses: u32,
+    /// No limit on uses (better-invite's `infinityMaxUses`); `max_uses` is then 1,
+    /// as the plugin stores it. Absent in events written before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub infinity_max_uses: bool,
     pub expires_at: DateTime<Utc>,
     pub redirect_to_sign_up: String,
     pub redirect_to_sign_in: String,
@@ -392,7 +398,11 @@ impl Invite {
             return Err(InviteError::Expired);
         }
         // Held seats count: concurrent sign-ups never exceed `maxUses`.
-        if self.uses + self.seats.len() as u32 >= created.terms.max_uses {
+        if created
+            .terms
+            .use_limit()
+            .used_up(self.uses + self.seats.len() as u32)
+        {
             return Err(InviteError::UsedUp);
         }
         Ok(created)
@@ -489,7 +499,7 @@ impl Decide for Invite {
             InviteCommand::Expire { at } => {
                 let created = self.created.as_ref().ok_or(InviteError::NotFound)?;
                 // Nothing left to expire: closed already, or every use taken.
-                if self.closed.is_some() || self.uses >= created.terms.max_uses {
+                if self.closed.is_some() || created.terms.use_limit().used_up(self.uses) {
                     return Ok(vec![]);
                 }
                 if !is_expired(created.terms.expires_at, at) {
@@ -719,6 +729,7 @@ mod tests {
             invitee_name: None,
             new_account: true,
             max_uses,
+            infinity_max_uses: false,
             expires_at: t0() + Duration::hours(1),
             redirect_to_sign_up: "/auth/sign-up".into(),
             redirect_to_sign_in: "/auth/sign-in".into(),
@@ -889,6 +900,37 @@ mod tests {
             .given(vec![created(None, 1), used(&bob)])
             .when(use_by(&carol, t0()))
             .then_expect_error(InviteError::UsedUp);
+    }
+
+    #[test]
+    fn an_unlimited_invite_never_runs_out_of_seats() {
+        let unlimited = InviteEvent::Created {
+            terms: InviteTerms {
+                infinity_max_uses: true,
+                ..terms(None, 1)
+            },
+            inviter_id: admin().user_id,
+            inviter_name: admin().name,
+            inviter_email: admin().email,
+            inviter_role: admin().role,
+            at: t0(),
+        };
+        let bob = actor("bob", "bob@x.com", "user");
+        let carol = actor("carol", "carol@x.com", "user");
+        let dave = actor("dave", "dave@x.com", "user");
+        Given::with(RolePolicy::default())
+            .given(vec![unlimited.clone(), used(&bob), used(&carol)])
+            .when(use_by(&dave, t0()))
+            .then_expect_events(vec![used(&dave)]);
+        // Used many times over, it still expires at its time.
+        Given::with(RolePolicy::default())
+            .given(vec![unlimited, used(&bob), used(&carol)])
+            .when(InviteCommand::Expire {
+                at: t0() + Duration::hours(1),
+            })
+            .then_expect_events(vec![InviteEvent::Expired {
+                at: t0() + Duration::hours(1),
+            }]);
     }
 
     #[test]

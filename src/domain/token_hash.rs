@@ -60,6 +60,12 @@ impl TokenHasher {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// The secret the invite cookie is signed with (`INVITE_COOKIE_SIGNED`):
+    /// derived from the key, so there is no other secret to keep.
+    pub fn invite_cookie_secret(&self) -> String {
+        self.keyed("invite-cookie-signing-secret")
+    }
+
     /// The ids this token may be kept under, the current one first.
     pub fn candidates(&self, token: &str) -> [String; 2] {
         [self.keyed(token), legacy(token)]

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::accounts::UserJson;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Body, QueryParams, User};
+use super::extract::{Body, ListQueryParams, User};
 use super::HttpState;
 use crate::app::App;
 use crate::commands::admin_users;
@@ -158,7 +158,7 @@ async fn remove_user(
 async fn list_users(
     State(app): State<App>,
     User(admin): User,
-    QueryParams(query): QueryParams<ListUsersQuery>,
+    ListQueryParams(query): ListQueryParams<ListUsersQuery>,
 ) -> Result<Json<UserList>, ApiError> {
     let page = user_list::list(&app, &admin.account, &query).await?;
     Ok(Json(UserList {

@@ -5,6 +5,7 @@
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 
+use super::signed_cookie;
 use crate::config::Settings;
 
 const SECURE_PREFIX: &str = "__Secure-";
@@ -60,10 +61,14 @@ pub fn session_token(jar: &CookieJar, settings: &Settings) -> Option<String> {
 }
 
 pub fn with_invite(jar: CookieJar, settings: &Settings, token: &str) -> CookieJar {
+    let value = match &settings.invite_cookie_secret {
+        Some(secret) => signed_cookie::sign(token, secret),
+        None => token.to_string(),
+    };
     jar.add(build(
         settings,
         &settings.invite_cookie,
-        token.to_string(),
+        value,
         // How long an activated invite waits in the browser for a sign-up or sign-in.
         settings.config.invite_cookie_max_age,
     ))
@@ -73,8 +78,14 @@ pub fn without_invite(jar: CookieJar, settings: &Settings) -> CookieJar {
     jar.add(build(settings, &settings.invite_cookie, String::new(), 0))
 }
 
+/// The activated invite's token; when the cookie is signed, only under a valid
+/// signature (an unsigned or forged value is as good as none).
 pub fn invite_token(jar: &CookieJar, settings: &Settings) -> Option<String> {
-    read(jar, &settings.invite_cookie)
+    let value = read(jar, &settings.invite_cookie)?;
+    match &settings.invite_cookie_secret {
+        Some(secret) => signed_cookie::verify(&value, secret),
+        None => Some(value),
+    }
 }
 
 /// Whether a request carries one of our cookies (the session or the invite),

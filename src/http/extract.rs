@@ -149,6 +149,26 @@ where
     }
 }
 
+/// As `QueryParams`, where a parameter may repeat (`a=1&a=2` fills a `Vec`), as
+/// Better Auth's router reads a repeated parameter as a list.
+pub struct ListQueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ListQueryParams<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_nul_in_url(parts.uri.query().unwrap_or_default())?;
+        match axum_extra::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum_extra::extract::Query(value)) => Ok(ListQueryParams(value)),
+            Err(rejection) => Err(validation_error(rejection.body_text())),
+        }
+    }
+}
+
 /// Path parameters; undecodable ones, or a NUL, are a 400 `VALIDATION_ERROR`.
 pub struct PathParams<T>(pub T);
 

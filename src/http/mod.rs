@@ -21,6 +21,7 @@ pub mod position;
 mod profile;
 mod refusals;
 pub mod serve;
+mod signed_cookie;
 mod timeout;
 mod verification;
 

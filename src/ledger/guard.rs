@@ -83,6 +83,7 @@ pub async fn usage(
             "WITH mine AS (
                  SELECT aggregate_id,
                         ({max_uses})::bigint AS max_uses,
+                        coalesce(({infinity})::boolean, false) AS infinity_max_uses,
                         ({expires_at})::timestamptz AS expires_at,
                         ({created_at})::timestamptz AS created_at
                    FROM events
@@ -95,13 +96,15 @@ pub async fn usage(
                                WHERE c.aggregate_type = 'invite'
                                  AND c.aggregate_id = mine.aggregate_id
                                  AND c.event_type IN ({closing}))
-                          AND (SELECT count(*) FROM events u
-                                WHERE u.aggregate_type = 'invite'
-                                  AND u.aggregate_id = mine.aggregate_id
-                                  AND u.event_type = 'Used') < max_uses),
+                          AND (infinity_max_uses
+                               OR (SELECT count(*) FROM events u
+                                    WHERE u.aggregate_type = 'invite'
+                                      AND u.aggregate_id = mine.aggregate_id
+                                      AND u.event_type = 'Used') < max_uses)),
                     count(*) FILTER (WHERE created_at > $2 - interval '24 hours')
                FROM mine",
             max_uses = stored::field_sql(None, stored::CREATED_MAX_USES),
+            infinity = stored::field_sql(None, stored::CREATED_INFINITY_MAX_USES),
             expires_at = stored::field_sql(None, stored::CREATED_EXPIRES_AT),
             created_at = stored::field_sql(None, stored::CREATED_AT),
             expired = closing::expired_sql("expires_at", "$2"),

@@ -9,6 +9,8 @@
 pub const CREATED_INVITE_ID: &[&str] = &["Created", "terms", "invite_id"];
 /// `Created`'s seat count.
 pub const CREATED_MAX_USES: &[&str] = &["Created", "terms", "max_uses"];
+/// `Created`'s unlimited uses (`infinityMaxUses`), absent when false.
+pub const CREATED_INFINITY_MAX_USES: &[&str] = &["Created", "terms", "infinity_max_uses"];
 /// `Created`'s expiry.
 pub const CREATED_EXPIRES_AT: &[&str] = &["Created", "terms", "expires_at"];
 /// When the invite says it was created (the domain time, not `recorded_at`).
@@ -71,6 +73,7 @@ mod tests {
                 invitee_name: None,
                 new_account: true,
                 max_uses: 3,
+                infinity_max_uses: true,
                 expires_at: now,
                 redirect_to_sign_up: "/up".into(),
                 redirect_to_sign_in: "/in".into(),
@@ -98,6 +101,7 @@ mod tests {
             reservation_id: Some(Uuid::nil()),
         });
         assert_eq!(at(&created, CREATED_MAX_USES), Some(3.into()));
+        assert_eq!(at(&created, CREATED_INFINITY_MAX_USES), Some(true.into()));
         assert_eq!(
             at(&created, CREATED_INVITE_ID),
             Some(Uuid::nil().to_string().into())

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::model::{Key, Personal, ReadModel, Rows};
 use super::row::{SqlType, SqlValue};
 use crate::domain::closing;
-use crate::domain::invite::InviteEvent;
+use crate::domain::invite::{InviteEvent, UseLimit};
 use crate::ledger::{LedgerEvent, RecordedEvent};
 use crate::read_model_row;
 
@@ -116,6 +116,8 @@ read_model_row! {
         pub inviter_name: String,
         pub inviter_email: String,
         pub max_uses: i32,
+        /// Unlimited uses (better-invite's `infinityMaxUses`); `maxUses` is then 1.
+        pub infinity_max_uses: bool,
         pub uses: i32,
         pub activations: i32,
         pub status: InviteStatus,
@@ -147,6 +149,19 @@ read_model_row! {
 impl InviteRow {
     /// The status as of `now`: an invite past its time is expired even before the
     /// `Expired` event is written.
+    /// The invite's use limit, as the domain reads it.
+    pub fn use_limit(&self) -> UseLimit {
+        UseLimit {
+            max_uses: self.max_uses as u32,
+            unlimited: self.infinity_max_uses,
+        }
+    }
+
+    /// Seats left, as answers show them: `None` when there is no limit.
+    pub fn uses_left(&self) -> Option<i32> {
+        self.use_limit().left(self.uses as u32).map(|n| n as i32)
+    }
+
     pub fn status_at(&self, now: DateTime<Utc>) -> InviteStatus {
         if self.status == InviteStatus::Pending && closing::is_expired(self.expires_at, now) {
             InviteStatus::Expired
@@ -208,6 +223,7 @@ impl ReadModel for InviteView {
                 inviter_name: inviter_name.clone(),
                 inviter_email: inviter_email.clone(),
                 max_uses: terms.max_uses as i32,
+                infinity_max_uses: terms.infinity_max_uses,
                 uses: 0,
                 activations: 0,
                 status: InviteStatus::Pending,
@@ -255,7 +271,7 @@ impl ReadModel for InviteView {
             }
             InviteEvent::Used { at, .. } => {
                 row.uses += 1;
-                if row.uses >= row.max_uses {
+                if row.use_limit().used_up(row.uses as u32) {
                     row.status = InviteStatus::UsedUp;
                 }
                 row.last_used_at = Some(*at);

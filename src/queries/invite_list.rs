@@ -263,7 +263,7 @@ fn listed(row: InviteRow, now: DateTime<Utc>) -> ListedInvite {
         email: row.email,
         new_account: row.new_account,
         max_uses: row.max_uses,
-        infinity_max_uses: false,
+        infinity_max_uses: row.infinity_max_uses,
         uses: row.uses,
         created_by_user_id: row.inviter_id,
         share_inviter_name: row.share_inviter_name,

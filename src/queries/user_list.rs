@@ -40,8 +40,11 @@ pub struct ListUsersQuery {
     pub sort_direction: Option<String>,
     /// `email` (the default), `name`, `role`, `id`, `emailVerified` or `banned`.
     pub filter_field: Option<String>,
-    pub filter_value: Option<String>,
-    /// `eq` (the default), `ne`, `lt`, `lte`, `gt` or `gte`.
+    /// One value; for `in` and `not_in`, the parameter repeated, one value each
+    /// (how Better Auth's client sends a list).
+    #[serde(default)]
+    pub filter_value: Vec<String>,
+    /// `eq` (the default), `ne`, `lt`, `lte`, `gt`, `gte`, `in` or `not_in`.
     pub filter_operator: Option<String>,
 }
 
@@ -85,29 +88,78 @@ fn push_where(
         let pattern = search::like_pattern(value, query.search_operator.as_deref())?;
         sql.push(format!(" AND {column} ILIKE ")).push_bind(pattern);
     }
-    if let Some(value) = query.filter_value.as_deref() {
-        let field = query.filter_field.as_deref().unwrap_or("email");
-        let column = column(field)
-            .filter(|c| !matches!(*c, "created_at" | "updated_at"))
-            .ok_or_else(|| invalid(format!("Cannot filter by `{field}`")))?;
-        let op = search::comparison(query.filter_operator.as_deref())?;
-        sql.push(format!(" AND {column} {op} "));
-        match column {
-            "email_verified" | "banned" => {
-                let b: bool = value
-                    .parse()
-                    .map_err(|_| invalid(format!("{field} is compared with true or false")))?;
-                sql.push_bind(b);
-            }
-            // Emails are kept lower-cased.
-            "email" => {
-                sql.push_bind(value.to_lowercase());
-            }
-            _ => {
-                sql.push_bind(value.to_string());
-            }
+    if query.filter_value.is_empty() {
+        return Ok(());
+    }
+    let field = query.filter_field.as_deref().unwrap_or("email");
+    let column = column(field)
+        .filter(|c| !matches!(*c, "created_at" | "updated_at"))
+        .ok_or_else(|| invalid(format!("Cannot filter by `{field}`")))?;
+    // Better Auth's adapter: `in` and `not_in` take a list (one value is a list of one).
+    let (op, list) = match query.filter_operator.as_deref() {
+        Some("in") => ("= ANY", true),
+        Some("not_in") => ("<> ALL", true),
+        other => (search::comparison(other)?, false),
+    };
+    let [value] = query.filter_value.as_slice() else {
+        if !list {
+            return Err(invalid(
+                "filterValue is given once, but for `in` and `not_in`",
+            ));
+        }
+        return push_list(sql, column, field, op, &query.filter_value);
+    };
+    if list {
+        return push_list(sql, column, field, op, std::slice::from_ref(value));
+    }
+    sql.push(format!(" AND {column} {op} "));
+    match column {
+        "email_verified" | "banned" => {
+            sql.push_bind(as_bool(field, value)?);
+        }
+        // Emails are kept lower-cased.
+        "email" => {
+            sql.push_bind(value.to_lowercase());
+        }
+        _ => {
+            sql.push_bind(value.to_string());
         }
     }
+    Ok(())
+}
+
+/// A filter value of a true-or-false field.
+fn as_bool(field: &str, value: &str) -> Result<bool, ServiceError> {
+    value
+        .parse()
+        .map_err(|_| invalid(format!("{field} is compared with true or false")))
+}
+
+/// ` AND column = ANY($1)` (or `<> ALL`) with the values typed as the column.
+fn push_list(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    column: &str,
+    field: &str,
+    op: &str,
+    values: &[String],
+) -> Result<(), ServiceError> {
+    sql.push(format!(" AND {column} {op}("));
+    match column {
+        "email_verified" | "banned" => {
+            let flags = values
+                .iter()
+                .map(|v| as_bool(field, v))
+                .collect::<Result<Vec<_>, _>>()?;
+            sql.push_bind(flags);
+        }
+        "email" => {
+            sql.push_bind(values.iter().map(|v| v.to_lowercase()).collect::<Vec<_>>());
+        }
+        _ => {
+            sql.push_bind(values.to_vec());
+        }
+    }
+    sql.push(")");
     Ok(())
 }
 

@@ -164,7 +164,8 @@ async fn listing_users_refuses_what_it_does_not_take_and_shows_the_erased_as_era
         "searchOperator=like&searchValue=a",
         "filterField=password&filterValue=x",
         "filterField=banned&filterValue=maybe",
-        "filterOperator=in&filterValue=a",
+        "filterOperator=between&filterValue=a",
+        "filterField=role&filterValue=admin&filterValue=user",
     ] {
         let reply = admin
             .get(&format!("/api/auth/admin/list-users?{query}"))
@@ -172,6 +173,37 @@ async fn listing_users_refuses_what_it_does_not_take_and_shows_the_erased_as_era
         assert_eq!(reply.status, 400, "{query}: {:?}", reply.body);
         assert_eq!(reply.body["code"], "VALIDATION_ERROR", "{query}");
     }
+
+    // `in` and `not_in` take a list (`filterValue` repeated, as the client sends
+    // one) or one value.
+    let admins = admin
+        .get("/api/auth/admin/list-users?filterField=role&filterValue=admin&filterOperator=in")
+        .await
+        .ok();
+    assert!(admins["total"].as_i64().unwrap() >= 1, "{admins}");
+    assert!(admins["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["role"] == "admin"));
+    let others = admin
+        .get("/api/auth/admin/list-users?filterField=role&filterValue=admin&filterOperator=not_in")
+        .await
+        .ok();
+    assert!(others["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["role"] != "admin"));
+    let either = admin
+        .get("/api/auth/admin/list-users?filterField=role&filterValue=admin&filterValue=user&filterOperator=in")
+        .await
+        .ok();
+    assert_eq!(
+        either["total"].as_i64().unwrap(),
+        admins["total"].as_i64().unwrap() + others["total"].as_i64().unwrap(),
+        "{either}"
+    );
 
     // At most 1000 a page; without a limit, 100, and no `limit` echoed.
     let all = admin

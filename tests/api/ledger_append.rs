@@ -61,6 +61,7 @@ async fn two_ledgers_racing_on_one_invite_never_exceed_max_uses() {
         invitee_name: None,
         new_account: true,
         max_uses: 5,
+        infinity_max_uses: false,
         expires_at: at + Duration::hours(1),
         redirect_to_sign_up: "/auth/sign-up".into(),
         redirect_to_sign_in: "/auth/sign-in".into(),

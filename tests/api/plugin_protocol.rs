@@ -3,7 +3,7 @@
 
 use crate::helpers::TestServer;
 use chrono::Duration;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn invite_list_shows_the_signed_in_users_own_invites() {
@@ -274,4 +274,184 @@ async fn cancel_and_reject_policies_and_the_cookie_lifetime_are_options() {
         .cookie("better-auth.invite_token")
         .expect("the cookie");
     assert!(cookie.contains("Max-Age=600"), "{cookie}");
+}
+
+#[tokio::test]
+async fn unlimited_uses_are_an_option_and_such_an_invite_never_runs_out() {
+    let server = TestServer::start_with(&["--infinity-max-uses", "true"]).await;
+    let admin = server.admin().await;
+    let unlimited = admin.create_invite(json!({ "role": "admin" })).await;
+
+    // As better-invite answers: `infinityMaxUses`, with `maxUses` stored as 1.
+    let info = admin.invite_info(&unlimited).await.ok();
+    assert_eq!(info["invitation"]["infinityMaxUses"], true, "{info}");
+    assert_eq!(info["invitation"]["maxUses"], 1, "{info}");
+    assert_eq!(info["invitation"]["usesLeft"], Value::Null, "{info}");
+
+    // Far more people than the stored `maxUses` of 1 use it.
+    for n in 1..=4 {
+        let visitor = server.client();
+        visitor.activate(&unlimited).await.ok();
+        let email = format!("guest{n}@example.com");
+        let signed_up = visitor.sign_up(&email, "password1", "Guest").await.ok();
+        assert_eq!(signed_up["invite"]["used"], true, "{signed_up}");
+        assert_eq!(signed_up["user"]["role"], "admin", "{signed_up}");
+    }
+    let info = admin.invite_info(&unlimited).await.ok();
+    assert_eq!(info["invitation"]["uses"], 4, "{info}");
+    assert_eq!(info["invitation"]["status"], "pending", "{info}");
+    assert_eq!(info["invitation"]["valid"], true, "{info}");
+
+    // A limit given, or a private invite, is kept as before (listed in this order).
+    server.clock.advance(Duration::seconds(1));
+    let once = admin
+        .create_invite(json!({ "role": "user", "maxUses": 1 }))
+        .await;
+    let first = server.client();
+    first.activate(&once).await.ok();
+    first
+        .sign_up("first@example.com", "password1", "First")
+        .await
+        .ok();
+    server.client().activate(&once).await.refused_because(
+        400,
+        "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        "INVITE_USED_UP",
+    );
+    server.clock.advance(Duration::seconds(1));
+    admin.invite_by_email("user", "pat@example.com").await;
+
+    let list = admin
+        .get("/api/auth/invite/list?sortBy=createdAt")
+        .await
+        .ok();
+    let invitations = list["invitations"].as_array().unwrap();
+    let flags: Vec<_> = invitations
+        .iter()
+        .map(|i| (i["infinityMaxUses"].clone(), i["maxUses"].clone()))
+        .collect();
+    assert_eq!(
+        flags,
+        vec![
+            (json!(true), json!(1)),
+            (json!(false), json!(1)),
+            (json!(false), json!(1))
+        ],
+        "{list}"
+    );
+    assert_eq!(invitations[0]["uses"], 4);
+    assert_eq!(invitations[0]["status"], "pending");
+    assert_eq!(invitations[1]["status"], "used");
+}
+
+#[tokio::test]
+async fn without_the_option_an_invite_without_max_uses_has_the_default() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let token = admin.create_invite(json!({ "role": "user" })).await;
+    let info = admin.invite_info(&token).await.ok();
+    assert_eq!(info["invitation"]["infinityMaxUses"], false, "{info}");
+    assert_eq!(info["invitation"]["maxUses"], 1, "{info}");
+    assert_eq!(info["invitation"]["usesLeft"], 1, "{info}");
+    let first = server.client();
+    first.activate(&token).await.ok();
+    first
+        .sign_up("first@example.com", "password1", "First")
+        .await
+        .ok();
+    server.client().activate(&token).await.refused_because(
+        400,
+        "INVITE_TOKEN_HAS_ALREADY_BEEN_USED",
+        "INVITE_USED_UP",
+    );
+}
+
+/// better-call's `signCookieValue` (value, a dot, the base64 HMAC-SHA-256 under
+/// the secret's text), written here from its definition, not from the server's.
+fn signed_as_better_auth(value: &str, secret: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(value.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    format!("{value}.{signature}")
+}
+
+/// A sign-up sent with exactly this invite cookie, from a browser with no other.
+async fn sign_up_with_cookie(server: &TestServer, cookie: &str, email: &str) -> Value {
+    let reply = reqwest::Client::new()
+        .post(format!("http://{}/api/auth/sign-up/email", server.addr))
+        .header("cookie", format!("better-auth.invite_token={cookie}"))
+        .json(&json!({ "email": email, "password": "password1", "name": "Someone" }))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::Client::reply(reply).await.ok()
+}
+
+#[tokio::test]
+async fn the_invite_cookie_can_be_signed_as_better_invite_signs_it() {
+    let server = TestServer::start_with(&[
+        "--invite-cookie-name",
+        "{prefix}.invite_token",
+        "--invite-cookie-signed",
+        "true",
+    ])
+    .await;
+    let secret = server.app.settings.token_hasher.invite_cookie_secret();
+    let admin = server.admin().await;
+    let token = admin
+        .create_invite(json!({ "role": "admin", "maxUses": 5 }))
+        .await;
+
+    // The Set-Cookie value is the token signed with the secret, URL-encoded.
+    let visitor = server.client();
+    let activated = visitor.activate(&token).await;
+    let set_cookie = activated
+        .cookie("better-auth.invite_token")
+        .expect("the invite cookie");
+    let decoded = cookie::Cookie::parse_encoded(set_cookie.clone())
+        .unwrap()
+        .value()
+        .to_string();
+    assert_eq!(
+        decoded,
+        signed_as_better_auth(&token, &secret),
+        "{set_cookie}"
+    );
+    assert_ne!(
+        decoded,
+        signed_as_better_auth(&token, "another secret"),
+        "the signature depends on the secret"
+    );
+
+    // The browser sends it back: the invite is used at sign-up.
+    let signed_up = visitor
+        .sign_up("signed@example.com", "password1", "Signed")
+        .await
+        .ok();
+    assert_eq!(signed_up["invite"]["used"], true, "{signed_up}");
+    assert_eq!(signed_up["user"]["role"], "admin", "{signed_up}");
+
+    // Unsigned, or signed with another secret: as if there were no cookie.
+    let forged_signature = signed_as_better_auth(&token, "guessed secret");
+    // Another token under the real token's signature.
+    let other = if token.starts_with('A') { "B" } else { "A" };
+    let tampered = signed_as_better_auth(&token, &secret).replacen(&token[..1], other, 1);
+    for (n, cookie) in [token.clone(), forged_signature, tampered]
+        .into_iter()
+        .enumerate()
+    {
+        let encoded: String = url::form_urlencoded::byte_serialize(cookie.as_bytes()).collect();
+        let answer =
+            sign_up_with_cookie(&server, &encoded, &format!("forger{n}@example.com")).await;
+        assert_eq!(answer["user"]["role"], "user", "{cookie}: {answer}");
+        assert!(answer["invite"].is_null(), "no invite seen: {answer}");
+    }
+    // The real signed value, sent the same way, is taken.
+    let real: String =
+        url::form_urlencoded::byte_serialize(signed_as_better_auth(&token, &secret).as_bytes())
+            .collect();
+    let answer = sign_up_with_cookie(&server, &real, "honest@example.com").await;
+    assert_eq!(answer["user"]["role"], "admin", "{answer}");
 }

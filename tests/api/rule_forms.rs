@@ -68,6 +68,7 @@ async fn stored_event_paths_find_the_fields_serde_writes() {
             invitee_name: None,
             new_account: true,
             max_uses: 7,
+            infinity_max_uses: false,
             expires_at: at + Duration::days(2),
             redirect_to_sign_up: "/up".into(),
             redirect_to_sign_in: "/in".into(),

@@ -67,6 +67,7 @@ async fn create_the_old_way(server: &TestServer, token: &str, email: Option<&str
         invitee_name: None,
         new_account: true,
         max_uses: 1,
+        infinity_max_uses: false,
         expires_at: now + Duration::hours(1),
         redirect_to_sign_up: "/auth/sign-up".into(),
         redirect_to_sign_in: "/auth/sign-in".into(),

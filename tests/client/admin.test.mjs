@@ -87,6 +87,29 @@ test("admin.listUsers searches, filters, sorts and pages; only admins list", asy
   assert.deepEqual(emails(admins), ["bob@list.example"]);
   assert.equal(admins.data.total, 1);
 
+  // `in` and `not_in`, as Better Auth's adapter takes them: the client sends a list as
+  // the parameter repeated; one value is a list of one.
+  const all = (await admin.admin.listUsers({ query: { searchValue: "@list.example" } })).data.total;
+  const inAdmins = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", filterField: "role", filterValue: "admin", filterOperator: "in" },
+  });
+  assert.deepEqual(emails(inAdmins), ["bob@list.example"]);
+  const notAdmins = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", filterField: "role", filterValue: ["admin"], filterOperator: "not_in" },
+  });
+  assert.equal(notAdmins.error, null, JSON.stringify(notAdmins.error));
+  assert.ok(!emails(notAdmins).includes("bob@list.example"));
+  assert.equal(notAdmins.data.total, all - 1);
+  const either = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", filterField: "role", filterValue: ["admin", "user"], filterOperator: "in" },
+  });
+  assert.equal(either.error, null, JSON.stringify(either.error));
+  assert.equal(either.data.total, all);
+  const neither = await admin.admin.listUsers({
+    query: { searchValue: "@list.example", filterField: "role", filterValue: ["admin", "user"], filterOperator: "not_in" },
+  });
+  assert.equal(neither.data.total, 0);
+
   assertRefused(
     await admin.admin.listUsers({ query: { sortBy: "password" } }),
     400,

@@ -115,8 +115,11 @@ async function stopProcess(running, signal = "SIGTERM") {
   }
 }
 
-/** The invite-ledger binary on its own database, with a companion and an audit API key. */
-export async function startLedger(extraEnv = {}) {
+/**
+ * The invite-ledger binary on its own database, with a companion and an audit API key
+ * (and, with `admin`, that account made from the command line before it serves).
+ */
+export async function startLedger(extraEnv = {}, { admin } = {}) {
   const port = await freePort();
   const database = newDatabaseName("ledger");
   const mailDir = await mkdtemp(path.join(os.tmpdir(), "companion-ledger-mail-"));
@@ -144,6 +147,9 @@ export async function startLedger(extraEnv = {}) {
     const run = promisify(execFile);
     companionKey = (await run(BINARY, ["apikey", "create", "--name", "better-auth", "--scope", "companion"], { env })).stdout.trim();
     auditKey = (await run(BINARY, ["apikey", "create", "--name", "audit"], { env })).stdout.trim();
+    if (admin) {
+      await run(BINARY, ["user", "create", "--email", admin.email, "--password", admin.password, "--name", admin.name, "--role", "admin"], { env });
+    }
   } catch (error) {
     await cleanUp();
     throw error;
@@ -151,6 +157,7 @@ export async function startLedger(extraEnv = {}) {
   const running = spawnLogged(BINARY, ["serve"], env);
   const ledger = {
     url,
+    mailDir,
     companionKey,
     auditKey,
     /** The audit API, as an auditor with the audit key reads it. */
@@ -293,7 +300,7 @@ async function seedAdmin(db) {
   );
 }
 
-function newBrowser(baseURL, jar = new CookieJar(), { twoFactor = false } = {}) {
+export function newBrowser(baseURL, jar = new CookieJar(), { twoFactor = false } = {}) {
   const fetchWithCookies = fetchCookie(fetch, jar);
   const client = createAuthClient({
     baseURL,

@@ -196,7 +196,11 @@ pub async fn create(
         redirect_to_sign_up: request.redirect_to_sign_up.clone(),
         redirect_to_sign_in: request.redirect_to_sign_in.clone(),
         redirect_to_after_upgrade: request.redirect_to_after_upgrade.clone(),
-        max_uses: request.max_uses,
+        // The Better Auth plugin has options of its own: `INFINITY_MAX_USES` is
+        // the standalone server's, so a companion invite always has a limit.
+        max_uses: request
+            .max_uses
+            .or(Some(app.settings.config.default_max_uses.into())),
         expires_in: request.expires_in,
         share_inviter_name: request.share_inviter_name,
         sender_response_redirect: request.sender_response_redirect,

@@ -150,6 +150,7 @@ mod tests {
                 invitee_name: None,
                 new_account: true,
                 max_uses,
+                infinity_max_uses: false,
                 expires_at: t0() + Duration::hours(1),
                 redirect_to_sign_up: "/up".into(),
                 redirect_to_sign_in: "/in".into(),
