@@ -279,7 +279,7 @@ async fn rebuild_alone(
     let cli = Cli::on(plan, exe, server_url, database);
     let hash = password::hash(PASSWORD.into(), plan.cost).await?;
     let rebuilt = rebuild(plan, &cli, server_url, database, &hash).await?;
-    let mut rows = vec![rebuild_row(plan, &rebuilt, None)];
+    let mut rows = vec![rebuild_row(&rebuilt, None)];
     rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
     print_audit_targets(&rebuilt.audit);
     Ok(rows)
@@ -328,10 +328,10 @@ fn print_audit_targets(sizes: &[time_travel::Figures]) {
     }
 }
 
-fn rebuild_row(plan: &Plan, rebuilt: &Rebuilt, best_insert: Option<f64>) -> Row {
+fn rebuild_row(rebuilt: &Rebuilt, best_insert: Option<f64>) -> Row {
     let rate_per_second = rebuilt.events as f64 / rebuilt.wall.as_secs_f64();
     Row {
-        measure: format!("5. rebuild of {} events", plan.rebuild_events),
+        measure: format!("5. rebuild of {} events", rebuilt.events),
         clients: "1".into(),
         throughput: rate(rate_per_second, "event"),
         vs_limit: best_insert
@@ -453,7 +453,7 @@ async fn measure_all(
         &spread,
         Some(best_insert),
     ));
-    rows.push(rebuild_row(plan, &rebuilt, Some(best_insert)));
+    rows.push(rebuild_row(&rebuilt, Some(best_insert)));
     rows.extend(rebuilt.audit.iter().flat_map(audit_rows));
     rows.push(bulk::row(&bulk));
     rows.extend([mail::row(&mailed), growth::row(&grown)]);
@@ -540,7 +540,7 @@ async fn rebuild(
         ..cli.clone()
     };
     cli.run(&["migrate"]).await?;
-    let invitees = plan.rebuild_events / history::EVENTS_PER_INVITEE;
+    let invitees = history::invitees_for(plan.rebuild_events);
     let pool = invite_ledger::app::connect(&cli.database_url).await?;
     let fifth = invitees / 5;
     history::append(&pool, 0, fifth, password_hash).await?;
@@ -548,15 +548,10 @@ async fn rebuild(
     cli.run(&["projections", "rebuild"]).await?;
     eprintln!(
         "bench: audit questions at {} events",
-        fifth * history::EVENTS_PER_INVITEE
+        history::events_of(fifth)
     );
-    let at_fifth = time_travel::measure(
-        &cli,
-        &pool,
-        fifth * history::EVENTS_PER_INVITEE,
-        plan.audit_requests,
-    )
-    .await?;
+    let at_fifth =
+        time_travel::measure(&cli, &pool, history::events_of(fifth), plan.audit_requests).await?;
     history::append(&pool, fifth, invitees - fifth, password_hash).await?;
     history::wait_visible(&pool).await?;
     history::check_format(&pool).await?;
@@ -578,7 +573,7 @@ async fn rebuild(
             "after the rebuild {table} has {rows} rows, not {invitees}"
         );
     }
-    let events = invitees * history::EVENTS_PER_INVITEE;
+    let events = history::events_of(invitees);
     eprintln!("bench: audit questions at {events} events");
     let at_all = time_travel::measure(&cli, &pool, events, plan.audit_requests).await?;
     pool.close().await;

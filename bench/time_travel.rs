@@ -44,7 +44,7 @@ pub async fn measure(
     .fetch_all(pool)
     .await?;
     // Roots of the bench's trees (see `history`) written before that moment.
-    let invitees_before = events / 2 / super::history::EVENTS_PER_INVITEE;
+    let invitees_before = super::history::invitees_for(events / 2);
     let roots: Vec<String> = sqlx::query_scalar(
         "SELECT md5('bench-user-' || i)::uuid::text
            FROM generate_series(0, $1::bigint - 3, 1000) AS i LIMIT $2",

@@ -4,6 +4,7 @@
 
 mod event_view;
 mod follower;
+mod group_commit;
 mod guard;
 pub mod person_keys;
 pub mod personal;

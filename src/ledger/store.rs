@@ -10,6 +10,7 @@ use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
+use super::group_commit::GroupCommit;
 use super::guard::{self, Admission, Guard};
 use super::person_keys::{self, KeyState, SealingKeys};
 use super::Position;
@@ -118,6 +119,7 @@ pub struct Ledger {
     accounts_appended: Arc<watch::Sender<Position>>,
     turns: Arc<[tokio::sync::Mutex<()>]>,
     keys: Arc<SealingKeys>,
+    writer: Arc<GroupCommit>,
 }
 
 impl Ledger {
@@ -132,6 +134,7 @@ impl Ledger {
             appended: Arc::new(watch::Sender::new(Position::default())),
             accounts_appended: Arc::new(watch::Sender::new(Position::default())),
             turns: (0..WRITE_SHARDS).map(|_| Default::default()).collect(),
+            writer: Arc::new(GroupCommit::new(&pool)),
         }
     }
 
@@ -191,7 +194,7 @@ impl Ledger {
             .seal(&mut events)
             .await
             .map_err(|e| LedgerError::Store(e.to_string()))?;
-        let appended = match append(&self.invites.pool, &events, guard).await {
+        let appended = match append(&self.writer, &events, guard).await {
             Ok(appended) => appended,
             Err(AppendError::Conflict) => return Err(LedgerError::Domain(InviteError::TokenTaken)),
             Err(other) => return Err(other.into()),
@@ -285,7 +288,7 @@ impl Ledger {
                 .seal(&mut serialized)
                 .await
                 .map_err(|e| LedgerError::Store(e.to_string()))?;
-            match append(&store.pool, &serialized, guard).await {
+            match append(&self.writer, &serialized, guard).await {
                 Ok(appended) => {
                     let Some(last) = appended.positions.last().copied() else {
                         let limit = appended.admission.refused_by.unwrap_or_default();
@@ -346,7 +349,7 @@ impl Ledger {
                 .seal(&mut events)
                 .await
                 .map_err(JointError::store)?;
-            match append(&self.invites.pool, &events, guard).await {
+            match append(&self.writer, &events, guard).await {
                 Ok(appended) => {
                     let last = *appended
                         .positions
@@ -564,7 +567,7 @@ async fn after_a_lost_race(attempt: usize) {
 
 /// Why an append wrote nothing.
 #[derive(Debug, thiserror::Error)]
-enum AppendError {
+pub(super) enum AppendError {
     /// A taken sequence: another writer was first.
     #[error("another writer appended first")]
     Conflict,
@@ -573,6 +576,9 @@ enum AppendError {
     KeyTaken,
     #[error("{0}")]
     Database(#[from] sqlx::Error),
+    /// The group writer's statement failed, or the writer is gone.
+    #[error("{0}")]
+    Writer(String),
 }
 
 impl<E: std::error::Error> From<AppendError> for LedgerError<E> {
@@ -581,6 +587,7 @@ impl<E: std::error::Error> From<AppendError> for LedgerError<E> {
             AppendError::Conflict => LedgerError::Contended,
             AppendError::KeyTaken => LedgerError::KeyTaken,
             AppendError::Database(e) => LedgerError::Store(e.to_string()),
+            AppendError::Writer(e) => LedgerError::Store(e),
         }
     }
 }
@@ -593,17 +600,18 @@ struct Appended {
 }
 
 /// Appends events, of one aggregate or several, in one statement (so all or
-/// none), in the order given. Without a guard that is the whole round trip;
+/// none), in the order given. Without a guard that is the group writer's
+/// statement, shared with other commands' events (see `group_commit`);
 /// with one, the statement runs in a transaction that first takes the quota's
 /// turn and keeps only the events it admits, and then writes the receipt, so
 /// the events and their receipt are committed together or not at all.
 async fn append(
-    pool: &PgPool,
+    writer: &GroupCommit,
     events: &[SerializedEvent],
     guard: &Guard,
 ) -> Result<Appended, AppendError> {
     if guard.is_empty() {
-        let positions = insert_events(&mut *pool.acquire().await?, events).await?;
+        let positions = writer.append(events).await?;
         return Ok(Appended {
             admission: Admission {
                 admitted: events.len(),
@@ -612,7 +620,7 @@ async fn append(
             positions,
         });
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = writer.pool().begin().await?;
     let admission = match &guard.quota {
         Some(quota) => guard::admit(&mut tx, quota, events.len()).await?,
         None => Admission {
@@ -645,11 +653,13 @@ async fn append(
 }
 
 /// The one INSERT of the log: returns the events' positions in the order given.
-async fn insert_events(
+pub(super) async fn insert_events<E: std::borrow::Borrow<SerializedEvent>>(
     conn: &mut sqlx::PgConnection,
-    events: &[SerializedEvent],
+    events: &[E],
 ) -> Result<Vec<Position>, AppendError> {
-    let column = |f: fn(&SerializedEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
+    let events: Vec<&SerializedEvent> = events.iter().map(std::borrow::Borrow::borrow).collect();
+    let column =
+        |f: fn(&SerializedEvent) -> String| events.iter().map(|e| f(e)).collect::<Vec<_>>();
     let positions: Vec<(i64, i64)> = sqlx::query_as(
         "INSERT INTO events
             (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)

@@ -66,7 +66,8 @@ impl Consumer for ReadModels {
 /// What each read model has applied so far, for read-your-writes and `/readyz`.
 #[derive(Clone)]
 pub struct Progress {
-    checkpoints: Vec<(String, watch::Receiver<Position>)>,
+    /// Shared: every request clones the context, and so this.
+    checkpoints: Arc<[(String, watch::Receiver<Position>)]>,
     /// The furthest position a request waits for: while the runner is behind
     /// it, the runner looks again at once instead of idling.
     wanted: Arc<watch::Sender<Position>>,
@@ -106,7 +107,7 @@ impl Progress {
             further
         });
         let applied = async {
-            for (name, checkpoint) in &self.checkpoints {
+            for (name, checkpoint) in self.checkpoints.iter() {
                 if !read_models.is_empty() && !read_models.contains(&name.as_str()) {
                     continue;
                 }
@@ -133,7 +134,7 @@ pub fn spawn(
     let follower = Follower::new(pool, Arc::new(ReadModels::new(projections)));
     let wanted = Arc::new(watch::Sender::new(Position::default()));
     let progress = Progress {
-        checkpoints: follower.progress(),
+        checkpoints: follower.progress().into(),
         wanted: wanted.clone(),
     };
     let handle = tokio::spawn(follower.run(appended, wanted.subscribe()));

@@ -98,6 +98,31 @@ pub(super) async fn run(
         .await
 }
 
+/// A batch's planned deliveries, as the columns of their rows.
+#[derive(Default)]
+struct PlannedRows {
+    xids: Vec<String>,
+    positions: Vec<i64>,
+    keys: Vec<String>,
+    payloads: Vec<serde_json::Value>,
+    not_before: Vec<Option<chrono::DateTime<Utc>>>,
+}
+
+impl PlannedRows {
+    fn push(
+        &mut self,
+        event: &RecordedEvent,
+        planned: super::Planned,
+        not_before: Option<chrono::DateTime<Utc>>,
+    ) {
+        self.xids.push(event.position.xid.to_string());
+        self.positions.push(event.position.global);
+        self.keys.push(planned.key);
+        self.payloads.push(planned.payload);
+        self.not_before.push(not_before);
+    }
+}
+
 /// Plans a reactor's deliveries from the log and performs them.
 struct Planner {
     pool: PgPool,
@@ -112,32 +137,38 @@ impl Consumer for Planner {
     }
 
     /// One delivery row per event the reactor cares about (each event once:
-    /// the row commits with the checkpoint).
+    /// the rows commit with the checkpoint), all in one statement.
     async fn consume(
         &self,
         conn: &mut PgConnection,
         events: &[RecordedEvent],
         _cursors: &[Cursor],
     ) -> anyhow::Result<()> {
+        let mut rows = PlannedRows::default();
         for event in events {
-            let Some(planned) = self.reactor.plan(conn, event).await? else {
-                continue;
-            };
-            sqlx::query(
-                "INSERT INTO reactor_delivery
-                    (reactor, event_xid, event_position, ordering_key, payload, next_attempt_at)
-                 VALUES ($1, $2::text::xid8, $3, $4, $5, coalesce($6, now()))
-                 ON CONFLICT (reactor, event_position) DO NOTHING",
-            )
-            .bind(self.reactor.name())
-            .bind(event.position.xid.to_string())
-            .bind(event.position.global)
-            .bind(&planned.key)
-            .bind(&planned.payload)
-            .bind(self.reactor.not_before(event))
-            .execute(&mut *conn)
-            .await?;
+            if let Some(planned) = self.reactor.plan(conn, event).await? {
+                rows.push(event, planned, self.reactor.not_before(event));
+            }
         }
+        if rows.xids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO reactor_delivery
+                (reactor, event_xid, event_position, ordering_key, payload, next_attempt_at)
+             SELECT $1, x::xid8, p, k, d, coalesce(n, now())
+               FROM unnest($2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::timestamptz[])
+                    AS r(x, p, k, d, n)
+             ON CONFLICT (reactor, event_position) DO NOTHING",
+        )
+        .bind(self.reactor.name())
+        .bind(&rows.xids)
+        .bind(&rows.positions)
+        .bind(&rows.keys)
+        .bind(&rows.payloads)
+        .bind(&rows.not_before)
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
@@ -216,68 +247,79 @@ async fn deliver_due(
     // all of them. A crash before it leaves the leases to run out, and the
     // deliveries go again, as they would after a crash mid-delivery.
     let mut tx = pool.begin().await?;
-    for (delivery, started, outcome) in outcomes {
-        record(&mut tx, &delivery, policy, started, outcome).await?;
-    }
+    record(&mut tx, outcomes, policy).await?;
     tx.commit().await?;
     Ok(count)
 }
 
-/// Writes the attempt and the delivery's new state.
+/// Writes each attempt and each delivery's new state: the attempts in one
+/// statement, the delivered in another, a failure on its own (each has its
+/// own backoff and may be parked).
 async fn record(
     tx: &mut PgConnection,
-    delivery: &Delivery,
+    outcomes: Vec<(Delivery, chrono::DateTime<Utc>, anyhow::Result<()>)>,
     policy: DeliveryPolicy,
-    started: chrono::DateTime<Utc>,
-    outcome: anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let error = outcome.err().map(|e| format!("{e:#}"));
+    let outcomes: Vec<(Delivery, chrono::DateTime<Utc>, Option<String>)> = outcomes
+        .into_iter()
+        .map(|(d, started, outcome)| (d, started, outcome.err().map(|e| format!("{e:#}"))))
+        .collect();
     sqlx::query(
         "INSERT INTO reactor_attempt (delivery_id, attempt, started_at, outcome, error)
-         VALUES ($1, $2, $3, $4, $5)",
+         SELECT d, a, s, CASE WHEN e IS NULL THEN 'delivered' ELSE 'failed' END, e
+           FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[]) AS o(d, a, s, e)",
     )
-    .bind(delivery.id)
-    .bind(delivery.attempt)
-    .bind(started)
-    .bind(if error.is_none() {
-        "delivered"
-    } else {
-        "failed"
-    })
-    .bind(&error)
+    .bind(outcomes.iter().map(|(d, ..)| d.id).collect::<Vec<i64>>())
+    .bind(
+        outcomes
+            .iter()
+            .map(|(d, ..)| d.attempt)
+            .collect::<Vec<i32>>(),
+    )
+    .bind(outcomes.iter().map(|(_, s, _)| *s).collect::<Vec<_>>())
+    .bind(
+        outcomes
+            .iter()
+            .map(|(.., e)| e.clone())
+            .collect::<Vec<Option<String>>>(),
+    )
     .execute(&mut *tx)
     .await?;
-    match &error {
-        None => {
-            sqlx::query(
-                "UPDATE reactor_delivery
-                    SET status = 'delivered', delivered_at = now(), leased_until = NULL,
-                        last_error = NULL
-                  WHERE id = $1",
-            )
-            .bind(delivery.id)
-            .execute(&mut *tx)
-            .await?;
+    let delivered: Vec<i64> = outcomes
+        .iter()
+        .filter(|(.., e)| e.is_none())
+        .map(|(d, ..)| d.id)
+        .collect();
+    if !delivered.is_empty() {
+        sqlx::query(
+            "UPDATE reactor_delivery
+                SET status = 'delivered', delivered_at = now(), leased_until = NULL,
+                    last_error = NULL
+              WHERE id = ANY($1)",
+        )
+        .bind(&delivered)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (delivery, _, error) in &outcomes {
+        let Some(error) = error else { continue };
+        let parked = delivery.attempt as u32 >= policy.max_attempts;
+        if parked {
+            tracing::error!(delivery = delivery.id, attempts = delivery.attempt, %error, "delivery parked: see `invite-ledger reactors status`");
         }
-        Some(error) => {
-            let parked = delivery.attempt as u32 >= policy.max_attempts;
-            if parked {
-                tracing::error!(delivery = delivery.id, attempts = delivery.attempt, %error, "delivery parked: see `invite-ledger reactors status`");
-            }
-            sqlx::query(
-                "UPDATE reactor_delivery
-                    SET status = CASE WHEN $2 THEN 'parked' ELSE 'pending' END,
-                        next_attempt_at = now() + make_interval(secs => $3),
-                        leased_until = NULL, last_error = $4
-                  WHERE id = $1",
-            )
-            .bind(delivery.id)
-            .bind(parked)
-            .bind(policy.backoff(delivery.attempt).as_secs_f64())
-            .bind(error)
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(
+            "UPDATE reactor_delivery
+                SET status = CASE WHEN $2 THEN 'parked' ELSE 'pending' END,
+                    next_attempt_at = now() + make_interval(secs => $3),
+                    leased_until = NULL, last_error = $4
+              WHERE id = $1",
+        )
+        .bind(delivery.id)
+        .bind(parked)
+        .bind(policy.backoff(delivery.attempt).as_secs_f64())
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(())
 }
