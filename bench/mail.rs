@@ -98,6 +98,26 @@ async fn session(stream: tokio::net::TcpStream, accepted: Arc<AtomicUsize>) -> s
     }
 }
 
+/// Waits (within `PATIENCE`) until no email is waiting to be sent.
+pub async fn wait_for_empty_queue(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM reactor_delivery WHERE reactor = 'email' AND status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await?;
+        if waiting == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < PATIENCE,
+            "{waiting} emails still waiting after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub struct Figures {
     pub answered: Duration,
     pub all_accepted: Duration,
