@@ -59,6 +59,10 @@ pub struct BenchArgs {
     /// Only the bulk create (measure 9: 1,000 private invites in one call).
     #[arg(long)]
     pub bulk_only: bool,
+    /// Leaves the bench's databases behind (their names are printed), to
+    /// profile a rebuild or a query on them again; drop them by hand after.
+    #[arg(long)]
+    pub keep_databases: bool,
     /// The PostgreSQL server on which the bench creates (and drops) its databases.
     #[arg(
         long,
@@ -170,6 +174,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         measure_all(&plan, &exe, &server_url, &databases).await
     };
     for database in &databases {
+        if args.keep_databases {
+            eprintln!("bench: kept the database {database}");
+            continue;
+        }
         if let Err(error) = drop_database(&server_url, database).await {
             eprintln!("could not drop the bench database {database}: {error}");
         }
