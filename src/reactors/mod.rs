@@ -135,16 +135,16 @@ pub async fn spawn(wiring: impl Into<Wiring>) -> anyhow::Result<Vec<JoinHandle<(
         tracing::warn!("TOKEN_HASH_KEY is not set: invites' tokens are hashed under the public development key");
     }
     let policy = DeliveryPolicy::from_config(&app.settings.config);
-    let mut handles = Vec::new();
-    for reactor in configured(&wiring)? {
+    let reactors = configured(&wiring)?;
+    for reactor in &reactors {
         runner::start_at_log_end(&app.pool, reactor.name()).await?;
-        handles.push(tokio::spawn(runner::run(
-            app.pool.clone(),
-            reactor,
-            policy,
-            app.ledger.appended(),
-        )));
     }
+    let mut handles = vec![tokio::spawn(runner::run(
+        app.pool.clone(),
+        reactors,
+        policy,
+        app.ledger.appended(),
+    ))];
     handles.push(tokio::spawn(sweeper::run(app.clone())));
     Ok(handles)
 }

@@ -1,8 +1,8 @@
 //! One reactor: a follower of the log that plans deliveries (in the batch's
 //! transaction, with the checkpoint), and between batches performs the due ones.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -80,16 +80,24 @@ pub(super) async fn start_at_log_end(pool: &PgPool, reactor: &str) -> anyhow::Re
     Ok(())
 }
 
-/// Follows the log for `reactor` until the task is dropped.
+/// Follows the log for every reactor until the task is dropped: one follower,
+/// so one batch transaction plans for all of them (each from its own
+/// checkpoint), instead of one transaction each for every append.
 pub(super) async fn run(
     pool: PgPool,
-    reactor: Arc<dyn Reactor>,
+    reactors: Vec<Arc<dyn Reactor>>,
     policy: DeliveryPolicy,
     appended: watch::Receiver<Position>,
 ) {
     let planner = Planner {
         pool: pool.clone(),
-        reactor,
+        reactors: reactors
+            .into_iter()
+            .map(|reactor| Planned {
+                reactor,
+                due: Mutex::new(Due::Now),
+            })
+            .collect(),
         policy,
     };
     let (_nobody_waits, wanted) = watch::channel(Position::default());
@@ -101,6 +109,7 @@ pub(super) async fn run(
 /// A batch's planned deliveries, as the columns of their rows.
 #[derive(Default)]
 struct PlannedRows {
+    reactors: Vec<&'static str>,
     xids: Vec<String>,
     positions: Vec<i64>,
     keys: Vec<String>,
@@ -111,10 +120,12 @@ struct PlannedRows {
 impl PlannedRows {
     fn push(
         &mut self,
+        reactor: &'static str,
         event: &RecordedEvent,
         planned: super::Planned,
         not_before: Option<chrono::DateTime<Utc>>,
     ) {
+        self.reactors.push(reactor);
         self.xids.push(event.position.xid.to_string());
         self.positions.push(event.position.global);
         self.keys.push(planned.key);
@@ -123,31 +134,81 @@ impl PlannedRows {
     }
 }
 
-/// Plans a reactor's deliveries from the log and performs them.
+/// When a reactor next has deliveries to look for. Between batches the
+/// follower asks only the reactors that may have some, so an append that
+/// plans nothing costs no lease query.
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    /// It planned some, or its last round was full.
+    Now,
+    /// A failed delivery's retry, or the next look for deliveries planned
+    /// elsewhere (another replica, `reactors retry`), whichever comes first.
+    At(Instant),
+}
+
+/// How often a reactor looks for deliveries it did not plan itself: another
+/// replica's, or parked ones put back by `invite-ledger reactors retry`.
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
+
+/// A reactor and when it next has work.
+struct Planned {
+    reactor: Arc<dyn Reactor>,
+    due: Mutex<Due>,
+}
+
+impl Planned {
+    fn is_due(&self) -> bool {
+        match *self.due.lock().expect("not poisoned") {
+            Due::Now => true,
+            Due::At(at) => Instant::now() >= at,
+        }
+    }
+
+    fn set_due(&self, due: Due) {
+        *self.due.lock().expect("not poisoned") = due;
+    }
+}
+
+/// Plans the reactors' deliveries from the log and performs them.
 struct Planner {
     pool: PgPool,
-    reactor: Arc<dyn Reactor>,
+    reactors: Vec<Planned>,
     policy: DeliveryPolicy,
 }
 
 #[async_trait]
 impl Consumer for Planner {
     fn checkpoints(&self) -> Vec<String> {
-        vec![checkpoint_name(self.reactor.name())]
+        self.reactors
+            .iter()
+            .map(|p| checkpoint_name(p.reactor.name()))
+            .collect()
     }
 
-    /// One delivery row per event the reactor cares about (each event once:
-    /// the rows commit with the checkpoint), all in one statement.
+    /// One delivery row per event a reactor cares about (each event once:
+    /// the rows commit with the checkpoints), all reactors' in one statement.
     async fn consume(
         &self,
         conn: &mut PgConnection,
         events: &[RecordedEvent],
-        _cursors: &[Cursor],
+        cursors: &[Cursor],
     ) -> anyhow::Result<()> {
         let mut rows = PlannedRows::default();
-        for event in events {
-            if let Some(planned) = self.reactor.plan(conn, event).await? {
-                rows.push(event, planned, self.reactor.not_before(event));
+        let mut planning = Vec::new();
+        for (planned, cursor) in self.reactors.iter().zip(cursors) {
+            if !cursor.active {
+                continue;
+            }
+            let reactor = &planned.reactor;
+            let start = events.partition_point(|e| e.position <= cursor.at);
+            let before = rows.xids.len();
+            for event in &events[start..] {
+                if let Some(delivery) = reactor.plan(conn, event).await? {
+                    rows.push(reactor.name(), event, delivery, reactor.not_before(event));
+                }
+            }
+            if rows.xids.len() > before {
+                planning.push(planned);
             }
         }
         if rows.xids.is_empty() {
@@ -156,12 +217,13 @@ impl Consumer for Planner {
         sqlx::query(
             "INSERT INTO reactor_delivery
                 (reactor, event_xid, event_position, ordering_key, payload, next_attempt_at)
-             SELECT $1, x::xid8, p, k, d, coalesce(n, now())
-               FROM unnest($2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::timestamptz[])
-                    AS r(x, p, k, d, n)
+             SELECT r, x::xid8, p, k, d, coalesce(n, now())
+               FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[],
+                           $6::timestamptz[])
+                    AS r(r, x, p, k, d, n)
              ON CONFLICT (reactor, event_position) DO NOTHING",
         )
-        .bind(self.reactor.name())
+        .bind(&rows.reactors)
         .bind(&rows.xids)
         .bind(&rows.positions)
         .bind(&rows.keys)
@@ -169,22 +231,43 @@ impl Consumer for Planner {
         .bind(&rows.not_before)
         .execute(&mut *conn)
         .await?;
+        // Due once the batch commits, which is before `between_batches`.
+        planning.iter().for_each(|p| p.set_due(Due::Now));
         Ok(())
     }
 
+    /// Performs the due deliveries of each reactor that may have some.
     async fn between_batches(&self) -> anyhow::Result<bool> {
-        let delivered = deliver_due(&self.pool, &self.reactor, self.policy).await?;
-        Ok(delivered == DELIVERY_BATCH as usize)
+        let mut more = false;
+        for planned in self.reactors.iter().filter(|p| p.is_due()) {
+            let round = deliver_due(&self.pool, &planned.reactor, self.policy).await?;
+            let full = round.delivered == DELIVERY_BATCH as usize;
+            more |= full;
+            let look_again = Instant::now() + LOOK_AGAIN;
+            planned.set_due(match round.retry_at {
+                _ if full => Due::Now,
+                Some(retry) => Due::At(retry.min(look_again)),
+                None => Due::At(look_again),
+            });
+        }
+        Ok(more)
     }
 }
 
+/// What a round of deliveries did: how many it performed, and when the
+/// soonest of its failures is tried again.
+struct Round {
+    delivered: usize,
+    retry_at: Option<Instant>,
+}
+
 /// Leases the due deliveries (for an ordered reactor, only the first open one of
-/// each key), performs them at once and records each outcome. Returns how many.
+/// each key), performs them at once and records each outcome.
 async fn deliver_due(
     pool: &PgPool,
     reactor: &Arc<dyn Reactor>,
     policy: DeliveryPolicy,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Round> {
     let rows = sqlx::query(
         "UPDATE reactor_delivery
             SET leased_until = now() + make_interval(secs => $3), attempts = attempts + 1
@@ -209,6 +292,12 @@ async fn deliver_due(
     .fetch_all(pool)
     .await?;
     let count = rows.len();
+    if count == 0 {
+        return Ok(Round {
+            delivered: 0,
+            retry_at: None,
+        });
+    }
     let mut attempts = JoinSet::new();
     for row in rows {
         let delivery = Delivery {
@@ -247,19 +336,22 @@ async fn deliver_due(
     // all of them. A crash before it leaves the leases to run out, and the
     // deliveries go again, as they would after a crash mid-delivery.
     let mut tx = pool.begin().await?;
-    record(&mut tx, outcomes, policy).await?;
+    let retry_in = record(&mut tx, outcomes, policy).await?;
     tx.commit().await?;
-    Ok(count)
+    Ok(Round {
+        delivered: count,
+        retry_at: retry_in.map(|wait| Instant::now() + wait),
+    })
 }
 
 /// Writes each attempt and each delivery's new state: the attempts in one
 /// statement, the delivered in another, a failure on its own (each has its
-/// own backoff and may be parked).
+/// own backoff and may be parked). Returns the soonest retry's wait, if any.
 async fn record(
     tx: &mut PgConnection,
     outcomes: Vec<(Delivery, chrono::DateTime<Utc>, anyhow::Result<()>)>,
     policy: DeliveryPolicy,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Duration>> {
     let outcomes: Vec<(Delivery, chrono::DateTime<Utc>, Option<String>)> = outcomes
         .into_iter()
         .map(|(d, started, outcome)| (d, started, outcome.err().map(|e| format!("{e:#}"))))
@@ -301,9 +393,14 @@ async fn record(
         .execute(&mut *tx)
         .await?;
     }
+    let mut soonest: Option<Duration> = None;
     for (delivery, _, error) in &outcomes {
         let Some(error) = error else { continue };
         let parked = delivery.attempt as u32 >= policy.max_attempts;
+        let backoff = policy.backoff(delivery.attempt);
+        if !parked {
+            soonest = Some(soonest.map_or(backoff, |s| s.min(backoff)));
+        }
         if parked {
             tracing::error!(delivery = delivery.id, attempts = delivery.attempt, %error, "delivery parked: see `invite-ledger reactors status`");
         }
@@ -316,12 +413,12 @@ async fn record(
         )
         .bind(delivery.id)
         .bind(parked)
-        .bind(policy.backoff(delivery.attempt).as_secs_f64())
+        .bind(backoff.as_secs_f64())
         .bind(error)
         .execute(&mut *tx)
         .await?;
     }
-    Ok(())
+    Ok(soonest)
 }
 
 #[cfg(test)]
