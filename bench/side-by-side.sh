@@ -31,6 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# pgbench connects as the server does on loopback: without TLS (see DATABASE_URL in the README).
+export PGSSLMODE=disable
 # wrk's 64 connections all come from one address: more than the default per-address cap.
 export DATABASE_URL="$PG/$DB" RUST_LOG=warn MAX_CONNECTIONS_PER_ADDRESS=1024
 export TOKEN_HASH_KEY=${TOKEN_HASH_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")}

@@ -4,7 +4,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::task::JoinHandle;
 
@@ -120,10 +120,9 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
 /// A pool on `database_url` with `limits`, creating the database first if it
 /// does not exist.
 pub async fn connect_with(database_url: &str, limits: PoolLimits) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(database_url)?
+    let options = connect_options(database_url)?
         // A session idle inside a transaction would hold every log reader back.
-        .options([("idle_in_transaction_session_timeout", "60000")])
-        .disable_statement_logging();
+        .options([("idle_in_transaction_session_timeout", "60000")]);
     create_database_if_missing(&options).await?;
     let pool = PgPoolOptions::new()
         .max_connections(limits.max_connections)
@@ -136,12 +135,37 @@ pub async fn connect_with(database_url: &str, limits: PoolLimits) -> anyhow::Res
 /// A pool on the standby at `database_read_url`, connecting on first use: a
 /// standby that is down when the server starts only sends reads to the primary.
 fn connect_standby(database_read_url: &str, limits: PoolLimits) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(database_read_url)?.disable_statement_logging();
+    let options = connect_options(database_read_url)?;
     Ok(PgPoolOptions::new()
         .max_connections(limits.max_connections)
         // A lost standby costs a read this long before the primary answers it.
         .acquire_timeout(limits.acquire_timeout.min(STANDBY_ACQUIRE_TIMEOUT))
         .connect_lazy_with(options))
+}
+
+/// The options of a database URL. On loopback, unless the URL or `PGSSLMODE`
+/// asks for a mode, without TLS: it protects nothing that never leaves the
+/// machine, and its encryption on both sides was a share of every request.
+pub fn connect_options(database_url: &str) -> anyhow::Result<PgConnectOptions> {
+    let options = PgConnectOptions::from_str(database_url)?.disable_statement_logging();
+    let mode_asked = std::env::var_os("PGSSLMODE").is_some()
+        || url::Url::parse(database_url)
+            .is_ok_and(|url| url.query_pairs().any(|(name, _)| name == "sslmode"));
+    Ok(if !mode_asked && is_loopback(options.get_host()) {
+        options.ssl_mode(PgSslMode::Disable)
+    } else {
+        options
+    })
+}
+
+/// `localhost`, an address of 127.0.0.0/8 or ::1, or a Unix socket's folder.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host.starts_with('/')
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How long a read waits for a standby connection before reading the primary.
@@ -216,4 +240,22 @@ pub async fn prepare_reporting(pool: &PgPool) -> anyhow::Result<Vec<(i64, String
 pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
     projections::ensure_schema(pool, &projections::all()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_goes_without_tls_unless_the_url_asks() {
+        let mode = |url: &str| format!("{:?}", connect_options(url).unwrap().get_ssl_mode());
+        assert_eq!(mode("postgres://postgres@127.0.0.1:5432/db"), "Disable");
+        assert_eq!(mode("postgres://postgres@localhost/db"), "Disable");
+        assert_eq!(mode("postgres://postgres@[::1]:5432/db"), "Disable");
+        assert_eq!(
+            mode("postgres://postgres@127.0.0.1/db?sslmode=require"),
+            "Require"
+        );
+        assert_eq!(mode("postgres://postgres@db.example.com/db"), "Prefer");
+    }
 }
