@@ -196,10 +196,12 @@ async fn bulk_load(
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
-    // Three stages at once: the database sends a page, a task decodes the
-    // previous one, this one folds the one before.
+    // Stages at once: the database sends a page, tasks decode the pages
+    // before it (decoding is the costliest stage: up to three pages at a time,
+    // each on a connection of its own for its persons' keys), and this task
+    // folds them in log order.
     let (rows_tx, mut rows) = mpsc::channel::<Vec<PgRow>>(1);
-    let (pages_tx, mut pages) = mpsc::channel::<Vec<RecordedEvent>>(1);
+    let (pages_tx, mut pages) = mpsc::channel::<JoinHandle<anyhow::Result<Vec<RecordedEvent>>>>(1);
     let reader_pool = pool.clone();
     let reader = tokio::spawn(async move {
         let mut conn = reader_pool.acquire().await?;
@@ -216,16 +218,17 @@ async fn bulk_load(
         }
     });
     let decoder_pool = pool.clone();
-    let decoder = tokio::spawn(async move {
-        // Its own connection: each page loads its persons' keys.
-        let mut conn = decoder_pool.acquire().await?;
+    let decoders = tokio::spawn(async move {
         while let Some(page) = rows.recv().await {
-            let events = decode_rows(&mut conn, &page).await?;
-            if pages_tx.send(events).await.is_err() {
+            let pool = decoder_pool.clone();
+            let decoding = tokio::spawn(async move {
+                let mut conn = pool.acquire().await?;
+                decode_rows(&mut conn, &page).await
+            });
+            if pages_tx.send(decoding).await.is_err() {
                 break;
             }
         }
-        anyhow::Ok(())
     });
 
     // Each read model's rows on a connection of its own, out of the pool: it
@@ -249,7 +252,8 @@ async fn bulk_load(
     }
     let mut at = Position::default();
     let mut replayed = 0u64;
-    while let Some(page) = pages.recv().await {
+    while let Some(decoding) = pages.recv().await {
+        let page = decoding.await??;
         for (fold, (spiller, _)) in folds.iter_mut().zip(&spillers) {
             page.iter().for_each(|event| fold.fold(event));
             let spilled = fold.take_spilled();
@@ -262,7 +266,7 @@ async fn bulk_load(
         progress(replayed, (total as u64).max(replayed));
     }
     reader.await??;
-    decoder.await??;
+    decoders.await?;
     let mut conns = Vec::new();
     for (spiller, task) in spillers {
         drop(spiller);
