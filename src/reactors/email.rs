@@ -1,12 +1,15 @@
 //! The invitation email: sent for each private invite's `Created` and `Resent`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::future::join_all;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use super::{Delivery, Planned, Reactor};
+use super::{within, Delivery, Planned, Reactor};
 use crate::auth::email_verifications::{self, PendingLink};
 use crate::auth::{accounts, password_resets};
 use crate::domain::invite::{self, InviteEvent};
@@ -16,7 +19,10 @@ use crate::domain::token_seal::TokenSeal;
 use crate::domain::user::UserEvent;
 use crate::ledger::personal::ERASED;
 use crate::ledger::{decode_rows, LedgerEvent, RecordedEvent, RECORDED_COLUMNS};
-use crate::mailer::{Invitation, InvitationEmail, Mailer, Templates};
+use crate::mailer::{Invitation, InvitationEmail, Mailer, Templates, SMTP_CONNECTIONS};
+
+/// What an invitation email is made from: its invite's terms and inviter's name.
+type Created = (invite::InviteTerms, String);
 
 /// Takes what it uses: the pool it reads the log from, the mailer, the
 /// templates, the link builder, and the keys that open and check each
@@ -33,24 +39,98 @@ pub struct EmailReactor {
 impl EmailReactor {
     /// The invite's `Created` event: its terms and its inviter's name, opened
     /// as the log reads now (an erased person's fields: `[erased]`).
-    async fn created(&self, token_hash: &str) -> anyhow::Result<(invite::InviteTerms, String)> {
+    async fn created(&self, token_hash: &str) -> anyhow::Result<Created> {
+        let mut found = self.created_all(&[token_hash]).await?;
+        found
+            .remove(token_hash)
+            .ok_or_else(|| anyhow::anyhow!("the invite has no `Created` event"))
+    }
+
+    /// The `Created` events of these invites, in one query (and one of their
+    /// persons' keys), opened as `created` opens one.
+    async fn created_all(&self, token_hashes: &[&str]) -> anyhow::Result<HashMap<String, Created>> {
+        if token_hashes.is_empty() {
+            return Ok(HashMap::new());
+        }
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(&format!(
             "SELECT {RECORDED_COLUMNS} FROM events
-              WHERE aggregate_type = $1 AND aggregate_id = $2 AND event_type = 'Created'"
+              WHERE aggregate_type = $1 AND aggregate_id = ANY($2) AND event_type = 'Created'"
         ))
         .bind(invite::AGGREGATE_TYPE)
-        .bind(token_hash)
+        .bind(token_hashes)
         .fetch_all(&mut *conn)
         .await?;
-        match decode_rows(&mut conn, &rows).await?.pop().map(|e| e.event) {
-            Some(LedgerEvent::Invite(InviteEvent::Created {
-                terms,
-                inviter_name,
-                ..
-            })) => Ok((terms, inviter_name)),
-            _ => anyhow::bail!("the invite has no `Created` event"),
+        Ok(decode_rows(&mut conn, &rows)
+            .await?
+            .into_iter()
+            .filter_map(|recorded| match recorded.event {
+                LedgerEvent::Invite(InviteEvent::Created {
+                    terms,
+                    inviter_name,
+                    ..
+                }) => Some((recorded.aggregate_id, (terms, inviter_name))),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Performs one delivery, its invite's `Created` event taken from `read`
+    /// (the batch's) or else read alone.
+    async fn deliver_from(
+        &self,
+        delivery: &Delivery,
+        read: &HashMap<String, Created>,
+    ) -> anyhow::Result<()> {
+        if let Some(user_id) = delivery.payload["user"].as_str() {
+            if delivery.payload["reason"] == "email_verification" {
+                return self.send_verification_link(user_id).await;
+            }
+            return self.send_reset_link(user_id).await;
         }
+        let token_hash = delivery.payload["invite"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("delivery without an invite"))?;
+        let (terms, inviter_name) = match read.get(token_hash) {
+            Some(created) => created.clone(),
+            None => self.created(token_hash).await?,
+        };
+        self.send_invitation(token_hash, terms, inviter_name).await
+    }
+
+    async fn send_invitation(
+        &self,
+        token_hash: &str,
+        terms: invite::InviteTerms,
+        inviter_name: String,
+    ) -> anyhow::Result<()> {
+        let (Some(to), Some(sealed)) = (&terms.email, &terms.sealed_token) else {
+            anyhow::bail!("the invite has no email or no sealed token");
+        };
+        // The invitee was erased before the email left: it never will.
+        if to == ERASED {
+            tracing::info!(invite = token_hash, "not sent: the invitee was erased");
+            return Ok(());
+        }
+        let token = self.token_seal.open(sealed, token_hash)?;
+        anyhow::ensure!(
+            self.token_hasher.matches(&token, token_hash),
+            "the sealed token does not match its invite"
+        );
+        let email = self.templates.render(Invitation {
+            to: to.clone(),
+            role: terms.role.clone(),
+            url: self.links.custom_link(
+                &token,
+                terms.sign_in_up_page(),
+                terms.custom_invite_url.as_deref(),
+            ),
+            token,
+            new_account: terms.new_account,
+            inviter_name: terms.share_inviter_name.then_some(inviter_name),
+            name: terms.invitee_name.clone(),
+        })?;
+        self.mailer.send_invitation(email).await
     }
 }
 
@@ -156,42 +236,39 @@ impl Reactor for EmailReactor {
     }
 
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        if let Some(user_id) = delivery.payload["user"].as_str() {
-            if delivery.payload["reason"] == "email_verification" {
-                return self.send_verification_link(user_id).await;
-            }
-            return self.send_reset_link(user_id).await;
-        }
-        let token_hash = delivery.payload["invite"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("delivery without an invite"))?;
-        let (terms, inviter_name) = self.created(token_hash).await?;
-        let (Some(to), Some(sealed)) = (&terms.email, &terms.sealed_token) else {
-            anyhow::bail!("the invite has no email or no sealed token");
-        };
-        // The invitee was erased before the email left: it never will.
-        if to == ERASED {
-            tracing::info!(invite = token_hash, "not sent: the invitee was erased");
-            return Ok(());
-        }
-        let token = self.token_seal.open(sealed, token_hash)?;
-        anyhow::ensure!(
-            self.token_hasher.matches(&token, token_hash),
-            "the sealed token does not match its invite"
-        );
-        let email = self.templates.render(Invitation {
-            to: to.clone(),
-            role: terms.role.clone(),
-            url: self.links.custom_link(
-                &token,
-                terms.sign_in_up_page(),
-                terms.custom_invite_url.as_deref(),
-            ),
-            token,
-            new_account: terms.new_account,
-            inviter_name: terms.share_inviter_name.then_some(inviter_name),
-            name: terms.invitee_name.clone(),
-        })?;
-        self.mailer.send_invitation(email).await
+        self.deliver_from(delivery, &HashMap::new()).await
+    }
+
+    /// As many at once as the SMTP pool keeps connections.
+    fn batch_size(&self) -> usize {
+        SMTP_CONNECTIONS as usize
+    }
+
+    /// Reads the batch's invites in one query first. Should that read fail,
+    /// each delivery reads its own, so that one bad event fails only its own.
+    async fn deliver_batch(
+        &self,
+        deliveries: &[Delivery],
+        timeout: Duration,
+    ) -> Vec<anyhow::Result<()>> {
+        let invites: Vec<&str> = deliveries
+            .iter()
+            .filter_map(|d| d.payload["invite"].as_str())
+            .collect();
+        let read = within(timeout, self.created_all(&invites))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "reading a batch of invites failed; reading each alone"
+                );
+                HashMap::new()
+            });
+        join_all(
+            deliveries
+                .iter()
+                .map(|d| within(timeout, self.deliver_from(d, &read))),
+        )
+        .await
     }
 }

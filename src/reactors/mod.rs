@@ -30,9 +30,12 @@ mod sweeper;
 mod webhook;
 mod withheld;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::future::join_all;
 use serde_json::Value;
 use sqlx::PgConnection;
 use tokio::task::JoinHandle;
@@ -83,10 +86,37 @@ pub trait Reactor: Send + Sync {
     ) -> anyhow::Result<Option<Planned>>;
     /// Performs a delivery once; an error is recorded and retried later.
     async fn deliver(&self, delivery: &Delivery) -> anyhow::Result<()>;
+    /// How many deliveries one worker leases and performs at once.
+    fn batch_size(&self) -> usize {
+        DELIVERY_BATCH
+    }
+    /// Performs a leased batch, all at once, each delivery once and `within`
+    /// the timeout; the outcomes come back in the deliveries' order. A reactor
+    /// whose deliveries each read the log overrides it to read once per batch.
+    async fn deliver_batch(
+        &self,
+        deliveries: &[Delivery],
+        timeout: Duration,
+    ) -> Vec<anyhow::Result<()>> {
+        join_all(deliveries.iter().map(|d| within(timeout, self.deliver(d)))).await
+    }
     /// When a planned delivery is first due; at once unless the reactor says.
     fn not_before(&self, _event: &RecordedEvent) -> Option<chrono::DateTime<chrono::Utc>> {
         None
     }
+}
+
+/// Deliveries a worker performs at once, unless its reactor says otherwise.
+const DELIVERY_BATCH: usize = 16;
+
+/// One attempt, or a batch's shared read: failed once it takes over `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    attempt: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out after {timeout:?}")))
 }
 
 /// What the reactors run with: the use cases' context (the sweeper appends

@@ -9,14 +9,11 @@ use chrono::Utc;
 use rand::Rng;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use super::{Delivery, Reactor};
 use crate::config::Config;
 use crate::ledger::{Consumer, Cursor, Follower, Position, RecordedEvent};
 
-/// Deliveries performed at once by one worker.
-const DELIVERY_BATCH: i64 = 16;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// A reactor's checkpoint lives beside the read models' under this name.
@@ -44,7 +41,8 @@ impl DeliveryPolicy {
         }
     }
 
-    /// Long enough that a live worker finishes before another takes over.
+    /// Long enough that a live worker finishes before another takes over: a
+    /// batch's shared read and then each delivery, each within the timeout.
     fn lease(&self) -> Duration {
         self.timeout * 2 + Duration::from_secs(1)
     }
@@ -241,7 +239,7 @@ impl Consumer for Planner {
         let mut more = false;
         for planned in self.reactors.iter().filter(|p| p.is_due()) {
             let round = deliver_due(&self.pool, &planned.reactor, self.policy).await?;
-            let full = round.delivered == DELIVERY_BATCH as usize;
+            let full = round.delivered == planned.reactor.batch_size();
             more |= full;
             let look_again = Instant::now() + LOOK_AGAIN;
             planned.set_due(match round.retry_at {
@@ -261,8 +259,8 @@ struct Round {
     retry_at: Option<Instant>,
 }
 
-/// Leases the due deliveries (for an ordered reactor, only the first open one of
-/// each key), performs them at once and records each outcome.
+/// Leases a batch of due deliveries (for an ordered reactor, only the first open
+/// one of each key), performs them at once and records each outcome.
 async fn deliver_due(
     pool: &PgPool,
     reactor: &Arc<dyn Reactor>,
@@ -288,7 +286,7 @@ async fn deliver_due(
     .bind(reactor.name())
     .bind(reactor.ordered())
     .bind(policy.lease().as_secs_f64())
-    .bind(DELIVERY_BATCH)
+    .bind(reactor.batch_size() as i64)
     .fetch_all(pool)
     .await?;
     let count = rows.len();
@@ -298,39 +296,46 @@ async fn deliver_due(
             retry_at: None,
         });
     }
-    let mut attempts = JoinSet::new();
-    for row in rows {
-        let delivery = Delivery {
+    let deliveries: Vec<Delivery> = rows
+        .iter()
+        .map(|row| Delivery {
             id: row.get("id"),
             event_position: row.get("event_position"),
             event_xid: row.get("event_xid"),
             key: row.get("ordering_key"),
             payload: row.get("payload"),
             attempt: row.get("attempts"),
-        };
+        })
+        .collect();
+    let started = Utc::now();
+    // In a task of its own, as a panic in a delivery ends only this round:
+    // the leases run out and the batch goes again.
+    let (deliveries, results) = tokio::spawn({
         let reactor = reactor.clone();
-        attempts.spawn(async move {
-            let started = Utc::now();
-            let outcome =
-                match tokio::time::timeout(policy.timeout, reactor.deliver(&delivery)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(anyhow::anyhow!("timed out after {:?}", policy.timeout)),
-                };
-            if let Err(error) = &outcome {
-                tracing::warn!(
-                    reactor = reactor.name(),
-                    delivery = delivery.id,
-                    attempt = delivery.attempt,
-                    error = format!("{error:#}"),
-                    "delivery failed"
-                );
-            }
-            (delivery, started, outcome)
-        });
-    }
+        async move {
+            let results = reactor.deliver_batch(&deliveries, policy.timeout).await;
+            (deliveries, results)
+        }
+    })
+    .await?;
+    anyhow::ensure!(
+        results.len() == count,
+        "{} performed {} of a batch of {count}",
+        reactor.name(),
+        results.len()
+    );
     let mut outcomes = Vec::with_capacity(count);
-    while let Some(joined) = attempts.join_next().await {
-        outcomes.push(joined?);
+    for (delivery, outcome) in deliveries.into_iter().zip(results) {
+        if let Err(error) = &outcome {
+            tracing::warn!(
+                reactor = reactor.name(),
+                delivery = delivery.id,
+                attempt = delivery.attempt,
+                error = format!("{error:#}"),
+                "delivery failed"
+            );
+        }
+        outcomes.push((delivery, started, outcome));
     }
     // The batch's outcomes in one transaction: one commit (one WAL flush) for
     // all of them. A crash before it leaves the leases to run out, and the
