@@ -33,7 +33,7 @@ use crate::ledger::{
 
 /// Events per page of the bulk read: pages in flight are a good part of a
 /// rebuild's memory.
-const PAGE: i64 = 5_000;
+const PAGE: i64 = 2_500;
 /// Catch up outside the swap's locks until the tail is this short.
 const SHORT_TAIL: u64 = 500;
 /// How long the swap waits for a table lock before it lets go and retries.
