@@ -191,7 +191,9 @@ impl PasswordArgs {
 /// Everything `serve` takes: the plugin's options and the server's own.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
-    /// PostgreSQL URL, with the database's name; the database is created if missing.
+    /// PostgreSQL URL, with the database's name; the database is created if missing. On
+    /// loopback (`localhost`, `127.0.0.1`, `::1`, a socket) it connects without TLS unless
+    /// the URL's `sslmode` or `PGSSLMODE` asks for it.
     #[arg(
         long,
         env = "DATABASE_URL",
