@@ -23,10 +23,6 @@ const BATCH: i64 = 500;
 /// Appends from other processes are noticed this soon (this process's own wake
 /// the follower at once).
 const IDLE_POLL: Duration = Duration::from_millis(100);
-/// How long a follower woken by an append waits for more before its batch:
-/// each batch costs the database a transaction of several statements, and a
-/// steady stream of single appends would otherwise pay it for every one.
-const GATHER: Duration = Duration::from_millis(3);
 /// An event appended here is not visible yet (an older transaction of this
 /// database still runs): look again this soon.
 const BLOCKED_RETRY: Duration = Duration::from_millis(1);
@@ -165,14 +161,7 @@ impl Follower {
                 continue;
             }
             tokio::select! {
-                _ = appended.changed() => {
-                    // Let the appends of the next moments join this one in a
-                    // batch, unless a request waits for it.
-                    tokio::select! {
-                        _ = wanted.changed() => {}
-                        _ = tokio::time::sleep(GATHER) => {}
-                    }
-                }
+                _ = appended.changed() => {}
                 _ = wanted.changed() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
             }
