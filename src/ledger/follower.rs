@@ -202,14 +202,10 @@ impl Follower {
         // A batch's commit need not wait for the disk: lost in a crash, it is
         // lost whole, checkpoint included, and the batch is consumed again from
         // the durable log (a reactor may then deliver twice, never lose one).
-        // A batch reads and writes a few rows by key: with sequential scans
-        // off, its plans take the indexes whatever the tables' statistics say
-        // (a young or never analysed log would be read whole for every batch).
-        let rows: Vec<(String, String, i64, i64, bool, String, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64, i64, bool, String)> = sqlx::query_as(
             "SELECT c.name, c.version, c.last_xid::text::bigint, c.last_position,
                     pg_try_advisory_xact_lock(k.key),
-                    set_config('synchronous_commit', 'off', true),
-                    set_config('enable_seqscan', 'off', true)
+                    set_config('synchronous_commit', 'off', true)
                FROM unnest($1::text[], $2::bigint[]) AS k(name, key)
                JOIN projection_checkpoint c ON c.name = k.name
               ORDER BY c.name",
@@ -221,10 +217,10 @@ impl Follower {
         self.names
             .iter()
             .map(|name| {
-                let (_, version, xid, global, locked, ..) = rows
-                    .iter()
-                    .find(|row| &row.0 == name)
-                    .ok_or_else(|| anyhow::anyhow!("{name} has no checkpoint; run migrate"))?;
+                let (_, version, xid, global, locked, _) =
+                    rows.iter()
+                        .find(|row| &row.0 == name)
+                        .ok_or_else(|| anyhow::anyhow!("{name} has no checkpoint; run migrate"))?;
                 Ok(Cursor {
                     name: name.clone(),
                     at: Position {
