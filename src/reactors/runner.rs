@@ -1,5 +1,6 @@
-//! One reactor: a follower of the log that plans deliveries (in the batch's
-//! transaction, with the checkpoint), and between batches performs the due ones.
+//! The reactors' follower of the log: it plans every reactor's deliveries (in
+//! the batch's transaction, with each reactor's checkpoint), and between
+//! batches performs the due ones.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -91,7 +92,7 @@ pub(super) async fn run(
         pool: pool.clone(),
         reactors: reactors
             .into_iter()
-            .map(|reactor| Planned {
+            .map(|reactor| Scheduled {
                 reactor,
                 due: Mutex::new(Due::Now),
             })
@@ -149,12 +150,12 @@ enum Due {
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
 /// A reactor and when it next has work.
-struct Planned {
+struct Scheduled {
     reactor: Arc<dyn Reactor>,
     due: Mutex<Due>,
 }
 
-impl Planned {
+impl Scheduled {
     fn is_due(&self) -> bool {
         match *self.due.lock().expect("not poisoned") {
             Due::Now => true,
@@ -170,7 +171,7 @@ impl Planned {
 /// Plans the reactors' deliveries from the log and performs them.
 struct Planner {
     pool: PgPool,
-    reactors: Vec<Planned>,
+    reactors: Vec<Scheduled>,
     policy: DeliveryPolicy,
 }
 
@@ -193,11 +194,11 @@ impl Consumer for Planner {
     ) -> anyhow::Result<()> {
         let mut rows = PlannedRows::default();
         let mut planning = Vec::new();
-        for (planned, cursor) in self.reactors.iter().zip(cursors) {
+        for (scheduled, cursor) in self.reactors.iter().zip(cursors) {
             if !cursor.active {
                 continue;
             }
-            let reactor = &planned.reactor;
+            let reactor = &scheduled.reactor;
             let start = events.partition_point(|e| e.position <= cursor.at);
             let before = rows.xids.len();
             for event in &events[start..] {
@@ -206,7 +207,7 @@ impl Consumer for Planner {
                 }
             }
             if rows.xids.len() > before {
-                planning.push(planned);
+                planning.push(scheduled);
             }
         }
         if rows.xids.is_empty() {
@@ -237,12 +238,12 @@ impl Consumer for Planner {
     /// Performs the due deliveries of each reactor that may have some.
     async fn between_batches(&self) -> anyhow::Result<bool> {
         let mut more = false;
-        for planned in self.reactors.iter().filter(|p| p.is_due()) {
-            let round = deliver_due(&self.pool, &planned.reactor, self.policy).await?;
-            let full = round.delivered == planned.reactor.batch_size();
+        for scheduled in self.reactors.iter().filter(|s| s.is_due()) {
+            let round = deliver_due(&self.pool, &scheduled.reactor, self.policy).await?;
+            let full = round.delivered == scheduled.reactor.batch_size();
             more |= full;
             let look_again = Instant::now() + LOOK_AGAIN;
-            planned.set_due(match round.retry_at {
+            scheduled.set_due(match round.retry_at {
                 _ if full => Due::Now,
                 Some(retry) => Due::At(retry.min(look_again)),
                 None => Due::At(look_again),
